@@ -1,0 +1,1 @@
+"""BlockbotX core: the headless service layer. Never imports textual or rich."""
