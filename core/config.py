@@ -1,0 +1,82 @@
+"""Settings: environment (``BLOCKBOTX_*``, ``DATABASE_URL``) over ``config.toml`` over defaults.
+
+This is the one place that knows the defaults. The TOML file lives in the user config dir
+(``blockbotx`` under platformdirs, or ``BLOCKBOTX_CONFIG_DIR``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core import paths
+
+
+class ConfigError(Exception):
+    """The configuration file or environment holds a bad value; the message says which."""
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the ``[blockbotx]``-less flat TOML file; a syntax error names the file and line."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path.is_file():
+            try:
+                self._data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+
+    def get_field_value(self, field, field_name):  # type: ignore[no-untyped-def]
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BLOCKBOTX_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "BLOCKBOTX_DATABASE_URL")
+    )
+    """Any PostgreSQL >= 14. Unset: the embedded PostgreSQL 16 in the user data dir."""
+    listen_url: str | None = None
+    """Direct (non-PgBouncer) connection for LISTEN/NOTIFY; defaults to ``database_url``."""
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_statement_cache: bool = True
+    """Switch off behind PgBouncer in transaction mode."""
+    log_level: str = "INFO"
+    theme: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls, config_file()))
+
+
+def config_file() -> Path:
+    return paths.config_dir() / "config.toml"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"bad setting in {config_file()} or environment: {problems}") from None

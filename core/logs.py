@@ -1,0 +1,50 @@
+"""Logging to a file in the user state dir (never to the terminal under the TUI)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from pathlib import Path
+
+from core import paths
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for headless commands run under systemd or a log shipper."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def log_file() -> Path:
+    return paths.state_dir() / "blockbotx.log"
+
+
+def setup(level: str = "INFO", *, json_format: bool = False, path: Path | None = None) -> Path:
+    """Send every log record to the rotating log file; returns its path."""
+    path = path or log_file()
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # asyncpg/SQLAlchemy/aiohttp are chatty at DEBUG; keep them at WARNING unless asked for.
+    for noisy in ("sqlalchemy.engine", "asyncio", "aiohttp.access", "alembic.runtime"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return path

@@ -1,0 +1,77 @@
+"""Shared fixtures: a migrated real PostgreSQL database per run, cleaned before every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from core.db import migrate
+from core.db.engine import Database
+from tests import pg
+
+# Keep the tests' files out of the developer's own directories.
+os.environ.setdefault("BLOCKBOTX_DATA_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-data"))
+os.environ.setdefault("BLOCKBOTX_CONFIG_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-config"))
+os.environ.setdefault("BLOCKBOTX_STATE_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-state"))
+
+KEEP_ROWS = {"alembic_version", "system_settings"}
+
+
+@pytest.fixture(scope="session")
+async def migrated_url() -> AsyncIterator[str]:
+    url = await pg.create_database()
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.dispose()
+    yield url
+    await pg.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def session_db(migrated_url: str) -> AsyncIterator[Database]:
+    db = Database(migrated_url)
+    yield db
+    await db.dispose()
+
+
+async def truncate_all(db: Database) -> None:
+    async with db.engine.begin() as conn:
+        tables = (
+            await conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                    "ORDER BY tablename"
+                )
+            )
+        ).scalars()
+        names = [f'"{t}"' for t in tables if t not in KEEP_ROWS]
+        if names:
+            await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        await conn.execute(
+            text(
+                "UPDATE system_settings SET maintenance_mode = false, maintenance_message = NULL, "
+                "registrations_open = true, updated_by = NULL"
+            )
+        )
+
+
+@pytest.fixture
+async def db(session_db: Database) -> Database:
+    """A migrated database with every table empty (system_settings back to defaults)."""
+    await truncate_all(session_db)
+    return session_db
+
+
+@pytest.fixture
+async def empty_database() -> AsyncIterator[Database]:
+    """A brand-new database with no schema at all, dropped afterwards."""
+    url = await pg.create_database("bbx_empty")
+    database = Database(url)
+    yield database
+    await database.dispose()
+    await pg.drop_database(url)

@@ -1,0 +1,65 @@
+"""Test databases on a real PostgreSQL: ``DATABASE_URL`` if set, else the embedded server.
+
+Every test run gets databases of its own (``bbx_test_<random>``), so several runs can share one
+server at once; they are dropped at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from core.db.engine import to_async_url
+
+TEST_PGDATA = Path(tempfile.gettempdir()) / "blockbotx-test-pgdata"
+
+
+def server_url() -> str:
+    """An async URL to the server's maintenance database."""
+    if os.environ.get("DATABASE_URL"):
+        return to_async_url(os.environ["DATABASE_URL"])
+    from core.db import embedded
+
+    return embedded.url_for("postgres", TEST_PGDATA)
+
+
+def _asyncpg_kwargs(url: str) -> dict[str, object]:
+    parsed = make_url(url)
+    kwargs: dict[str, object] = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "database": parsed.database,
+        "port": parsed.port,
+        "host": parsed.query.get("host") or parsed.host,
+    }
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def url_with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def create_database(prefix: str = "bbx_test") -> str:
+    """Create an empty database and return its async URL."""
+    base = server_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(**_asyncpg_kwargs(base))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url_with_database(base, name)
+
+
+async def drop_database(url: str) -> None:
+    name = make_url(url).database
+    conn = await asyncpg.connect(**_asyncpg_kwargs(server_url()))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

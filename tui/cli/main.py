@@ -1,0 +1,47 @@
+"""The root ``blockbotx`` command."""
+
+from __future__ import annotations
+
+import click
+
+from tui.cli.db import db_group
+from tui.cli.runtime import connect, fail, ready, setup_logging
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="blockbotx")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """BlockbotX: run and watch crypto trading bots from the terminal.
+
+    With no command, opens the dashboard.
+    """
+    if ctx.invoked_subcommand is None:
+        open_dashboard()
+
+
+def open_dashboard() -> None:
+    import asyncio
+
+    from core.db.engine import DatabaseUnavailable
+
+    setup_logging()
+    db = connect()
+    async def _prepare() -> None:
+        await ready(db)
+        await db.engine.dispose()  # the app runs its own event loop; drop this loop's connections
+
+    try:
+        asyncio.run(_prepare())
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    from tui.app import BlockbotXApp
+
+    BlockbotXApp(db).run()
+
+
+cli.add_command(db_group)
+
+
+def main() -> None:
+    cli()

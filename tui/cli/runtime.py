@@ -1,0 +1,82 @@
+"""What every subcommand does first: settings, logging, the database, one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from rich.console import Console
+
+from core import logs
+from core.config import ConfigError, get_settings
+from core.db import migrate
+from core.db.engine import Database, DatabaseUnavailable, open_database
+
+T = TypeVar("T")
+
+console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """A clear one-line error and exit status 1: never a traceback."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise SystemExit(1)
+
+
+def setup_logging(json_format: bool = False) -> None:
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+    logs.setup(settings.log_level, json_format=json_format)
+
+
+def connect() -> Database:
+    """Open the configured database (starting the embedded one if needed)."""
+    try:
+        settings = get_settings()
+        with console.status("Starting the database…", spinner="dots"):
+            return open_database(settings)
+    except (ConfigError, DatabaseUnavailable) as exc:
+        fail(str(exc))
+    except Exception as exc:  # pgserver start-up failures arrive as assorted exceptions
+        fail(f"cannot start the embedded PostgreSQL: {str(exc).splitlines()[0]}")
+    raise AssertionError("unreachable")
+
+
+async def ready(db: Database, *, apply_migrations: bool = True) -> str:
+    """Check the database is reachable and (by default) migrated; returns the server version."""
+    version = await db.check()
+    if apply_migrations and await migrate.pending(db):
+        console.print("Applying database migrations…", highlight=False)
+        await migrate.upgrade(db)
+        console.print("[green]Database schema is up to date.[/]", highlight=False)
+    return version
+
+
+def run_with_db(fn: Callable[[Database], Awaitable[T]], *, apply_migrations: bool = True) -> T:
+    """Run ``fn(db)`` in an event loop with a ready database, disposing it afterwards."""
+    db = connect()
+
+    async def _main() -> T:
+        try:
+            await ready(db, apply_migrations=apply_migrations)
+            return await fn(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(_main())
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+    raise AssertionError("unreachable")
+
+
+def echo(message: str) -> None:
+    click.echo(message)
