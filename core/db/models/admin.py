@@ -67,7 +67,7 @@ class SecurityLog(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
-class BlockedIp(Base):
+class BlockedIP(Base):
     """A blocked IP address; expires_at null means a permanent block."""
 
     __tablename__ = "blocked_ips"
@@ -98,4 +98,4 @@ class SystemSettings(Base):
     updated_by: Mapped[str | None]
 
 
-__all__ = ["AdminNote", "AuditLog", "BlockedIp", "SecurityLog", "SystemSettings"]
+__all__ = ["AdminNote", "AuditLog", "BlockedIP", "SecurityLog", "SystemSettings"]

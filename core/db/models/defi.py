@@ -144,7 +144,7 @@ class LiquidityPosition(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
-class DefiProtocol(Base):
+class DeFiProtocol(Base):
     """Registry entry for a DeFi protocol with TVL and 24h volume (category: dex, lending, ...)."""
 
     __tablename__ = "defi_protocols"
@@ -189,7 +189,7 @@ class LiquidityPool(Base):
 
 
 __all__ = [
-    "DefiProtocol",
+    "DeFiProtocol",
     "FarmPosition",
     "LiquidityPool",
     "LiquidityPosition",

@@ -130,13 +130,25 @@ class Notification(Base):
     id: Mapped[str] = id_column()
     user_id: Mapped[str] = mapped_column(fk("users.id"))
     type: Mapped[NotificationType] = mapped_column(
-        Enum(NotificationType, name="notification_type", values_callable=lambda e: [m.value for m in e])
+        Enum(
+            NotificationType,
+            name="notification_type",
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     channel: Mapped[NotificationChannel] = mapped_column(
-        Enum(NotificationChannel, name="notification_channel", values_callable=lambda e: [m.value for m in e])
+        Enum(
+            NotificationChannel,
+            name="notification_channel",
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     priority: Mapped[NotificationPriority] = mapped_column(
-        Enum(NotificationPriority, name="notification_priority", values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            NotificationPriority,
+            name="notification_priority",
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=NotificationPriority.NORMAL,
         server_default=NotificationPriority.NORMAL.value,
     )

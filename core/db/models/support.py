@@ -49,7 +49,7 @@ class HelpArticle(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
-class Faq(Base):
+class FAQ(Base):
     """A frequently asked question; category_id is a plain string (no FK)."""
 
     __tablename__ = "faqs"
@@ -100,4 +100,4 @@ class TicketMessage(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
-__all__ = ["Faq", "HelpArticle", "HelpCategory", "SupportTicket", "TicketMessage"]
+__all__ = ["FAQ", "HelpArticle", "HelpCategory", "SupportTicket", "TicketMessage"]
