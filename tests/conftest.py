@@ -16,6 +16,9 @@ from tests import pg
 os.environ.setdefault("BLOCKBOTX_DATA_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-data"))
 os.environ.setdefault("BLOCKBOTX_CONFIG_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-config"))
 os.environ.setdefault("BLOCKBOTX_STATE_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-state"))
+# A fixed master key and no system keyring, so vault tests are repeatable on any machine.
+os.environ.setdefault("BLOCKBOTX_MASTER_KEY", "0" * 64)
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 KEEP_ROWS = {"alembic_version", "system_settings"}
 

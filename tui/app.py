@@ -32,7 +32,9 @@ class BlockbotXApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(WelcomeScreen())
-        log.info("start-up to first screen: %.0f ms", (time.perf_counter() - self._started_at) * 1000)
+        log.info(
+            "start-up to first screen: %.0f ms", (time.perf_counter() - self._started_at) * 1000
+        )
 
     async def on_unmount(self) -> None:
         await self.db.dispose()

@@ -63,9 +63,7 @@ def created_at_column() -> Mapped[datetime]:
 
 def updated_at_column() -> Mapped[datetime]:
     """``updatedAt`` with ``$onUpdate``: set on insert and refreshed on every ORM update."""
-    return mapped_column(
-        Timestamp, nullable=False, server_default=func.now(), onupdate=func.now()
-    )
+    return mapped_column(Timestamp, nullable=False, server_default=func.now(), onupdate=func.now())
 
 
 def money(*, default: Decimal | int | None = None, nullable: bool = False) -> Mapped[Decimal]:

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from core.config import Settings, get_settings
 
@@ -90,4 +95,6 @@ class Database:
 def open_database(settings: Settings | None = None) -> Database:
     settings = settings or get_settings()
     url, _embedded = resolve_url(settings)
-    return Database(url, statement_cache=settings.db_statement_cache, pool_size=settings.db_pool_size)
+    return Database(
+        url, statement_cache=settings.db_statement_cache, pool_size=settings.db_pool_size
+    )

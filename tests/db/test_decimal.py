@@ -46,11 +46,11 @@ async def test_thirty_decimal_places_survive(db: Database) -> None:
 
 
 # Rows accumulate across examples on purpose: each one checks only its own row.
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    st.decimals(
-        min_value=Decimal("-1e34"), max_value=Decimal("1e34"), places=30, allow_nan=False
-    )
+    st.decimals(min_value=Decimal("-1e34"), max_value=Decimal("1e34"), places=30, allow_nan=False)
 )
 async def test_any_numeric_65_30_value_round_trips(db: Database, value: Decimal) -> None:
     async with db.session() as s:

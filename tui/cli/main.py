@@ -27,6 +27,7 @@ def open_dashboard() -> None:
 
     setup_logging()
     db = connect()
+
     async def _prepare() -> None:
         await ready(db)
         await db.engine.dispose()  # the app runs its own event loop; drop this loop's connections

@@ -53,9 +53,7 @@ class User(Base):
     banned_by: Mapped[str | None]
     suspended_until: Mapped[datetime | None]
     suspended_reason: Mapped[str | None]
-    force_password_reset: Mapped[bool] = mapped_column(
-        default=False, server_default=text("false")
-    )
+    force_password_reset: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     role: Mapped[str] = mapped_column(default="user", server_default="user")
     timezone: Mapped[str | None]
     language: Mapped[str] = mapped_column(default="en", server_default="en")
@@ -70,7 +68,11 @@ class Session(Base):
     """A refresh-token session (7-day expiry). The token is stored hashed."""
 
     __tablename__ = "sessions"
-    __table_args__ = (Index(None, "user_id"), Index(None, "refresh_token"), Index(None, "expires_at"))
+    __table_args__ = (
+        Index(None, "user_id"),
+        Index(None, "refresh_token"),
+        Index(None, "expires_at"),
+    )
 
     id: Mapped[str] = id_column()
     user_id: Mapped[str] = mapped_column(fk("users.id"))
@@ -164,7 +166,9 @@ class ApiKey(Base):
     name: Mapped[str]
     key_hash: Mapped[str] = mapped_column(unique=True)
     key_prefix: Mapped[str]
-    scopes: Mapped[list[str]] = mapped_column(TextArray, default=list, server_default=text("'{}'::varchar[]"))
+    scopes: Mapped[list[str]] = mapped_column(
+        TextArray, default=list, server_default=text("'{}'::varchar[]")
+    )
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

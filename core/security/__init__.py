@@ -1,0 +1,1 @@
+"""Passwords, TOTP, the secret vault, tokens."""
