@@ -9,9 +9,9 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core import paths
@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     """Switch off behind PgBouncer in transaction mode."""
     log_level: str = "INFO"
     theme: str | None = None
+    # Notification channels (core/notifications). Email is off until smtp_host is set; Telegram
+    # until telegram_bot_token is set. The API base URL is configurable for tests and proxies.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "BlockbotX <blockbotx@localhost>"
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    notification_timeout: float = Field(default=10.0, gt=0, le=120)
 
     @classmethod
     def settings_customise_sources(

@@ -125,6 +125,8 @@ class Notification(Base):
         Index(None, "type"),
         Index(None, "channel"),
         Index(None, "priority"),
+        # The delivery worker's query: undelivered rows whose next attempt is due.
+        Index(None, "delivered", "next_attempt_at"),
     )
 
     id: Mapped[str] = id_column()
@@ -160,6 +162,11 @@ class Notification(Base):
     delivered_at: Mapped[datetime | None]
     failure_reason: Mapped[str | None]
     scheduled_for: Mapped[datetime | None]
+    # Delivery bookkeeping (migration 0004): how often delivery was tried, when to try next
+    # (null once delivered or given up), and whether the row waits for the user's digest.
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None]
+    digest: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -189,6 +196,15 @@ class NotificationPreference(Base):
     telegram_critical_only: Mapped[bool] = mapped_column(
         default=False, server_default=text("false")
     )
+    # Channels the seed has no toggles for (migration 0004). The Discord webhook URL carries a
+    # token, so it is stored vault-encrypted.
+    discord_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    discord_webhook_url: Mapped[str | None]
+    discord_critical_only: Mapped[bool] = mapped_column(
+        default=False, server_default=text("false")
+    )
+    push_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    sms_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     digest_mode: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     digest_frequency: Mapped[str] = mapped_column(default="realtime", server_default="realtime")
     quiet_hours_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
