@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint, func, text
+from sqlalchemy import BigInteger, Index, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import (
@@ -81,6 +81,12 @@ class Session(Base):
     ip_address: Mapped[str | None]
     user_agent: Mapped[str | None]
     created_at: Mapped[datetime] = created_at_column()
+    # Rotation chain (revision 0002): every refresh writes a new row whose parent is the row it
+    # replaced; the old row stays, revoked, so presenting its token again reveals token theft.
+    parent_id: Mapped[str | None] = mapped_column(fk("sessions.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class TwoFactorAuth(Base):
@@ -91,6 +97,8 @@ class TwoFactorAuth(Base):
     secret: Mapped[str]
     backup_codes: Mapped[list[str]] = mapped_column(TextArray)
     enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The last accepted TOTP time step (revision 0002): a code is accepted only for a later step.
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
