@@ -166,6 +166,16 @@ class Order(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     filled_at: Mapped[datetime | None]
+    # Ledger additions (revision 0003): the idempotency key sent to the exchange, the exchange's
+    # own id, the wallet paying for the order, the trigger of stop-loss/take-profit orders, the
+    # funds locked while the order rests, and why a failed order failed.
+    client_order_id: Mapped[str | None] = mapped_column(unique=True)
+    exchange_order_id: Mapped[str | None]
+    wallet_id: Mapped[str | None] = mapped_column(fk("bot_wallets.id", ondelete="SET NULL"))
+    is_paper: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    stop_price: Mapped[Decimal | None] = money(nullable=True)
+    reserved: Mapped[Decimal] = money(default=0)
+    error: Mapped[str | None]
 
 
 class Position(Base):
@@ -219,6 +229,9 @@ class Position(Base):
     fees_paid: Mapped[Decimal] = money(default=0)
     moon_bag_activated: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     moon_bag_quantity: Mapped[Decimal | None] = money(nullable=True)
+    # Ledger addition (revision 0003): the exact cost of the quantity still held (average cost
+    # basis), so partial exits book realized P&L without rounding the entry price.
+    cost_basis: Mapped[Decimal] = money(default=0)
 
 
 class PortfolioHistory(Base):
