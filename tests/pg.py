@@ -11,10 +11,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
-from core.db.engine import to_async_url
+from core.db.engine import connect_raw, to_async_url
 
 TEST_PGDATA = Path(tempfile.gettempdir()) / "blockbotx-test-pgdata"
 
@@ -28,18 +27,6 @@ def server_url() -> str:
     return embedded.url_for("postgres", TEST_PGDATA)
 
 
-def _asyncpg_kwargs(url: str) -> dict[str, object]:
-    parsed = make_url(url)
-    kwargs: dict[str, object] = {
-        "user": parsed.username,
-        "password": parsed.password,
-        "database": parsed.database,
-        "port": parsed.port,
-        "host": parsed.query.get("host") or parsed.host,
-    }
-    return {k: v for k, v in kwargs.items() if v is not None}
-
-
 def url_with_database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
@@ -48,7 +35,7 @@ async def create_database(prefix: str = "bbx_test") -> str:
     """Create an empty database and return its async URL."""
     base = server_url()
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(**_asyncpg_kwargs(base))
+    conn = await connect_raw(base)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -58,7 +45,7 @@ async def create_database(prefix: str = "bbx_test") -> str:
 
 async def drop_database(url: str) -> None:
     name = make_url(url).database
-    conn = await asyncpg.connect(**_asyncpg_kwargs(server_url()))
+    conn = await connect_raw(server_url())
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -43,6 +43,32 @@ def resolve_url(settings: Settings | None = None) -> tuple[str, bool]:
     return embedded.ensure_database(), True
 
 
+def asyncpg_kwargs(url: str) -> dict[str, object]:
+    """``asyncpg.connect`` keyword arguments for a SQLAlchemy URL (unix-socket ``host=`` too)."""
+    parsed = make_url(url)
+    kwargs: dict[str, object] = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "database": parsed.database,
+        "port": parsed.port,
+        "host": parsed.query.get("host") or parsed.host,
+    }
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+async def connect_raw(url: str, **extra: object):  # type: ignore[no-untyped-def]
+    """A plain asyncpg connection (LISTEN, COPY, admin statements outside the pool)."""
+    import asyncpg
+
+    return await asyncpg.connect(**asyncpg_kwargs(url), **extra)
+
+
+def listen_url(db_url: str, settings: Settings | None = None) -> str:
+    """LISTEN needs a real session: ``BLOCKBOTX_LISTEN_URL`` when PgBouncer sits in front."""
+    settings = settings or get_settings()
+    return to_async_url(settings.listen_url) if settings.listen_url else db_url
+
+
 def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
