@@ -219,7 +219,7 @@ class PgListener:
             try:
                 conn = await self._connect()
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c: lost.set())
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self.connected.set()
                 self._bus.publish(Event("connection", data={"state": "connected"}))
