@@ -1,17 +1,20 @@
-"""``blockbotx db``: migrations."""
+"""``blockbotx db``: migrations, backup, restore."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
 
 import click
 
 from core.db import migrate
 from core.db.engine import Database
-from tui.cli.runtime import console, run_with_db, setup_logging
+from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 
 @click.group("db")
 def db_group() -> None:
-    """Database schema: upgrade, downgrade, current."""
+    """Database: schema migrations, backup and restore."""
     setup_logging()
 
 
@@ -64,5 +67,64 @@ def current() -> None:
             f"PostgreSQL {version}; revision {', '.join(sorted(now)) or 'base'}: {state}",
             highlight=False,
         )
+
+    run_with_db(_go, apply_migrations=False)
+
+
+def _progress_bar():  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+    )
+
+
+@db_group.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def backup_cmd(file: Path | None) -> None:
+    """Dump the whole database to FILE (default: a timestamped file in the data dir)."""
+    from core import paths
+    from core.db import backup
+
+    target = file or paths.data_dir() / "backups" / f"blockbotx-{datetime.now():%Y%m%d-%H%M%S}.dump"
+
+    async def _go(db: Database) -> None:
+        with _progress_bar() as bar:
+            task = bar.add_task("Backing up", total=None)
+
+            def step(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"Backing up {what}")
+
+            try:
+                result = await backup.backup(db, target, step)
+            except backup.BackupError as exc:
+                fail(str(exc))
+        console.print(
+            f"Backed up {result.tables} tables to {result.path} ({result.bytes:,} bytes).",
+            highlight=False,
+        )
+
+    run_with_db(_go, apply_migrations=False)
+
+
+@db_group.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a database that already holds data.")
+def restore_cmd(file: Path, force: bool) -> None:
+    """Restore FILE (made by `db backup`) in one transaction."""
+    from core.db import backup
+
+    async def _go(db: Database) -> None:
+        with _progress_bar() as bar:
+            task = bar.add_task("Restoring", total=None)
+
+            def step(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"Restoring {what}")
+
+            try:
+                tables = await backup.restore(db, file, force=force, progress=step)
+            except backup.BackupError as exc:
+                fail(str(exc))
+        console.print(f"Restored {tables} tables from {file}.", highlight=False)
 
     run_with_db(_go, apply_migrations=False)
