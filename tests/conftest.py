@@ -78,3 +78,23 @@ async def empty_database() -> AsyncIterator[Database]:
     yield database
     await database.dispose()
     await pg.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(migrated_url: str):  # type: ignore[no-untyped-def]
+    """pgbouncer (transaction pooling) in front of the run's database; yields its URL."""
+    from tests import pgbouncer as bouncer
+
+    if bouncer.binary() is None:
+        pytest.skip("pgbouncer binary not found: install Debian's pgbouncer (.ci/run does)")
+    running = bouncer.start(migrated_url)
+    yield running.url_for(migrated_url)
+    running.stop()
+
+
+@pytest.fixture
+async def bounced_db(pgbouncer: str, db: Database) -> AsyncIterator[Database]:
+    """The test database reached through pgbouncer, configured as production would be."""
+    database = Database(pgbouncer, statement_cache=False)
+    yield database
+    await database.dispose()
