@@ -70,7 +70,10 @@ def listen_url(db_url: str, settings: Settings | None = None) -> str:
 
 
 def safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with its password masked, readable (a socket path shown as a path)."""
+    from urllib.parse import unquote
+
+    return unquote(make_url(url).render_as_string(hide_password=True))
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tui.cli.db import db_group
+from tui.cli.doctor import doctor
 from tui.cli.runtime import connect, fail, ready, setup_logging
 
 
@@ -42,6 +43,7 @@ def open_dashboard() -> None:
 
 
 cli.add_command(db_group)
+cli.add_command(doctor)
 
 
 def main() -> None:
