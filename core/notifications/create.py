@@ -98,6 +98,7 @@ async def notify(
             scheduled_for=at if at > now else None,
             digest=digest,
             attempts=0,
+            created_at=now,
         )
         if channel in UNDELIVERABLE:
             row.delivered, row.failure_reason, row.next_attempt_at = (

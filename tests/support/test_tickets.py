@@ -60,9 +60,12 @@ async def test_full_ticket_life(db: Database, people: dict[str, Actor]) -> None:
     async with db.sessions.begin() as s:
         assigned = await support.assign_ticket(s, boss, t.id, staff.user_id, clock=clock)
         assert (assigned.assigned_to, assigned.status) == (staff.user_id, "in_progress")
+        clock.advance(minutes=1)
         msg = await support.reply(s, staff, t.id, "Which exchange?", clock=clock)
         assert msg.is_staff_reply
+        clock.advance(minutes=1)
         await support.reply(s, bob, t.id, "Binance", clock=clock)
+        clock.advance(minutes=1)
         await support.set_priority(s, staff, t.id, "urgent", clock=clock)
     assert [n for n in await inbox(db, staff)][1:] == [
         ("TICKET_STATUS_CHANGED", "Ticket assigned to you: Bot won't start"),
@@ -82,8 +85,10 @@ async def test_full_ticket_life(db: Database, people: dict[str, Actor]) -> None:
         assert closed.closed_at == clock.now()
         with pytest.raises(Conflict, match="closed"):
             await support.reply(s, bob, t.id, "one more thing")
+        clock.advance(minutes=1)
         reopened = await support.set_status(s, staff, t.id, "open", clock=clock)
         assert reopened.closed_at is None
+        clock.advance(minutes=1)
         await support.close_ticket(s, bob, t.id, clock=clock)
         full = await support.get_ticket(s, bob, t.id)
     assert [m.content for m in full.messages] == ["It says error", "Which exchange?", "Binance"]
