@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import any_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.engine import Database
@@ -95,7 +95,7 @@ async def check_code(s: AsyncSession, user_id: str, code: str, auth: AuthConfig)
         return None
     used = await s.scalar(
         update(TwoFactorAuth)
-        .where(TwoFactorAuth.id == row.id, TwoFactorAuth.backup_codes.any(hashed))
+        .where(TwoFactorAuth.id == row.id, literal(hashed) == any_(TwoFactorAuth.backup_codes))
         .values(backup_codes=func.array_remove(TwoFactorAuth.backup_codes, hashed))
         .returning(TwoFactorAuth.id)
     )
