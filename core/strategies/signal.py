@@ -1,0 +1,88 @@
+"""The ``signal`` bot: acts on a built-in technical signal or on an external provider's signals.
+
+External signals are screened here (minimum confidence, allowed symbols and actions, age) so the
+engine only records the outcome in ``signal_executions`` (success / failed / skipped + reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from core.strategies.base import Action, Decision
+from core.strategies.config import ConfigModel, Symbol, Timeframe, symbol_field, timeframe_field
+from core.strategies.technical import SmaCross, TechnicalSignal, TechnicalStrategy
+
+
+class SignalBotConfig(ConfigModel):
+    """Trade on signals: a built-in technical rule, or a signal provider you subscribe to."""
+
+    symbol: Symbol = symbol_field("The pair to trade (technical source), like BTC/USDT.")
+    timeframe: Timeframe = timeframe_field()
+    source: Literal["technical", "provider"] = Field(
+        default="technical", description="technical: a built-in rule; provider: external signals."
+    )
+    indicator: TechnicalSignal = Field(
+        default_factory=SmaCross,
+        description="The built-in rule and its parameters (source technical).",
+    )
+    provider_id: str | None = Field(
+        default=None, description="The signal provider to follow (source provider)."
+    )
+    min_confidence: float = Field(
+        default=0, ge=0, le=100, description="Ignore signals below this confidence (0–100)."
+    )
+    allowed_symbols: list[Symbol] = Field(
+        default_factory=list, description="Only act on these pairs (empty: any pair)."
+    )
+    allowed_actions: list[Literal["BUY", "SELL"]] = Field(
+        default_factory=lambda: ["BUY", "SELL"], description="Only act on these actions."
+    )
+    max_signal_age_seconds: int = Field(
+        default=300, ge=1, le=86400, description="Skip provider signals older than this."
+    )
+
+    @model_validator(mode="after")
+    def _source(self):
+        if self.source == "provider" and not self.provider_id:
+            raise ValueError("source 'provider' needs a provider_id")
+        if not self.allowed_actions:
+            raise ValueError("allowed_actions can't be empty: the bot would never act")
+        return self
+
+    def strategy(self) -> TechnicalStrategy:
+        return TechnicalStrategy(self.indicator, self.min_confidence)
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalSignal:
+    symbol: str
+    action: str
+    confidence: Decimal | None
+    created_at: datetime
+    reason: str | None = None
+
+
+def screen_signal(config: SignalBotConfig, signal: ExternalSignal, now: datetime) -> Decision | str:
+    """The decision to act on, or the reason to skip the signal (for signal_executions)."""
+    action = signal.action.upper()
+    if action not in {"BUY", "SELL"}:
+        return f"action {signal.action!r} is not BUY or SELL"
+    if action not in config.allowed_actions:
+        return f"action {action} is not in this bot's allowed actions"
+    symbol = signal.symbol.upper()
+    if config.allowed_symbols and symbol not in config.allowed_symbols:
+        return f"{symbol} is not in this bot's allowed symbols"
+    confidence = signal.confidence if signal.confidence is not None else Decimal(100)
+    if confidence < Decimal(str(config.min_confidence)):
+        return f"confidence {confidence} is below the minimum {config.min_confidence:g}"
+    if now - signal.created_at > timedelta(seconds=config.max_signal_age_seconds):
+        return f"the signal is older than {config.max_signal_age_seconds} s"
+    reason = signal.reason or "external signal"
+    return Decision(
+        Action(action), confidence.quantize(Decimal("0.01")), reason, {"symbol": symbol}
+    )
