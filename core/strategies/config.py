@@ -21,7 +21,7 @@ class ConfigModel(BaseModel):
 _SYMBOL = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$")
 
 
-def _symbol(value: str) -> str:
+def normalize_symbol(value: str) -> str:
     value = value.upper()
     if not _SYMBOL.match(value):
         raise ValueError(f"{value!r} is not a trading pair like BTC/USDT")
@@ -36,7 +36,7 @@ def _timeframe(value: str) -> str:
     return value
 
 
-Symbol = Annotated[str, AfterValidator(_symbol)]
+Symbol = Annotated[str, AfterValidator(normalize_symbol)]
 Timeframe = Annotated[str, AfterValidator(_timeframe)]
 Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=12, decimal_places=6)]
 """A percentage above 0 and at most 100."""

@@ -1,0 +1,229 @@
+"""Backtests for the acting user: run one (on a CSV's candles or a stored dataset, with a
+built-in strategy or one of the user's bots), list and read the stored results.
+
+A result is stored in ``backtests`` only when it belongs to a bot (``backtests.bot_id`` is
+required): a run with ``bot_id`` is stored under that bot, owned by the acting user; a run of a
+bare strategy (no bot) returns its report and stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.backtest import BacktestResult, BacktestSettings, run
+from core.backtest.csv_data import read_csv
+from core.backtest.datasets import DatasetInfo, list_datasets, load_dataset, save_dataset
+from core.db.models.bots import Backtest, Bot
+from core.errors import InvalidInput, NotFound
+from core.services.actor import Actor, get_owned, owned_by
+from core.strategies.candles import Candles
+from core.strategies.registry import (
+    build_strategy,
+    technical_strategy,
+    validate_bot_config,
+    validate_risk_settings,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRequest:
+    cash: Decimal
+    fee: Decimal
+    timeframe: str | None = None  # required with candles; a dataset brings its own
+    dataset_id: str | None = None
+    bot_id: str | None = None
+    strategy: str | None = None  # a built-in technical signal; overrides the bot's strategy
+    params: dict[str, Any] | None = None
+    risk_settings: dict[str, Any] | None = None  # only without a bot (a bot brings its own)
+    mode: Literal["fast", "bar"] = "fast"
+    source: str | None = None  # where the candles came from, for the stored config
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRun:
+    result: BacktestResult
+    backtest_id: str | None  # None when not stored (no bot)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSummary:
+    id: str
+    bot_id: str
+    created_at: datetime
+    execution_time_ms: int
+    strategy: str | None
+    timeframe: str | None
+    final_equity: Decimal | None
+    total_return_pct: Decimal | None
+    trades: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRecord:
+    summary: BacktestSummary
+    config: dict[str, Any]
+    result: dict[str, Any]
+
+
+def parse_decimal(value: str | Decimal | int, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{name} {value!r} is not a number.", field=name) from None
+    if not number.is_finite():
+        raise InvalidInput(f"{name} {value!r} is not a number.", field=name)
+    return number
+
+
+async def run_backtest(
+    session: AsyncSession | None,
+    actor: Actor,
+    request: BacktestRequest,
+    *,
+    candles: Candles | None = None,
+    progress=None,
+) -> BacktestRun:
+    """Run (and, with a bot, store) a backtest. ``candles`` or ``request.dataset_id`` gives data.
+
+    ``session`` may be None for a bare strategy on given candles: that run needs no database.
+    """
+    if session is None and (request.dataset_id is not None or request.bot_id is not None):
+        raise InvalidInput("A dataset or a bot needs the database.", field="data")
+    timeframe = request.timeframe
+    source = request.source
+    if (candles is None) == (request.dataset_id is None):
+        raise InvalidInput(
+            "Give the candles either as a CSV file or as a dataset id.", field="data"
+        )
+    if request.dataset_id is not None:
+        assert session is not None
+        info, candles = await load_dataset(session, request.dataset_id)
+        if timeframe and timeframe != info.timeframe:
+            raise InvalidInput(
+                f"Dataset {info.id} holds {info.timeframe} candles, not {timeframe}.",
+                field="timeframe",
+            )
+        timeframe = info.timeframe
+        source = f"dataset {info.id} ({info.symbol} {info.timeframe})"
+    if not timeframe:
+        raise InvalidInput(
+            "Say which timeframe the candles are (for example 1h).", field="timeframe"
+        )
+    assert candles is not None
+
+    bot = None
+    if request.bot_id is not None:
+        assert session is not None
+        bot = await get_owned(session, Bot, request.bot_id, actor)
+        if request.risk_settings is not None:
+            raise InvalidInput(
+                "A bot brings its own risk settings; edit the bot to change them.",
+                field="risk_settings",
+            )
+        risk = validate_risk_settings(bot.risk_settings)
+        if request.strategy is None:
+            strategy = build_strategy(bot.type, validate_bot_config(bot.type, bot.config))
+            described = {"bot_type": bot.type, "config": bot.config}
+    else:
+        if request.strategy is None:
+            raise InvalidInput(
+                "Choose a strategy (for example sma_cross) or a bot.", field="strategy"
+            )
+        risk = validate_risk_settings(request.risk_settings)
+    if request.strategy is not None:
+        strategy = technical_strategy(request.strategy, request.params or {})
+        described = {
+            "strategy": request.strategy,
+            "params": strategy.signal.model_dump(mode="json"),
+        }  # type: ignore[attr-defined]
+
+    settings = BacktestSettings(request.cash, request.fee, timeframe, risk, request.mode)
+    result = await asyncio.to_thread(run, strategy, candles, settings, progress)
+    if bot is None or session is None:
+        return BacktestRun(result, None)
+    row = Backtest(
+        bot_id=bot.id,
+        user_id=actor.user_id,
+        config={
+            **described,
+            "risk_settings": risk.model_dump(mode="json", exclude_defaults=True),
+            "cash": str(request.cash),
+            "fee": str(request.fee),
+            "timeframe": timeframe,
+            "mode": request.mode,
+            "source": source,
+        },
+        result=result.as_json(),
+        execution_time=result.elapsed_ms,
+    )
+    session.add(row)
+    await session.commit()
+    return BacktestRun(result, row.id)
+
+
+def _summary(row: Backtest) -> BacktestSummary:
+    result, config = row.result or {}, row.config or {}
+
+    def number(key: str) -> Decimal | None:
+        return None if result.get(key) is None else Decimal(result[key])
+
+    return BacktestSummary(
+        id=row.id,
+        bot_id=row.bot_id,
+        created_at=row.created_at,
+        execution_time_ms=row.execution_time,
+        strategy=result.get("strategy"),
+        timeframe=config.get("timeframe"),
+        final_equity=number("final_equity"),
+        total_return_pct=number("total_return_pct"),
+        trades=result.get("trades"),
+    )
+
+
+async def list_backtests(
+    session: AsyncSession, actor: Actor, *, bot_id: str | None = None, limit: int = 50
+) -> list[BacktestSummary]:
+    """The actor's own backtests, newest first."""
+    stmt = owned_by(select(Backtest), Backtest.user_id, actor)
+    if bot_id is not None:
+        stmt = stmt.where(Backtest.bot_id == bot_id)
+    stmt = stmt.order_by(Backtest.created_at.desc(), Backtest.id).limit(max(1, min(limit, 500)))
+    return [_summary(row) for row in (await session.scalars(stmt)).all()]
+
+
+async def get_backtest(session: AsyncSession, actor: Actor, backtest_id: str) -> BacktestRecord:
+    row = await get_owned(session, Backtest, backtest_id, actor, what="backtest")
+    return BacktestRecord(_summary(row), dict(row.config), dict(row.result))
+
+
+async def import_csv_dataset(
+    session: AsyncSession, actor: Actor, path: str | Path, symbol: str, timeframe: str
+) -> DatasetInfo:
+    """Read an OHLCV CSV into ``historical_datasets`` (shared market history)."""
+    candles = await asyncio.to_thread(read_csv, path, timeframe)
+    info = await save_dataset(session, symbol, timeframe, candles)
+    await session.commit()
+    return info
+
+
+async def datasets(
+    session: AsyncSession, actor: Actor, symbol: str | None = None
+) -> list[DatasetInfo]:
+    return await list_datasets(session, symbol)
+
+
+async def bot_owner(session: AsyncSession, bot_id: str) -> Actor:
+    """The owner of a bot, as an actor: for the operator's command line, which has database
+    access anyway and has no logged-in user."""
+    user_id = await session.scalar(select(Bot.user_id).where(Bot.id == bot_id))
+    if user_id is None:
+        raise NotFound(f"No bot {bot_id!r}.")
+    return Actor(user_id=user_id)

@@ -1,0 +1,259 @@
+"""``blockbotx backtest``: replay a strategy or a bot over a CSV file or a stored dataset."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+
+import click
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from core.backtest.csv_data import read_csv
+from core.backtest.runner import BacktestResult
+from core.db.engine import Database
+from core.errors import ServiceError
+from core.services import backtests as service
+from core.services.actor import Actor
+from core.strategies.candles import ms_to_datetime
+from tui.cli.runtime import console, fail, run_with_db, setup_logging
+
+PROGRESS_FROM = 200_000  # candles (fast mode); the bar-by-bar mode always shows progress
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--set takes NAME=VALUE, not {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+class _Bar:
+    """A rich progress bar on stderr, fed from the backtest's thread."""
+
+    def __init__(self, total: int, show: bool) -> None:
+        self.progress = Progress(
+            TextColumn("Backtesting"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not show or not console.is_terminal,
+            transient=True,
+        )
+        self.task = self.progress.add_task("backtest", total=total)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done)
+
+
+@click.command("backtest")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="OHLCV CSV file.")
+@click.option("--dataset", "dataset_id", help="A stored historical dataset id.")
+@click.option("--timeframe", help="Candle timeframe of the CSV (1m, 15m, 1h, 4h, 1d).")
+@click.option(
+    "--strategy",
+    help="Built-in signal: sma_cross, ema_cross, rsi_reversal, macd_cross, bollinger_breakout.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A strategy parameter (repeatable).",
+)
+@click.option(
+    "--bot", "bot_id", help="Run this bot's strategy and risk settings, and store the result."
+)
+@click.option(
+    "--risk",
+    "risk_json",
+    help="Risk settings as JSON without --bot, e.g. '{\"stop_loss_percent\": 2}'.",
+)
+@click.option("--cash", default="10000", show_default=True, help="Starting cash (quote currency).")
+@click.option(
+    "--fee", default="0.001", show_default=True, help="Fee per fill as a fraction (0.001 = 0.1 %)."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["fast", "bar"]),
+    default="fast",
+    show_default=True,
+    help="bar: decide candle by candle exactly as live (slower).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def backtest(
+    csv_file, dataset_id, timeframe, strategy, settings, bot_id, risk_json, cash, fee, mode, as_json
+) -> None:
+    """Backtest a strategy or a bot over historical candles.
+
+    Fills happen at the next candle's open; see docs/backtest.md for the exact rules. With
+    --bot the result is stored in the bot's backtests; without a bot nothing is stored.
+    """
+    setup_logging()
+    if (csv_file is None) == (dataset_id is None):
+        fail("give the candles with --csv FILE or --dataset ID (one of them)")
+    if csv_file is not None and not timeframe:
+        fail("--csv needs --timeframe (for example --timeframe 1h)")
+    if bot_id is None and strategy is None:
+        fail("choose --strategy NAME or --bot ID")
+    risk = None
+    if risk_json is not None:
+        try:
+            risk = json.loads(risk_json)
+        except json.JSONDecodeError as exc:
+            fail(f"--risk is not valid JSON: {exc.msg} (column {exc.colno})")
+    try:
+        request = service.BacktestRequest(
+            cash=service.parse_decimal(cash, "cash"),
+            fee=service.parse_decimal(fee, "fee"),
+            timeframe=timeframe,
+            dataset_id=dataset_id,
+            bot_id=bot_id,
+            strategy=strategy,
+            params=_params(settings),
+            risk_settings=risk,
+            mode=mode,
+            source=f"csv {csv_file}" if csv_file else None,
+        )
+        candles = read_csv(csv_file, timeframe) if csv_file else None
+    except ServiceError as exc:
+        fail(str(exc))
+
+    def bar_for(total: int) -> _Bar:
+        return _Bar(total, mode == "bar" or total >= PROGRESS_FROM)
+
+    if candles is not None and bot_id is None:
+        # A bare strategy on a file needs no database at all.
+        bar = bar_for(len(candles))
+        try:
+            with bar.progress:
+                outcome = asyncio.run(_run(None, None, request, candles, bar))
+        except ServiceError as exc:
+            fail(str(exc))
+    else:
+
+        async def _go(db: Database):
+            async with db.session() as session:
+                actor = await service.bot_owner(session, bot_id) if bot_id else None
+                total = len(candles) if candles is not None else 0
+                bar = bar_for(total or PROGRESS_FROM)
+                with bar.progress:
+                    return await _run(session, actor, request, candles, bar)
+
+        try:
+            outcome = run_with_db(_go)
+        except ServiceError as exc:
+            fail(str(exc))
+    _print(outcome, as_json)
+
+
+async def _run(session, actor, request, candles, bar):
+    return await service.run_backtest(
+        session, actor or Actor("cli"), request, candles=candles, progress=bar
+    )
+
+
+def _print(outcome: service.BacktestRun, as_json: bool) -> None:
+    result = outcome.result
+    if as_json:
+        payload = {"backtest_id": outcome.backtest_id, **result.as_json()}
+        click.echo(json.dumps(payload, indent=2))
+        return
+    out = Console(highlight=False)
+    out.print(_summary_table(result))
+    if result.trade_list:
+        out.print(_trades_table(result))
+    if outcome.backtest_id:
+        console.print(f"Stored as backtest {outcome.backtest_id}.", highlight=False)
+    else:
+        console.print(
+            "Not stored: pass --bot ID to keep results in the bot's backtests.", highlight=False
+        )
+
+
+def _money(value: Decimal | None, places: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{places}f}"
+
+
+def _summary_table(result: BacktestResult) -> Table:
+    data = result.as_json()
+    table = Table(
+        title=f"Backtest: {result.strategy} on {result.candles:,} × {result.timeframe} candles",
+        show_header=False,
+    )
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    rows = [
+        ("Period", f"{data['start']} → {data['end']}"),
+        ("Starting cash", _money(result.initial_cash)),
+        ("Final equity", _money(result.final_equity)),
+        ("Total return", f"{_money(result.total_return_pct)} %"),
+        ("Closed trades", str(result.trades)),
+        ("Win rate", "n/a" if result.win_rate_pct is None else f"{_money(result.win_rate_pct)} %"),
+        ("Max drawdown", f"{_money(result.max_drawdown_pct)} %"),
+        ("Sharpe (annualised)", _money(result.sharpe)),
+        ("Profit factor", _money(result.profit_factor)),
+        ("Fees paid", _money(result.fees_paid)),
+        (
+            "Open position",
+            "none"
+            if result.open_trade is None
+            else (
+                f"{result.open_trade.quantity.normalize()} @ {result.open_trade.entry_price}, "
+                f"unrealised {_money(result.open_trade.unrealized_pnl)}"
+            ),
+        ),
+        ("Run time", f"{result.elapsed_ms:,} ms ({result.mode} mode)"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _short_time(ms: int) -> str:
+    return f"{ms_to_datetime(ms):%Y-%m-%d %H:%M}"
+
+
+def _trades_table(result: BacktestResult, limit: int = 20) -> Table:
+    trades = result.trade_list
+    shown = trades[-limit:]
+    title = (
+        "Trades"
+        if len(trades) <= limit
+        else f"Last {limit} of {len(trades):,} trades (--json for all)"
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for name in (
+        "entry",
+        "entry price",
+        "exit",
+        "exit price",
+        "quantity",
+        "P&L",
+        "P&L %",
+        "reason",
+    ):
+        table.add_column(name, justify="left" if name in ("entry", "exit", "reason") else "right")
+    for trade in shown:
+        style = "green" if trade.pnl > 0 else "red" if trade.pnl < 0 else None
+        table.add_row(
+            _short_time(trade.entry_ms),
+            str(trade.entry_price),
+            _short_time(trade.exit_ms),
+            _money(trade.exit_price, 8).rstrip("0").rstrip("."),
+            f"{trade.quantity:,.6f}",
+            _money(trade.pnl),
+            _money(trade.pnl_pct),
+            trade.exit_reason,
+            style=style,
+        )
+    return table

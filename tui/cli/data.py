@@ -1,0 +1,72 @@
+"""``blockbotx data``: historical candles for backtests."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from core.db.engine import Database
+from core.errors import ServiceError
+from core.services import backtests as service
+from core.services.actor import SYSTEM
+from tui.cli.runtime import console, fail, run_with_db, setup_logging
+
+
+@click.group("data")
+def data_group() -> None:
+    """Historical datasets: import OHLCV candles, list what is stored."""
+    setup_logging()
+
+
+@data_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--symbol", required=True, help="The pair the candles belong to, like BTC/USDT.")
+@click.option("--timeframe", required=True, help="Candle timeframe: 1m, 15m, 1h, 4h, 1d…")
+def import_csv(file: str, symbol: str, timeframe: str) -> None:
+    """Import an OHLCV CSV FILE (date, open, high, low, close, volume) as a dataset."""
+
+    async def _go(db: Database):
+        async with db.session() as session:
+            return await service.import_csv_dataset(session, SYSTEM, file, symbol, timeframe)
+
+    try:
+        info = run_with_db(_go)
+    except ServiceError as exc:
+        fail(str(exc))
+    verb = "Replaced" if info.replaced else "Imported"
+    console.print(
+        f"{verb} {info.candle_count:,} {info.symbol} {info.timeframe} candles "
+        f"({info.start_date:%Y-%m-%d %H:%M} → {info.end_date:%Y-%m-%d %H:%M} UTC) "
+        f"as dataset {info.id}.",
+        highlight=False,
+    )
+    click.echo(info.id)
+
+
+@data_group.command("list")
+@click.option("--symbol", help="Only this pair.")
+def list_datasets(symbol: str | None) -> None:
+    """List stored datasets."""
+
+    async def _go(db: Database):
+        async with db.session() as session:
+            return await service.datasets(session, SYSTEM, symbol)
+
+    try:
+        rows = run_with_db(_go)
+    except ServiceError as exc:
+        fail(str(exc))
+    table = Table(title="Historical datasets")
+    for name in ("id", "symbol", "timeframe", "from", "to", "candles"):
+        table.add_column(name, justify="right" if name == "candles" else "left")
+    for info in rows:
+        table.add_row(
+            info.id,
+            info.symbol,
+            info.timeframe,
+            f"{info.start_date:%Y-%m-%d %H:%M}",
+            f"{info.end_date:%Y-%m-%d %H:%M}",
+            f"{info.candle_count:,}",
+        )
+    Console(highlight=False).print(table)
