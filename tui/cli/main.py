@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from tui.cli.backtest import backtest
+from tui.cli.data import data_group
 from tui.cli.db import db_group
 from tui.cli.doctor import doctor
 from tui.cli.runtime import connect, fail, ready, setup_logging
@@ -43,6 +45,8 @@ def open_dashboard() -> None:
 
 
 cli.add_command(db_group)
+cli.add_command(backtest)
+cli.add_command(data_group)
 cli.add_command(doctor)
 
 
