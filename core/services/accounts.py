@@ -711,9 +711,7 @@ async def change_password(
         if not auth.hasher.verify(user.password, current_password):
             device = await sessions.session_device(s, actor)
             locked = await record_user_failure(s, user, device, auth, reason="bad_current_password")
-            return locked or InvalidInput(
-                "The current password is wrong.", field="current_password"
-            )
+            return locked or AuthenticationFailed("The current password is wrong.")
         ended = await _store_new_password(
             s, user, new_hash, actor.ip_address, auth, via="change", keep=actor.session_id
         )

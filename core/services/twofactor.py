@@ -22,7 +22,12 @@ from core.security import totp
 from core.services.actor import Actor
 from core.services.audit import audit
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
-from core.services.lockout import AccountLocked, locked_until, record_user_failure
+from core.services.lockout import (
+    AccountLocked,
+    AuthenticationFailed,
+    locked_until,
+    record_user_failure,
+)
 from core.services.sessions import session_device
 
 TABLE = "two_factor_auth"
@@ -184,10 +189,10 @@ async def _verify_password_and_code(
         return AccountLocked(until, now)
     if not auth.hasher.verify(user.password, password):
         locked = await record_user_failure(s, user, device, auth, reason="bad_password")
-        return locked or InvalidInput("The password is wrong.", field="password")
+        return locked or AuthenticationFailed("The password is wrong.")
     if await check_code(s, user.id, code, auth) is None:
         locked = await record_user_failure(s, user, device, auth, reason="bad_2fa_code")
-        return locked or InvalidInput("That code is wrong or was already used.", field="code")
+        return locked or AuthenticationFailed("That code is wrong or was already used.")
     return None
 
 

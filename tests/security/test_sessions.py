@@ -107,7 +107,7 @@ async def test_change_password_needs_the_current_one_and_ends_other_sessions(
 ) -> None:
     here = await signed_up_and_in(db, auth, device, "dee@example.com")
     there = await sign_in(db, auth, other_device(), "dee@example.com")
-    with pytest.raises(InvalidInput, match="current password is wrong"):
+    with pytest.raises(AuthenticationFailed, match="current password is wrong"):
         await accounts.change_password(db, here.actor, "not-my-password", OTHER_PASSWORD, auth)
     with pytest.raises(InvalidInput, match="at least 12"):
         await accounts.change_password(db, here.actor, PASSWORD, "short", auth)

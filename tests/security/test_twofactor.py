@@ -160,11 +160,11 @@ async def test_disable_and_regenerate_need_password_and_code(
 ) -> None:
     me = await signed_up_and_in(db, auth, device, "mo@example.com")
     secret, codes = await enrol(db, auth, clock, me)
-    with pytest.raises(InvalidInput, match="password is wrong"):
+    with pytest.raises(AuthenticationFailed, match="password is wrong"):
         await twofactor.regenerate_backup_codes(
             db, me.actor, "wrong-password!", code(secret, clock), auth
         )
-    with pytest.raises(InvalidInput, match="code is wrong"):
+    with pytest.raises(AuthenticationFailed, match="code is wrong"):
         await twofactor.regenerate_backup_codes(
             db, me.actor, PASSWORD, "000000" if code(secret, clock) != "000000" else "111111", auth
         )
