@@ -220,7 +220,7 @@ async def seed_help_center(session: AsyncSession) -> None:
                 set_={"name": name, "description": description, "icon": icon, "order": order},
             )
         )
-    ids = dict((await session.execute(select(HelpCategory.slug, HelpCategory.id))).tuples().all())
+    ids = dict((await session.execute(select(HelpCategory.slug, HelpCategory.id))).all())
     for slug, category, title, tags, content in ARTICLES:
         values = {
             "title": title,
@@ -234,7 +234,7 @@ async def seed_help_center(session: AsyncSession) -> None:
             .values(slug=slug, **values)
             .on_conflict_do_update(index_elements=["slug"], set_=values)
         )
-    known = dict((await session.execute(select(FAQ.question, FAQ.id))).tuples().all())
+    known = dict((await session.execute(select(FAQ.question, FAQ.id))).all())
     for order, (category, question, answer) in enumerate(FAQS):
         if question in known:
             row = await session.get(FAQ, known[question])
