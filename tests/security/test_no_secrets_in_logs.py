@@ -4,6 +4,7 @@ exchange key — reaches the log file."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -32,12 +33,10 @@ async def test_flows_leave_no_secret_in_the_debug_log(
     secrets: list[str] = [PASSWORD, OTHER_PASSWORD, WRONG, EXCHANGE_SECRET]
     try:
         await signup(db, auth, device, "log@example.com")
-        try:
+        with contextlib.suppress(accounts.AuthenticationFailed):
             await accounts.login(
                 db, email="log@example.com", password=WRONG, device=device, auth=auth
             )
-        except accounts.AuthenticationFailed:
-            pass
         me = await sign_in(db, auth, device, "log@example.com")
         secrets.append(me.refresh_token)
         enrolment = await twofactor.begin_enrolment(db, me.actor, auth)

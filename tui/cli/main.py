@@ -9,6 +9,8 @@ from tui.cli.data import data_group
 from tui.cli.db import db_group
 from tui.cli.doctor import doctor
 from tui.cli.runtime import connect, fail, ready, setup_logging
+from tui.cli.user import user_group
+from tui.cli.vault import vault_group
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,6 +46,8 @@ def open_dashboard() -> None:
     BlockbotXApp(db).run()
 
 
+cli.add_command(user_group)
+cli.add_command(vault_group)
 cli.add_command(db_group)
 cli.add_command(backtest)
 cli.add_command(data_group)
