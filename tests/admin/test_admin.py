@@ -223,12 +223,7 @@ async def test_ip_blocklist_with_expiry(db: Database, cast: dict[str, Actor]) ->
             await admin.block_ip(
                 s, adam, "198.51.100.1", reason="r", expires_at=clock.now(), clock=clock
             )
-    assert await actions(db) == [
-        "admin_ip_blocked",
-        "admin_ip_blocked",
-        "admin_ip_blocked",
-        "admin_ip_unblocked",
-    ]
+    assert sorted(await actions(db)) == ["admin_ip_blocked"] * 3 + ["admin_ip_unblocked"]
 
 
 async def test_security_log_filters(db: Database, cast: dict[str, Actor]) -> None:
