@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.backtest import BacktestResult, BacktestSettings, run
 from core.backtest.csv_data import read_csv
-from core.backtest.datasets import DatasetInfo, list_datasets, load_dataset, save_dataset
+from core.backtest.datasets import (
+    DatasetInfo,
+    check_symbol,
+    list_datasets,
+    load_dataset,
+    save_dataset,
+)
 from core.db.models.bots import Backtest, Bot
 from core.errors import InvalidInput, NotFound
 from core.services.actor import Actor, get_owned, owned_by
@@ -208,7 +214,15 @@ async def import_csv_dataset(
     session: AsyncSession, actor: Actor, path: str | Path, symbol: str, timeframe: str
 ) -> DatasetInfo:
     """Read an OHLCV CSV into ``historical_datasets`` (shared market history)."""
+    check_symbol(symbol)
     candles = await asyncio.to_thread(read_csv, path, timeframe)
+    return await import_dataset(session, actor, symbol, timeframe, candles)
+
+
+async def import_dataset(
+    session: AsyncSession, actor: Actor, symbol: str, timeframe: str, candles: Candles
+) -> DatasetInfo:
+    """Store candles already read (and checked) as a dataset; replaces the same range."""
     info = await save_dataset(session, symbol, timeframe, candles)
     await session.commit()
     return info

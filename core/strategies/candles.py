@@ -34,7 +34,8 @@ def timeframe_seconds(timeframe: str) -> int:
 
 def to_decimal(value: float) -> Decimal:
     """A float64 price as the shortest decimal that reads back as the same float."""
-    return Decimal(repr(float(value)))
+    text = repr(float(value))
+    return Decimal(text[:-2] if text.endswith(".0") else text)
 
 
 def ms_to_datetime(ms: int) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import click
 from rich import box
@@ -12,13 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from core.backtest.csv_data import read_csv
-from core.backtest.runner import BacktestResult
 from core.db.engine import Database
 from core.errors import ServiceError
-from core.services import backtests as service
-from core.services.actor import Actor
-from core.strategies.candles import ms_to_datetime
+
+if TYPE_CHECKING:
+    from core.backtest.runner import BacktestResult
+    from core.services.backtests import BacktestRun
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 PROGRESS_FROM = 200_000  # candles (fast mode); the bar-by-bar mode always shows progress
@@ -96,6 +96,9 @@ def backtest(
     Fills happen at the next candle's open; see docs/backtest.md for the exact rules. With
     --bot the result is stored in the bot's backtests; without a bot nothing is stored.
     """
+    from core.backtest.csv_data import read_csv
+    from core.services import backtests as service
+
     setup_logging()
     if (csv_file is None) == (dataset_id is None):
         fail("give the candles with --csv FILE or --dataset ID (one of them)")
@@ -155,12 +158,15 @@ def backtest(
 
 
 async def _run(session, actor, request, candles, bar):
+    from core.services import backtests as service
+    from core.services.actor import Actor
+
     return await service.run_backtest(
         session, actor or Actor("cli"), request, candles=candles, progress=bar
     )
 
 
-def _print(outcome: service.BacktestRun, as_json: bool) -> None:
+def _print(outcome: BacktestRun, as_json: bool) -> None:
     result = outcome.result
     if as_json:
         payload = {"backtest_id": outcome.backtest_id, **result.as_json()}
@@ -220,6 +226,8 @@ def _summary_table(result: BacktestResult) -> Table:
 
 
 def _short_time(ms: int) -> str:
+    from core.strategies.candles import ms_to_datetime
+
     return f"{ms_to_datetime(ms):%Y-%m-%d %H:%M}"
 
 

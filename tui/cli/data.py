@@ -8,7 +8,6 @@ from rich.table import Table
 
 from core.db.engine import Database
 from core.errors import ServiceError
-from core.services import backtests as service
 from core.services.actor import SYSTEM
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
@@ -25,10 +24,20 @@ def data_group() -> None:
 @click.option("--timeframe", required=True, help="Candle timeframe: 1m, 15m, 1h, 4h, 1d…")
 def import_csv(file: str, symbol: str, timeframe: str) -> None:
     """Import an OHLCV CSV FILE (date, open, high, low, close, volume) as a dataset."""
+    from core.backtest.csv_data import read_csv
+    from core.backtest.datasets import check_symbol
+    from core.services import backtests as service
+
+    try:  # the file is checked before the database is started
+        symbol = check_symbol(symbol)
+        with console.status(f"Reading {file}…"):
+            candles = read_csv(file, timeframe)
+    except ServiceError as exc:
+        fail(str(exc))
 
     async def _go(db: Database):
         async with db.session() as session:
-            return await service.import_csv_dataset(session, SYSTEM, file, symbol, timeframe)
+            return await service.import_dataset(session, SYSTEM, symbol, timeframe, candles)
 
     try:
         info = run_with_db(_go)
@@ -48,6 +57,7 @@ def import_csv(file: str, symbol: str, timeframe: str) -> None:
 @click.option("--symbol", help="Only this pair.")
 def list_datasets(symbol: str | None) -> None:
     """List stored datasets."""
+    from core.services import backtests as service
 
     async def _go(db: Database):
         async with db.session() as session:

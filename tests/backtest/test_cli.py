@@ -1,0 +1,204 @@
+"""``blockbotx backtest`` and ``blockbotx data import`` as a user runs them (subprocesses)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from core.db.engine import Database
+from core.db.models.bots import Backtest
+from tests.backtest.test_hand_checked import CSV
+from tests.backtest.test_service import add_bot, add_user
+from tui.cli.main import cli as cli_group
+
+ROOT = Path(__file__).resolve().parents[2]
+NOWHERE = "postgresql://nobody:pw@127.0.0.1:1/nothing"
+
+
+def cli(*args: str, database_url: str = NOWHERE) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_csv_backtest_json_without_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "hand.csv"
+    path.write_text(CSV)
+    args = [
+        "backtest",
+        "--csv",
+        str(path),
+        "--timeframe",
+        "1h",
+        "--strategy",
+        "sma_cross",
+        "--set",
+        "fast=2",
+        "--set",
+        "slow=3",
+        "--cash",
+        "1000",
+        "--fee",
+        "0.001",
+    ]
+    done = cli(*args, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["backtest_id"] is None
+    assert report["trades"] == 1 and report["trade_list"][0]["pnl"] == "-241.51848152"
+    assert report["open_trade"]["entry_price"] == "12"
+    for key in (
+        "final_equity",
+        "total_return_pct",
+        "win_rate_pct",
+        "max_drawdown_pct",
+        "sharpe",
+        "profit_factor",
+    ):
+        assert key in report
+    table = CliRunner().invoke(cli_group, args)
+    assert table.exit_code == 0, table.output
+    assert "Final equity" in table.stdout and "820.87" in table.stdout
+    assert "Not stored" in table.stderr
+
+
+def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        CSV.replace("2024-01-01 05:00,13,13,10,10,1", "2024-01-01 05:00,13,oops,10,10,1")
+    )
+    cases = [
+        (
+            ["--csv", str(bad), "--timeframe", "1h", "--strategy", "sma_cross"],
+            "line 7: high 'oops' is not a number",
+        ),
+        (["--csv", str(bad), "--strategy", "sma_cross"], "--csv needs --timeframe"),
+        (["--csv", str(bad), "--timeframe", "1h"], "choose --strategy NAME or --bot ID"),
+        (
+            ["--csv", str(tmp_path / "none.csv"), "--timeframe", "1h", "--strategy", "sma_cross"],
+            "Can't read",
+        ),
+    ]
+    good = tmp_path / "good.csv"
+    good.write_text(CSV)
+    cases += [
+        (
+            [
+                "--csv",
+                str(good),
+                "--timeframe",
+                "1h",
+                "--strategy",
+                "sma_cross",
+                "--set",
+                "fast=30",
+            ],
+            "sma_cross: fast (30) must be smaller than slow (20)",
+        ),
+        (
+            ["--csv", str(good), "--timeframe", "1h", "--strategy", "sma_cross", "--set", "fats=3"],
+            "sma_cross.fats: unknown setting",
+        ),
+        (
+            ["--csv", str(good), "--timeframe", "1h", "--strategy", "sma_cross", "--fee", "abc"],
+            "fee 'abc' is not a number",
+        ),
+        (
+            ["--csv", str(good), "--timeframe", "1h", "--strategy", "sma_cross", "--risk", "{bad"],
+            "--risk is not valid JSON",
+        ),
+        (
+            [
+                "--csv",
+                str(good),
+                "--timeframe",
+                "1h",
+                "--strategy",
+                "sma_cross",
+                "--risk",
+                '{"stop_loss_percent": 200}',
+            ],
+            "risk_settings.stop_loss_percent",
+        ),
+    ]
+    # the first case as a real process; the rest in-process (same code path, much faster)
+    first = cli("backtest", *cases[0][0])
+    assert first.returncode == 1 and cases[0][1] in first.stderr and "Traceback" not in first.stderr
+    runner = CliRunner()
+    for args, message in cases[1:]:
+        done = runner.invoke(cli_group, ["backtest", *args], env={"DATABASE_URL": NOWHERE})
+        assert done.exit_code == 1, (args, done.output)
+        assert message in done.stderr, (args, done.stderr)
+        assert done.exception is None or isinstance(done.exception, SystemExit)
+
+
+async def test_import_then_backtest_a_bot_on_the_dataset(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    alice = await add_user(db, "alice@example.com")
+    bot_id = await add_bot(
+        db, alice, config={"indicator": {"name": "sma_cross", "fast": 2, "slow": 3}}, risk={}
+    )
+    path = tmp_path / "hand.csv"
+    path.write_text(CSV)
+    imported = cli(
+        "data",
+        "import",
+        str(path),
+        "--symbol",
+        "SOL/USDT",
+        "--timeframe",
+        "1h",
+        database_url=migrated_url,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 11 SOL/USDT 1h candles" in imported.stderr
+    dataset_id = imported.stdout.strip()
+
+    bad = CliRunner().invoke(
+        cli_group,
+        ["data", "import", str(path), "--symbol", "SOL/USDT", "--timeframe", "4h"],
+        env={"DATABASE_URL": NOWHERE},
+    )
+    assert bad.exit_code == 1 and "the timeframe is 4h" in bad.stderr  # checked before connecting
+
+    done = cli(
+        "backtest",
+        "--dataset",
+        dataset_id,
+        "--bot",
+        bot_id,
+        "--cash",
+        "1000",
+        "--fee",
+        "0.001",
+        "--json",
+        database_url=migrated_url,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (
+        report["backtest_id"]
+        and report["trades"] == 1
+        and report["trade_list"][0]["pnl"] == "-241.51848152"
+    )
+    async with db.session() as session:
+        row = await session.get(Backtest, report["backtest_id"])
+        assert row.user_id == alice.user_id and row.bot_id == bot_id
+        assert row.config["source"].startswith(f"dataset {dataset_id}")
+        assert await session.scalar(select(func.count()).select_from(Backtest)) == 1
+
+    missing = cli(
+        "backtest", "--dataset", "nope", "--strategy", "sma_cross", database_url=migrated_url
+    )
+    assert missing.returncode == 1 and "No historical dataset 'nope'" in missing.stderr
