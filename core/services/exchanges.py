@@ -1,0 +1,275 @@
+"""Exchange connections: add, list, test, enable/disable, relabel and remove (Binance, OKX).
+
+Keys are encrypted by the vault (bound to the owner and the field) before they reach the
+database and decrypted only to make a call; after entry a key is only ever shown masked (its
+first 4 characters). Permissions are ``read`` and ``trade`` only: BlockbotX never asks for,
+stores or uses withdrawal rights. Every function takes the acting user and finds connections
+through ``user_id``, so another user's connection is reported exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from core.brokers.ccxt_broker import CcxtBroker
+from core.brokers.connections import TABLE, credentials, load_connection, open_exchange
+from core.clock import SYSTEM_CLOCK, Clock
+from core.db.engine import Database
+from core.db.models.trading import ExchangeConnection
+from core.errors import Conflict, InvalidInput, ServiceError
+from core.market.ccxt_client import NEEDS_PASSPHRASE, SUPPORTED_EXCHANGES, ExchangeFactory
+from core.market.errors import venue_name
+from core.security.vault import get_vault
+from core.services.actor import Actor
+
+PERMISSIONS = ("read", "trade")
+_KEY = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces
+_UNSET = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionView:
+    id: str
+    exchange: str
+    venue: str
+    label: str | None
+    is_active: bool
+    is_testnet: bool
+    permissions: tuple[str, ...]
+    api_key_masked: str
+    has_passphrase: bool
+    last_used: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTest:
+    ok: bool
+    message: str
+    balances: tuple[tuple[str, Decimal], ...] = ()
+
+
+def mask(key: str) -> str:
+    """Only the first 4 characters of a key are ever shown again."""
+    return f"{key[:4]}{'•' * 8}"
+
+
+def _view(row: ExchangeConnection) -> ConnectionView:
+    api_key = credentials(row).api_key
+    return ConnectionView(
+        id=row.id,
+        exchange=row.exchange,
+        venue=venue_name(row.exchange, testnet=row.is_testnet),
+        label=row.label,
+        is_active=row.is_active,
+        is_testnet=row.is_testnet,
+        permissions=tuple(row.permissions or ()),
+        api_key_masked=mask(api_key),
+        has_passphrase=row.encrypted_passphrase is not None,
+        last_used=row.last_used,
+        created_at=row.created_at,
+    )
+
+
+def _secret(value: str | None, field: str, what: str) -> str:
+    text = (value or "").strip()
+    if not _KEY.match(text):
+        raise InvalidInput(
+            f"The {what} must be 8 to 512 printable characters without spaces.", field=field
+        )
+    return text
+
+
+def _permissions(values: Sequence[str]) -> list[str]:
+    chosen = {v.strip().lower() for v in values}
+    if "withdraw" in chosen:
+        raise InvalidInput(
+            "BlockbotX never uses withdrawal rights: create the API key without them and "
+            "choose read or trade.",
+            field="permissions",
+        )
+    unknown = chosen - set(PERMISSIONS)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown permission {sorted(unknown)[0]!r}; choose read and/or trade.",
+            field="permissions",
+        )
+    # Trading needs to read balances and orders too.
+    return [p for p in PERMISSIONS if p in chosen or (p == "read" and "trade" in chosen)] or [
+        "read"
+    ]
+
+
+def _label(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    label = value.strip()
+    if len(label) > 64:
+        raise InvalidInput("A label is at most 64 characters.", field="label")
+    return label
+
+
+async def add_connection(
+    db: Database,
+    actor: Actor,
+    *,
+    exchange: str,
+    api_key: str,
+    secret: str,
+    passphrase: str | None = None,
+    testnet: bool = False,
+    permissions: Sequence[str] = ("read",),
+    label: str | None = None,
+) -> ConnectionView:
+    exchange = (exchange or "").strip().lower()
+    if exchange not in SUPPORTED_EXCHANGES:
+        raise InvalidInput(
+            f"BlockbotX connects to {' and '.join(venue_name(e) for e in SUPPORTED_EXCHANGES)}; "
+            f"{exchange or 'nothing'!r} is not supported.",
+            field="exchange",
+        )
+    key = _secret(api_key, "api_key", "API key")
+    secret_key = _secret(secret, "secret", "API secret")
+    if exchange in NEEDS_PASSPHRASE:
+        phrase: str | None = _secret(passphrase, "passphrase", f"{venue_name(exchange)} passphrase")
+    elif passphrase:
+        raise InvalidInput(f"{venue_name(exchange)} keys have no passphrase.", field="passphrase")
+    else:
+        phrase = None
+    vault = get_vault()
+
+    def seal(plain: str, field: str) -> str:
+        return vault.encrypt(plain, table=TABLE, owner_id=actor.user_id, field=field)
+
+    row = ExchangeConnection(
+        user_id=actor.user_id,
+        exchange=exchange,
+        encrypted_api_key=seal(key, "api_key"),
+        encrypted_secret_key=seal(secret_key, "secret_key"),
+        encrypted_passphrase=seal(phrase, "passphrase") if phrase else None,
+        is_active=True,
+        is_testnet=bool(testnet),
+        permissions=_permissions(permissions),
+        label=_label(label),
+    )
+    async with db.session() as session:
+        existing = await session.scalar(
+            select(ExchangeConnection.id).where(
+                ExchangeConnection.user_id == actor.user_id, ExchangeConnection.exchange == exchange
+            )
+        )
+        if existing:
+            raise Conflict(
+                f"You already have a {venue_name(exchange)} connection; remove it before adding another."
+            )
+        session.add(row)
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise Conflict(f"You already have a {venue_name(exchange)} connection.") from None
+        return _view(row)
+
+
+async def list_connections(db: Database, actor: Actor) -> list[ConnectionView]:
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(ExchangeConnection)
+            .where(ExchangeConnection.user_id == actor.user_id)
+            .order_by(ExchangeConnection.exchange)
+        )
+        return [_view(row) for row in rows]
+
+
+async def get_connection(db: Database, actor: Actor, connection_id: str) -> ConnectionView:
+    async with db.session() as session:
+        return _view(await load_connection(session, connection_id, owner_id=actor.user_id))
+
+
+async def update_connection(
+    db: Database,
+    actor: Actor,
+    connection_id: str,
+    *,
+    label: str | object | None = _UNSET,
+    permissions: Sequence[str] | None = None,
+) -> ConnectionView:
+    async with db.session() as session:
+        row = await load_connection(session, connection_id, owner_id=actor.user_id)
+        if label is not _UNSET:
+            row.label = _label(label)  # type: ignore[arg-type]
+        if permissions is not None:
+            row.permissions = _permissions(permissions)
+        await session.commit()
+        return _view(row)
+
+
+async def set_connection_active(
+    db: Database, actor: Actor, connection_id: str, active: bool
+) -> ConnectionView:
+    async with db.session() as session:
+        row = await load_connection(session, connection_id, owner_id=actor.user_id)
+        row.is_active = bool(active)
+        await session.commit()
+        return _view(row)
+
+
+async def disable_connection(db: Database, actor: Actor, connection_id: str) -> ConnectionView:
+    return await set_connection_active(db, actor, connection_id, False)
+
+
+async def enable_connection(db: Database, actor: Actor, connection_id: str) -> ConnectionView:
+    return await set_connection_active(db, actor, connection_id, True)
+
+
+async def remove_connection(db: Database, actor: Actor, connection_id: str) -> None:
+    """Delete the connection and its keys. Its trades and orders stay in the history."""
+    async with db.session() as session:
+        row = await load_connection(session, connection_id, owner_id=actor.user_id)
+        await session.execute(delete(ExchangeConnection).where(ExchangeConnection.id == row.id))
+        await session.commit()
+
+
+async def test_connection(
+    db: Database,
+    actor: Actor,
+    connection_id: str,
+    *,
+    factory: ExchangeFactory | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> ConnectionTest:
+    """Sign in to the exchange with the stored keys and read the balances.
+
+    Works on a disabled connection too (to check it before enabling it again). A failure is
+    reported in the result, with the reason, rather than raised.
+    """
+    factory = factory or ExchangeFactory()
+    async with db.session() as session:
+        info, exchange = await open_exchange(
+            session,
+            connection_id,
+            owner_id=actor.user_id,
+            factory=factory,
+            clock=clock,
+            allow_inactive=True,
+        )
+        await session.commit()
+    try:
+        broker = CcxtBroker(exchange, venue=info.venue, clock=clock)
+        balances = await broker.balances()
+    except ServiceError as exc:
+        return ConnectionTest(ok=False, message=str(exc))
+    finally:
+        await exchange.close()
+    held = tuple(sorted(balances.items()))
+    return ConnectionTest(
+        ok=True,
+        message=f"Connected to {info.venue}: {len(held)} asset{'s' if len(held) != 1 else ''} with a balance.",
+        balances=held,
+    )
