@@ -46,7 +46,7 @@ from core.market.catalog import Pair, load_pair, sync_markets
 from core.market.ccxt_client import ExchangeFactory
 from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import UnknownSymbol
-from core.market.hub import MarketHubs, PriceHub
+from core.market.hub import Backoff, MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
 from core.services.actor import Actor
 
@@ -64,6 +64,8 @@ class TradingContext:
     clock: Clock = SYSTEM_CLOCK
     paper_balance: Decimal = DEFAULT_PAPER_BALANCE
     slippage: SlippageModel = field(default_factory=SlippageModel)
+    retry: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=5.0))
+    """Waits between an exchange's retried requests."""
 
     @classmethod
     def simulated(
@@ -426,7 +428,7 @@ async def _live_venue(
         clock=ctx.clock,
         trade=trade,
     )
-    broker = CcxtBroker(exchange, venue=info.venue, clock=ctx.clock)
+    broker = CcxtBroker(exchange, venue=info.venue, clock=ctx.clock, backoff=ctx.retry)
     try:
 
         async def load_feed():  # type: ignore[no-untyped-def]

@@ -125,7 +125,7 @@ async def test_timeout_before_processing_is_retried_with_the_same_id(rig: Rig) -
 
 async def test_persistent_timeout_is_a_clear_error_and_places_nothing(rig: Rig) -> None:
     rig.fake.fail(Failure.TIMEOUT, times=5, method="POST", path="/api/v3/order")
-    with pytest.raises(ExchangeTimeout, match="did not answer in time.*not placed"):
+    with pytest.raises(ExchangeTimeout, match=r"did not answer in time.*not placed"):
         await rig.broker.place(buy().normalized(rig.btc), rig.btc)
     assert rig.fake.orders == {}
 
@@ -156,7 +156,7 @@ async def test_server_errors_are_retried_then_reported(rig: Rig) -> None:
     assert order.status is OrderStatus.FILLED and len(rig.fake.orders) == 1
 
     rig.fake.fail(Failure.SERVER_ERROR, times=3, method="POST", path="/api/v3/order")
-    with pytest.raises(ExchangeUnavailable, match="unavailable.*not placed"):
+    with pytest.raises(ExchangeUnavailable, match=r"unavailable.*not placed"):
         await rig.broker.place(buy().normalized(rig.btc), rig.btc)
     assert len(rig.fake.orders) == 1
 

@@ -99,9 +99,9 @@ async def test_insufficient_balance_and_minimum_size_are_rejected_whole() -> Non
         InsufficientFunds, match=r"needs 501.00\d* USDT with fees and 500 is available"
     ):
         await b.place(req(Side.BUY, OrderType.MARKET, "0.01"), BTC)
-    with pytest.raises(InsufficientFunds, match="needs 0.002 BTC"):
+    with pytest.raises(InsufficientFunds, match=r"needs 0\.002 BTC"):
         await b.place(req(Side.SELL, OrderType.MARKET, "0.002"), BTC)
-    with pytest.raises(BelowMinimum, match="minimum order size for BTC/USDT is 0.00001 BTC"):
+    with pytest.raises(BelowMinimum, match=r"minimum order size for BTC/USDT is 0\.00001 BTC"):
         req(Side.BUY, OrderType.MARKET, "0.000009")
     with pytest.raises(InvalidInput):
         req(Side.BUY, OrderType.MARKET, "-1")

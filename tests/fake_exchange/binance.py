@@ -188,6 +188,9 @@ class FakeBinance:
         """Answer the next ``times`` requests matching ``method`` / ``path`` with ``kind``."""
         self._failures.append(_Queued(Failure(kind), times, method, path))
 
+    def clear_failures(self) -> None:
+        self._failures.clear()
+
     def set_price(self, symbol: str, price: Decimal | str) -> None:
         """Move the last price and fill every resting order it crosses."""
         sym = self.symbols[symbol.replace("/", "")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -62,7 +63,7 @@ def test_candles_are_aggregates_of_the_ticks(timeframe: Timeframe) -> None:
     bars = m.candles("SOL/USDT", timeframe, limit=30, now=NOW)
     assert len(bars) == 30
     width = timedelta(seconds=timeframe.seconds)
-    assert all(b.timestamp + width == n.timestamp for b, n in zip(bars, bars[1:], strict=False))
+    assert all(b.timestamp + width == n.timestamp for b, n in itertools.pairwise(bars))
     # The last bar is the current one: it closes at the ticker's last price.
     assert bars[-1].timestamp <= NOW < bars[-1].timestamp + width
     assert bars[-1].close == m.ticker_at("SOL/USDT", NOW).last
