@@ -59,6 +59,13 @@ NEW_PASSWORD = "new_password"
 SESSION_ENDED = "Your session has ended; sign in again."
 
 
+class ChallengeExpired(AuthenticationFailed):
+    """The sign-in in progress is too old, forged, or overtaken by a password change."""
+
+    def __init__(self) -> None:
+        super().__init__("This sign-in has expired; start again.")
+
+
 @dataclass(frozen=True, slots=True)
 class Challenge:
     user_id: str
@@ -183,7 +190,7 @@ def _fields(challenge: Challenge) -> dict[str, object]:
 
 
 def _check_challenge(challenge: object, stage: str, auth: AuthConfig) -> Challenge:
-    expired = AuthenticationFailed("This sign-in has expired; start again.")
+    expired = ChallengeExpired()
     if not isinstance(challenge, Challenge) or challenge.stage != stage:
         raise expired
     if not tokens.verify_signature(
@@ -198,7 +205,7 @@ def _check_challenge(challenge: object, stage: str, auth: AuthConfig) -> Challen
 async def _challenged_user(s: AsyncSession, challenge: Challenge) -> User:
     user = await s.scalar(select(User).where(User.id == challenge.user_id).with_for_update())
     if user is None or _state(user) != challenge.state:
-        raise AuthenticationFailed("This sign-in has expired; start again.")
+        raise ChallengeExpired()
     return user
 
 
@@ -762,3 +769,19 @@ async def issue_reset_token(
             priority=NotificationPriority.HIGH,
         )
         return ResetToken(email, token, user.reset_password_expiry)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationStatus:
+    open: bool
+    first_account: bool
+    """The database has no account yet: whoever registers becomes superadmin."""
+
+
+async def registration_status(db: Database) -> RegistrationStatus:
+    async with db.session() as s:
+        first = not await s.scalar(select(func.count()).select_from(User))
+        settings = await _settings(s)
+    return RegistrationStatus(
+        first or (settings.registrations_open and not settings.maintenance_mode), first
+    )

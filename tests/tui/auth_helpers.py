@@ -1,0 +1,78 @@
+"""Building the app for sign-in tests: frozen clock, cheap hasher, fixed vault and device,
+and a remembered-session file in a temporary directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.clock import FrozenClock
+from core.db.engine import Database
+from core.security.device import describe
+from core.security.passwords import Hasher
+from core.security.vault import Vault
+from core.services.authconfig import AuthConfig
+from core.services.remembered import RememberedSession
+from tui.app import BlockbotXApp
+
+PASSWORD = "amber-falcon-rides-north"
+NEW_PASSWORD = "quiet-harbor-lanterns-9"
+DEVICE = describe(ip="203.0.113.5", terminal="xterm-256color", host="desk", os_user="alice")
+FIXED_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def make_auth(clock: FrozenClock | None = None) -> AuthConfig:
+    return AuthConfig(
+        clock=clock or FrozenClock(),
+        hasher=Hasher(time_cost=1, memory_cost=8, parallelism=1),
+        vault=Vault(b"\x07" * 32, "test"),
+        new_totp_secret=lambda: FIXED_SECRET,
+    )
+
+
+def make_app(url: str, tmp: Path, auth: AuthConfig | None = None) -> BlockbotXApp:
+    return BlockbotXApp(
+        Database(url),
+        auth=auth or make_auth(),
+        device=DEVICE,
+        remembered=RememberedSession(url, directory=tmp / "sessions", use_keyring=False),
+    )
+
+
+def screen_text(app: BlockbotXApp) -> str:
+    """Everything the current screen shows, as plain text."""
+    from textual.widgets import Input, Static
+
+    screen = app.screen
+    parts = [str(w.render()) for w in screen.query(Static)]
+    parts += [w.value for w in screen.query(Input) if not w.password]
+    return "\n".join(parts)
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let the app finish its work: every worker done, except those waiting on an open modal."""
+    from textual.screen import ModalScreen
+    from textual.worker import WorkerState
+
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause()
+        running = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if not running or (isinstance(app.screen, ModalScreen) and len(running) <= 1):
+            break
+        await pilot.pause(0.02)
+    for worker in app.workers:
+        if worker.state is WorkerState.ERROR:
+            raise worker.error  # type: ignore[misc]
+    await pilot.pause()
+
+
+async def type_into(pilot, selector: str, text: str, *, keys: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Focus an input and fill it with ``text`` (typed key by key when ``keys``)."""
+    field = pilot.app.screen.query_one(selector)
+    field.focus()
+    field.value = ""
+    if keys:
+        await pilot.press(*text)
+    else:
+        field.value = text
+        await pilot.pause()

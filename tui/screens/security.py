@@ -1,0 +1,335 @@
+"""Security settings: password, two-factor, sessions, known devices, sign-in history, API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from core.security.passwords import MIN_LENGTH
+from core.services import accounts, sessions
+from tui.modals.confirm import ConfirmModal
+from tui.screens.auth_form import call_service, done
+
+if TYPE_CHECKING:
+    from tui.app import BlockbotXApp
+
+TABS = ("password", "two-factor", "sessions", "devices", "history", "api-keys")
+
+
+def when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value is not None else "—"
+
+
+class KeyTable(DataTable):
+    """A row-cursor table with vim keys."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, *columns: str, id: str) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._columns = columns
+
+    def on_mount(self) -> None:
+        self.add_columns(*self._columns)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+
+class Pane(Vertical):
+    """A tab's content; ``load`` fetches its data (again) from the services."""
+
+    @property
+    def bbx(self) -> BlockbotXApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """Fetch and show the data; panes with data override this."""
+
+    def say(self, message: str) -> None:
+        self.query_one(".pane-status", Static).update(message)
+
+
+class PasswordPane(Pane):
+    def compose(self) -> ComposeResult:
+        yield Static(
+            f"Changing your password ends every other session. At least {MIN_LENGTH} characters; "
+            "a passphrase of a few random words is best.",
+            classes="pane-help",
+        )
+        yield Label("Current password")
+        yield Input(password=True, id="current", max_length=4096)
+        yield Label("New password")
+        yield Input(password=True, id="new", max_length=256)
+        yield Label("Repeat the new password")
+        yield Input(password=True, id="repeat", max_length=256)
+        yield Static("", id="password-error", classes="error pane-status")
+        yield Button("Change password", variant="primary", id="change-password")
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        if event.input.id == "repeat":
+            self._submit()
+        else:
+            self.screen.focus_next()
+
+    @on(Button.Pressed, "#change-password")
+    def _submit(self) -> None:
+        values = []
+        for name in ("current", "new", "repeat"):
+            field = self.query_one(f"#{name}", Input)
+            values.append(field.value)
+            field.value = ""
+        current, new, repeat = values
+        if new != repeat:
+            self.say("The two new passwords differ.")
+            return
+        self._change(current, new)
+
+    @work(exclusive=True, group="password")
+    async def _change(self, current: str, new: str) -> None:
+        bbx = self.bbx
+        ended = await call_service(
+            self,
+            accounts.change_password(bbx.db, bbx.actor, current, new, bbx.auth),
+            "#password-error",
+        )
+        if ended is not None:
+            self.say("")
+            self.notify(
+                f"Password changed; {ended} other session{'s' if ended != 1 else ''} ended."
+            )
+
+
+class SessionsPane(Pane):
+    BINDINGS = [  # noqa: RUF012
+        Binding(
+            "e", "end", "End session", id="security.end-session", tooltip="End the selected session"
+        ),
+        Binding(
+            "o",
+            "end_others",
+            "End all others",
+            id="security.end-others",
+            tooltip="End every session but this one",
+        ),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Where you are signed in. Each session lasts 7 days from sign-in.", classes="pane-help"
+        )
+        yield KeyTable(
+            "Device", "Address", "Signed in", "Last used", "Expires", "", id="sessions-table"
+        )
+        yield Static("", classes="pane-status error")
+
+    @work(exclusive=True, group="sessions")
+    async def load(self) -> None:
+        bbx = self.bbx
+        rows = await call_service(
+            self, sessions.list_sessions(bbx.db, bbx.actor, bbx.auth), ".pane-status"
+        )
+        if rows is None:
+            return
+        table = self.query_one(KeyTable)
+        table.clear()
+        for r in rows:
+            table.add_row(
+                r.device,
+                r.ip_address,
+                when(r.signed_in_at),
+                when(r.last_used_at),
+                when(r.expires_at),
+                "● this one" if r.current else "",
+                key=r.id,
+            )
+
+    @work(exclusive=True, group="sessions")
+    async def action_end(self) -> None:
+        table = self.query_one(KeyTable)
+        key = table.selected_key
+        if key is None:
+            return
+        if key == self.bbx.actor.session_id:
+            self.say("That is this session: use Log out (F3) to end it.")
+            return
+        if not await self.app.push_screen_wait(
+            ConfirmModal(
+                "End session", "End the selected session? It will have to sign in again.", yes="End"
+            )
+        ):
+            return
+        bbx = self.bbx
+        if not await call_service(
+            self, done(sessions.end_session(bbx.db, bbx.actor, key, bbx.auth)), ".pane-status"
+        ):
+            return
+        self.say("")
+        self.notify("Session ended.")
+        self.load()
+
+    @work(exclusive=True, group="sessions")
+    async def action_end_others(self) -> None:
+        if not await self.app.push_screen_wait(
+            ConfirmModal("End other sessions", "End every session except this one?", yes="End all")
+        ):
+            return
+        bbx = self.bbx
+        count = await call_service(
+            self, sessions.end_other_sessions(bbx.db, bbx.actor, bbx.auth), ".pane-status"
+        )
+        if count is not None:
+            self.notify(f"{count} session{'s' if count != 1 else ''} ended.")
+            self.load()
+
+
+class DevicesPane(Pane):
+    BINDINGS = [  # noqa: RUF012
+        Binding(
+            "f",
+            "forget",
+            "Forget device",
+            id="security.forget-device",
+            tooltip="A forgotten device notifies again on its next sign-in",
+        )
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Devices that signed in to your account. A new one triggers a notification.",
+            classes="pane-help",
+        )
+        yield KeyTable("Device", "Address", "First seen", "Last used", id="devices-table")
+        yield Static("", classes="pane-status error")
+
+    @work(exclusive=True, group="devices")
+    async def load(self) -> None:
+        bbx = self.bbx
+        rows = await call_service(self, sessions.list_devices(bbx.db, bbx.actor), ".pane-status")
+        if rows is None:
+            return
+        table = self.query_one(KeyTable)
+        table.clear()
+        for d in rows:
+            table.add_row(d.name, d.ip_address, when(d.first_seen), when(d.last_used_at), key=d.id)
+
+    @work(exclusive=True, group="devices")
+    async def action_forget(self) -> None:
+        key = self.query_one(KeyTable).selected_key
+        if key is None or not await self.app.push_screen_wait(
+            ConfirmModal("Forget device", "Forget the selected device?", yes="Forget")
+        ):
+            return
+        bbx = self.bbx
+        await call_service(
+            self, sessions.forget_device(bbx.db, bbx.actor, key, bbx.auth), ".pane-status"
+        )
+        self.load()
+
+
+class HistoryPane(Pane):
+    BINDINGS = [  # noqa: RUF012
+        Binding(
+            "r",
+            "reload",
+            "Refresh",
+            id="security.history-refresh",
+            tooltip="Load the history again",
+        )
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Your 50 most recent sign-in attempts.", classes="pane-help")
+        yield KeyTable("When (UTC)", "Result", "Address", "Device", id="history-table")
+        yield Static("", classes="pane-status error")
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="history")
+    async def load(self) -> None:
+        bbx = self.bbx
+        rows = await call_service(
+            self, sessions.login_history(bbx.db, bbx.actor, 50), ".pane-status"
+        )
+        if rows is None:
+            return
+        table = self.query_one(KeyTable)
+        table.clear()
+        for i, r in enumerate(rows):
+            result = (
+                "signed in"
+                if r.success
+                else f"failed: {(r.failure_reason or '').replace('_', ' ')}"
+            )
+            table.add_row(when(r.at), result, r.ip_address, r.device, key=str(i))
+
+
+class SecurityScreen(Screen[None]):
+    CSS_PATH = "security.tcss"
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "back", "Back", id="security.back", tooltip="Back to the dashboard"),
+        *(Binding(str(i + 1), f"tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)),
+    ]
+
+    def compose(self) -> ComposeResult:
+        from tui.screens.security_keys import ApiKeysPane
+        from tui.screens.security_twofactor import TwoFactorPane
+
+        yield Header()
+        with TabbedContent(id="security-tabs"):
+            with TabPane("1 Password", id="password"):
+                yield PasswordPane()
+            with TabPane("2 Two-factor", id="two-factor"):
+                yield TwoFactorPane()
+            with TabPane("3 Sessions", id="sessions"):
+                yield SessionsPane()
+            with TabPane("4 Devices", id="devices"):
+                yield DevicesPane()
+            with TabPane("5 History", id="history"):
+                yield HistoryPane()
+            with TabPane("6 API keys", id="api-keys"):
+                yield ApiKeysPane()
+        yield Footer()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        pane = self.query_one(f"#{tab}", TabPane).query_one(Pane)
+        pane.load()
+        focusable = pane.query("DataTable, Input, Button").first()
+        focusable.focus()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+__all__ = ["Horizontal", "KeyTable", "Pane", "SecurityScreen", "when"]
