@@ -71,8 +71,19 @@ class Pane(Vertical):
     def on_mount(self) -> None:
         self.load()
 
+    want_focus = False
+
     def load(self) -> None:
         """Fetch and show the data; panes with data override this."""
+        self.loaded()
+
+    def loaded(self) -> None:
+        """Called when the data is on screen: focus the first control if the tab was chosen."""
+        if self.want_focus:
+            self.want_focus = False
+            controls = self.query("DataTable, Input, Button")
+            if controls:
+                controls.first().focus()
 
     def say(self, message: str) -> None:
         self.query_one(".pane-status", Static).update(message)
@@ -172,6 +183,7 @@ class SessionsPane(Pane):
                 "● this one" if r.current else "",
                 key=r.id,
             )
+        self.loaded()
 
     @work(exclusive=True, group="sessions")
     async def action_end(self) -> None:
@@ -241,6 +253,7 @@ class DevicesPane(Pane):
         table.clear()
         for d in rows:
             table.add_row(d.name, d.ip_address, when(d.first_seen), when(d.last_used_at), key=d.id)
+        self.loaded()
 
     @work(exclusive=True, group="devices")
     async def action_forget(self) -> None:
@@ -292,6 +305,7 @@ class HistoryPane(Pane):
                 else f"failed: {(r.failure_reason or '').replace('_', ' ')}"
             )
             table.add_row(when(r.at), result, r.ip_address, r.device, key=str(i))
+        self.loaded()
 
 
 class SecurityScreen(Screen[None]):
@@ -324,9 +338,8 @@ class SecurityScreen(Screen[None]):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         pane = self.query_one(f"#{tab}", TabPane).query_one(Pane)
+        pane.want_focus = True
         pane.load()
-        focusable = pane.query("DataTable, Input, Button").first()
-        focusable.focus()
 
     def action_back(self) -> None:
         self.dismiss()

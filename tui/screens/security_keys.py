@@ -71,6 +71,7 @@ class ApiKeysPane(Pane):
                 state,
                 key=k.id,
             )
+        self.loaded()
 
     @on(Input.Submitted, "#key-name, #key-days")
     @on(Button.Pressed, "#create-key")

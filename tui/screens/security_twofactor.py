@@ -60,6 +60,7 @@ class TwoFactorPane(Pane):
             await body.mount(
                 Button("Turn on two-factor authentication", variant="primary", id="enrol")
             )
+        self.loaded()
 
     @on(Button.Pressed, "#enrol")
     @work(exclusive=True, group="two-factor")
