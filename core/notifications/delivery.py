@@ -208,6 +208,8 @@ async def deliver_due(
     deferred: dict[str, datetime] = {}
     batches: dict[tuple[str, NotificationChannel, str], list[_Due]] = defaultdict(list)
     for row in claimed:
+        if row.user_id not in who:
+            continue  # the user was deleted meanwhile; their rows went with them
         if row.channel is Channel.IN_APP:
             in_app.append(row)
             continue
