@@ -8,17 +8,29 @@ quantity × P × f. An exit of quantity q at price X receives q × X × (1 − f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
+from typing import NamedTuple
 
 from core.strategies.risk import ExitFill, ExitReason
 
 QUANTITY_STEP = Decimal("1e-18")
+MONEY = Decimal("0.00000001")
+PCT = Decimal("0.0001")
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
-    """A round trip, from the entry to the fill that emptied the position."""
+def _significant(value: Decimal, digits: int = 20) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = digits
+        return +value
+
+
+class Trade(NamedTuple):
+    """A round trip, from the entry to the fill that emptied the position.
+
+    At report precision: money to 1e-8, percentages to 1e-4, the quantity as bought; the exit
+    price is the fill price, or the quantity-weighted average (20 digits) over several fills.
+    """
 
     entry_ms: int
     entry_price: Decimal
@@ -55,12 +67,15 @@ class Account:
 
     def buy(self, ms: int, price: Decimal, budget: Decimal) -> Decimal:
         """Open a position; returns the quantity bought (0 if the budget buys nothing)."""
-        quantity = (budget / (price * (1 + self.fee))).quantize(QUANTITY_STEP, rounding=ROUND_DOWN)
+        quantity = (budget / (price + price * self.fee)).quantize(
+            QUANTITY_STEP, rounding=ROUND_DOWN
+        )
         if quantity <= 0:
             return ZERO
         notional = quantity * price
         fee = notional * self.fee
-        self.cash -= notional + fee
+        # cash keeps 18 decimals (far below any currency's unit): exact sums, short numbers
+        self.cash = (self.cash - notional - fee).quantize(QUANTITY_STEP)
         self.held = quantity
         self.trade = OpenTrade(ms, price, quantity, notional + fee, fee)
         return quantity
@@ -71,27 +86,31 @@ class Account:
         assert trade is not None and 0 < quantity <= self.held
         gross = quantity * price
         fee = gross * self.fee
-        self.cash += gross - fee
-        self.held -= quantity
-        trade.proceeds += gross - fee
-        trade.fees += fee
-        trade.sold += quantity
-        trade.sold_value += gross
+        self.cash = (self.cash + gross - fee).quantize(QUANTITY_STEP)
         trade.exits += 1
-        if self.held > 0:
-            return None
-        pnl = trade.proceeds - trade.cost
+        trade.fees += fee
+        if quantity == self.held and trade.exits == 1:  # the common case: one exit, all of it
+            self.held = ZERO
+            pnl = gross - fee - trade.cost
+        else:
+            self.held -= quantity
+            trade.proceeds += gross - fee
+            trade.sold += quantity
+            trade.sold_value += gross
+            if self.held > 0:
+                return None
+            pnl = trade.proceeds - trade.cost
         closed = Trade(
-            entry_ms=trade.entry_ms,
-            entry_price=trade.entry_price,
-            quantity=trade.quantity,
-            exit_ms=ms,
-            exit_price=trade.sold_value / trade.sold,
-            pnl=pnl,
-            pnl_pct=pnl / trade.cost * 100,
-            fees=trade.fees,
-            exit_reason=reason,
-            exits=trade.exits,
+            trade.entry_ms,
+            trade.entry_price,
+            trade.quantity,
+            ms,
+            price if trade.exits == 1 else _significant(trade.sold_value / trade.sold),
+            pnl.quantize(MONEY),
+            (pnl / trade.cost * 100).quantize(PCT),
+            trade.fees.quantize(MONEY),
+            reason,
+            trade.exits,
         )
         self.trades.append(closed)
         self.trade = None

@@ -44,8 +44,13 @@ def equity_curve(candles: Candles, events: EquityEvents, initial_cash: Decimal) 
     if events.bars:
         bars = np.asarray(events.bars)
         lengths = np.diff(np.append(bars, n))
-        cash[bars[0] :] = np.repeat(np.array([float(c) for c in events.cash]), lengths)
-        held[bars[0] :] = np.repeat(np.array([float(h) for h in events.held]), lengths)
+        # Decimal → float goes through text: skip the many exact zeros
+        cash[bars[0] :] = np.repeat(
+            np.array([float(c) if c else 0.0 for c in events.cash]), lengths
+        )
+        held[bars[0] :] = np.repeat(
+            np.array([float(h) if h else 0.0 for h in events.held]), lengths
+        )
     return np.concatenate([[float(initial_cash)], cash + held * candles.close])
 
 

@@ -10,6 +10,7 @@ which the exit rules provably change nothing). The two give the same trades; a t
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from core.backtest.account import Account, Trade
+from core.backtest.account import MONEY, PCT, Account, Trade
 from core.backtest.metrics import (
     EquityEvents,
     equity_curve,
@@ -30,7 +31,13 @@ from core.backtest.metrics import (
 )
 from core.errors import InvalidInput
 from core.strategies.base import BUY, HOLD, SELL, Action, Strategy
-from core.strategies.candles import Candles, ms_to_datetime, timeframe_seconds, to_decimal
+from core.strategies.candles import (
+    Candles,
+    decimals,
+    ms_to_datetime,
+    timeframe_seconds,
+    to_decimal,
+)
 from core.strategies.risk import (
     Bar,
     ExitReason,
@@ -45,8 +52,6 @@ from core.strategies.risk import (
 
 Mode = Literal["fast", "bar"]
 Progress = Callable[[int, int], None]
-MONEY = Decimal("0.00000001")
-PCT = Decimal("0.0001")
 _CODES = {Action.BUY: BUY, Action.SELL: SELL, Action.HOLD: HOLD}
 _EPS = 1e-9  # the float pre-check is widened by this so it never misses a candle
 
@@ -169,6 +174,10 @@ class _Simulation:
         self.n = len(candles)
         self.risk = settings.risk
         self.rules = settings.risk.has_exit_rules
+        self.limits = (
+            settings.risk.max_daily_loss is not None
+            or settings.risk.cooldown_after_loss_minutes > 0
+        )
         self.tf_ms = timeframe_seconds(settings.timeframe) * 1000
         self.account = Account(settings.cash, settings.fee)
         self.state: ExitState | None = None
@@ -188,7 +197,8 @@ class _Simulation:
             quantity = account.buy(ms, price, budget) if budget > 0 else Decimal(0)
             if quantity > 0:
                 changed = True
-                self.state = open_state(self.risk, price, quantity, ms_to_datetime(ms))
+                if self.rules:
+                    self.state = open_state(self.risk, price, quantity, ms_to_datetime(ms))
         elif self.pending == SELL:
             self.pending = HOLD
             if account.held > 0:
@@ -210,17 +220,7 @@ class _Simulation:
                 self.state = outcome.state
         if i + 1 < self.n:  # a decision on the last close has no next open to fill at
             if action == BUY and account.held == 0:
-                now_ms = ms + self.tf_ms
-                blocked = entry_block(
-                    self.risk,
-                    open_positions=0,
-                    realized_today=self.realized_by_day.get(now_ms // 86_400_000, Decimal(0)),
-                    last_loss_at=None
-                    if self.last_loss_ms is None
-                    else ms_to_datetime(self.last_loss_ms),
-                    now=ms_to_datetime(now_ms),
-                )
-                if blocked is None:
+                if not self.limits or self._entry_allowed(ms + self.tf_ms):
                     self.pending = BUY
             elif action == SELL and account.held > 0:
                 self.pending = SELL
@@ -228,6 +228,16 @@ class _Simulation:
             self.events.bars.append(i)
             self.events.cash.append(account.cash)
             self.events.held.append(account.held)
+
+    def _entry_allowed(self, now_ms: int) -> bool:
+        blocked = entry_block(
+            self.risk,
+            open_positions=0,
+            realized_today=self.realized_by_day.get(now_ms // 86_400_000, Decimal(0)),
+            last_loss_at=None if self.last_loss_ms is None else ms_to_datetime(self.last_loss_ms),
+            now=ms_to_datetime(now_ms),
+        )
+        return blocked is None
 
     def _closed(self, trade: Trade | None) -> None:
         if trade is None:
@@ -238,7 +248,7 @@ class _Simulation:
         if trade.pnl < 0:
             self.last_loss_ms = trade.exit_ms
 
-    def next_candle(self, j: int, buys: np.ndarray, sells: np.ndarray) -> int:
+    def next_candle(self, j: int, buys: list[int], sells: list[int]) -> int:
         """The first candle from ``j`` on where the step can do anything."""
         if j >= self.n or self.pending != HOLD:
             return j
@@ -263,10 +273,61 @@ class _Simulation:
             pos, size = end, min(size * 2, 1 << 16)
         return limit
 
+    def replay_signals(self, buys: list[int], sells: list[int], progress: Progress | None) -> int:
+        """The fast path without exit rules or entry limits: only signals decide, so the fills
+        are each entry signal's next open and then the next exit signal's next open. Makes the
+        same fills as ``step``; returns the candle to go on from with ``step`` (``n`` if done,
+        earlier only if an entry could not be bought, which ``step`` then handles)."""
+        n, last = self.n, self.n - 1
+        entries, exits = _alternate(
+            np.asarray(buys, dtype=np.int64), np.asarray(sells, dtype=np.int64), last
+        )
+        bars = np.concatenate([entries, exits])
+        stamps = self.c.ts[bars].tolist()
+        prices = decimals(self.c.open[bars])
+        m = len(entries)
+        account, risk, ev = self.account, self.risk, self.events
+        every, reported = max(1, len(entries) // 100), 0
+        exits = exits.tolist()
+        for j, e in enumerate(entries.tolist()):
+            budget = entry_budget(risk, account.cash)
+            if budget <= 0 or account.buy(stamps[j], prices[j], budget) <= 0:
+                return e  # nothing bought: let the general step take it from here
+            ev.bars.append(e)
+            ev.cash.append(account.cash)
+            ev.held.append(account.held)
+            if j < len(exits):
+                x = exits[j]
+                account.sell_all(stamps[m + j], prices[m + j], ExitReason.SIGNAL)
+                ev.bars.append(x)
+                ev.cash.append(account.cash)
+                ev.held.append(account.held)
+            if progress is not None and j - reported >= every:
+                progress(e, n)
+                reported = j
+        return n
 
-def _next(indices: np.ndarray, j: int, n: int) -> int:
-    k = int(np.searchsorted(indices, j, "left"))
-    return int(indices[k]) if k < len(indices) else n
+
+def _alternate(buys: np.ndarray, sells: np.ndarray, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill candles of the round trips signals alone make: the first BUY, then the first SELL
+    after it, then the first BUY after that… (a signal on the last candle is never filled)."""
+    index = np.concatenate([buys[buys < last], sells[sells < last]])
+    side = np.concatenate(
+        [np.ones((buys < last).sum(), np.int8), -np.ones((sells < last).sum(), np.int8)]
+    )
+    order = np.argsort(index, kind="stable")
+    index, side = index[order], side[order]
+    keep = np.ones(len(side), dtype=bool)
+    keep[1:] = side[1:] != side[:-1]  # a repeated signal changes nothing
+    index, side = index[keep], side[keep]
+    if len(side) and side[0] == -1:
+        index, side = index[1:], side[1:]  # a SELL while flat changes nothing
+    return index[side == 1] + 1, index[side == -1] + 1
+
+
+def _next(indices: list[int], j: int, n: int) -> int:
+    k = bisect.bisect_left(indices, j)
+    return indices[k] if k < len(indices) else n
 
 
 def run(
@@ -292,8 +353,13 @@ def run(
                     progress(i + 1, n)
         else:
             action = strategy.series(candles).action
-            buys, sells = np.flatnonzero(action == BUY), np.flatnonzero(action == SELL)
-            i, reported = sim.next_candle(0, buys, sells), 0
+            buys = np.flatnonzero(action == BUY).tolist()
+            sells = np.flatnonzero(action == SELL).tolist()
+            start = 0
+            if not sim.rules and not sim.limits:
+                start = sim.replay_signals(buys, sells, progress)
+            i = n if start >= n else sim.next_candle(start, buys, sells)
+            reported = 0
             while i < n:
                 sim.step(i, int(action[i]))
                 if progress is not None and i - reported >= every:
@@ -343,29 +409,6 @@ def _report(strategy, candles, settings, sim: _Simulation, started: float) -> Ba
         profit_factor=profit_factor(trades),
         fees_paid=fees.quantize(MONEY),
         open_trade=open_trade,
-        trade_list=tuple(_rounded(t) for t in trades),
+        trade_list=tuple(trades),
         elapsed_ms=round((time.perf_counter() - started) * 1000),
     )
-
-
-def _rounded(t: Trade) -> Trade:
-    """Report precision: money to 1e-8, percentages to 1e-4; quantities and prices as traded."""
-    return Trade(
-        t.entry_ms,
-        t.entry_price,
-        t.quantity,
-        t.exit_ms,
-        _significant(t.exit_price) if t.exits > 1 else t.exit_price,
-        t.pnl.quantize(MONEY),
-        t.pnl_pct.quantize(PCT),
-        t.fees.quantize(MONEY),
-        t.exit_reason,
-        t.exits,
-    )
-
-
-def _significant(value: Decimal, digits: int = 20) -> Decimal:
-    """A quantity-weighted average price, cut to 20 significant digits."""
-    with localcontext() as ctx:
-        ctx.prec = digits
-        return +value

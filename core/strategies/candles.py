@@ -38,6 +38,14 @@ def to_decimal(value: float) -> Decimal:
     return Decimal(text[:-2] if text.endswith(".0") else text)
 
 
+def decimals(values: np.ndarray) -> list[Decimal]:
+    """``to_decimal`` over an array."""
+    return [
+        Decimal(t[:-2]) if t[-2:] == ".0" else Decimal(t)
+        for t in map(repr, np.asarray(values, dtype=np.float64).tolist())
+    ]
+
+
 def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 

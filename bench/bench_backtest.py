@@ -1,0 +1,158 @@
+"""Backtest speed: candles per second for sma_cross(10, 20) over 1,000,000 1h candles.
+
+Runs BlockbotX's backtester (fast mode, Decimal accounting, full report) and, when the
+``bench`` extra is installed, backtesting.py and vectorbt on the same candles with the same
+rules (signal on a close, fill at the next open, 0.01 % fee, all-in long-only). Each figure is
+the best of a few runs after a warm-up (vectorbt's numba compile is not counted).
+
+    python bench/bench_backtest.py [--candles 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from decimal import Decimal
+
+import numpy as np
+
+from core.backtest import BacktestSettings, run
+from core.strategies import technical_strategy
+from core.strategies.candles import Candles
+
+FAST, SLOW, FEE = 10, 20, 0.0001
+CASH = 1_000_000_000  # large enough that backtesting.py's whole-unit orders never starve
+
+
+def make_candles(n: int, seed: int = 7) -> Candles:
+    """A seeded 1h random walk with two-decimal prices (exact as Decimal)."""
+    rng = np.random.default_rng(seed)
+    close = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.003, n))), 2)
+    open_ = np.r_[100.0, close[:-1]]
+    high = np.round(np.maximum(open_, close) * (1 + rng.uniform(0, 0.004, n)), 2)
+    low = np.round(np.minimum(open_, close) * (1 - rng.uniform(0, 0.004, n)), 2)
+    volume = np.round(rng.lognormal(3, 0.6, n), 4)
+    ts = 1_500_000_000_000 + np.arange(n, dtype=np.int64) * 3_600_000
+    return Candles.from_arrays(ts, open_, high, low, close, volume)
+
+
+def best_of(repeat: int, fn):
+    times, out = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), out
+
+
+def bench_blockbotx(candles: Candles, repeat: int):
+    strategy = technical_strategy("sma_cross", {"fast": FAST, "slow": SLOW})
+    settings = BacktestSettings(Decimal(CASH), Decimal(str(FEE)), "1h")
+    run(strategy, candles[:5000], settings)  # warm-up
+    seconds, result = best_of(repeat, lambda: run(strategy, candles, settings))
+    return seconds, f"{result.trades} trades, final equity {result.final_equity:,.2f}"
+
+
+def frame(candles: Candles):
+    import pandas as pd
+
+    # tz-naive UTC: vectorbt is far slower on a tz-aware index
+    index = pd.to_datetime(candles.ts, unit="ms")
+    return pd.DataFrame(
+        {
+            "Open": candles.open,
+            "High": candles.high,
+            "Low": candles.low,
+            "Close": candles.close,
+            "Volume": candles.volume,
+        },
+        index=index,
+    )
+
+
+def bench_backtesting_py(candles: Candles, repeat: int):
+    import warnings
+
+    import pandas as pd
+    from backtesting import Backtest, Strategy
+    from backtesting.lib import crossover
+
+    def sma(values, n):
+        return pd.Series(values).rolling(n).mean().to_numpy()
+
+    class SmaCross(Strategy):
+        def init(self):
+            self.fast = self.I(sma, self.data.Close, FAST)
+            self.slow = self.I(sma, self.data.Close, SLOW)
+
+        def next(self):
+            if crossover(self.fast, self.slow):
+                if not self.position:
+                    self.buy()
+            elif crossover(self.slow, self.fast) and self.position:
+                self.position.close()
+
+    data = frame(candles)
+    warnings.simplefilter("ignore")
+
+    def go():
+        bt = Backtest(data, SmaCross, cash=CASH, commission=FEE, finalize_trades=False)
+        return bt.run()
+
+    seconds, stats = best_of(repeat, go)
+    return seconds, f"{stats['# Trades']} trades"
+
+
+def bench_vectorbt(candles: Candles, repeat: int):
+    import vectorbt as vbt
+
+    data = frame(candles)
+
+    def next_bar(signal):  # a signal on a close fills at the next open
+        out = np.zeros_like(signal)
+        out[1:] = signal[:-1]
+        return out
+
+    def go(df):
+        close = df["Close"]
+        fast, slow = vbt.MA.run(close, FAST), vbt.MA.run(close, SLOW)
+        entries = next_bar(fast.ma_crossed_above(slow).to_numpy())
+        exits = next_bar(fast.ma_crossed_below(slow).to_numpy())
+        pf = vbt.Portfolio.from_signals(
+            close, entries, exits, price=df["Open"], fees=FEE, init_cash=CASH, freq="1h"
+        )
+        return pf, pf.final_value(), pf.max_drawdown(), pf.sharpe_ratio(), pf.trades.count()
+
+    go(data.iloc[:5000])  # numba compile
+    seconds, out = best_of(repeat, lambda: go(data))
+    return seconds, f"{out[4]} trades, final equity {out[1]:,.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candles", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    candles = make_candles(args.candles)
+    print(
+        f"sma_cross({FAST}, {SLOW}) over {len(candles):,} 1h candles, fee {FEE:.2%}, next-open fills"
+    )
+    print(f"{'engine':<16}{'seconds':>10}{'candles/s':>16}  result")
+    rows = [("blockbotx", bench_blockbotx, "")]
+    rows += [
+        ("backtesting.py", bench_backtesting_py, "backtesting"),
+        ("vectorbt", bench_vectorbt, "vectorbt"),
+    ]
+    for name, fn, module in rows:
+        if module:
+            try:
+                __import__(module)
+            except ImportError:
+                print(f"{name:<16}{'not installed':>26}  (pip install -e '.[bench]')")
+                continue
+        seconds, summary = fn(candles, args.repeat if name != "backtesting.py" else 1)
+        print(f"{name:<16}{seconds:>10.3f}{len(candles) / seconds:>16,.0f}  {summary}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
