@@ -50,7 +50,7 @@ class _Bar:
         self.task = self.progress.add_task("backtest", total=total)
 
     def __call__(self, done: int, total: int) -> None:
-        self.progress.update(self.task, completed=done)
+        self.progress.update(self.task, completed=done, total=total)
 
 
 @click.command("backtest")
