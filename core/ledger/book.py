@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.brokers.types import Fill, Side
 from core.clock import SYSTEM_CLOCK, Clock
-from core.db.models.bots import BotBalance
 from core.db.models.trading import Position, Trade
 from core.errors import InvalidInput
 from core.ids import new_id
@@ -259,8 +258,7 @@ class Ledger:
             is_paper_trade=fill.is_paper,
             executed_at=now,
         )
-        session.add(trade)
-        await session.flush()
+        session.add(trade)  # written by the next flush (or any query: autoflush)
         return AppliedFill(
             trade_id=trade.id,
             position_id=position.id,
@@ -331,12 +329,3 @@ class Ledger:
             stmt = stmt.where(Position.wallet_id.in_(list(wallet_ids)))
         result = await session.execute(stmt)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def quote_balance(session: AsyncSession, wallet: WalletInfo) -> Decimal:
-    amount = await session.scalar(
-        select(BotBalance.amount).where(
-            BotBalance.wallet_id == wallet.id, BotBalance.asset == wallet.quote
-        )
-    )
-    return amount if amount is not None else ZERO

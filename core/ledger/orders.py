@@ -40,6 +40,7 @@ from core.brokers.types import (
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.models.trading import Order, Trade, TradingPair
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
+from core.ids import new_id
 from core.ledger.book import AppliedFill, CloseReason, Ledger
 from core.ledger.wallets import WalletFunds, WalletInfo, get_wallet, release, reserve
 from core.market.catalog import Pair, load_pair_by_id
@@ -95,6 +96,7 @@ class OrderDesk:
     ) -> Order:
         now = self.clock.now()
         return Order(
+            id=new_id(),
             user_id=wallet.user_id,
             bot_id=wallet.trade_bot_id,
             exchange_id=pair.exchange_id,
@@ -174,13 +176,12 @@ class OrderDesk:
         answer = await broker.place(request, pair.info)
         order = self._row(wallet, pair, request, answer.status)
         session.add(order)
-        await session.flush()
         if answer.status is OrderStatus.OPEN and request.type is OrderType.LIMIT:
             asset = pair.info.quote if request.side is Side.BUY else pair.info.base
             order.reserved = reservation(request, pair.info)
             await reserve(session, wallet.id, asset, order.reserved)
         applied = await self._book(
-            session, order, answer, wallet, pair, close_reason, stop_loss, take_profit
+            session, order, answer, wallet, pair, close_reason, stop_loss, take_profit, new=True
         )
         return _result(order, applied)
 
@@ -254,14 +255,25 @@ class OrderDesk:
         stop_loss: Decimal | None,
         take_profit: Decimal | None,
         release_reserved: bool = False,
+        new: bool = False,
     ) -> list[AppliedFill]:
-        """Record a broker's answer: new fills through the ledger, then the order's state."""
-        recorded = int(
-            await session.scalar(
-                select(func.count()).select_from(Trade).where(Trade.order_id == order.id)
+        """Record a broker's answer: the order's state, and its new fills through the ledger."""
+        recorded = 0
+        if not new:
+            recorded = int(
+                await session.scalar(
+                    select(func.count()).select_from(Trade).where(Trade.order_id == order.id)
+                )
+                or 0
             )
-            or 0
-        )
+        order.status = answer.status.value
+        order.filled = max(order.filled, answer.filled)
+        order.exchange_order_id = answer.exchange_order_id or order.exchange_order_id
+        order.error = answer.reason
+        order.updated_at = self.clock.now()
+        if answer.status is OrderStatus.FILLED and order.filled_at is None:
+            fills = answer.fills
+            order.filled_at = fills[-1].executed_at if fills else self.clock.now()
         applied: list[AppliedFill] = []
         for fill in answer.fills[recorded:]:
             unlock = order.reserved if release_reserved else Decimal(0)
@@ -280,14 +292,6 @@ class OrderDesk:
             )
             if unlock:
                 order.reserved = Decimal(0)
-        order.status = answer.status.value
-        order.filled = max(order.filled, answer.filled)
-        order.exchange_order_id = answer.exchange_order_id or order.exchange_order_id
-        order.error = answer.reason
-        order.updated_at = self.clock.now()
-        if answer.status is OrderStatus.FILLED and order.filled_at is None:
-            fills = answer.fills
-            order.filled_at = fills[-1].executed_at if fills else self.clock.now()
         await session.flush()
         if any(a.position_closed for a in applied):
             await self._cancel_orphans(session, wallet, pair)

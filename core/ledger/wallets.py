@@ -209,24 +209,28 @@ async def lock_balances(
     session: AsyncSession, wallet_id: str, assets: set[str]
 ) -> dict[str, BotBalance]:
     """The wallet's balance rows for ``assets``, created at zero if missing, locked FOR UPDATE."""
-    await session.execute(
-        insert(BotBalance)
-        .values(
-            [
-                {"id": new_id(), "wallet_id": wallet_id, "asset": a, "amount": 0, "locked": 0}
-                for a in sorted(assets)
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=[BotBalance.wallet_id, BotBalance.asset])
-    )
-    rows = await session.scalars(
+    stmt = (
         select(BotBalance)
         .where(BotBalance.wallet_id == wallet_id, BotBalance.asset.in_(assets))
         .order_by(BotBalance.asset)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return {row.asset: row for row in rows}
+    rows = {row.asset: row for row in await session.scalars(stmt)}
+    missing = assets - set(rows)
+    if missing:
+        await session.execute(
+            insert(BotBalance)
+            .values(
+                [
+                    {"id": new_id(), "wallet_id": wallet_id, "asset": a, "amount": 0, "locked": 0}
+                    for a in sorted(missing)
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=[BotBalance.wallet_id, BotBalance.asset])
+        )
+        rows = {row.asset: row for row in await session.scalars(stmt)}
+    return rows
 
 
 @dataclass

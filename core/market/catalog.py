@@ -7,7 +7,7 @@ list) and upserts them; pairs the market no longer lists are marked inactive, ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -173,7 +173,3 @@ async def load_pair_by_id(session: AsyncSession, pair_id: str) -> Pair:
     if row is None:
         raise UnknownSymbol(f"No trading pair {pair_id!r}.", field="symbol")
     return _pair(*row)
-
-
-def with_fees(pair: Pair, *, maker: Decimal, taker: Decimal) -> Pair:
-    return replace(pair, info=replace(pair.info, maker_fee=maker, taker_fee=taker))
