@@ -37,6 +37,12 @@ def when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value is not None else "—"
 
 
+def short_device(name: str) -> str:
+    """The device without its "(SSH from …)" / "(local)" tail: the address has its own column."""
+    head, sep, tail = name.rpartition(" (")
+    return head if sep and tail.endswith(")") else name
+
+
 class KeyTable(DataTable):
     """A row-cursor table with vim keys."""
 
@@ -156,10 +162,11 @@ class SessionsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "Where you are signed in. Each session lasts 7 days from sign-in.", classes="pane-help"
+            "Where you are signed in (● marks this session). Each session lasts 7 days from sign-in.",
+            classes="pane-help",
         )
         yield KeyTable(
-            "Device", "Address", "Signed in", "Last used", "Expires", "", id="sessions-table"
+            "", "Device", "Address", "Signed in", "Last used", "Expires", id="sessions-table"
         )
         yield Static("", classes="pane-status error")
 
@@ -175,12 +182,12 @@ class SessionsPane(Pane):
         table.clear()
         for r in rows:
             table.add_row(
-                r.device,
+                "●" if r.current else "",
+                short_device(r.device),
                 r.ip_address,
                 when(r.signed_in_at),
                 when(r.last_used_at),
                 when(r.expires_at),
-                "● this one" if r.current else "",
                 key=r.id,
             )
         self.loaded()
@@ -252,7 +259,13 @@ class DevicesPane(Pane):
         table = self.query_one(KeyTable)
         table.clear()
         for d in rows:
-            table.add_row(d.name, d.ip_address, when(d.first_seen), when(d.last_used_at), key=d.id)
+            table.add_row(
+                short_device(d.name),
+                d.ip_address,
+                when(d.first_seen),
+                when(d.last_used_at),
+                key=d.id,
+            )
         self.loaded()
 
     @work(exclusive=True, group="devices")
@@ -304,7 +317,7 @@ class HistoryPane(Pane):
                 if r.success
                 else f"failed: {(r.failure_reason or '').replace('_', ' ')}"
             )
-            table.add_row(when(r.at), result, r.ip_address, r.device, key=str(i))
+            table.add_row(when(r.at), result, r.ip_address, short_device(r.device), key=str(i))
         self.loaded()
 
 

@@ -77,18 +77,22 @@ class TwoFactorPane(Pane):
             "Scan the QR code with your authenticator app (or type the key below), then enter the "
             "6-digit code it shows."
         )
-        await body.mount_all(
-            [
+        await body.mount(
+            Horizontal(
                 QRCode(enrolment.uri, id="qr"),
-                Static(f"Key: {_grouped(enrolment.secret)}", id="secret-text", markup=False),
-                Label("Code from the app"),
-                Input(placeholder="123456", id="confirm-code", max_length=16),
-                Horizontal(
-                    Button("Confirm", variant="primary", id="confirm"),
-                    Button("Cancel", id="cancel-enrol"),
-                    classes="row-buttons",
+                Vertical(
+                    Static(f"Key: {_grouped(enrolment.secret)}", id="secret-text", markup=False),
+                    Label("Code from the app"),
+                    Input(placeholder="123456", id="confirm-code", max_length=16),
+                    Horizontal(
+                        Button("Confirm", variant="primary", id="confirm"),
+                        Button("Cancel", id="cancel-enrol"),
+                        classes="row-buttons",
+                    ),
+                    id="enrol-form",
                 ),
-            ]
+                id="enrolment",
+            )
         )
         self.query_one("#confirm-code", Input).focus()
 
