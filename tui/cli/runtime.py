@@ -54,6 +54,10 @@ async def ready(db: Database, *, apply_migrations: bool = True) -> str:
         console.print("Applying database migrations…", highlight=False)
         await migrate.upgrade(db)
         console.print("[green]Database schema is up to date.[/]", highlight=False)
+    if apply_migrations:
+        from core.seed import seed_reference_data
+
+        await seed_reference_data(db)  # idempotent: help center, FAQs, DeFi registry
     return version
 
 
