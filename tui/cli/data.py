@@ -43,6 +43,10 @@ def import_csv(file: str, symbol: str, timeframe: str) -> None:
         info = run_with_db(_go)
     except ServiceError as exc:
         fail(str(exc))
+    _report(info)
+
+
+def _report(info) -> None:
     verb = "Replaced" if info.replaced else "Imported"
     console.print(
         f"{verb} {info.candle_count:,} {info.symbol} {info.timeframe} candles "
@@ -51,6 +55,41 @@ def import_csv(file: str, symbol: str, timeframe: str) -> None:
         highlight=False,
     )
     click.echo(info.id)
+
+
+@data_group.command("simulate")
+@click.option("--symbol", required=True, help="A simulated pair, like BTC/USDT or PEPE/USDT.")
+@click.option("--timeframe", required=True, help="1m, 5m, 15m, 1h, 4h or 1d.")
+@click.option(
+    "--start", required=True, type=click.DateTime(), help="First candle (UTC), e.g. 2024-01-01."
+)
+@click.option("--end", required=True, type=click.DateTime(), help="End, exclusive (UTC).")
+@click.option("--seed", type=int, default=None, help="Market seed (default: the demo market's).")
+def simulate(symbol: str, timeframe: str, start, end, seed: int | None) -> None:
+    """Store candles of the deterministic simulated market as a dataset."""
+    from core.backtest.datasets import check_symbol
+    from core.backtest.sources import simulated_candles
+    from core.market.simulated import DEFAULT_SEED
+    from core.services import backtests as service
+
+    try:
+        symbol = check_symbol(symbol)
+        with console.status("Simulating the market…"):
+            candles = simulated_candles(
+                symbol, timeframe, start, end, seed=DEFAULT_SEED if seed is None else seed
+            )
+    except ServiceError as exc:
+        fail(str(exc))
+
+    async def _go(db: Database):
+        async with db.session() as session:
+            return await service.import_dataset(session, SYSTEM, symbol, timeframe, candles)
+
+    try:
+        info = run_with_db(_go)
+    except ServiceError as exc:
+        fail(str(exc))
+    _report(info)
 
 
 @data_group.command("list")
