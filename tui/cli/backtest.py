@@ -225,10 +225,15 @@ def _summary_table(result: BacktestResult) -> Table:
     return table
 
 
+def _price(value: Decimal) -> str:
+    """At most 8 significant digits: the table is for reading, --json has every digit."""
+    return f"{value:.8g}" if abs(value) < Decimal("1e8") else f"{value:,.0f}"
+
+
 def _short_time(ms: int) -> str:
     from core.strategies.candles import ms_to_datetime
 
-    return f"{ms_to_datetime(ms):%Y-%m-%d %H:%M}"
+    return f"{ms_to_datetime(ms):%m-%d %H:%M}"
 
 
 def _trades_table(result: BacktestResult, limit: int = 20) -> Table:
@@ -239,26 +244,17 @@ def _trades_table(result: BacktestResult, limit: int = 20) -> Table:
         if len(trades) <= limit
         else f"Last {limit} of {len(trades):,} trades (--json for all)"
     )
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    for name in (
-        "entry",
-        "entry price",
-        "exit",
-        "exit price",
-        "quantity",
-        "P&L",
-        "P&L %",
-        "reason",
-    ):
-        table.add_column(name, justify="left" if name in ("entry", "exit", "reason") else "right")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for name in ("entry (UTC)", "price", "exit", "price", "P&L", "P&L %", "reason"):
+        left = name in ("entry (UTC)", "exit", "reason")
+        table.add_column(name, justify="left" if left else "right", no_wrap=True)
     for trade in shown:
         style = "green" if trade.pnl > 0 else "red" if trade.pnl < 0 else None
         table.add_row(
             _short_time(trade.entry_ms),
-            str(trade.entry_price),
+            _price(trade.entry_price),
             _short_time(trade.exit_ms),
-            _money(trade.exit_price, 8).rstrip("0").rstrip("."),
-            f"{trade.quantity:,.6f}",
+            _price(trade.exit_price),
             _money(trade.pnl),
             _money(trade.pnl_pct),
             trade.exit_reason,
