@@ -96,7 +96,12 @@ class PriceHub:
             return cached
         pending = self._inflight.get(symbol)
         if pending is not None:
-            return await asyncio.shield(pending)
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller itself was cancelled
+                return await self.ticker(symbol)  # the fetching caller was: fetch afresh
         future: asyncio.Future[Ticker] = asyncio.get_running_loop().create_future()
         self._inflight[symbol] = future
         try:
@@ -105,7 +110,10 @@ class PriceHub:
             self._cache[symbol] = (self.clock.now(), ticker)
             future.set_result(ticker)
             return ticker
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            future.cancel()  # the waiters retry on their own; they were not cancelled themselves
+            raise
+        except Exception as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: a lone caller must not warn at shutdown
             raise

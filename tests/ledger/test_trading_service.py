@@ -341,3 +341,83 @@ async def test_unconfirmed_order_stays_pending_until_reconciled(
         await exchange.close()
     assert settled.status.value == "filled" and len(settled.fills) == 1
     assert await count(db, Trade) == 1 and len(fake.orders) == 1  # booked once, placed once
+
+
+async def reconcile(
+    db: Database, ctx: trading.TradingContext, owner: str, connection_id: str, order_id: str
+):  # type: ignore[no-untyped-def]
+    async with db.session() as s:
+        _, exchange = await open_exchange(s, connection_id, owner_id=owner, factory=ctx.exchanges)
+    try:
+        return await OrderDesk(clock=ctx.clock).reconcile(
+            db.sessions, CcxtBroker(exchange, venue="Binance"), order_id
+        )
+    finally:
+        await exchange.close()
+
+
+async def test_an_order_that_never_reached_the_exchange_is_failed_on_reconcile(
+    db: Database, fake: FakeBinance
+) -> None:
+    ctx = context(FrozenClock(START), fake)
+    alice = await add_user(db, "alice@example.com")
+    conn = await exchanges.add_connection(
+        db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
+    )
+    fake.fail(Failure.TIMEOUT, method="POST", path="/api/v3/order")
+    fake.fail(Failure.SERVER_ERROR, times=9, method="GET", path="/api/v3/order")
+    with pytest.raises(OrderOutcomeUnknown):
+        await trading.place_order(
+            db,
+            alice,
+            symbol="BTC/USDT",
+            side="buy",
+            quantity="0.01",
+            connection_id=conn.id,
+            ctx=ctx,
+        )
+    fake.clear_failures()
+    (order,) = (await trading.list_orders(db, alice)).items
+    settled = await reconcile(db, ctx, alice.user_id, conn.id, order.id)
+    assert settled.status.value == "failed" and "Never reached the exchange" in (
+        settled.error or ""
+    )
+    assert await count(db, Trade) == 0 and fake.orders == {}
+
+
+async def test_live_limit_order_rests_fills_later_and_cancel(
+    db: Database, fake: FakeBinance
+) -> None:
+    ctx = context(FrozenClock(START), fake)
+    alice = await add_user(db, "alice@example.com")
+    conn = await exchanges.add_connection(
+        db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
+    )
+    args = {
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "type": "limit",
+        "quantity": "0.01",
+        "connection_id": conn.id,
+        "ctx": ctx,
+    }
+    resting = await trading.place_order(db, alice, price="49000", **args)  # type: ignore[arg-type]
+    assert resting.status == "open" and resting.exchange_order_id and resting.trades == ()
+    fake.set_price("BTC/USDT", "48950")
+    filled = await reconcile(db, ctx, alice.user_id, conn.id, resting.id)
+    assert filled.status.value == "filled" and len(filled.fills) == 1
+    (trade,) = (await trading.list_trades(db, alice)).items
+    assert (trade.type, trade.price, trade.executed_price, trade.fee) == (
+        "LIMIT",
+        Decimal(49000),
+        Decimal(49000),
+        Decimal("0.00001"),
+    )
+    again = await reconcile(db, ctx, alice.user_id, conn.id, resting.id)
+    assert again.fills == () and await count(db, Trade) == 1  # booked once
+
+    other = await trading.place_order(db, alice, price="40000", **args)  # type: ignore[arg-type]
+    cancelled = await trading.cancel_order(db, alice, other.id, ctx=ctx)
+    assert cancelled.status == "cancelled"
+    assert fake.orders[int(other.exchange_order_id or 0)].status == "CANCELED"
+    assert await live_balances(db) == exchange_balances(fake)

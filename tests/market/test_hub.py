@@ -108,3 +108,20 @@ def test_backoff_is_capped() -> None:
     backoff = Backoff(base=1, factor=2, cap=10)
     assert [backoff.delay(n) for n in range(1, 6)] == [1, 2, 4, 8, 10]
     assert backoff.delay(2, rate_limited=True) == 8
+
+
+async def test_a_cancelled_fetch_does_not_cancel_the_callers_waiting_on_it() -> None:
+    async with FakeBinance(hang_seconds=5) as fake:
+        hub = PriceHub(CcxtFeed(exchange_factory(fake).create("binance")), clock=FrozenClock(NOW))
+        try:
+            await hub.feed.markets()
+            fake.fail(Failure.TIMEOUT, times=1, path="/api/v3/ticker/24hr")  # the first fetch hangs
+            first = asyncio.ensure_future(hub.ticker("BTC/USDT"))
+            await asyncio.sleep(0.05)
+            waiter = asyncio.ensure_future(hub.ticker("BTC/USDT"))
+            await asyncio.sleep(0.05)
+            first.cancel()  # e.g. its bot was stopped
+            assert (await asyncio.wait_for(waiter, 3)).last == 50000
+            assert first.cancelled()
+        finally:
+            await hub.feed.close()
