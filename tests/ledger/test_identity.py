@@ -7,6 +7,7 @@ fills change nothing.
 
 from __future__ import annotations
 
+import uuid
 from decimal import ROUND_DOWN, Decimal, localcontext
 
 from hypothesis import HealthCheck, given, settings
@@ -78,9 +79,7 @@ async def test_ledger_balances_exactly_for_any_fills(
     db: Database, start: Decimal, ops: list
 ) -> None:
     ledger = Ledger()
-    actor = await add_user(
-        db, f"identity-{id(ops)}-{len(ops)}-{start}@example.com".replace(".", "-", 1)
-    )
+    actor = await add_user(db, f"identity-{uuid.uuid4().hex}@example.com")
     bot_id = await add_bot(db, actor.user_id)
     async with db.sessions.begin() as s:
         pairs: dict[str, Pair] = await sync_markets(s, SimulatedMarket(seed=1))
