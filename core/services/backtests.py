@@ -28,6 +28,7 @@ from core.backtest.datasets import (
     save_dataset,
 )
 from core.db.models.bots import Backtest, Bot
+from core.db.models.signals import Signal
 from core.errors import InvalidInput, NotFound
 from core.services.actor import Actor, get_owned, owned_by
 from core.strategies.candles import Candles
@@ -37,6 +38,7 @@ from core.strategies.registry import (
     validate_bot_config,
     validate_risk_settings,
 )
+from core.strategies.signal import ExternalSignal, SignalBotConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,7 @@ async def run_backtest(
         raise InvalidInput("A dataset or a bot needs the database.", field="data")
     timeframe = request.timeframe
     source = request.source
+    symbol: str | None = None  # a CSV doesn't say; a bot's config does
     if (candles is None) == (request.dataset_id is None):
         raise InvalidInput(
             "Give the candles either as a CSV file or as a dataset id.", field="data"
@@ -118,6 +121,7 @@ async def run_backtest(
                 field="timeframe",
             )
         timeframe = info.timeframe
+        symbol = info.symbol
         source = f"dataset {info.id} ({info.symbol} {info.timeframe})"
     if not timeframe:
         raise InvalidInput(
@@ -136,7 +140,9 @@ async def run_backtest(
             )
         risk = validate_risk_settings(bot.risk_settings)
         if request.strategy is None:
-            strategy = build_strategy(bot.type, validate_bot_config(bot.type, bot.config))
+            config = validate_bot_config(bot.type, bot.config)
+            history = await _provider_history(session, config, symbol)
+            strategy = build_strategy(bot.type, config, history)
             described = {"bot_type": bot.type, "config": bot.config}
     else:
         if request.strategy is None:
@@ -173,6 +179,20 @@ async def run_backtest(
     session.add(row)
     await session.commit()
     return BacktestRun(result, row.id)
+
+
+async def _provider_history(
+    session: AsyncSession, config: object, symbol: str | None
+) -> list[ExternalSignal]:
+    """A provider-following signal bot replays its provider's stored signals for the symbol."""
+    if not isinstance(config, SignalBotConfig) or config.source != "provider":
+        return []
+    rows = await session.execute(
+        select(Signal.symbol, Signal.action, Signal.confidence, Signal.created_at, Signal.reason)
+        .where(Signal.provider_id == config.provider_id, Signal.symbol == (symbol or config.symbol))
+        .order_by(Signal.created_at)
+    )
+    return [ExternalSignal(*row) for row in rows.all()]
 
 
 def _summary(row: Backtest) -> BacktestSummary:

@@ -10,7 +10,8 @@ Bollinger %B, 1- and 5-candle returns, volume z-score.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -176,7 +177,7 @@ class AiStrategy(Strategy):
                         prob[rows[ok]] = model.predict(x[rows[ok]])
         return self._series_from(candles, x, prob, trained, lambda i: models[int(slot_index[i])])
 
-    def decide(self, window: Candles) -> Decision:
+    def decide(self, window: Candles, signals: Sequence[Any] = ()) -> Decision:
         n = len(window)
         if n == 0:
             return hold("No candles yet.")

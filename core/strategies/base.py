@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -94,8 +95,9 @@ class Strategy(ABC):
     def series(self, candles: Candles) -> SignalSeries:
         """Decisions for every candle; element ``i`` uses candles ``0..i`` only."""
 
-    def decide(self, window: Candles) -> Decision:
-        """The decision on the last (closed) candle of ``window``."""
+    def decide(self, window: Candles, signals: Sequence[Any] = ()) -> Decision:
+        """The decision on the last (closed) candle of ``window``. ``signals`` are external
+        signals that arrived during that candle (only provider-following bots use them)."""
         if len(window) == 0:
             return hold("No candles yet.")
         return self.series(window).decision(len(window) - 1)

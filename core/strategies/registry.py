@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from core.strategies.dca import DcaBotConfig
 from core.strategies.grid import GridBotConfig
 from core.strategies.pump_screener import PumpScreenerConfig
 from core.strategies.risk import RiskSettings
-from core.strategies.signal import SignalBotConfig
+from core.strategies.signal import ExternalSignal, SignalBotConfig
 from core.strategies.technical import TECHNICAL_SIGNALS, TechnicalStrategy
 
 BOT_CONFIGS: dict[str, type[ConfigModel]] = {
@@ -68,16 +69,13 @@ def technical_strategy(name: str, params: dict[str, Any], min_confidence: float 
     return TechnicalStrategy(signal, min_confidence)
 
 
-def build_strategy(bot_type: str, config: ConfigModel) -> Strategy:
-    """The candle strategy of a signal or ai bot (what the engine and the backtester run)."""
+def build_strategy(
+    bot_type: str, config: ConfigModel, signals: Sequence[ExternalSignal] = ()
+) -> Strategy:
+    """The candle strategy of a signal or ai bot (what the engine and the backtester run).
+    ``signals`` is a provider-following bot's signal history (for a backtest)."""
     if isinstance(config, SignalBotConfig):
-        if config.source != "technical":
-            raise InvalidInput(
-                "This signal bot follows an external provider; only technical signals can be "
-                "replayed on candles.",
-                field="config.source",
-            )
-        return config.strategy()
+        return config.strategy(signals)
     if isinstance(config, AiBotConfig):
         return AiStrategy(config)
     raise InvalidInput(

@@ -6,14 +6,17 @@ engine only records the outcome in ``signal_executions`` (success / failed / ski
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from core.strategies.base import Action, Decision
+from core.strategies.base import BUY, HOLD, SELL, Action, Decision, SignalSeries, Strategy
+from core.strategies.candles import Candles, datetime_to_ms, ms_to_datetime, timeframe_seconds
 from core.strategies.config import ConfigModel, Symbol, Timeframe, symbol_field, timeframe_field
 from core.strategies.technical import SmaCross, TechnicalSignal, TechnicalStrategy
 
@@ -54,7 +57,9 @@ class SignalBotConfig(ConfigModel):
             raise ValueError("allowed_actions can't be empty: the bot would never act")
         return self
 
-    def strategy(self) -> TechnicalStrategy:
+    def strategy(self, history: Sequence[ExternalSignal] = ()) -> Strategy:
+        if self.source == "provider":
+            return ProviderStrategy(self, history)
         return TechnicalStrategy(self.indicator, self.min_confidence)
 
 
@@ -86,3 +91,51 @@ def screen_signal(config: SignalBotConfig, signal: ExternalSignal, now: datetime
     return Decision(
         Action(action), confidence.quantize(Decimal("0.01")), reason, {"symbol": symbol}
     )
+
+
+class ProviderStrategy(Strategy):
+    """A signal bot following a provider: a signal that arrives during a candle is screened at
+    that candle's close and acted on like any other decision (the last one in a candle wins).
+    Live, the engine passes the signals that arrived; a backtest passes the stored history."""
+
+    name = "provider"
+
+    def __init__(self, config: SignalBotConfig, history: Sequence[ExternalSignal] = ()) -> None:
+        self.config = config
+        self.history = sorted(history, key=lambda s: s.created_at)
+        self.tf_ms = timeframe_seconds(config.timeframe) * 1000
+
+    @property
+    def lookback(self) -> int:
+        return 1
+
+    def series(
+        self, candles: Candles, signals: Sequence[ExternalSignal] | None = None
+    ) -> SignalSeries:
+        n = len(candles)
+        action = np.full(n, HOLD, dtype=np.int8)
+        confidence = np.zeros(n)
+        reasons: dict[int, str] = {}
+        for signal in (
+            self.history if signals is None else sorted(signals, key=lambda s: s.created_at)
+        ):
+            arrived = datetime_to_ms(signal.created_at)
+            i = int(np.searchsorted(candles.ts, arrived, "right")) - 1
+            if i < 0 or arrived >= int(candles.ts[i]) + self.tf_ms:
+                continue  # before the first candle, or after the last one closed
+            outcome = screen_signal(
+                self.config, signal, ms_to_datetime(int(candles.ts[i]) + self.tf_ms)
+            )
+            if isinstance(outcome, str):
+                reasons.setdefault(i, f"Skipped a {signal.action} signal: {outcome}.")
+                continue
+            action[i] = BUY if outcome.signal is Action.BUY else SELL
+            confidence[i] = float(outcome.confidence)
+            reasons[i] = f"Provider signal {outcome.signal}: {outcome.reason}"
+        return SignalSeries(action, confidence, {}, lambda i: reasons.get(i, "No provider signal."))
+
+    def decide(self, window: Candles, signals: Sequence[ExternalSignal] = ()) -> Decision:
+        """The decision at the last candle's close from the signals that arrived during it."""
+        if len(window) == 0:
+            return Decision(Action.HOLD, Decimal("0.00"), "No candles yet.", {})
+        return self.series(window[-1:], signals or None).decision(0)

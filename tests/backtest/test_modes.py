@@ -115,3 +115,38 @@ def test_bad_settings(kwargs, message):
     base = {"cash": D(1000), "fee": D("0.001"), "timeframe": "1h"}
     with pytest.raises(InvalidInput, match=message):
         BacktestSettings(**{**base, **kwargs})
+
+
+def test_same_trades_for_a_provider_following_bot():
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from core.strategies.registry import build_strategy
+    from core.strategies.signal import ExternalSignal
+    from tests.strategies.helpers import T0_MS
+
+    rng = np.random.default_rng(3)
+    start = datetime.fromtimestamp(T0_MS / 1000, UTC)
+    history = [
+        ExternalSignal(
+            "BTC/USDT",
+            str(rng.choice(["BUY", "SELL"])),
+            D(int(rng.integers(30, 100))),
+            start + timedelta(minutes=int(rng.integers(0, 600 * 60))),
+        )
+        for _ in range(120)
+    ]
+    config = validate_bot_config(
+        "signal",
+        {
+            "source": "provider",
+            "provider_id": "p",
+            "min_confidence": 40,
+            "max_signal_age_seconds": 3600,
+        },
+    )
+    fast, bar = both(
+        build_strategy("signal", config, history), random_walk(600, seed=6), RISKS["trailing"]
+    )
+    assert fast == bar and fast["trades"] > 5

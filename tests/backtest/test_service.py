@@ -150,3 +150,46 @@ async def test_a_bare_strategy_needs_no_database() -> None:
         await service.run_backtest(
             None, Actor("x"), service.BacktestRequest(D(1), D(0), "1h"), candles=random_walk(10)
         )
+
+
+async def test_a_provider_bot_replays_its_stored_signals(db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from core.db.models.signals import Signal, SignalProvider
+    from tests.strategies.helpers import T0_MS
+
+    alice = await add_user(db, "alice@example.com")
+    start = datetime.fromtimestamp(T0_MS / 1000, UTC)
+    async with db.sessions.begin() as session:
+        provider = SignalProvider(name="desk", type="webhook", config={})
+        session.add(provider)
+        await session.flush()
+        for hours, action in ((3, "BUY"), (9, "SELL"), (20, "BUY")):
+            at = start + timedelta(hours=hours, minutes=30)
+            session.add(
+                Signal(
+                    provider_id=provider.id,
+                    symbol="BTC/USDT",
+                    action=action,
+                    confidence=D(90),
+                    created_at=at,
+                )
+            )
+        session.add(
+            Signal(provider_id=provider.id, symbol="ETH/USDT", action="BUY", created_at=start)
+        )
+        provider_id = provider.id
+    config = {"source": "provider", "provider_id": provider_id, "max_signal_age_seconds": 3600}
+    bot_id = await add_bot(db, alice, config=config, risk={})
+    request = service.BacktestRequest(D(1000), D(0), "1h", bot_id=bot_id)
+    async with db.session() as session:
+        done = await service.run_backtest(session, alice, request, candles=random_walk(30))
+    result = done.result
+    assert result.trades == 1 and result.open_trade is not None
+
+    def hour(ms: int) -> int:
+        return (ms - T0_MS) // 3_600_000
+
+    (trade,) = result.trade_list
+    assert (hour(trade.entry_ms), hour(trade.exit_ms)) == (4, 10)
+    assert hour(result.open_trade.entry_ms) == 21

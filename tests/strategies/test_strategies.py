@@ -167,10 +167,39 @@ def test_ai_holds_with_a_reason_before_it_has_history():
 def test_only_candle_bots_can_be_built_into_strategies():
     with pytest.raises(InvalidInput, match="can't be backtested"):
         build_strategy("dca", validate_bot_config("dca", {}))
-    with pytest.raises(InvalidInput, match="external provider"):
-        build_strategy(
-            "signal", validate_bot_config("signal", {"source": "provider", "provider_id": "p1"})
-        )
+
+
+def test_provider_signals_act_at_the_close_of_their_candle():
+    config = validate_bot_config(
+        "signal",
+        {
+            "source": "provider",
+            "provider_id": "p1",
+            "min_confidence": 50,
+            "max_signal_age_seconds": 3600,
+        },
+    )
+    candles = random_walk(10)
+    start = datetime.fromtimestamp(T0_MS / 1000, UTC)
+
+    def at(hours: int, minutes: int) -> datetime:
+        return start + timedelta(hours=hours, minutes=minutes)
+
+    history = [
+        ExternalSignal("BTC/USDT", "BUY", D(80), at(2, 10), "breakout"),
+        ExternalSignal("BTC/USDT", "SELL", D(20), at(4, 5)),  # too weak: skipped with a reason
+        ExternalSignal("BTC/USDT", "SELL", D(90), at(6, 59)),
+    ]
+    strategy = build_strategy("signal", config, history)
+    series = strategy.series(candles)
+    assert series.action.tolist() == [0, 0, 1, 0, 0, 0, -1, 0, 0, 0]
+    assert series.decision(2).reason == "Provider signal BUY: breakout"
+    assert "below the minimum 50" in series.decision(4).reason
+    for i in range(10):
+        assert strategy.decide(candles[: i + 1]) == series.decision(i)
+    live = build_strategy("signal", config)
+    assert live.decide(candles[:3], [history[0]]).signal is Action.BUY
+    assert live.decide(candles[:3]).signal is Action.HOLD
 
 
 def test_external_signals_are_screened_with_reasons():
