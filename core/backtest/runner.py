@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from core.backtest.account import MONEY, PCT, Account, Trade
+from core.backtest.account import MONEY, PCT, ZERO, Account, Trade
 from core.backtest.metrics import (
     EquityEvents,
     equity_curve,
@@ -286,22 +286,24 @@ class _Simulation:
         stamps = self.c.ts[bars].tolist()
         prices = decimals(self.c.open[bars])
         m = len(entries)
-        account, risk, ev = self.account, self.risk, self.events
-        every, reported = max(1, len(entries) // 100), 0
+        account, risk = self.account, self.risk
+        bars_out, cash_out, held_out = self.events.bars, self.events.cash, self.events.held
+        buy, sell, reason = account.buy, account.sell, str(ExitReason.SIGNAL)
+        every, reported = max(1, m // 100), 0
         exits = exits.tolist()
+        closes = len(exits)
         for j, e in enumerate(entries.tolist()):
             budget = entry_budget(risk, account.cash)
-            if budget <= 0 or account.buy(stamps[j], prices[j], budget) <= 0:
+            if budget <= 0 or buy(stamps[j], prices[j], budget) <= 0:
                 return e  # nothing bought: let the general step take it from here
-            ev.bars.append(e)
-            ev.cash.append(account.cash)
-            ev.held.append(account.held)
-            if j < len(exits):
-                x = exits[j]
-                account.sell_all(stamps[m + j], prices[m + j], ExitReason.SIGNAL)
-                ev.bars.append(x)
-                ev.cash.append(account.cash)
-                ev.held.append(account.held)
+            bars_out.append(e)
+            cash_out.append(account.cash)
+            held_out.append(account.held)
+            if j < closes:
+                sell(stamps[m + j], account.held, prices[m + j], reason)
+                bars_out.append(exits[j])
+                cash_out.append(account.cash)
+                held_out.append(ZERO)
             if progress is not None and j - reported >= every:
                 progress(e, n)
                 reported = j

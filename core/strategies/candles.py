@@ -39,11 +39,12 @@ def to_decimal(value: float) -> Decimal:
 
 
 def decimals(values: np.ndarray) -> list[Decimal]:
-    """``to_decimal`` over an array."""
-    return [
-        Decimal(t[:-2]) if t[-2:] == ".0" else Decimal(t)
-        for t in map(repr, np.asarray(values, dtype=np.float64).tolist())
+    """``to_decimal`` over an array; each distinct price is converted once."""
+    unique, where = np.unique(np.asarray(values, dtype=np.float64), return_inverse=True)
+    converted = [
+        Decimal(t[:-2]) if t[-2:] == ".0" else Decimal(t) for t in map(repr, unique.tolist())
     ]
+    return [converted[k] for k in where.tolist()]
 
 
 def ms_to_datetime(ms: int) -> datetime:
