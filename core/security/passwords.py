@@ -46,11 +46,11 @@ class Hasher:
         object.__setattr__(self, "_dummy", ph.hash("blockbotx-no-such-account"))
 
     def hash(self, password: str) -> str:
-        return self._ph.hash(password)
+        return self._ph.hash(_bytes(password))
 
     def verify(self, stored: str, password: str) -> bool:
         try:
-            return self._ph.verify(stored, password)
+            return self._ph.verify(stored, _bytes(password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
@@ -63,6 +63,11 @@ class Hasher:
             return self._ph.check_needs_rehash(stored)
         except InvalidHashError:
             return True
+
+
+def _bytes(password: str) -> bytes:
+    # "surrogatepass": text that isn't valid Unicode can be checked (and fail), never crash.
+    return password.encode("utf-8", "surrogatepass")
 
 
 @cache
@@ -91,8 +96,8 @@ def check_policy(password: str, *, email: str | None = None, field: str = "passw
     """Raise InvalidInput naming what is wrong with a new password; return if it is acceptable."""
     if not isinstance(password, str) or not password:
         raise InvalidInput("Choose a password.", field=field)
-    if "\x00" in password:
-        raise InvalidInput("The password can't contain a NUL character.", field=field)
+    if "\x00" in password or any("\ud800" <= ch <= "\udfff" for ch in password):
+        raise InvalidInput("The password contains characters that aren't text.", field=field)
     if len(password) < MIN_LENGTH:
         raise InvalidInput(
             f"The password must be at least {MIN_LENGTH} characters long.", field=field

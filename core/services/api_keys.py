@@ -19,7 +19,7 @@ from core.services.actor import Actor, Role, get_owned, owned_by
 from core.services.audit import audit
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.lockout import AuthenticationFailed
-from core.services.sessions import status_refusal
+from core.services.sessions import check_id, status_refusal
 
 SCOPES = {
     "read": "read bots, trades, balances and signals",
@@ -157,7 +157,8 @@ async def revoke_api_key(
 ) -> ApiKeyInfo:
     now = auth.now()
     async with db.session() as s, s.begin():
-        row = await get_owned(s, ApiKey, str(key_id), actor, what="API key", for_update=True)
+        key_id = check_id(key_id, "API key")
+        row = await get_owned(s, ApiKey, key_id, actor, what="API key", for_update=True)
         if row.revoked_at is not None:
             raise Conflict(f"The key {row.name!r} is already revoked.")
         row.revoked_at = now

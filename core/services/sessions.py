@@ -9,6 +9,7 @@ Tokens are stored as SHA-256 hashes only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,14 @@ from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 
 ROTATED = "rotated"
 HISTORY_LIMIT = 200
+_ID = re.compile(r"[a-z0-9]{1,64}")
+
+
+def check_id(value: object, what: str) -> str:
+    """An id as the database holds them (CUID2); anything else is simply not found."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise NotFound(f"No {what} {str(value)[:40]!r}.")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +296,8 @@ async def end_session(
     """End one of the actor's own sessions (another user's id is reported as not found)."""
     now = auth.now()
     async with db.session() as s, s.begin():
-        row = await get_owned(s, Session, str(session_id), actor, what="session", for_update=True)
+        session_id = check_id(session_id, "session")
+        row = await get_owned(s, Session, session_id, actor, what="session", for_update=True)
         if row.revoked_at is not None or row.expires_at <= now:
             raise NotFound(f"No session {session_id!r}.")
         row.revoked_at = now
@@ -335,7 +345,8 @@ async def forget_device(
 ) -> None:
     """Forget a known device: its next sign-in notifies again as a new device."""
     async with db.session() as s, s.begin():
-        row = await get_owned(s, KnownDevice, str(device_id), actor, what="device", for_update=True)
+        device_id = check_id(device_id, "device")
+        row = await get_owned(s, KnownDevice, device_id, actor, what="device", for_update=True)
         await s.delete(row)
         await audit(
             s,

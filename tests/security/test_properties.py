@@ -31,11 +31,43 @@ TABLES = (
     "notifications",
 )
 texts = st.text(max_size=80) | st.sampled_from(
-    ["", " ", "a@b.co", "bbxr_x", "bbx_1234abcd_x", "123456", "x" * 300]
+    [
+        "",
+        " ",
+        "a@b.co",
+        "bbxr_x",
+        "bbx_1234abcd_x",
+        "123456",
+        "x" * 300,
+        "\x00",
+        "a\x00@b.co",
+        "\ud800",
+        "correct horse \ud800 battery",
+    ]
 )
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+
+async def test_text_that_is_not_unicode_never_crashes(
+    db: Database, auth: AuthConfig, device: Device
+) -> None:
+    """Regression: lone surrogates and NULs once reached argon2 and PostgreSQL unguarded."""
+    await signed_up_and_in(db, auth, device, "odd@example.com")
+    for password in ("\ud800", "pass\x00word", "correct horse \ud800 battery"):
+        await check(
+            db,
+            lambda p=password: accounts.login(
+                db, email="odd@example.com", password=p, device=device, auth=auth
+            ),
+        )
+        await check(
+            db,
+            lambda p=password: accounts.register(
+                db, email="new@example.com", password=p, device=device, auth=auth
+            ),
+        )
 
 
 async def fingerprint(db: Database) -> dict[str, str]:
