@@ -20,12 +20,23 @@ from core.db.base import (
 
 
 class SignalProvider(Base):
-    """An external signal source (webhook, API or Telegram bot)."""
+    """An external signal source (webhook, API or Telegram bot).
+
+    ``user_id`` (revision 0006, not in the seed) is the owner; NULL marks a system provider that
+    administrators manage and every user may follow. ``api_key`` holds a vault ciphertext bound
+    to the provider's id.
+    """
 
     __tablename__ = "signal_providers"
-    __table_args__ = (Index(None, "name"), Index(None, "type"), Index(None, "is_active"))
+    __table_args__ = (
+        Index(None, "name"),
+        Index(None, "type"),
+        Index(None, "is_active"),
+        Index(None, "user_id"),
+    )
 
     id: Mapped[str] = id_column()
+    user_id: Mapped[str | None] = mapped_column(fk("users.id"))
     name: Mapped[str]
     type: Mapped[str]
     url: Mapped[str | None]
@@ -52,6 +63,7 @@ class Signal(Base):
         Index(None, "processed"),
         Index(None, "created_at"),
         Index(None, "processed", "created_at"),
+        UniqueConstraint("provider_id", "external_id"),
     )
 
     id: Mapped[str] = id_column()
@@ -65,6 +77,26 @@ class Signal(Base):
     reason: Mapped[str | None]
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
     processed: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at_column()
+    # Revision 0006: the provider's own id for the signal, so a redelivered or re-polled signal
+    # is stored once.
+    external_id: Mapped[str | None]
+
+
+class SignalNonce(Base):
+    """Revision 0006: signatures of accepted webhook requests, kept while they could be replayed.
+
+    Shared by every receiver process, so a request replayed to another process is refused too.
+    Rows past ``expires_at`` can no longer pass the timestamp check and are purged.
+    """
+
+    __tablename__ = "signal_nonces"
+    __table_args__ = (UniqueConstraint("provider_id", "nonce"), Index(None, "expires_at"))
+
+    id: Mapped[str] = id_column()
+    provider_id: Mapped[str] = mapped_column(fk("signal_providers.id"))
+    nonce: Mapped[str]
+    expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -89,4 +121,4 @@ class SignalExecution(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
-__all__ = ["Signal", "SignalExecution", "SignalProvider"]
+__all__ = ["Signal", "SignalExecution", "SignalNonce", "SignalProvider"]
