@@ -31,7 +31,10 @@ FEATURE_LABELS = {
     "return_5": "5-candle return",
     "volume_z": "volume z-score",
 }
-FEATURE_WARMUP = 40  # MACD(12, 26, 9) needs 33 candles; the rest need fewer
+# Candles before the first training row in a live window: RSI and MACD are recursive, and
+# after 300 candles their seeding has faded below 1e-9, so a live window trains on the same
+# feature values as the whole history.
+FEATURE_WARMUP = 300
 
 
 class AiBotConfig(ConfigModel):
