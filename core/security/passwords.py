@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 from argon2 import PasswordHasher
@@ -34,16 +34,18 @@ class Hasher:
     memory_cost: int = 64 * 1024  # KiB
     parallelism: int = 1
     _ph: PasswordHasher = field(init=False, repr=False, compare=False)
-    _dummy: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ph = PasswordHasher(
             time_cost=self.time_cost, memory_cost=self.memory_cost, parallelism=self.parallelism
         )
         object.__setattr__(self, "_ph", ph)
+
+    @cached_property
+    def _dummy(self) -> str:
         # A hash of nothing in particular, verified when the account doesn't exist so that an
-        # unknown email costs exactly as much time as a wrong password.
-        object.__setattr__(self, "_dummy", ph.hash("blockbotx-no-such-account"))
+        # unknown email costs exactly as much time as a wrong password. Made on first use.
+        return self._ph.hash("blockbotx-no-such-account")
 
     def hash(self, password: str) -> str:
         return self._ph.hash(_bytes(password))
