@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     notification_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Payments (core/billing): paid plans and strategies need a Stripe secret key; the API base
+    # can point at a proxy or a test stand-in.
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = None
 
     @classmethod
     def settings_customise_sources(
