@@ -9,6 +9,7 @@ from tui.cli.data import data_group
 from tui.cli.db import db_group
 from tui.cli.doctor import doctor
 from tui.cli.runtime import connect, fail, ready, setup_logging
+from tui.cli.signals import signals_group
 from tui.cli.user import user_group
 from tui.cli.vault import vault_group
 
@@ -52,6 +53,7 @@ cli.add_command(db_group)
 cli.add_command(backtest)
 cli.add_command(data_group)
 cli.add_command(doctor)
+cli.add_command(signals_group)
 
 
 def main() -> None:

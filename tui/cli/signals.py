@@ -1,0 +1,274 @@
+"""``blockbotx signals``: the webhook receiver and pollers, and provider management (operators).
+
+The operator acts as the system: without ``--user`` a new provider is a system provider (every
+user may follow it); with ``--user EMAIL`` it belongs to that user. Keys are printed once, alone
+on standard output; keys given by the operator (an api key, a Telegram bot token) are read from
+standard input, never from the command line where ``ps`` and shell history would see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+import click
+from rich.table import Table
+
+from core import logs
+from core.config import get_settings
+from core.db.engine import Database
+from core.errors import ServiceError
+from core.services import signals as service
+from core.services.actor import SYSTEM, Actor
+from core.signals.config import PROVIDER_TYPES
+from core.signals.server import serve as serve_signals
+from tui.cli.runtime import console, fail, run_with_db, setup_logging
+
+
+@click.group("signals")
+def signals_group() -> None:
+    """Trading signals: run the webhook receiver, manage signal providers."""
+
+
+def _log_to_stderr(json_format: bool) -> None:
+    """A headless server also logs to stderr (for systemd / a log shipper), besides the file."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logs.JsonFormatter() if json_format else logging.Formatter(logs.LOG_FORMAT)
+    )
+    logging.getLogger().addHandler(handler)
+
+
+@signals_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text or one JSON object per line.",
+)
+@click.option(
+    "--poll/--no-poll",
+    default=True,
+    show_default=True,
+    help="Also poll api and Telegram providers (one process polling is enough).",
+)
+def serve(host: str, port: int, log_format: str, poll: bool) -> None:
+    """Receive signed signals at POST /signals/<provider id> until SIGTERM or Ctrl+C."""
+    setup_logging(json_format=log_format == "json")
+    _log_to_stderr(log_format == "json")
+
+    async def _go(db: Database) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+
+        def ready(address: str) -> None:
+            console.print(
+                f"Receiving signals on {address}/signals/<provider id> (Ctrl+C to stop)",
+                highlight=False,
+            )
+
+        try:
+            await serve_signals(
+                db,
+                host=host,
+                port=port,
+                stop=stop,
+                poll=poll,
+                telegram_api_url=get_settings().telegram_api_url,
+                on_ready=ready,
+            )
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        console.print("Stopped.", highlight=False)
+
+    run_with_db(_go)
+
+
+@signals_group.group("provider")
+def provider_group() -> None:
+    """Signal providers: add, list, rotate a key, disable, enable, remove."""
+    setup_logging()
+
+
+async def _actor(db: Database, email: str | None) -> Actor:
+    return SYSTEM if email is None else await service.user_actor(db, SYSTEM, email)
+
+
+def _read_key(what: str) -> str:
+    if sys.stdin.isatty():
+        return click.prompt(what, hide_input=True)
+    line = sys.stdin.readline()
+    if not line.strip():
+        fail(f"no {what.lower()} on standard input")
+    return line.strip()
+
+
+def _show(info: service.ProviderInfo) -> None:
+    where = info.url or "-"
+    if info.type == "webhook":
+        where = f"{info.url} (on the host running `blockbotx signals serve`)"
+    owner = "system" if info.system else info.owner_id
+    console.print(
+        f"{info.name} [{info.type}] id {info.id}, owner {owner}, "
+        f"{'enabled' if info.is_active else 'disabled'}\n  endpoint: {where}",
+        highlight=False,
+    )
+
+
+def _show_key(key: str | None) -> None:
+    if key is None:
+        return
+    console.print(
+        "Signing key (shown once; store it with the sender, it can't be read back):",
+        highlight=False,
+    )
+    click.echo(key)  # alone on stdout, so scripts can capture it
+
+
+@provider_group.command("add")
+@click.argument("name")
+@click.option("--type", "provider_type", type=click.Choice(PROVIDER_TYPES), default="webhook")
+@click.option("--user", "email", help="The owner's email (default: a system provider).")
+@click.option("--config", "config_json", default="{}", help="Settings as a JSON object.")
+@click.option("--url", help="The URL to poll (api providers).")
+@click.option(
+    "--key-stdin",
+    is_flag=True,
+    help="Read the api key / Telegram bot token from standard input (or a hidden prompt).",
+)
+def add(
+    name: str,
+    provider_type: str,
+    email: str | None,
+    config_json: str,
+    url: str | None,
+    key_stdin: bool,
+) -> None:
+    """Add a provider NAME. A webhook provider's signing key is generated and printed once."""
+    try:
+        config = json.loads(config_json)
+    except json.JSONDecodeError as exc:
+        fail(f"--config is not JSON: {exc}")
+    key = _read_key("API key" if provider_type == "api" else "Bot token") if key_stdin else None
+
+    async def _go(db: Database) -> None:
+        try:
+            actor = await _actor(db, email)
+            created = await service.create_provider(
+                db,
+                actor,
+                name=name,
+                type=provider_type,
+                config=config,
+                url=url,
+                api_key=key,
+                system=email is None,
+            )
+        except ServiceError as exc:
+            fail(str(exc))
+        console.print("Added:", highlight=False)
+        _show(created.info)
+        _show_key(created.key)
+
+    run_with_db(_go)
+
+
+@provider_group.command("list")
+@click.option("--user", "email", help="Only this user's providers (and the system ones).")
+def list_(email: str | None) -> None:
+    """List signal providers (all of them unless --user is given)."""
+
+    async def _go(db: Database) -> None:
+        try:
+            if email is None:
+                rows = await service.list_providers(db, SYSTEM, everyone=True)
+            else:
+                rows = await service.list_providers(db, await _actor(db, email))
+        except ServiceError as exc:
+            fail(str(exc))
+        if not rows:
+            console.print("No signal providers.", highlight=False)
+            return
+        table = Table("id", "name", "type", "owner", "on", "reliability", "endpoint")
+        for info in rows:
+            table.add_row(
+                info.id,
+                info.name,
+                info.type,
+                "system" if info.system else str(info.owner_id),
+                "yes" if info.is_active else "no",
+                f"{info.reliability:.2f}",
+                info.url or "-",
+            )
+        console.print(table)
+
+    run_with_db(_go)
+
+
+@provider_group.command("rotate-key")
+@click.argument("provider_id")
+@click.option("--key-stdin", is_flag=True, help="The new api key / bot token from standard input.")
+def rotate_key(provider_id: str, key_stdin: bool) -> None:
+    """Replace a provider's key; a webhook provider gets a new generated key, printed once."""
+    key = _read_key("New key") if key_stdin else None
+
+    async def _go(db: Database) -> None:
+        try:
+            rotated = await service.rotate_provider_key(db, SYSTEM, provider_id, key, everyone=True)
+        except ServiceError as exc:
+            fail(str(exc))
+        console.print(f"New key for {rotated.info.name}; the old one no longer works.")
+        _show_key(rotated.key)
+
+    run_with_db(_go)
+
+
+def _set_active(provider_id: str, active: bool) -> None:
+    async def _go(db: Database) -> None:
+        try:
+            info = await service.set_provider_active(db, SYSTEM, provider_id, active, everyone=True)
+        except ServiceError as exc:
+            fail(str(exc))
+        _show(info)
+
+    run_with_db(_go)
+
+
+@provider_group.command("disable")
+@click.argument("provider_id")
+def disable(provider_id: str) -> None:
+    """Stop accepting (and polling) a provider's signals."""
+    _set_active(provider_id, False)
+
+
+@provider_group.command("enable")
+@click.argument("provider_id")
+def enable(provider_id: str) -> None:
+    """Accept a disabled provider's signals again."""
+    _set_active(provider_id, True)
+
+
+@provider_group.command("remove")
+@click.argument("provider_id")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+def remove(provider_id: str, yes: bool) -> None:
+    """Delete a provider and all its signals (refused while a bot follows it)."""
+    if not yes and not click.confirm(f"Delete provider {provider_id} and all its signals?"):
+        fail("not removed")
+
+    async def _go(db: Database) -> None:
+        try:
+            await service.delete_provider(db, SYSTEM, provider_id, everyone=True)
+        except ServiceError as exc:
+            fail(str(exc))
+        console.print(f"Removed {provider_id}.", highlight=False)
+
+    run_with_db(_go)
