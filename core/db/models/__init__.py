@@ -7,6 +7,7 @@ from core.db.models import (  # noqa: F401 - imported for their tables
     billing,
     bots,
     defi,
+    engine,
     marketplace,
     notifications,
     referrals,

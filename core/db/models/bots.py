@@ -47,6 +47,15 @@ class Bot(Base):
     started_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
     last_execution_at: Mapped[datetime | None]
+    # Engine additions (revision 0005): the lease of the engine process running a cycle, the
+    # failure count and message behind the error state, the back-off of a bot whose exchange
+    # is out, and the strategy state that must outlive a process (grid orders, DCA ladder...).
+    lease_owner: Mapped[str | None]
+    lease_until: Mapped[datetime | None]
+    error_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    last_error: Mapped[str | None]
+    backoff_until: Mapped[datetime | None]
+    engine_state: Mapped[dict[str, Any] | None]
 
 
 class Execution(Base):

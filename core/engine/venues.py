@@ -1,0 +1,142 @@
+"""Where a bot trades: its wallet, a broker and the prices of that market.
+
+A paper bot trades in its simulation wallet through the paper broker, priced by the simulated
+market's hub (``PAPER_FEED``). A live bot trades in its live wallet through the ccxt broker of its
+exchange connection (keys decrypted only to build the client, for the bot's owner), priced by a
+shared public hub of that exchange. Pairs are loaded from the catalog, and stored on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.brokers.ccxt_broker import CcxtBroker
+from core.brokers.connections import open_exchange
+from core.brokers.paper import PaperBroker, SlippageModel
+from core.brokers.types import Broker
+from core.clock import SYSTEM_CLOCK, Clock
+from core.db.models.trading import Exchange
+from core.errors import Conflict
+from core.ledger.wallets import LIVE, SIMULATION, WalletInfo, bot_wallet
+from core.market.catalog import Pair, load_pair, sync_markets
+from core.market.ccxt_client import ExchangeFactory
+from core.market.ccxt_feed import CcxtFeed
+from core.market.errors import UnknownSymbol
+from core.market.hub import MarketHubs, PriceHub
+from core.market.simulated import SimulatedMarket
+
+PAPER_FEED = "simulated"
+
+
+@dataclass
+class Markets:
+    """The price hubs and exchange clients a process trades with (one hub per feed)."""
+
+    hubs: MarketHubs
+    exchanges: ExchangeFactory = field(default_factory=ExchangeFactory)
+    clock: Clock = SYSTEM_CLOCK
+    slippage: SlippageModel = field(default_factory=SlippageModel)
+
+    @classmethod
+    def simulated(cls, *, clock: Clock = SYSTEM_CLOCK, seed: int | None = None) -> Markets:
+        market = SimulatedMarket(clock=clock) if seed is None else SimulatedMarket(seed, clock)
+        hubs = MarketHubs()
+        hubs.add(PriceHub(market, clock=clock, poll_interval=1.0))
+        return cls(hubs=hubs, clock=clock)
+
+    def paper_hub(self) -> PriceHub:
+        hub = self.hubs.get(PAPER_FEED)
+        if hub is None:
+            raise Conflict("No simulated market is running for paper bots.")
+        return hub
+
+    def public_hub(self, exchange: str, feed_name: str, testnet: bool) -> PriceHub:
+        """The shared public price hub of an exchange (no keys: prices are public)."""
+        hub = self.hubs.get(feed_name)
+        if hub is None:
+            client = self.exchanges.create(exchange, testnet=testnet)
+            feed = CcxtFeed(client, name=feed_name, testnet=testnet)
+            hub = self.hubs.add(PriceHub(feed, clock=self.clock))
+        return hub
+
+
+@dataclass
+class Venue:
+    wallet: WalletInfo
+    broker: Broker
+    hub: PriceHub
+    _pairs: dict[str, Pair] = field(default_factory=dict, repr=False)
+
+    @property
+    def feed_name(self) -> str:
+        return self.hub.name
+
+    @property
+    def is_paper(self) -> bool:
+        return self.wallet.is_paper
+
+    async def pair(self, session: AsyncSession, symbol: str) -> Pair:
+        pair = self._pairs.get(symbol)
+        if pair is None:
+            pair = self._pairs[symbol] = await load_or_sync_pair(session, self.hub, symbol)
+        return pair
+
+    async def close(self) -> None:
+        if isinstance(self.broker, CcxtBroker):
+            await self.broker.exchange.close()
+
+
+async def load_or_sync_pair(session: AsyncSession, hub: PriceHub, symbol: str) -> Pair:
+    """The stored pair; a feed never seen before has its markets stored first."""
+    try:
+        return await load_pair(session, hub.name, symbol)
+    except UnknownSymbol:
+        known = await session.scalar(select(Exchange.id).where(Exchange.name == hub.name))
+        if known:
+            raise
+    await sync_markets(session, hub.feed)
+    return await load_pair(session, hub.name, symbol)
+
+
+async def open_venue(
+    session: AsyncSession,
+    markets: Markets,
+    *,
+    bot_id: str,
+    owner_id: str,
+    paper: bool,
+    wallet: WalletInfo | None = None,
+) -> Venue:
+    """The venue of a bot's current mode (or of the given wallet)."""
+    if wallet is None:
+        wallet = await bot_wallet(session, bot_id, SIMULATION if paper else LIVE)
+        if wallet is None:
+            raise Conflict(
+                f"The bot has no {'simulation' if paper else 'live'} wallet; create it again."
+            )
+    if wallet.is_paper:
+        hub = markets.paper_hub()
+        broker = PaperBroker(hub, clock=markets.clock, slippage=markets.slippage, venue="Paper")
+        return Venue(wallet, broker, hub)
+    if wallet.exchange_connection_id is None:
+        raise Conflict("The bot's exchange connection was removed; it can't trade live.")
+    info, exchange = await open_exchange(
+        session,
+        wallet.exchange_connection_id,
+        owner_id=owner_id,
+        factory=markets.exchanges,
+        clock=markets.clock,
+        trade=True,
+    )
+    broker = CcxtBroker(exchange, venue=info.venue, clock=markets.clock)
+    hub = markets.public_hub(info.exchange, info.feed_name, info.is_testnet)
+    return Venue(wallet, broker, hub)
+
+
+def sellable(pair: Pair, held: Decimal) -> Decimal:
+    """What of ``held`` can be sold: cut down to the pair's quantity step."""
+    return pair.info.round_quantity(held)
