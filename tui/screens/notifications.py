@@ -1,0 +1,256 @@
+"""The notification inbox: unread first, filter by type and priority, mark read; live.
+
+New notifications reach an open inbox through ``core.events`` ("notification" events, published
+on commit by ``core.notifications``): the list reloads once per burst. ``start_toasts`` is the
+app-wide hook that shows each new notification as a toast wherever the user is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Label, Select, Static
+from textual.worker import Worker
+
+from core.db.models.notifications import (
+    NOTIFICATION_GROUPS,
+    NotificationPriority,
+    NotificationType,
+)
+from core.events import Event, bus
+from core.notifications.live import KIND
+from core.services import notifications as inbox
+from core.services.notifications import NotificationView
+from tui.screens.data_screen import Col, DataScreen, fill_table
+from tui.screens.security import KeyTable
+
+PAGE = 100
+GROUP_LABELS = {
+    "bot_alerts": "Bot alerts",
+    "trades": "Trades",
+    "payments": "Payments",
+    "support": "Support",
+    "marketplace": "Marketplace",
+    "referral": "Referrals",
+    "security": "Security",
+}
+TYPE_OPTIONS: list[tuple[str, str]] = [
+    *((f"{label} (all)", f"group:{g}") for g, label in GROUP_LABELS.items()),
+    *((t.value.replace("_", " ").capitalize(), f"type:{t.value}") for t in NotificationType),
+]
+PRIORITY_OPTIONS = [(p.value.capitalize(), p.value) for p in NotificationPriority]
+SEVERITY = {"CRITICAL": "error", "HIGH": "warning"}
+PRIORITY_COLOUR = {"CRITICAL": "error", "HIGH": "warning"}
+COLUMNS = (
+    Col("unread", "", 1, keep=9),
+    Col("when", "When", 16, keep=7),
+    Col("priority", "Priority", 8, keep=5),
+    Col("type", "Type", 21, keep=3),
+    Col("title", "Title", keep=8, width_min=24),
+)
+
+
+def humane(type_: str) -> str:
+    return type_.replace("_", " ").capitalize()
+
+
+def types_for(choice: object) -> list[str] | None:
+    """The notification types a type-filter choice stands for (None: all)."""
+    if not isinstance(choice, str):
+        return None
+    kind, _, name = choice.partition(":")
+    if kind == "group":
+        return sorted(t.value for t in NOTIFICATION_GROUPS[name])
+    return [name]
+
+
+class NotificationsScreen(DataScreen):
+    CSS_PATH = "notifications.tcss"
+    LIVE_KINDS = frozenset({KIND})
+    BINDINGS = [  # noqa: RUF012
+        Binding("m", "mark_read", "Mark read", id="notifications.mark-read",
+                tooltip="Mark the selected notification read"),
+        Binding("A", "mark_all_read", "All read", id="notifications.mark-all-read",
+                tooltip="Mark every notification read"),
+        Binding("u", "toggle_unread", "Unread only", id="notifications.unread-only",
+                tooltip="Show only unread notifications, or everything"),
+        Binding("slash", "filter", "Filter", id="notifications.filter",
+                tooltip="Filter by type and priority"),
+        Binding("right_square_bracket", "page(1)", "Older", id="notifications.next-page",
+                tooltip="The next page of older notifications", key_display="]"),
+        Binding("left_square_bracket", "page(-1)", "Newer", id="notifications.prev-page",
+                tooltip="The previous page", show=False, key_display="["),
+        Binding("P", "preferences", "Preferences", id="notifications.preferences",
+                tooltip="Channels, quiet hours, digests"),
+        Binding("r", "reload", "Refresh", id="notifications.refresh", show=False),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._unread_only = False
+        self._offset = 0
+        self._rows: dict[str, NotificationView] = {}
+        self._unread: int | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="filters"):
+            yield Label("Type", classes="filter-label")
+            yield Select(TYPE_OPTIONS, prompt="All types", id="type-filter", compact=True)
+            yield Label("Priority", classes="filter-label")
+            yield Select(
+                PRIORITY_OPTIONS, prompt="Any priority", id="priority-filter", compact=True
+            )
+            yield Static("", id="counts")
+        yield KeyTable(id="inbox")
+        with Vertical(id="detail"):
+            yield Static("", id="detail-title")
+            yield Static("", id="detail-message")
+
+    def on_mount(self) -> None:
+        self.query_one("#inbox").focus()
+
+    # --- data ------------------------------------------------------------------------------
+
+    def _filters(self) -> dict[str, Any]:
+        type_choice = self.query_one("#type-filter", Select).value
+        priority = self.query_one("#priority-filter", Select).value
+        return {
+            "unread_only": self._unread_only,
+            "types": types_for(type_choice),
+            "priorities": [priority] if isinstance(priority, str) else None,
+        }
+
+    @work(exclusive=True, group="notifications-load")
+    async def load(self) -> None:
+        filters = self._filters()
+        rows = await self.service(
+            inbox.list_notifications, limit=PAGE, offset=self._offset, **filters
+        )
+        unread = await self.service(inbox.unread_count)
+        if rows is None or unread is None:
+            return
+        self._show(rows, unread)
+
+    def _show(self, rows: list[NotificationView], unread: int) -> None:
+        self._rows = {r.id: r for r in rows}
+        self._unread = unread
+        cells = []
+        for r in rows:
+            bold = not r.read
+            cells.append((r.id, {
+                "unread": self.cell("●" if bold else "", "accent"),
+                "when": self.cell(self.when(r.created_at), bold=bold),
+                "priority": self.cell(r.priority.value.capitalize(), PRIORITY_COLOUR.get(r.priority.value)),
+                "type": self.cell(humane(r.type.value), bold=bold),
+                "title": self.cell(r.title, bold=bold),
+            }))  # fmt: skip
+        table = self.query_one("#inbox", KeyTable)
+        with self.app.batch_update():
+            fill_table(table, COLUMNS, cells)
+        page = f" · page {self._offset // PAGE + 1}" if self._offset or len(rows) == PAGE else ""
+        scope = "unread" if self._unread_only else "shown"
+        self.query_one("#counts", Static).update(f"{unread} unread · {len(rows)} {scope}{page}")
+        self._detail(table.selected_key)
+
+    def on_resize(self) -> None:
+        if self._unread is not None:
+            self._show(list(self._rows.values()), self._unread)
+
+    def _detail(self, key: str | None) -> None:
+        row = self._rows.get(key or "")
+        title = self.query_one("#detail-title", Static)
+        message = self.query_one("#detail-message", Static)
+        if row is None:
+            title.update("No notifications here." if not self._rows else "")
+            message.update("")
+            return
+        state = "unread" if not row.read else "read"
+        title.update(
+            Content.from_markup(
+                "[b]$title[/]  [dim]$kind · $state[/]",
+                title=row.title,
+                kind=humane(row.type.value),
+                state=state,
+            )
+        )
+        message.update(Content(row.message))
+
+    @on(DataTable.RowHighlighted, "#inbox")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail(event.row_key.value)
+
+    @on(Select.Changed)
+    def _filter_changed(self) -> None:
+        self._offset = 0
+        self.load()
+
+    # --- actions ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="notifications-write")
+    async def action_mark_read(self) -> None:
+        key = self.query_one("#inbox", KeyTable).selected_key
+        if key is None or self._rows[key].read:
+            return
+        if await self.service(inbox.mark_read, key, write=True) is not None:
+            self.load()
+
+    @work(exclusive=True, group="notifications-write")
+    async def action_mark_all_read(self) -> None:
+        changed = await self.service(inbox.mark_all_read, write=True)
+        if changed is not None:
+            self.notify(f"{changed} notification{'s' if changed != 1 else ''} marked read.")
+            self.load()
+
+    def action_toggle_unread(self) -> None:
+        self._unread_only = not self._unread_only
+        self._offset = 0
+        self.load()
+
+    def action_filter(self) -> None:
+        self.query_one("#type-filter", Select).focus()
+
+    def action_page(self, step: int) -> None:
+        if step > 0 and len(self._rows) < PAGE:
+            return
+        self._offset = max(0, self._offset + step * PAGE)
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_preferences(self) -> None:
+        from tui.screens.notification_prefs import NotificationPrefsScreen
+
+        self.app.push_screen(NotificationPrefsScreen())
+
+
+def toast(app: App[Any], event: Event) -> None:
+    """Show one notification event as a toast."""
+    data = event.data
+    app.notify(
+        str(data.get("title", "")),
+        title=humane(str(data.get("type", "Notification"))),
+        severity=SEVERITY.get(str(data.get("priority")), "information"),  # type: ignore[arg-type]
+    )
+
+
+def start_toasts(app: App[Any], user_id: str) -> Worker[None]:
+    """Toast every new notification of ``user_id`` until the returned worker is cancelled
+    (the app starts it at sign-in and cancels it at sign-out)."""
+
+    async def run() -> None:
+        sub = bus.subscribe(user_id=user_id, kinds={KIND}, size=50)
+        try:
+            async for event in sub:
+                with contextlib.suppress(Exception):  # a bad payload never stops the toasts
+                    toast(app, event)
+        finally:
+            sub.close()
+
+    return app.run_worker(run(), group="notification-toasts", exclusive=True)
