@@ -15,6 +15,7 @@ import signal
 import sys
 
 import click
+from rich.console import Console
 from rich.table import Table
 
 from core import logs
@@ -197,7 +198,10 @@ def list_(email: str | None) -> None:
         if not rows:
             console.print("No signal providers.", highlight=False)
             return
-        table = Table("id", "name", "type", "owner", "on", "reliability", "endpoint")
+        table = Table()
+        table.add_column("id", no_wrap=True, min_width=25)  # ids must stay whole to be copied
+        for heading in ("name", "type", "owner", "on", "reliability", "endpoint"):
+            table.add_column(heading)
         for info in rows:
             table.add_row(
                 info.id,
@@ -208,7 +212,7 @@ def list_(email: str | None) -> None:
                 f"{info.reliability:.2f}",
                 info.url or "-",
             )
-        console.print(table)
+        Console().print(table)  # on stdout, unlike the messages
 
     run_with_db(_go)
 
