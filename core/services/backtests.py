@@ -31,6 +31,7 @@ from core.db.models.bots import Backtest, Bot
 from core.db.models.signals import Signal
 from core.errors import InvalidInput, NotFound
 from core.services.actor import Actor, get_owned, owned_by
+from core.services.plans import Limit, check_limit
 from core.strategies.candles import Candles
 from core.strategies.registry import (
     build_strategy,
@@ -128,6 +129,8 @@ async def run_backtest(
             "Say which timeframe the candles are (for example 1h).", field="timeframe"
         )
     assert candles is not None
+    if session is not None:  # a bare CSV run has no database, hence no account to check
+        await check_limit(session, actor.user_id, Limit.BACKTEST_CANDLES, value=len(candles))
 
     bot = None
     if request.bot_id is not None:

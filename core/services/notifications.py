@@ -29,6 +29,7 @@ from core.notifications.preferences import Preferences
 from core.notifications.schedule import DIGEST_FREQUENCIES
 from core.security.vault import get_vault
 from core.services.actor import Actor, get_owned, require_admin
+from core.services.plans import CHANNEL_SWITCH, Limit, check_limit
 from core.services.validation import parse
 
 MAX_PAGE = 500
@@ -323,7 +324,11 @@ async def update_preferences(
 ) -> PreferencesView:
     """Apply a partial change after checking the result is coherent; nothing changes on error."""
     row = await _row(session, actor)
-    merged = merge_preferences(Preferences.of(row), changes, owner_id=actor.user_id).model_dump()
+    before = Preferences.of(row)
+    merged = merge_preferences(before, changes, owner_id=actor.user_id).model_dump()
+    for channel, switch in CHANNEL_SWITCH.items():  # switching a channel on needs a plan for it
+        if merged[switch] and not getattr(before, switch):
+            await check_limit(session, actor.user_id, Limit.NOTIFICATION_CHANNEL, channel=channel)
     if row is None:
         row = NotificationPreference(user_id=actor.user_id, **merged)
         session.add(row)

@@ -48,6 +48,7 @@ from core.market.errors import UnknownSymbol
 from core.market.hub import Backoff, MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
 from core.services.actor import Actor
+from core.services.plans import Limit, check_limit
 from core.services.trading_views import (
     AccountView,
     OrderEstimate,
@@ -388,6 +389,7 @@ async def place_order(
         if connection_id is None:
             venue = await _paper_venue(session, actor, request.symbol, ctx)
         else:
+            await check_limit(session, actor.user_id, Limit.LIVE_TRADING, clock=ctx.clock)
             venue = await _live_venue(
                 session, connection_id, actor.user_id, request.symbol, ctx, trade=True
             )

@@ -153,7 +153,7 @@ async def test_test_marks_last_used_and_reports_failures_clearly(
 async def test_disable_read_only_and_remove(db: Database, fake: FakeBinance) -> None:
     clock = FrozenClock(START)
     ctx = context(fake, clock)
-    alice = await add_user(db, "alice@example.com")
+    alice = await add_user(db, "alice@example.com", plan="pro")
     conn = await exchanges.add_connection(db, alice, exchange="binance", api_key=KEY, secret=SECRET)
     with pytest.raises(Forbidden, match="read-only"):
         await trading.place_order(
@@ -199,9 +199,10 @@ async def test_nobody_can_use_see_or_test_another_users_connection(
 ) -> None:
     clock = FrozenClock(START)
     ctx = context(fake, clock)
-    alice = await add_user(db, "alice@example.com")
-    mallory = await add_user(db, "mallory@example.com")
-    admin = await add_user(db, "root@example.com", role=Role.ADMIN)  # admins don't get in either
+    alice = await add_user(db, "alice@example.com", plan="pro")
+    mallory = await add_user(db, "mallory@example.com", plan="pro")
+    # admins don't get in either
+    admin = await add_user(db, "root@example.com", role=Role.ADMIN, plan="pro")
     conn = await exchanges.add_connection(
         db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
     )

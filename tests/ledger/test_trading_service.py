@@ -201,7 +201,7 @@ async def test_trades_are_keyset_paged_newest_first(db: Database) -> None:
 async def test_live_order_end_to_end_checks_every_row(db: Database, fake: FakeBinance) -> None:
     clock = FrozenClock(START)
     ctx = context(clock, fake)
-    alice = await add_user(db, "alice@example.com")
+    alice = await add_user(db, "alice@example.com", plan="pro")
     conn = await exchanges.add_connection(
         db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
     )
@@ -281,7 +281,7 @@ async def test_exchange_errors_leave_a_failed_order_and_nothing_else(
     message: str,
 ) -> None:
     ctx = context(FrozenClock(START), fake)
-    alice = await add_user(db, "alice@example.com")
+    alice = await add_user(db, "alice@example.com", plan="pro")
     conn = await exchanges.add_connection(
         db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
     )
@@ -309,7 +309,7 @@ async def test_unconfirmed_order_stays_pending_until_reconciled(
     db: Database, fake: FakeBinance
 ) -> None:
     ctx = context(FrozenClock(START), fake)
-    alice = await add_user(db, "alice@example.com")
+    alice = await add_user(db, "alice@example.com", plan="pro")
     conn = await exchanges.add_connection(
         db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
     )
@@ -360,7 +360,7 @@ async def test_an_order_that_never_reached_the_exchange_is_failed_on_reconcile(
     db: Database, fake: FakeBinance
 ) -> None:
     ctx = context(FrozenClock(START), fake)
-    alice = await add_user(db, "alice@example.com")
+    alice = await add_user(db, "alice@example.com", plan="pro")
     conn = await exchanges.add_connection(
         db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
     )
@@ -389,7 +389,7 @@ async def test_live_limit_order_rests_fills_later_and_cancel(
     db: Database, fake: FakeBinance
 ) -> None:
     ctx = context(FrozenClock(START), fake)
-    alice = await add_user(db, "alice@example.com")
+    alice = await add_user(db, "alice@example.com", plan="pro")
     conn = await exchanges.add_connection(
         db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["trade"]
     )

@@ -70,7 +70,7 @@ async def test_email_telegram_and_discord_receive_the_notification(
 ) -> None:
     clock = FrozenClock()
     api, base = chat_api
-    bob = await add_user(db, "bob@example.com")
+    bob = await add_user(db, "bob@example.com", plan="pro")
     await everywhere(db, bob, base)
     await say(db, bob, clock, "Grid bot stopped", priority=P.HIGH)
 
@@ -115,7 +115,7 @@ async def test_digest_batches_into_one_message_per_channel(
 ) -> None:
     clock = FrozenClock(datetime(2026, 1, 15, 10, 5, tzinfo=UTC))
     api, base = chat_api
-    bob = await add_user(db, "bob@example.com", timezone="UTC")
+    bob = await add_user(db, "bob@example.com", timezone="UTC", plan="pro")
     await everywhere(db, bob, base, digest_mode=True, digest_frequency="hourly")
     for minute, title in ((5, "first"), (20, "second"), (40, "third")):
         clock.current = clock.current.replace(minute=minute)
@@ -175,7 +175,7 @@ async def test_failing_channel_is_retried_with_backoff_and_recorded(
 ) -> None:
     clock = FrozenClock()
     api, base = chat_api
-    bob = await add_user(db, "bob@example.com")
+    bob = await add_user(db, "bob@example.com", plan="pro")
     await everywhere(db, bob, base, discord_enabled=False, email_enabled=False)
     await say(db, bob, clock, "Stop-loss hit", type=NotificationType.STOP_LOSS_HIT)
     api.fail_next = [502, 429]
@@ -239,7 +239,7 @@ async def test_permanent_failures_are_not_retried(
 ) -> None:
     clock = FrozenClock()
     api, base = chat_api
-    bob = await add_user(db, "bob@example.com")
+    bob = await add_user(db, "bob@example.com", plan="pro")
     await everywhere(db, bob, base, discord_enabled=False)
     await say(db, bob, clock, "Bot error")
     broken = settings.model_copy(update={"smtp_host": None, "telegram_bot_token": None})

@@ -112,8 +112,8 @@ async def test_bad_listing_arguments(db: Database) -> None:
 
 
 async def test_preferences_defaults_update_and_webhook_secrecy(db: Database) -> None:
-    bob = await add_user(db, "bob@example.com")
-    eve = await add_user(db, "eve@example.com")
+    bob = await add_user(db, "bob@example.com", plan="pro")
+    eve = await add_user(db, "eve@example.com", plan="pro")
     url = "https://discord.com/api/webhooks/123/very-secret-token"
     async with db.sessions.begin() as s:
         shown = await svc.get_preferences(s, bob)

@@ -112,8 +112,8 @@ def files_of(path: Path) -> dict[str, str]:
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 async def test_export_holds_the_data_and_no_secret(db: Database, fmt: str) -> None:
     clock = FrozenClock()
-    bob = await add_user(db, "bob@example.com")
-    eve = await add_user(db, "eve@example.com")
+    bob = await add_user(db, "bob@example.com", plan="pro")
+    eve = await add_user(db, "eve@example.com", plan="pro")
     planted = await seed_user_with_secrets(db, bob)
     await seed_user_with_secrets(db, eve)
 
@@ -154,9 +154,9 @@ async def test_export_holds_the_data_and_no_secret(db: Database, fmt: str) -> No
 
 async def test_export_types_and_ownership(db: Database) -> None:
     clock = FrozenClock()
-    bob = await add_user(db, "bob@example.com")
-    eve = await add_user(db, "eve@example.com")
-    admin = await add_user(db, "admin@example.com", role=Role.ADMIN)
+    bob = await add_user(db, "bob@example.com", plan="pro")
+    eve = await add_user(db, "eve@example.com", plan="pro")
+    admin = await add_user(db, "admin@example.com", role=Role.ADMIN, plan="pro")
     await seed_user_with_secrets(db, bob)
     trades = await privacy.request_export(db, bob, "trades", clock=clock)
     names = set(files_of(Path(trades.file_url)))
