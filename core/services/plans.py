@@ -316,10 +316,11 @@ async def enforce_plan(
             keep += 1
         else:
             paused.append(bot)
-    now = clock.now()
-    for bot in paused:
-        bot.status = "paused"
-        bot.stopped_at = now
+    from core.services.bots import pause_bot  # bots imports the services that import plans
+
+    owner = Actor(user_id=user_id)
+    for bot in paused:  # through the bots service: its notification and live event go out too
+        await pause_bot(session, owner, bot.id, clock=clock)
     prefs = await session.scalar(
         select(NotificationPreference)
         .where(NotificationPreference.user_id == user_id)
