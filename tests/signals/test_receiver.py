@@ -15,8 +15,10 @@ from core.db.models.signals import Signal, SignalNonce
 from core.services import signals as service
 from core.services.actor import Actor
 from core.signals import signing
+from core.signals.ingest import purge_nonces
+from core.signals.receiver import create_app
 from tests.service_users import add_user
-from tests.signals.conftest import Receiver, body, snapshot
+from tests.signals.conftest import Receiver, body, snapshot, start_app
 
 
 async def _signals(db: Database) -> list[Signal]:
@@ -169,8 +171,6 @@ async def test_a_replayed_request_is_refused(
     receiver.clock.advance(seconds=signing.WINDOW_SECONDS)
     status, answer, _ = await receiver.post(webhook.info.url, body(), headers=headers)
     assert (status, answer["error"]) == (401, "stale_timestamp")
-    from core.signals.ingest import purge_nonces
-
     async with db.sessions.begin() as s:
         assert await purge_nonces(s, receiver.clock.now()) == 1
     assert len(await _signals(db)) == 1
@@ -322,3 +322,23 @@ async def test_arbitrary_signed_bodies_are_stored_or_refused_with_a_4xx(
         assert status in (400, 413, 422), answer
         assert answer["error"] in {"invalid_json", "invalid_signal"} and answer["message"]
         assert await snapshot(db) == before
+
+
+async def test_two_receivers_share_the_replay_cache(
+    db: Database, receiver: Receiver, webhook: service.ProviderWithKey
+) -> None:
+    """A request replayed to another receiver process (another app, same database) is refused."""
+    runner, other_base = await start_app(create_app(db, clock=receiver.clock))
+    try:
+        other = Receiver(other_base, receiver.http, receiver.clock)
+        now = int(receiver.clock.now().timestamp())
+        headers = {
+            signing.TIMESTAMP_HEADER: str(now),
+            signing.SIGNATURE_HEADER: signing.sign(webhook.key, now, body()),  # type: ignore[arg-type]
+        }
+        assert (await receiver.post(webhook.info.url, body(), headers=headers))[0] == 201
+        status, answer, _ = await other.post(webhook.info.url, body(), headers=headers)
+        assert (status, answer["error"]) == (409, "replayed")
+    finally:
+        await runner.cleanup()
+    assert len(await _signals(db)) == 1
