@@ -1,16 +1,3 @@
-"""Billing: the plans and their limits (data), and the payment gateway (Stripe)."""
-
-from core.billing.gateway import Charge, PaymentFailed, StripeGateway, gateway_from_settings
-from core.billing.plans import PLANS, Plan, PlanName, cheapest_plan_allowing, plan_named
-
-__all__ = [
-    "PLANS",
-    "Charge",
-    "PaymentFailed",
-    "Plan",
-    "PlanName",
-    "StripeGateway",
-    "cheapest_plan_allowing",
-    "gateway_from_settings",
-    "plan_named",
-]
+"""Billing: the plans and their limits (``plans``, data), amounts (``money``), payments taken in
+recorded steps (``payments``) and the Stripe gateway (``gateway``, the only module that imports
+the ``stripe`` library, so the app starts without it until something is paid)."""

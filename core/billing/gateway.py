@@ -10,41 +10,14 @@ network error never charge twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from decimal import Decimal
 
 import stripe
 
+from core.billing.money import Charge, PaymentFailed, to_cents
 from core.config import Settings, get_settings
-from core.errors import InvalidInput, ServiceError
 
 log = logging.getLogger(__name__)
-CENT = Decimal("0.01")
-
-
-class PaymentFailed(ServiceError):
-    """The payment did not go through (declined, no card, Stripe unreachable); nothing changed
-    except the failed payment's record."""
-
-
-@dataclass(frozen=True, slots=True)
-class Charge:
-    id: str  # the PaymentIntent id (payments.stripe_payment_id)
-    amount: Decimal
-    currency: str
-
-
-def to_cents(amount: Decimal) -> int:
-    """Stripe counts in the currency's minor unit; amounts here are whole cents by construction."""
-    cents = amount * 100
-    if cents != cents.to_integral_value() or cents < 0:
-        raise InvalidInput(f"{amount} is not an amount in whole cents.", field="amount")
-    return int(cents)
-
-
-def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def _reason(exc: stripe.StripeError) -> str:
@@ -164,8 +137,3 @@ def gateway_from_settings(settings: Settings | None = None) -> StripeGateway | N
     return StripeGateway(
         settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
     )
-
-
-def plain_metadata(values: dict[str, Any]) -> dict[str, str]:
-    """Stripe metadata holds strings only."""
-    return {k: str(v) for k, v in values.items() if v is not None}

@@ -17,12 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.billing.gateway import Charge, PaymentFailed, StripeGateway, plain_metadata
+from core.billing.money import Charge, PaymentFailed, PaymentStatus, money_text, plain_metadata
 from core.billing.plans import BillingCycle, PlanName
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
@@ -32,23 +32,19 @@ from core.db.models.users import User
 from core.errors import Conflict, NotFound
 from core.notifications import notify
 
+if TYPE_CHECKING:
+    from core.billing.gateway import StripeGateway
+
 CURRENCY = "USD"
 FREE_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 """``subscriptions.expires_at`` is required; the Free plan never expires."""
-
-
-class PaymentStatus:
-    PENDING = "pending"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    REFUNDED = "refunded"
 
 
 @dataclass(frozen=True)
 class Billing:
     """What paying needs besides the database: the gateway (None: payments not configured)."""
 
-    gateway: StripeGateway | None = None
+    gateway: StripeGateway | None = None  # core.billing.gateway (imports stripe)
     clock: Clock = SYSTEM_CLOCK
 
     def require_gateway(self) -> StripeGateway:
@@ -58,10 +54,6 @@ class Billing:
                 "an administrator can grant you a plan."
             )
         return self.gateway
-
-
-def money_text(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 async def billing_lock(session: AsyncSession, user_id: str) -> None:

@@ -25,14 +25,13 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.billing.money import PaymentStatus, money_text
 from core.billing.payments import (
     Billing,
-    PaymentStatus,
     billing_lock,
     charge_payment,
     complete_payment,
     ensure_customer,
-    money_text,
     open_payment,
     refund_payment,
 )

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.billing.gateway import PaymentFailed, cents
+from core.billing.money import PaymentFailed, cents, money_text
 from core.billing.payments import (
     FREE_UNTIL,
     Billing,
@@ -31,7 +31,6 @@ from core.billing.payments import (
     charge_payment,
     complete_payment,
     ensure_customer,
-    money_text,
     open_payment,
     refund_payment,
     subscription_row,

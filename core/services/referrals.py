@@ -28,8 +28,7 @@ from sqlalchemy import Numeric, and_, cast, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.billing.gateway import cents
-from core.billing.payments import PaymentStatus, money_text
+from core.billing.money import PaymentStatus, cents, money_text
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.models.billing import Payment
 from core.db.models.notifications import NotificationType

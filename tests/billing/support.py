@@ -8,7 +8,6 @@ from core.billing.payments import Billing, ensure_customer
 from core.db.engine import Database
 from core.db.models.notifications import Notification, NotificationChannel
 from core.services.actor import Actor
-from core.services.bots import BotSpec, create_bot, start_bot
 from tests.billing.fake_stripe import FakeStripe
 
 
@@ -23,6 +22,8 @@ async def add_card(
 async def add_bots(
     db: Database, actor: Actor, count: int, *, start: bool = False, prefix: str = "Bot"
 ) -> list[str]:
+    from core.services.bots import BotSpec, create_bot, start_bot
+
     ids = []
     async with db.sessions.begin() as s:
         for i in range(count):

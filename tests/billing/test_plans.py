@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.billing.gateway import PaymentFailed, StripeGateway
+from core.billing.gateway import StripeGateway
+from core.billing.money import PaymentFailed
 from core.billing.payments import Billing
 from core.db.engine import Database
 from core.db.models.admin import AuditLog
@@ -92,10 +93,10 @@ async def test_backtest_size_live_trading_and_selling_at_the_boundary(db: Databa
         with pytest.raises(Forbidden, match="The Pro plan allows 500,000 candles"):
             await plans.check_limit(s, basic.user_id, "backtest_candles", value=50_001)
         await plans.check_limit(s, top.user_id, "backtest_candles", value=10**9)
-        with pytest.raises(Forbidden, match="Live trading is not part of the Free plan.*Basic"):
+        with pytest.raises(Forbidden, match=r"Live trading is not part of the Free plan.*Basic"):
             await plans.check_limit(s, free.user_id, "live_trading")
         await plans.check_limit(s, basic.user_id, "live_trading")
-        with pytest.raises(Forbidden, match="Selling strategies.*Basic plan.*The Pro plan"):
+        with pytest.raises(Forbidden, match=r"Selling strategies.*Basic plan.*The Pro plan"):
             await plans.check_limit(s, basic.user_id, "sell_strategies")
         with pytest.raises(InvalidInput, match="Unknown limit"):
             await plans.check_limit(s, free.user_id, "rockets")
@@ -108,15 +109,15 @@ async def test_switching_on_a_channel_needs_a_plan_with_it(db: Database) -> None
     basic = await add_user(db, "basic@example.com", plan="basic")
     hook = "https://discord.com/api/webhooks/1/token"
     async with db.sessions.begin() as s:
-        with pytest.raises(Forbidden, match="Telegram notifications are not part of the Free "
-                           "plan. The Basic plan allows"):  # fmt: skip
+        with pytest.raises(Forbidden, match=r"Telegram notifications are not part of the Free "
+                           r"plan\. The Basic plan allows"):  # fmt: skip
             await notification_service.update_preferences(
                 s, free, {"telegram_enabled": True, "telegram_chat_id": "12345"}
             )
         await notification_service.update_preferences(
             s, basic, {"telegram_enabled": True, "telegram_chat_id": "12345"}
         )
-        with pytest.raises(Forbidden, match="Discord.*Basic plan. The Pro plan"):
+        with pytest.raises(Forbidden, match=r"Discord.*Basic plan\. The Pro plan"):
             await notification_service.update_preferences(
                 s, basic, {"discord_enabled": True, "discord_webhook_url": hook}
             )
@@ -158,7 +159,7 @@ async def test_a_declined_card_changes_nothing_but_the_failed_payment(
 ) -> None:  # type: ignore[no-untyped-def]
     bob = await add_user(db, "bob@example.com")
     await add_card(db, billing, fake_stripe, bob, DECLINED_CARD)
-    with pytest.raises(PaymentFailed, match="Your card was declined."):
+    with pytest.raises(PaymentFailed, match=r"Your card was declined\."):
         await plans.choose_plan(db, bob, "pro", "yearly", billing=billing)
     (payment,) = await payments(db, bob.user_id)
     assert payment.status == "failed" and payment.stripe_payment_id is None
