@@ -3,14 +3,14 @@
 A request is checked in this order, each failure a JSON ``{"error": code, "message": ...}``
 answer that changes nothing:
 
-1. the two headers are present and well formed (400 ``missing_header`` / ``invalid_header``);
+1. the two headers are present and well formed (400 ``missing_header`` / ``invalid_header``),
+   and the body is at most 64 KiB (413 ``body_too_large``);
 2. the provider exists and is a webhook provider (404 ``unknown_provider``);
 3. the timestamp is fresh (401 ``stale_timestamp``) and the signature matches (401
    ``bad_signature``);
 4. the provider is enabled (403 ``provider_disabled``) and under its rate (429 ``rate_limited``;
    only signed requests count, so nobody else can use up a provider's rate);
-5. the body is a valid signal (400 ``invalid_json``, 413 ``body_too_large``, 422
-   ``invalid_signal``);
+5. the body is a valid signal (400 ``invalid_json``, 422 ``invalid_signal``);
 6. the signature was not seen before (409 ``replayed``).
 
 Then the signal is stored (201 ``accepted``), or, if the provider's ``id`` for it was stored
@@ -124,8 +124,9 @@ def _headers(request: web.Request) -> tuple[str, int, str]:
         if value is None
     ]
     if missing:
+        plural = "s" if len(missing) > 1 else ""
         raise Refused(
-            400, "missing_header", f"The request needs the {' and '.join(missing)} header."
+            400, "missing_header", f"The request needs the {' and '.join(missing)} header{plural}."
         )
     timestamp = signing.parse_timestamp(raw_timestamp)
     if timestamp is None:

@@ -121,6 +121,7 @@ def _show(info: service.ProviderInfo) -> None:
         f"{info.name} [{info.type}] id {info.id}, owner {owner}, "
         f"{'enabled' if info.is_active else 'disabled'}\n  endpoint: {where}",
         highlight=False,
+        markup=False,  # names are the user's text, not markup
     )
 
 
@@ -229,7 +230,11 @@ def rotate_key(provider_id: str, key_stdin: bool) -> None:
             rotated = await service.rotate_provider_key(db, SYSTEM, provider_id, key, everyone=True)
         except ServiceError as exc:
             fail(str(exc))
-        console.print(f"New key for {rotated.info.name}; the old one no longer works.")
+        console.print(
+            f"New key for {rotated.info.name}; the old one no longer works.",
+            highlight=False,
+            markup=False,
+        )
         _show_key(rotated.key)
 
     run_with_db(_go)
