@@ -31,7 +31,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceErro
 from core.notifications import notify
 from core.security import passwords, tokens
 from core.security.device import Device
-from core.services import sessions, twofactor
+from core.services import referrals, sessions, twofactor
 from core.services.actor import Actor, Role, require_admin
 from core.services.audit import SecurityEvent, audit, security_event
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
@@ -307,10 +307,15 @@ async def register(
     device: Device,
     first_name: str | None = None,
     last_name: str | None = None,
+    referral_code: str | None = None,
     auth: AuthConfig = DEFAULT_AUTH,
 ) -> Registered:
-    """Self-registration (when open). The first account on an empty database is superadmin."""
+    """Self-registration (when open). The first account on an empty database is superadmin.
+    ``referral_code`` links the new account to the user who referred it (an unknown code is
+    an InvalidInput and no account is made)."""
     email = normalize_email(email)
+    if referral_code and referral_code.strip():
+        referrals.normalize_code(referral_code)
     passwords.check_policy(password, email=email)
     first, last = _name(first_name, "first name"), _name(last_name, "last name")
     password_hash = auth.hasher.hash(password)
@@ -347,6 +352,8 @@ async def register(
             last=last,
             auth=auth,
         )
+        await referrals.ensure_code(s, user.id)
+        await referrals.link_referral(s, user.id, referral_code, clock=auth.clock)
         await sessions.remember_device(s, user, device, auth)
         await audit(
             s,
