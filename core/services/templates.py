@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import any_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import SYSTEM_CLOCK, Clock
@@ -356,7 +356,7 @@ async def list_templates(
             or_(
                 BotTemplate.name.ilike(like),
                 BotTemplate.description.ilike(like),
-                BotTemplate.tags.any(word),
+                literal(word) == any_(BotTemplate.tags),
             )
         )
     stmt = stmt.order_by(
