@@ -1,5 +1,6 @@
 """Backtests for the acting user: run one (on a CSV's candles or a stored dataset, with a
-built-in strategy or one of the user's bots), list and read the stored results.
+built-in strategy, a dca or grid config, or one of the user's signal, ai, dca or grid bots),
+list and read the stored results.
 
 A result is stored in ``backtests`` only when it belongs to a bot (``backtests.bot_id`` is
 required): a run with ``bot_id`` is stored under that bot, owned by the acting user; a run of a
@@ -27,19 +28,16 @@ from core.backtest.datasets import (
     load_dataset,
     save_dataset,
 )
+from core.backtest.subjects import bot_subject, named_subject
 from core.db.models.bots import Backtest, Bot
 from core.db.models.signals import Signal
 from core.errors import InvalidInput, NotFound
 from core.services.actor import Actor, get_owned, owned_by
 from core.services.plans import Limit, check_limit
 from core.strategies.candles import Candles
-from core.strategies.registry import (
-    build_strategy,
-    technical_strategy,
-    validate_bot_config,
-    validate_risk_settings,
-)
+from core.strategies.registry import validate_bot_config, validate_risk_settings
 from core.strategies.signal import ExternalSignal, SignalBotConfig
+from core.strategies.technical import TechnicalStrategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +47,7 @@ class BacktestRequest:
     timeframe: str | None = None  # required with candles; a dataset brings its own
     dataset_id: str | None = None
     bot_id: str | None = None
-    strategy: str | None = None  # a built-in technical signal; overrides the bot's strategy
+    strategy: str | None = None  # a built-in signal, dca or grid; overrides the bot's strategy
     params: dict[str, Any] | None = None
     risk_settings: dict[str, Any] | None = None  # only without a bot (a bot brings its own)
     mode: Literal["fast", "bar"] = "fast"
@@ -145,7 +143,7 @@ async def run_backtest(
         if request.strategy is None:
             config = validate_bot_config(bot.type, bot.config)
             history = await _provider_history(session, config, symbol)
-            strategy = build_strategy(bot.type, config, history)
+            subject = bot_subject(bot.type, config, history)
             described = {"bot_type": bot.type, "config": bot.config}
     else:
         if request.strategy is None:
@@ -154,14 +152,12 @@ async def run_backtest(
             )
         risk = validate_risk_settings(request.risk_settings)
     if request.strategy is not None:
-        strategy = technical_strategy(request.strategy, request.params or {})
-        described = {
-            "strategy": request.strategy,
-            "params": strategy.signal.model_dump(mode="json"),
-        }  # type: ignore[attr-defined]
+        subject = named_subject(request.strategy, request.params or {})
+        params = subject.signal if isinstance(subject, TechnicalStrategy) else subject
+        described = {"strategy": request.strategy, "params": params.model_dump(mode="json")}
 
     settings = BacktestSettings(request.cash, request.fee, timeframe, risk, request.mode)
-    result = await asyncio.to_thread(run, strategy, candles, settings, progress)
+    result = await asyncio.to_thread(run, subject, candles, settings, progress)
     if bot is None or session is None:
         return BacktestRun(result, None)
     row = Backtest(

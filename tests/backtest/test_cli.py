@@ -72,6 +72,21 @@ def test_csv_backtest_json_without_a_database(tmp_path: Path) -> None:
     assert "Not stored" in table.stderr
 
 
+def test_a_grid_bot_by_name_on_a_csv(tmp_path: Path) -> None:
+    from tests.backtest.test_dca_grid import GRID_CSV
+
+    path = tmp_path / "grid.csv"
+    path.write_text(GRID_CSV)
+    args = ["backtest", "--csv", str(path), "--timeframe", "1h", "--strategy", "grid"]
+    args += ["--set", "lower_price=90", "--set", "upper_price=110", "--set", "grid_count=3"]
+    args += ["--set", "quote_per_grid=100", "--cash", "1000", "--fee", "0", "--json"]
+    done = CliRunner().invoke(cli_group, args, env={"DATABASE_URL": NOWHERE})
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["strategy"] == "grid" and report["final_equity"] == "1026.11111111"
+    assert [t["exit_reason"] for t in report["trade_list"]] == ["GRID_SELL", "GRID_SELL"]
+
+
 def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(

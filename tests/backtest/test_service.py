@@ -125,19 +125,57 @@ async def test_bot_backtest_is_stored_and_private(db: Database, tmp_path: Path) 
             )
 
 
-async def test_bots_that_cant_replay_candles_are_refused(db: Database) -> None:
+async def test_dca_and_grid_bots_run_and_multi_market_bots_are_refused(db: Database) -> None:
     alice = await add_user(db, "alice@example.com")
-    bot_id = await add_bot(db, alice, "dca", config={}, risk={})
-    candles = random_walk(100)
+    candles = random_walk(400, seed=2)
+    dca = await add_bot(
+        db, alice, "dca", config={"take_profit_percent": 2, "cooldown_minutes": 0}, risk={}
+    )
+    grid_config = {"lower_price": 90, "upper_price": 110, "grid_count": 9}
+    grid = await add_bot(db, alice, "grid", config=grid_config, risk={"max_position_size": 300})
+    grid_with_stop = await add_bot(
+        db, alice, "grid", config=grid_config, risk={"stop_loss_percent": 5}
+    )
+    arbitrage = await add_bot(db, alice, "arbitrage", config={"market_b": "other"}, risk={})
+    screener = await add_bot(db, alice, "pump_screener", config={}, risk={})
+
+    def request(bot_id: str) -> service.BacktestRequest:
+        return service.BacktestRequest(D(1000), D("0.001"), "1h", bot_id=bot_id)
+
     async with db.session() as session:
-        with pytest.raises(InvalidInput, match="can't be backtested"):
-            await service.run_backtest(
-                session,
-                alice,
-                service.BacktestRequest(D(100), D(0), "1h", bot_id=bot_id),
-                candles=candles,
-            )
-        assert await service.list_backtests(session, alice) == []
+        stored = []
+        for bot_id, name in ((dca, "dca"), (grid, "grid")):
+            done = await service.run_backtest(session, alice, request(bot_id), candles=candles)
+            assert done.result.strategy == name and done.result.trades > 0
+            stored.append(done.backtest_id)
+            record = await service.get_backtest(session, alice, done.backtest_id)
+            assert record.config["bot_type"] == name
+            assert record.result["trades"] == done.result.trades
+        for bot_id, reason in (
+            (arbitrage, "two markets"),
+            (screener, "many symbols"),
+            (grid_with_stop, "don't apply to it"),
+        ):
+            with pytest.raises(InvalidInput, match=reason):
+                await service.run_backtest(session, alice, request(bot_id), candles=candles)
+        listed = await service.list_backtests(session, alice)
+        assert sorted(b.id for b in listed) == sorted(stored)
+
+
+async def test_dca_and_grid_by_name_with_parameters() -> None:
+    def by_name(name: str, params: dict) -> service.BacktestRequest:
+        return service.BacktestRequest(D(1000), D("0.001"), "1h", strategy=name, params=params)
+
+    candles = random_walk(300, seed=3)
+    levels = '[{"drop_percent": "1.5", "buy_percent": "100"}]'
+    dca = await service.run_backtest(
+        None, Actor("x"), by_name("dca", {"levels": levels, "quote_amount": "200"}), candles=candles
+    )
+    assert dca.result.strategy == "dca" and dca.result.trades > 0
+    with pytest.raises(InvalidInput, match=r"grid\.lower_price: Field required"):
+        await service.run_backtest(None, Actor("x"), by_name("grid", {}), candles=candles)
+    with pytest.raises(InvalidInput, match=r"choose one of sma_cross.*dca, grid"):
+        await service.run_backtest(None, Actor("x"), by_name("martingale", {}), candles=candles)
 
 
 async def test_a_bare_strategy_needs_no_database() -> None:

@@ -59,14 +59,16 @@ class _Bar:
 @click.option("--timeframe", help="Candle timeframe of the CSV (1m, 15m, 1h, 4h, 1d).")
 @click.option(
     "--strategy",
-    help="Built-in signal: sma_cross, ema_cross, rsi_reversal, macd_cross, bollinger_breakout.",
+    help="Built-in signal (sma_cross, ema_cross, rsi_reversal, macd_cross, bollinger_breakout) "
+    "or a dca / grid bot, with its settings as --set NAME=VALUE.",
 )
 @click.option(
     "--set",
     "settings",
     multiple=True,
     metavar="NAME=VALUE",
-    help="A strategy parameter (repeatable).",
+    help="A strategy parameter or bot setting (repeatable); a list as JSON, e.g. "
+    'levels=\'[{"drop_percent": 5, "buy_percent": 50}]\'.',
 )
 @click.option(
     "--bot", "bot_id", help="Run this bot's strategy and risk settings, and store the result."

@@ -1,0 +1,147 @@
+"""Replaying a candle strategy (``signal`` and ``ai`` bots): BUY and SELL decisions on a close
+fill at the next open.
+
+``bar`` mode asks the strategy for a decision on every candle with the history up to it, as the
+live engine does. ``fast`` mode takes the whole signal series at once and visits only the
+candles where something can happen: a relevant signal, the candle after one, or a candle whose
+range leaves the position's quiet band. Without exit rules or entry limits only the signals
+decide, and the fills are replayed straight from them (``core.backtest.fast_replay``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.backtest.account import ZERO
+from core.backtest.simulation import Progress, Reporter, Simulation
+from core.strategies.base import BUY, HOLD, SELL, Action, Strategy
+from core.strategies.candles import Candles, decimals, ms_to_datetime, to_decimal
+from core.strategies.risk import ExitReason, entry_budget, open_state
+
+if TYPE_CHECKING:
+    from core.backtest.runner import BacktestSettings
+
+_CODES = {Action.BUY: BUY, Action.SELL: SELL, Action.HOLD: HOLD}
+
+
+class SignalSimulation(Simulation):
+    def __init__(self, strategy: Strategy, candles: Candles, settings: BacktestSettings) -> None:
+        super().__init__(strategy.name, candles, settings)
+        self.strategy = strategy
+        self.pending = HOLD
+
+    def run(self, mode: str, progress: Progress | None) -> None:
+        n, report = self.n, Reporter(progress, self.n)
+        if mode == "bar":
+            for i in range(n):
+                decision = self.strategy.decide(self.c[: i + 1])
+                self.act(i, _CODES[decision.signal])
+                report(i + 1)
+        else:
+            action = self.strategy.series(self.c).action
+            buys = np.flatnonzero(action == BUY).tolist()
+            sells = np.flatnonzero(action == SELL).tolist()
+            start = 0
+            if not self.rules and not self.limits:
+                start = self.replay_signals(buys, sells, report)
+            i = n if start >= n else self.next_signal(start, buys, sells)
+            while i < n:
+                self.act(i, int(action[i]))
+                report(i)
+                i = self.next_signal(i + 1, buys, sells)
+        report.finish()
+
+    def act(self, i: int, action: int) -> None:
+        """One candle: fill the pending order at the open, exit rules, then this close's
+        decision (a decision on the last close has no next open to fill at)."""
+        account = self.account
+        ms = int(self.c.ts[i])
+        changed = False
+        if self.pending == BUY:
+            self.pending = HOLD
+            price = to_decimal(self.c.open[i])
+            budget = entry_budget(self.risk, account.cash)
+            if budget > 0 and account.buy(ms, price, budget) > 0:
+                changed = True
+                if self.rules:
+                    self.state = open_state(self.risk, price, account.held, ms_to_datetime(ms))
+        elif self.pending == SELL:
+            self.pending = HOLD
+            if account.held > 0:
+                changed = True
+                self.closed(account.sell_all(ms, to_decimal(self.c.open[i]), ExitReason.SIGNAL))
+        changed |= self.exit_rules(i)
+        if i + 1 < self.n:
+            if action == BUY and account.held == 0:
+                if self.entry_allowed(self.at_close(i)):
+                    self.pending = BUY
+            elif action == SELL and account.held > 0:
+                self.pending = SELL
+        if changed:
+            self.record(i)
+
+    def next_signal(self, j: int, buys: list[int], sells: list[int]) -> int:
+        """The first candle from ``j`` on where ``act`` can do anything."""
+        if j >= self.n or self.pending != HOLD:
+            return j
+        if self.account.held == 0:
+            return _next(buys, j, self.n)
+        return self.quiet_until(j, _next(sells, j, self.n))
+
+    def replay_signals(self, buys: list[int], sells: list[int], report: Reporter) -> int:
+        """The fast path without exit rules or entry limits: only signals decide, so the fills
+        are each entry signal's next open and then the next exit signal's next open. Makes the
+        same fills as ``act``; returns the candle to go on from with ``act`` (``n`` if done,
+        earlier only if an entry could not be bought, which ``act`` then handles)."""
+        n, last = self.n, self.n - 1
+        entries, exits = alternate(
+            np.asarray(buys, dtype=np.int64), np.asarray(sells, dtype=np.int64), last
+        )
+        bars = np.concatenate([entries, exits])
+        stamps = self.c.ts[bars].tolist()
+        prices = decimals(self.c.open[bars])
+        m = len(entries)
+        account, risk = self.account, self.risk
+        bars_out, cash_out, held_out = self.events.bars, self.events.cash, self.events.held
+        buy, sell, reason = account.buy, account.sell, str(ExitReason.SIGNAL)
+        exits = exits.tolist()
+        closes = len(exits)
+        for j, e in enumerate(entries.tolist()):
+            budget = entry_budget(risk, account.cash)
+            if budget <= 0 or buy(stamps[j], prices[j], budget) <= 0:
+                return e  # nothing bought: let the general step take it from here
+            bars_out.append(e)
+            cash_out.append(account.cash)
+            held_out.append(account.held)
+            if j < closes:
+                sell(stamps[m + j], account.held, prices[m + j], reason)
+                bars_out.append(exits[j])
+                cash_out.append(account.cash)
+                held_out.append(ZERO)
+            report(e)
+        return n
+
+
+def alternate(buys: np.ndarray, sells: np.ndarray, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill candles of the round trips signals alone make: the first BUY, then the first SELL
+    after it, then the first BUY after that… (a signal on the last candle is never filled)."""
+    index = np.concatenate([buys[buys < last], sells[sells < last]])
+    side = np.concatenate(
+        [np.ones((buys < last).sum(), np.int8), -np.ones((sells < last).sum(), np.int8)]
+    )
+    order = np.argsort(index, kind="stable")
+    index, side = index[order], side[order]
+    keep = np.ones(len(side), dtype=bool)
+    keep[1:] = side[1:] != side[:-1]  # a repeated signal changes nothing
+    index, side = index[keep], side[keep]
+    if len(side) and side[0] == -1:
+        index, side = index[1:], side[1:]  # a SELL while flat changes nothing
+    return index[side == 1] + 1, index[side == -1] + 1
+
+
+def _next(indices: list[int], j: int, n: int) -> int:
+    k = bisect.bisect_left(indices, j)
+    return indices[k] if k < len(indices) else n
