@@ -63,6 +63,17 @@ class Markets:
             hub = self.hubs.add(PriceHub(feed, clock=self.clock))
         return hub
 
+    def offset_hub(self, offset_percent: Decimal) -> PriceHub:
+        """The simulated market moved by ``offset_percent`` (an arbitrage bot's market B)."""
+        from core.engine.offset_feed import OffsetFeed, offset_feed_name
+
+        name = offset_feed_name(PAPER_FEED, offset_percent)
+        hub = self.hubs.get(name)
+        if hub is None:
+            feed = OffsetFeed(self.paper_hub().feed, offset_percent)
+            hub = self.hubs.add(PriceHub(feed, clock=self.clock, poll_interval=1.0))
+        return hub
+
 
 @dataclass
 class Venue:

@@ -51,6 +51,7 @@ from core.services.bot_views import (
     execution_view,
     performance_view,
 )
+from core.services.signals import followable_provider
 from core.services.trading_views import position_view
 from core.strategies.registry import BOT_CONFIGS, validate_bot_config, validate_risk_settings
 
@@ -149,12 +150,15 @@ def _paper_market_check(config: dict[str, Any]) -> None:
 async def _connections_check(
     session: AsyncSession, actor: Actor, spec_connection: str | None, config: dict[str, Any]
 ) -> None:
-    """Every exchange connection a bot names must be the user's own (else: not found)."""
+    """Every exchange connection a bot names must be the user's own, and a provider it follows
+    one the user may follow (else: not found, as if it didn't exist)."""
     names = [spec_connection, config.get("market_a"), config.get("market_b")]
     for connection_id in {n for n in names if n and n != "simulated"}:
         row = await load_connection(session, connection_id, owner_id=actor.user_id)
         if not row.is_active:
             raise Conflict(f"The exchange connection {row.label or row.exchange} is disabled.")
+    if config.get("source") == "provider" and config.get("provider_id"):
+        await followable_provider(session, actor, config["provider_id"])
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -231,6 +235,12 @@ async def create_bot(
                 field="exchange_connection_id",
             )
         _paper_market_check(config)
+    elif spec.type == "arbitrage":
+        raise InvalidInput(
+            "Arbitrage bots paper-trade: both legs need a wallet on each market, and a bot has "
+            "one live wallet. Leave paper trading on.",
+            field="paper_trading",
+        )
     elif spec.exchange_connection_id is None:
         raise InvalidInput(
             "A live bot needs one of your exchange connections.", field="exchange_connection_id"

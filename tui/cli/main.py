@@ -8,6 +8,7 @@ from tui.cli.backtest import backtest
 from tui.cli.data import data_group
 from tui.cli.db import db_group
 from tui.cli.doctor import doctor
+from tui.cli.engine import engine
 from tui.cli.runtime import connect, fail, ready, setup_logging
 from tui.cli.signals import signals_group
 from tui.cli.user import user_group
@@ -54,6 +55,7 @@ cli.add_command(backtest)
 cli.add_command(data_group)
 cli.add_command(doctor)
 cli.add_command(signals_group)
+cli.add_command(engine)
 
 
 def main() -> None:

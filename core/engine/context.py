@@ -1,0 +1,80 @@
+"""What every part of the engine shares in one process: the database, markets, clock, settings,
+the candle cache, parsed bot settings and open venues."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import SYSTEM_CLOCK, Clock
+from core.db.engine import Database
+from core.engine.candles import CandleCache
+from core.engine.settings import EngineSettings
+from core.engine.venues import Markets, Venue, open_venue
+from core.ledger.orders import OrderDesk
+from core.strategies.config import ConfigModel
+from core.strategies.registry import validate_bot_config, validate_risk_settings
+from core.strategies.risk import RiskSettings
+
+log = logging.getLogger("core.engine")
+
+
+@dataclass
+class Parsed:
+    """A bot's validated settings (and strategy objects), rebuilt when the bot row changes."""
+
+    updated_at: datetime
+    config: ConfigModel
+    risk: RiskSettings
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EngineContext:
+    db: Database
+    markets: Markets
+    settings: EngineSettings
+    owner: str
+    clock: Clock = SYSTEM_CLOCK
+    candles: CandleCache = field(default_factory=CandleCache)
+    desk: OrderDesk = field(init=False)
+    _parsed: dict[str, Parsed] = field(default_factory=dict, repr=False)
+    _venues: dict[tuple[str, bool], Venue] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.desk = OrderDesk(clock=self.clock)
+
+    def parsed(
+        self, bot_id: str, bot_type: str, updated_at: datetime, config: Any, risk: Any
+    ) -> Parsed:
+        """The bot's validated config and risk settings (InvalidInput if they no longer are)."""
+        cached = self._parsed.get(bot_id)
+        if cached is None or cached.updated_at != updated_at:
+            cached = Parsed(
+                updated_at, validate_bot_config(bot_type, config), validate_risk_settings(risk)
+            )
+            self._parsed[bot_id] = cached
+        return cached
+
+    async def venue(self, session: AsyncSession, bot_id: str, user_id: str, paper: bool) -> Venue:
+        key = (bot_id, paper)
+        venue = self._venues.get(key)
+        if venue is None:
+            venue = await open_venue(
+                session, self.markets, bot_id=bot_id, owner_id=user_id, paper=paper
+            )
+            self._venues[key] = venue
+        return venue
+
+    async def forget_venue(self, bot_id: str) -> None:
+        for key in [k for k in self._venues if k[0] == bot_id]:
+            await self._venues.pop(key).close()
+
+    async def close(self) -> None:
+        for venue in self._venues.values():
+            await venue.close()
+        self._venues.clear()

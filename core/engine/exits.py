@@ -1,0 +1,290 @@
+"""Exit rules on every price update, not only once per cycle.
+
+Every engine process keeps the open positions of running (and paused, and errored) bots in
+memory with the price band inside which ``risk.evaluate`` provably changes nothing (the quiet
+band: above the stop, below the next target and — when the stop can ratchet — the peak, before
+the stale-trade deadline). Each price update is compared against the bands; only a position
+whose band is left is handled, in a transaction of its own:
+
+- a transaction-level advisory lock on the position (``trades.lock_position``) makes sure one
+  process handles it; the others skip it;
+- the row is read again, ``evaluate(rules, state, Bar.tick(now, price))`` decides, the exit
+  fills are sold at market through the broker and the ledger, the new exit state is written in
+  the position row, and a SELL execution (``<bot>-exit-<position>-<rule>-<level>``) records it.
+
+The bands are rebuilt from the database every ``watch_refresh_seconds`` (positions another
+process opened) and at once after a trade of this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models.bots import Bot, BotWallet, Execution
+from core.db.models.trading import ExchangeConnection, Position
+from core.engine.context import EngineContext
+from core.engine.exit_state import can_ratchet, exit_state, write_state
+from core.engine.trades import Decided, Tx, lock_position, sell
+from core.engine.venues import PAPER_FEED
+from core.errors import ServiceError
+from core.events import Event, publish_in
+from core.market.types import Ticker
+from core.strategies.risk import (
+    Bar,
+    ExitOutcome,
+    RiskSettings,
+    evaluate,
+    quiet_band,
+    stale_deadline,
+    take_profit_price,
+)
+
+log = logging.getLogger(__name__)
+
+WATCHED_TYPES = ("signal", "ai", "dca", "pump_screener")
+"""Grid and arbitrage bots leave positions through their own orders, not the exit rules."""
+PROTECTED = ("active", "paused", "error")
+
+
+def effective_rules(bot_type: str, config: dict, risk: RiskSettings) -> RiskSettings:
+    """A screener's entries carry its own tight stop."""
+    if bot_type == "pump_screener" and config.get("enter") and config.get("stop_loss_percent"):
+        return risk.model_copy(
+            update={"stop_loss_percent": Decimal(str(config["stop_loss_percent"]))}
+        )
+    return risk
+
+
+@dataclass(slots=True)
+class Watched:
+    position_id: str
+    bot_id: str
+    feed: str
+    symbol: str
+    rules: RiskSettings
+    lower: Decimal | None
+    upper: Decimal | None
+    deadline: datetime | None
+
+    def breached(self, price: Decimal, now: datetime) -> bool:
+        if self.lower is not None and price <= self.lower:
+            return True
+        if self.upper is not None and price >= self.upper:
+            return True
+        return self.deadline is not None and now >= self.deadline
+
+
+def band_of(
+    position: Position, rules: RiskSettings
+) -> tuple[Decimal | None, Decimal | None, datetime | None]:
+    state = exit_state(position, rules)
+    if not rules.has_exit_rules:
+        return None, None, None
+    band = quiet_band(rules, state)
+    lower = state.stop_price  # below the lowest price nothing changes unless the stop is hit
+    if can_ratchet(rules):
+        upper: Decimal | None = band.upper  # a new peak may raise the stop
+    else:
+        upper = take_profit_price(rules, state)
+    return lower, upper, stale_deadline(rules, state)
+
+
+class ExitWatcher:
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
+        self.by_bot: dict[str, list[Position]] = defaultdict(list)
+        self.dirty = True
+        self.loaded_at: datetime | None = None
+        self.exits = 0
+        self.latencies_ms: list[float] = []
+
+    @property
+    def symbols(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
+        for feed, symbol in self.by_symbol:
+            out[feed].add(symbol)
+        return out
+
+    def mark_dirty(self) -> None:
+        self.dirty = True
+
+    async def load(self, session: AsyncSession) -> int:
+        """Rebuild the bands from the open positions of running, paused and errored bots."""
+        rows = await session.execute(
+            select(
+                Position,
+                Bot.type,
+                Bot.config,
+                Bot.risk_settings,
+                Bot.updated_at,
+                BotWallet.wallet_type,
+                ExchangeConnection.exchange,
+                ExchangeConnection.is_testnet,
+            )
+            .join(Bot, Bot.id == Position.bot_id)
+            .join(BotWallet, BotWallet.id == Position.wallet_id)
+            .outerjoin(
+                ExchangeConnection, ExchangeConnection.id == BotWallet.exchange_connection_id
+            )
+            .where(
+                Position.status == "open", Bot.status.in_(PROTECTED), Bot.type.in_(WATCHED_TYPES)
+            )
+        )
+        by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
+        by_bot: dict[str, list[Position]] = defaultdict(list)
+        for position, bot_type, config, risk, updated_at, wallet_type, exchange, testnet in rows:
+            by_bot[position.bot_id].append(position)
+            try:
+                parsed = self.ctx.parsed(position.bot_id, bot_type, updated_at, config, risk)
+            except ServiceError:
+                continue  # settings no longer valid: the bot's cycle reports it
+            rules = effective_rules(bot_type, config or {}, parsed.risk)
+            lower, upper, deadline = band_of(position, rules)
+            if lower is None and upper is None and deadline is None:
+                continue
+            feed = (
+                PAPER_FEED
+                if wallet_type == "simulation"
+                else (f"{exchange}-testnet" if testnet else str(exchange))
+            )
+            by_symbol[(feed, position.symbol)].append(
+                Watched(
+                    position.id,
+                    position.bot_id,
+                    feed,
+                    position.symbol,
+                    rules,
+                    lower,
+                    upper,
+                    deadline,
+                )
+            )
+        self.by_symbol, self.by_bot = by_symbol, by_bot
+        self.dirty = False
+        self.loaded_at = self.ctx.clock.now()
+        return sum(len(v) for v in by_symbol.values())
+
+    def breaches(
+        self, feed: str, tickers: dict[str, Ticker], now: datetime
+    ) -> list[tuple[Watched, Ticker]]:
+        out = []
+        for symbol, ticker in tickers.items():
+            for watched in self.by_symbol.get((feed, symbol), ()):
+                if watched.breached(ticker.last, now):
+                    out.append((watched, ticker))
+        return out
+
+    async def handle(self, watched: Watched, ticker: Ticker, now: datetime) -> ExitOutcome | None:
+        """Apply the exit rules to one position at one price, in a transaction of its own."""
+        async with self.ctx.db.sessions() as session, session.begin():
+            outcome = await apply_exit(self.ctx, session, watched.position_id, ticker.last, now)
+        if outcome is not None and outcome.fills:
+            self.exits += 1
+            self.mark_dirty()
+        elif outcome is not None:
+            self.mark_dirty()  # the stop ratcheted or the peak moved: a new band
+        return outcome
+
+    async def handle_all(
+        self, found: list[tuple[Watched, Ticker]], now: datetime, *, limit: int = 4
+    ) -> None:
+        """Handle breached positions concurrently (bounded by the connection pool)."""
+        if not found:
+            return
+        gate = asyncio.Semaphore(limit)
+
+        async def one(watched: Watched, ticker: Ticker) -> None:
+            async with gate:
+                try:
+                    await self.handle(watched, ticker, now)
+                except ServiceError as exc:
+                    log.warning("exit of position %s failed: %s", watched.position_id, exc)
+
+        await asyncio.gather(*(one(w, t) for w, t in found))
+
+
+async def apply_exit(
+    ctx: EngineContext, session: AsyncSession, position_id: str, price: Decimal, now: datetime
+) -> ExitOutcome | None:
+    """Evaluate and carry out the exit rules of one position at ``price``. None when another
+    process is on it, or the position or its bot no longer qualifies."""
+    if not await lock_position(session, position_id, wait=False):
+        return None
+    position = await session.get(Position, position_id, populate_existing=True)
+    if position is None or position.status != "open":
+        return None
+    bot = await session.get(Bot, position.bot_id, populate_existing=True)
+    if bot is None or bot.status not in PROTECTED or bot.type not in WATCHED_TYPES:
+        return None
+    parsed = ctx.parsed(bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings)
+    rules = effective_rules(bot.type, bot.config or {}, parsed.risk)
+    state = exit_state(position, rules)
+    outcome = evaluate(rules, state, Bar.tick(now, price))
+    if not outcome.fills:
+        if outcome.state != state:
+            write_state(position, rules, outcome.state)
+            await session.flush()
+        return outcome
+    first = outcome.fills[0]
+    key = f"{bot.id}-exit-{position.id}-{first.reason.value}-{state.take_profit_levels_hit}"
+    tx = Tx(ctx, session, bot, key, now, Decided(), {})
+    sold: list[str] = []
+    for fill in outcome.fills:
+        rule = fill.reason.value.replace("_", " ").lower()
+        why = f"{rule.capitalize()} at {fill.price.normalize():f} (price {price.normalize():f})."
+        applied = await sell(
+            tx,
+            position,
+            position_quantity(position) if fill.closes else fill.quantity,
+            fill.reason,
+            reason=why,
+            rules=rules,
+        )
+        if applied is not None:
+            sold.append(f"{fill.reason.value} {fill.quantity.normalize():f}")
+    await session.refresh(position)
+    if position.status == "open":
+        write_state(position, rules, outcome.state)
+    session.add(
+        Execution(
+            bot_id=bot.id,
+            execution_id=key,
+            signal="SELL",
+            confidence=Decimal(100),
+            reason=f"Exit rule: {'; '.join(sold) or 'nothing left to sell'} for {position.symbol} "
+            f"at {price.normalize():f}.",
+            price=position.current_price,
+            indicators={
+                "position_id": position.id,
+                "rule": first.reason.value,
+                "trigger": str(first.price),
+                "price": str(price),
+            },
+            status="success",
+            error=None,
+            timestamp=now,
+        )
+    )
+    await session.flush()
+    await publish_in(
+        session,
+        Event(
+            "position",
+            bot.user_id,
+            {"bot_id": bot.id, "position_id": position.id, "status": position.status},
+        ),
+    )
+    return outcome
+
+
+def position_quantity(position: Position) -> Decimal:
+    return position.quantity if position.remaining_quantity is None else position.remaining_quantity

@@ -1,0 +1,40 @@
+"""Engine settings: ``BLOCKBOTX_ENGINE_*`` environment variables over these defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EngineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BLOCKBOTX_ENGINE_", extra="ignore")
+
+    cycle_seconds: float = Field(default=10.0, ge=0.01, le=3600)
+    """Every active bot runs one cycle per slot of this length (slots are aligned to the epoch,
+    so every process agrees on them). Exits don't wait for it: they follow every price update."""
+    lease_seconds: float = Field(default=15.0, ge=1, le=3600)
+    """How long a claimed bot stays with its process; a killed process's bots are free again
+    after this at the latest."""
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Bots claimed per statement."""
+    heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
+    alive_seconds: float = Field(default=10.0, gt=0, le=600)
+    """A process whose heartbeat is older than this is considered dead."""
+    max_failures: int = Field(default=3, ge=1, le=100)
+    """Consecutive failed cycles that put a bot into the error state."""
+    backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
+    backoff_cap_seconds: float = Field(default=300.0, gt=0, le=86400)
+    """An exchange outage backs the bots on it off: base × 2^(failures − 1), capped."""
+    price_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    watch_refresh_seconds: float = Field(default=2.0, gt=0, le=600)
+    """How often the exit watcher reloads the open positions other processes opened."""
+    housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)
+    snapshot_minutes: float = Field(default=60.0, gt=0, le=10_080)
+    """Performance snapshot interval per bot."""
+    hold_retention_hours: float = Field(default=6.0, gt=0, le=24 * 365)
+    """HOLD executions older than this are folded into ``execution_daily`` and deleted."""
+    retention_batch: int = Field(default=20_000, ge=100, le=1_000_000)
+    deliver_notifications: bool = True
+    """Run the notification delivery loop in the engine process."""
+    shutdown_seconds: float = Field(default=4.0, gt=0, le=60)
+    """A stop waits at most this long for the cycle in flight."""

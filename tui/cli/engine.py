@@ -1,0 +1,76 @@
+"""``blockbotx engine``: the headless bot engine (``--once`` runs one pass)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import click
+
+from core import logs
+from core.db.engine import Database
+from tui.cli.runtime import console, run_with_db, setup_logging
+
+
+def _log_to_stderr(json_format: bool) -> None:
+    """Headless: log to stderr too (systemd's journal, a log shipper), besides the file."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logs.JsonFormatter() if json_format else logging.Formatter(logs.LOG_FORMAT)
+    )
+    logging.getLogger().addHandler(handler)
+
+
+@click.command("engine")
+@click.option("--once", is_flag=True, help="Run every due bot's cycle once, check exits, and exit.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text or one JSON object per line.",
+)
+def engine(once: bool, log_format: str) -> None:
+    """Run the bots: lease due bots, run their cycles, watch exits on every price update.
+
+    Run as many as you like, on any machines, against one database; SIGTERM or Ctrl+C finishes
+    the cycle in flight and stops. Tuning: BLOCKBOTX_ENGINE_* (see docs/engine.md).
+    """
+    setup_logging(json_format=log_format == "json")
+    _log_to_stderr(log_format == "json")
+    from core.engine.runner import EngineRunner
+    from core.engine.settings import EngineSettings
+
+    try:
+        settings = EngineSettings()
+    except Exception as exc:  # a bad BLOCKBOTX_ENGINE_* value
+        console.print(f"[bold red]error:[/] bad engine setting: {exc}", highlight=False)
+        raise SystemExit(1) from None
+
+    async def _go(db: Database) -> None:
+        runner = EngineRunner(db, settings=settings)
+        if once:
+            report = await runner.run_once()
+            console.print(
+                f"{report.cycles} cycle(s) run, {report.acted} acted, {report.errors} failed, "
+                f"{report.exits} exit check(s).",
+                highlight=False,
+            )
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await runner.start()
+        console.print(
+            f"Engine {runner.process_id} running (cycle every {settings.cycle_seconds:g} s); "
+            "Ctrl+C to stop.",
+            highlight=False,
+        )
+        await stop.wait()
+        await runner.stop()
+        console.print("Engine stopped.", highlight=False)
+
+    run_with_db(_go)
