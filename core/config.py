@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     """Switch off behind PgBouncer in transaction mode."""
     log_level: str = "INFO"
     theme: str | None = None
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Dashboard key overrides, binding id -> keys (``[keymap]`` table; see docs/dashboard.md)."""
     # Notification channels (core/notifications). Email is off until smtp_host is set; Telegram
     # until telegram_bot_token is set. The API base URL is configurable for tests and proxies.
     smtp_host: str | None = None

@@ -1,23 +1,33 @@
-"""The BlockbotX Textual app: thin — themes, global bindings, start-up, sign-in, clean exit.
+"""The BlockbotX Textual app: thin — modes, global bindings, palette, start-up, live data, exit.
 
-Start-up resumes a remembered session (refresh token from the keyring or a 0600 file) and
-otherwise shows the login screen. Once signed in, ``app.actor`` is who every service call acts
-as; a timer checks every 30 s that the session wasn't ended elsewhere.
+Sign-in happens on the default mode's stack (login, 2FA, registration, forced password change).
+Once signed in, every main screen of ``tui.navigation`` is a mode of its own, reached by its
+global key, so each keeps its place (and its own stack: bot → bot detail) while you look
+elsewhere. Signing out drops those modes, so the next user starts from fresh screens.
+
+While signed in the app listens: a ``PgListener`` brings other processes' events into
+``core.events.bus``, screens subscribe to what they show, and the listener's "connection"
+events drive the reconnecting banner. A timer checks every 30 s that the session wasn't ended
+elsewhere. On exit the listener is closed and the database engine disposed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Iterable
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 
-from core.db.engine import Database
+from core.clock import Clock
+from core.db.engine import Database, connect_raw, listen_url
 from core.errors import ServiceError
+from core.events import PgListener, Subscription, bus
 from core.security.device import Device, current_device
 from core.services import accounts, sessions
 from core.services.actor import Actor
@@ -25,29 +35,45 @@ from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.remembered import RememberedSession
 from core.services.sessions import AccountInfo, AuthSession
 from themes import DEFAULT_THEME, THEMES
+from tui import keymap, navigation
+from tui.providers import PROVIDERS
+from tui.screens.base import LIVE_GROUP
 from tui.screens.login import LoginScreen
-from tui.screens.welcome import WelcomeScreen
 
 log = logging.getLogger(__name__)
 SESSION_CHECK_SECONDS = 30
+SIGN_IN = "sign-in"
+
+
+def _nav_bindings() -> list[Binding]:
+    return [
+        Binding(d.key, f"go('{d.id}')", d.title, id=d.binding_id, tooltip=d.description,
+                show=False)
+        for d in navigation.SCREENS
+    ]  # fmt: skip
 
 
 class BlockbotXApp(App[None]):
     TITLE = "BlockbotX"
     CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | set(PROVIDERS)
     BINDINGS = [  # noqa: RUF012 - Textual reads this class attribute
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave BlockbotX"),
-        Binding(
-            "f2",
-            "security",
-            "Security",
-            id="app.security",
-            tooltip="Password, 2FA, sessions, API keys",
-        ),
-        Binding(
-            "f3", "logout", "Log out", id="app.logout", tooltip="Sign out and forget this computer"
-        ),
-    ]
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, here and everywhere"),
+        Binding("f2", "security", "Security", id="app.security",
+                tooltip="Password, 2FA, sessions, API keys", show=False),
+        Binding("f3", "logout", "Log out", id="app.logout",
+                tooltip="Sign out and forget this computer", show=False),
+        Binding("escape", "back", "Back", id="app.back", tooltip="Back to the previous screen",
+                show=False),
+        *_nav_bindings(),
+    ]  # fmt: skip
+
+    DEFAULT_MODE = SIGN_IN
+    MODES = {SIGN_IN: Screen}  # noqa: RUF012 - a blank base under the sign-in screens
+
+    connection: reactive[str] = reactive("connected")
+    """"connected" or "reconnecting", from the event listener; the banner follows it."""
 
     def __init__(
         self,
@@ -57,21 +83,42 @@ class BlockbotXApp(App[None]):
         auth: AuthConfig = DEFAULT_AUTH,
         device: Device | None = None,
         remembered: RememberedSession | None = None,
+        clock: Clock | None = None,
+        listen: bool = True,
+        keymap_overrides: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
         self.db = db
         self.auth = auth
+        self.clock: Clock = clock or auth.clock
         self.device = device or current_device()
         self.remembered = remembered or RememberedSession(db.url)
         self.actor: Actor | None = None
         self.account: AccountInfo | None = None
         self._started_at = started_at or time.perf_counter()
+        self._listen = listen
+        self._listener: PgListener | None = None
+        self._events: Subscription | None = None
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
+        resolved = keymap.resolve(keymap_overrides or {}, keymap.known_ids(self.BINDINGS))
+        self._keymap_problems = resolved.problems
+        self.set_keymap(resolved.bindings)
+        self.nav_keys = {
+            d.id: resolved.bindings.get(d.binding_id, d.key).split(",")[0]
+            for d in navigation.SCREENS
+        }
+        for destination in navigation.SCREENS:
+            self.add_mode(destination.id, destination.build)
+
+    # -- start-up and sign-in ------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.set_interval(SESSION_CHECK_SECONDS, self._check_session)
+        for problem in self._keymap_problems:
+            log.warning(problem)
+            self.notify(problem, severity="warning", timeout=10)
         self._resume()
 
     @work(exclusive=True, group="auth")
@@ -101,37 +148,110 @@ class BlockbotXApp(App[None]):
         else:
             self.remembered.forget()
         self.sub_title = f"{session.account.email} · {session.account.role.value}"
-        self._show(WelcomeScreen())
         if session.new_device:
             self.notify("Signed in from a new device; your account has a notification about it.")
-        self.refresh_bindings()
+        self._enter(session.actor)
 
-    def _show(self, screen: Screen[None]) -> None:
-        """Make ``screen`` the only screen above the default one."""
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if len(self.screen_stack) == 2:
-            self.switch_screen(screen)
-        else:
-            self.push_screen(screen)
+    @work(exclusive=True, group="sign-in")
+    async def _enter(self, actor: Actor) -> None:
+        await self._start_live(actor)
+        while self.current_mode == SIGN_IN and len(self.screen_stack) > 1:
+            await self.pop_screen()  # the sign-in screens
+        await self.switch_mode(navigation.HOME)
+        self.refresh_bindings()
 
     def signed_out(self, notice: str = "") -> None:
         self.actor = self.account = None
         self.sub_title = ""
         self.remembered.forget()
-        self._show(LoginScreen(notice))
+        self._leave(notice)
+
+    @work(exclusive=True, group="sign-in")
+    async def _leave(self, notice: str) -> None:
+        await self._stop_live()
+        if self.current_mode != SIGN_IN:
+            await self.switch_mode(SIGN_IN)
+        for destination in navigation.SCREENS:  # fresh screens for whoever signs in next
+            await self.remove_mode(destination.id)
+            self.add_mode(destination.id, destination.build)
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        await self.push_screen(LoginScreen(notice))
         self.refresh_bindings()
+
+    # -- live data ------------------------------------------------------------------------------
+
+    async def _start_live(self, actor: Actor) -> None:
+        self._events = bus.subscribe(user_id=actor.user_id, kinds={"connection"})
+        self._follow_connection(self._events)
+        if self._listen and self._listener is None:
+            url = listen_url(self.db.url)
+            self._listener = PgListener(lambda: connect_raw(url))
+            self._listener.start()
+
+    async def _stop_live(self) -> None:
+        self.workers.cancel_group(self, LIVE_GROUP)
+        if self._events is not None:
+            self._events.close()
+            self._events = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        self.connection = "connected"
+
+    @work(group=LIVE_GROUP, exclusive=True)
+    async def _follow_connection(self, events: Subscription) -> None:
+        while True:
+            event = await events.get()
+            self.connection = str(event.data.get("state", "connected"))
+
+    async def engine_status(self) -> str:
+        """What runs the bots, for the overview: this process, other processes, or nothing."""
+        return "not running"
+
+    # -- navigation -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("security", "logout"):
             return self.actor is not None
+        if action == "go":
+            try:
+                return navigation.by_id(str(parameters[0])).allowed(self.actor)
+            except KeyError:
+                return False
         return True
+
+    def action_go(self, screen_id: str) -> None:
+        try:
+            destination = navigation.by_id(screen_id)
+        except KeyError:
+            return
+        if not destination.allowed(self.actor):
+            if self.actor is not None:
+                self.notify(f"{destination.title} needs an administrator.", severity="warning")
+            return
+        self.switch_mode(destination.id)
+
+    def action_back(self) -> None:
+        """Esc: back one screen within the current main screen."""
+        if self.current_mode != SIGN_IN and len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen, collect
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(*collect(self)))
 
     def action_security(self) -> None:
         from tui.screens.security import SecurityScreen
 
         if self.actor is not None and not isinstance(self.screen, SecurityScreen):
             self.push_screen(SecurityScreen())
+
+    def push(self, screen: Screen[object]) -> None:
+        """Open a sub-screen (bot detail, a form) above the current main screen."""
+        self.push_screen(screen)
 
     @work(exclusive=True, group="auth")
     async def action_logout(self) -> None:
@@ -157,15 +277,9 @@ class BlockbotXApp(App[None]):
         if not active and self.actor is actor:
             self.signed_out("Your session was ended (signed out elsewhere, expired or revoked).")
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        if self.actor is not None:
-            yield SystemCommand(
-                "Security settings",
-                "Password, two-factor, sessions, devices, API keys",
-                self.action_security,
-            )
-            yield SystemCommand("Log out", "Sign out and forget this computer", self.action_logout)
+    # -- exit -----------------------------------------------------------------------------------
 
     async def on_unmount(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._stop_live()
         await self.db.dispose()

@@ -29,12 +29,13 @@ def make_auth(clock: FrozenClock | None = None) -> AuthConfig:
     )
 
 
-def make_app(url: str, tmp: Path, auth: AuthConfig | None = None) -> BlockbotXApp:
+def make_app(url: str, tmp: Path, auth: AuthConfig | None = None, **kwargs) -> BlockbotXApp:  # type: ignore[no-untyped-def]
     return BlockbotXApp(
         Database(url),
         auth=auth or make_auth(),
         device=DEVICE,
         remembered=RememberedSession(url, directory=tmp / "sessions", use_keyring=False),
+        **kwargs,
     )
 
 
@@ -53,10 +54,16 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     from textual.screen import ModalScreen
     from textual.worker import WorkerState
 
+    from tui.screens.base import LIVE_GROUP
+
     app = pilot.app
     for _ in range(200):
         await pilot.pause()
-        running = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        running = [
+            w
+            for w in app.workers
+            if w.state in (WorkerState.PENDING, WorkerState.RUNNING) and w.group != LIVE_GROUP
+        ]
         if not running or (isinstance(app.screen, ModalScreen) and len(running) <= 1):
             break
         await pilot.pause(0.02)

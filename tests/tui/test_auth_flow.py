@@ -29,8 +29,8 @@ from tests.tui.auth_helpers import (
 from tui.modals.two_factor_code import TwoFactorCodeModal
 from tui.screens.forced_password import ForcedPasswordScreen
 from tui.screens.login import LoginScreen
+from tui.screens.overview import OverviewScreen
 from tui.screens.register import RegisterScreen
-from tui.screens.welcome import WelcomeScreen
 
 
 async def test_first_registration_signs_in_as_superadmin_then_logs_out(
@@ -55,7 +55,7 @@ async def test_first_registration_signs_in_as_superadmin_then_logs_out(
         await type_into(pilot, "#repeat", PASSWORD)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, WelcomeScreen)
+        assert isinstance(app.screen, OverviewScreen)
         assert app.actor is not None and app.actor.role.value == "superadmin"
         assert app.sub_title == "root@example.com · superadmin"
         token_file = app.remembered.path
@@ -96,7 +96,7 @@ async def test_wrong_passwords_lock_with_the_time_left(
         await type_into(pilot, "#password", PASSWORD)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, WelcomeScreen)
+        assert isinstance(app.screen, OverviewScreen)
 
 
 async def test_remembered_session_skips_the_login(
@@ -111,12 +111,12 @@ async def test_remembered_session_skips_the_login(
         await type_into(pilot, "#password", PASSWORD)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(first.screen, WelcomeScreen)
+        assert isinstance(first.screen, OverviewScreen)
     saved = first.remembered.load()
     second = make_app(migrated_url, tmp_path, auth)
     async with second.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
-        assert isinstance(second.screen, WelcomeScreen)
+        assert isinstance(second.screen, OverviewScreen)
         assert second.account.email == "bo@example.com"
     assert second.remembered.load() not in (None, saved)  # rotated on use
     # The spent token, presented again, is refused (and ends every session of the account).
@@ -166,7 +166,7 @@ async def test_two_factor_modal_takes_a_code_or_a_backup_code(
         await type_into(pilot, "#code", backup.codes[0])
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, WelcomeScreen)
+        assert isinstance(app.screen, OverviewScreen)
         assert backup.codes[0] not in screen_text(app)
 
 
@@ -198,7 +198,7 @@ async def test_forced_password_change_at_sign_in(
         await type_into(pilot, "#repeat", NEW_PASSWORD)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, WelcomeScreen)
+        assert isinstance(app.screen, OverviewScreen)
 
 
 async def test_banned_account_sees_the_reason(

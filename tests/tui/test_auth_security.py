@@ -24,8 +24,8 @@ from tests.tui.auth_helpers import (
 )
 from tui.modals.confirm import ConfirmModal
 from tui.modals.show_once import ShowOnceModal
+from tui.screens.overview import OverviewScreen
 from tui.screens.security import SecurityScreen
-from tui.screens.welcome import WelcomeScreen
 
 
 async def signed_in_app(db: Database, url: str, tmp: Path, clock: FrozenClock):  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ async def test_security_screen_by_keyboard(db: Database, migrated_url: str, tmp_
     app, auth, there = await signed_in_app(db, migrated_url, tmp_path, clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert isinstance(app.screen, WelcomeScreen)
+        assert isinstance(app.screen, OverviewScreen)
         await pilot.press("f2")
         await settle(pilot)
         assert isinstance(app.screen, SecurityScreen)
@@ -141,7 +141,7 @@ async def test_security_screen_by_keyboard(db: Database, migrated_url: str, tmp_
         assert PASSWORD not in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
-        assert isinstance(app.screen, WelcomeScreen)
+        assert isinstance(app.screen, OverviewScreen)
     step = await accounts.login(
         db, email="sec@example.com", password=NEW_PASSWORD, device=DEVICE, auth=auth
     )

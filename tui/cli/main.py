@@ -43,9 +43,10 @@ def open_dashboard() -> None:
         asyncio.run(_prepare())
     except DatabaseUnavailable as exc:
         fail(str(exc))
+    from core.config import get_settings
     from tui.app import BlockbotXApp
 
-    BlockbotXApp(db).run()
+    BlockbotXApp(db, keymap_overrides=dict(get_settings().keymap)).run()
 
 
 cli.add_command(user_group)

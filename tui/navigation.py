@@ -1,0 +1,70 @@
+"""The main screens: one line each. The app makes every entry a mode with a global key, a nav
+bar item, a command-palette entry and a help-screen line.
+
+Adding a screen is one line in ``SCREENS``: its module is imported on first visit only, so
+start-up stays fast however many screens there are. Keys: digits for the everyday screens
+(1 overview, 2 bots, 3 positions, 4 trades, 5 order, 6 backtests, 7 exchanges, 8 DeFi,
+9 notifications, 0 support) and function keys for account and operator screens (F2 security and
+F3 log out are app actions; F4 settings, F5 engine, F6 admin). A user may rebind any of them in
+``config.toml`` (``[keymap]``, binding id ``nav.<id>``). Screens must not bind digits or F-keys.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from core.services.actor import Actor
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    id: str
+    """The mode name, and the binding id ``nav.<id>``."""
+    title: str
+    key: str
+    screen: str
+    """``"module:Class"`` of a ``Screen`` whose constructor takes no arguments."""
+    description: str
+    admin_only: bool = False
+    short: str = ""
+    """A shorter title for narrow terminals (defaults to the title)."""
+
+    @property
+    def binding_id(self) -> str:
+        return f"nav.{self.id}"
+
+    @property
+    def label(self) -> str:
+        return self.short or self.title
+
+    def build(self) -> Screen:
+        module, _, name = self.screen.partition(":")
+        return getattr(importlib.import_module(module), name)()
+
+    def allowed(self, actor: Actor | None) -> bool:
+        return actor is not None and (actor.is_admin or not self.admin_only)
+
+
+# fmt: off
+SCREENS: tuple[Destination, ...] = (
+    Destination("overview", "Overview", "1", "tui.screens.overview:OverviewScreen", "Portfolio value, today's P&L, active bots, latest trades, engine", short="Home"),
+)
+# fmt: on
+
+HOME = SCREENS[0].id
+
+
+def by_id(screen_id: str) -> Destination:
+    for destination in SCREENS:
+        if destination.id == screen_id:
+            return destination
+    raise KeyError(screen_id)
+
+
+def allowed(actor: Actor | None) -> list[Destination]:
+    return [d for d in SCREENS if d.allowed(actor)]

@@ -1,0 +1,159 @@
+"""Home: portfolio value now and over 24h / 7d / 30d, today's P&L, exposure, active bots,
+latest trades, unread notifications and the engine's state. Refreshed by events, not polling."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from core.services import overview, trading
+from tui import format as fmt
+from tui.screens.base import BaseScreen
+from tui.widgets.chart import LineChart
+from tui.widgets.pnl import pnl_markup, pnl_text
+from tui.widgets.table import Column, KeyedTable
+
+SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+TRADE_COLUMNS = (
+    Column("time", "Time"),
+    Column("symbol", "Symbol"),
+    Column("side", "Side"),
+    Column("qty", "Qty", right=True),
+    Column("price", "Price", right=True),
+    Column("pnl", "P&L", right=True),
+)
+BOT_COLUMNS = (
+    Column("name", "Bot"),
+    Column("type", "Type"),
+    Column("status", "Status"),
+    Column("symbol", "Symbol"),
+    Column("pnl", "P&L", right=True),
+)
+
+
+def day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class OverviewScreen(BaseScreen):
+    CSS_PATH = "overview.tcss"
+    LIVE_KINDS = frozenset({"trade", "position", "bot", "notification", "engine"})
+    LIVE_INTERVAL = 1.0
+    BINDINGS = [  # noqa: RUF012
+        Binding("d", "span('24h')", "24h", id="overview.day", tooltip="Chart the last 24 hours"),
+        Binding("w", "span('7d')", "7d", id="overview.week", tooltip="Chart the last 7 days"),
+        Binding("m", "span('30d')", "30d", id="overview.month", tooltip="Chart the last 30 days"),
+        Binding(
+            "r", "refresh", "Refresh", id="overview.refresh", tooltip="Load every figure again"
+        ),
+    ]
+
+    span = "24h"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="cards"):
+            yield Static(id="portfolio", classes="card")
+            yield Static(id="today", classes="card")
+            yield Static(id="status", classes="card")
+        yield LineChart(id="chart", empty="No portfolio snapshots in this period yet.")
+        with Horizontal(id="lists"):
+            with Vertical(id="bots-box", classes="box"):
+                yield KeyedTable(BOT_COLUMNS, id="bots")
+            with Vertical(id="trades-box", classes="box"):
+                yield KeyedTable(TRADE_COLUMNS, id="trades")
+
+    def on_mount(self) -> None:
+        self.query_one("#chart").border_title = "Portfolio value · 24h"
+        self.query_one("#bots-box").border_title = "Active bots"
+        self.query_one("#trades-box").border_title = "Latest trades"
+        for card, title in (
+            ("#portfolio", "Portfolio"),
+            ("#today", "Today"),
+            ("#status", "Status"),
+        ):
+            self.query_one(card).border_title = title
+        super().on_mount()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
+
+    def load(self) -> None:
+        self._load_figures()
+        self._load_chart()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def action_span(self, span: str) -> None:
+        self.span = span
+        self.query_one("#chart").border_title = f"Portfolio value · {span}"
+        self._load_chart()
+
+    @work(exclusive=True, group="overview-figures")
+    async def _load_figures(self) -> None:
+        bbx, actor = self.bbx, self.actor
+        now = bbx.clock.now()
+        figures = await self.call(overview.overview(bbx.db, actor, day_start=day_start(now)))
+        trades = await self.call(trading.list_trades(bbx.db, actor, limit=10))
+        engine = await bbx.engine_status()
+        if figures is not None:
+            self._show_figures(figures, engine)
+        if trades is not None:
+            self.query_one("#trades", KeyedTable).sync(
+                (
+                    t.id,
+                    (
+                        fmt.when(t.executed_at, now),
+                        t.symbol,
+                        t.side.upper(),
+                        fmt.quantity(t.quantity),
+                        fmt.price(t.executed_price),
+                        pnl_text(self.app, t.profit_loss),
+                    ),
+                )
+                for t in trades.items
+            )
+
+    def _show_figures(self, f: overview.Overview, engine: str) -> None:
+        # Short lines: three cards side by side must fit 80 columns.
+        self.query_one("#portfolio", Static).update(
+            f"[b]{fmt.money(f.value)} USDT[/]\n"
+            f"paper {fmt.money(f.paper_value)}\n"
+            f"live  {fmt.money(f.live_value)}\n"
+            f"cash  {fmt.money(f.cash)}"
+        )
+        self.query_one("#today", Static).update(
+            f"Realized   {pnl_markup(f.realized_today)}\n"
+            f"Unrealized {pnl_markup(f.unrealized_pnl)}\n"
+            f"Exposure   {fmt.money(f.exposure)}\n"
+            f"{f.open_positions} open · {f.trades_today} trades"
+        )
+        unread = f.unread_notifications
+        inbox = f"[b $warning]{unread} unread[/]" if unread else "0 unread"
+        self.query_one("#status", Static).update(f"Engine {engine}\nInbox  {inbox}")
+
+    @work(exclusive=True, group="overview-chart")
+    async def _load_chart(self) -> None:
+        bbx = self.bbx
+        now = bbx.clock.now()
+        points = await self.call(
+            overview.portfolio_chart(bbx.db, self.actor, since=now - SPANS[self.span], until=now)
+        )
+        if points is not None:
+            self.query_one("#chart", LineChart).set_points(
+                [(p.timestamp, p.total_value) for p in points]
+            )
+
+    @on(DataTable.RowSelected, "#bots")
+    def _open_bot(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.bbx.open_bot(event.row_key.value)
+
+    @on(DataTable.RowSelected, "#trades")
+    def _open_trades(self) -> None:
+        self.bbx.action_go("trades")

@@ -1,0 +1,109 @@
+"""A line chart in braille dots (2x4 per cell) with its range on the left and the time span below.
+
+Fed with ``(time, value)`` points; values become floats here only, for drawing. The chart fits
+whatever size its container gives it, so it collapses gracefully at 80x24.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui import format as fmt
+
+# Braille dot bits by (column within the cell, row within the cell).
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+_BLANK = 0x2800
+
+
+def braille_lines(values: Sequence[float], width: int, height: int) -> list[str]:
+    """``values`` drawn as a line across ``width`` x ``height`` cells (oldest on the left)."""
+    if width <= 0 or height <= 0:
+        return []
+    cells = [[0] * width for _ in range(height)]
+    if not values:
+        return ["".join(chr(_BLANK) for _ in range(width)) for _ in range(height)]
+    low, high = min(values), max(values)
+    span = high - low or 1.0
+    dots_x, dots_y = width * 2, height * 4
+    n = len(values)
+
+    def y_of(v: float) -> int:
+        return round((high - v) / span * (dots_y - 1)) if high != low else dots_y // 2
+
+    previous: int | None = None
+    for x in range(dots_x):
+        index = min(n - 1, int(x * n / dots_x)) if n > 1 else 0
+        y = y_of(values[index])
+        # join to the previous column so steep moves stay a connected line
+        top, bottom = (y, y) if previous is None else (min(y, previous), max(y, previous))
+        for yy in range(top, bottom + 1):
+            cells[yy // 4][x // 2] |= _DOTS[x % 2][yy % 4]
+        previous = y
+    return ["".join(chr(_BLANK + bits) for bits in row) for row in cells]
+
+
+class LineChart(Widget):
+    """``points`` (oldest first) as a braille line with min/max and the time span."""
+
+    DEFAULT_CSS = """
+    LineChart {
+        height: 8;
+        color: $primary;
+    }
+    LineChart > .line-chart--axis {
+        color: $text-muted;
+    }
+    """
+    COMPONENT_CLASSES = {"line-chart--axis"}  # noqa: RUF012
+
+    points: reactive[tuple[tuple[datetime, Decimal], ...]] = reactive(tuple, layout=False)
+
+    def __init__(self, *, empty: str = "No data yet", **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self._empty = empty
+
+    def set_points(self, points: Sequence[tuple[datetime, Decimal]]) -> None:
+        self.points = tuple(points)
+
+    def render(self) -> Text:
+        width, height = self.content_size
+        axis = self.get_component_rich_style("line-chart--axis")
+        if not self.points:
+            return Text(self._empty, style=axis)
+        values = [p[1] for p in self.points]
+        labels = [fmt.money(max(values)), fmt.money(min(values))]
+        gutter = max(len(label) for label in labels) + 1
+        plot_w, plot_h = max(1, width - gutter), max(1, height - 1)
+        lines = braille_lines([float(v) for v in values], plot_w, plot_h)
+        out = Text(no_wrap=True, overflow="crop")
+        for row, line in enumerate(lines):
+            label = labels[0] if row == 0 else labels[1] if row == plot_h - 1 else ""
+            out.append(label.rjust(gutter - 1) + " ", style=axis)
+            out.append(line)
+            out.append("\n")
+        first, last = self.points[0][0], self.points[-1][0]
+        start, end = fmt.when(first), fmt.when(last)
+        pad = max(1, plot_w - len(start) - len(end))
+        out.append(" " * gutter + start + " " * pad + end, style=axis)
+        return out
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[Decimal | float], width: int = 12) -> str:
+    """A one-line sparkline of the last ``width`` values (for a table cell)."""
+    tail = [float(v) for v in values][-width:]
+    if not tail:
+        return ""
+    low, high = min(tail), max(tail)
+    span = high - low
+    if span == 0:
+        return _BARS[3] * len(tail)
+    return "".join(_BARS[min(7, int((v - low) / span * 7.999))] for v in tail)

@@ -1,0 +1,114 @@
+"""A row-cursor DataTable with vim keys that is updated by keyed diff, never cleared and refilled.
+
+``sync(rows)`` makes the table hold exactly ``rows`` (key -> cells) inside one
+``app.batch_update()``: rows no longer present are removed, changed cells are updated one by one
+with ``update_cell`` and new rows are added with their key. A live screen calling it a few times
+a second repaints only the cells that changed, which is what keeps a slow SSH link usable.
+When the *order* of the rows changes (a new trade on top, another sort), the rows are re-laid
+in one pass; that happens on events, not on every price tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+Cell = str | Text
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int | None = None
+    """None: as wide as the widest cell."""
+    right: bool = False
+    """Right-aligned (numbers)."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    # Rich's Text equality ignores the base style: a P&L turning from green to red must repaint.
+    if isinstance(a, Text) and isinstance(b, Text):
+        return a.plain == b.plain and str(a.style) == str(b.style) and a.spans == b.spans
+    return type(a) is type(b) and a == b
+
+
+class KeyedTable(DataTable):
+    """Row cursor, zebra stripes, j/k/g/G, Enter posts ``RowSelected``."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, columns: Sequence[Column], *, id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, **kwargs)
+        self.columns_spec = tuple(columns)
+
+    def on_mount(self) -> None:
+        for column in self.columns_spec:
+            self.add_column(column.label, key=column.key, width=column.width)
+
+    def _cell(self, column: Column, value: Cell) -> Cell:
+        if column.right:
+            text = value.copy() if isinstance(value, Text) else Text(value)
+            text.justify = "right"
+            return text
+        return value
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except (CellDoesNotExist, RowDoesNotExist):
+            return None
+
+    @property
+    def keys(self) -> list[str]:
+        return [row.key.value for row in self.ordered_rows if row.key.value is not None]
+
+    def sync(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
+        """Show exactly ``rows``, in this order, changing only what differs."""
+        wanted = [(key, [self._cell(c, v) for c, v in zip(self.columns_spec, cells, strict=True)])
+                  for key, cells in rows]  # fmt: skip
+        order = [key for key, _ in wanted]
+        current = self.keys
+        keep = set(order)
+        selected = self.selected_key
+        with self.app.batch_update():
+            survivors = [k for k in current if k in keep]
+            if order[: len(survivors)] != survivors:  # the order changed: re-lay the rows
+                self.clear()
+                self.add_rows_keyed(wanted)
+            else:
+                for key in current:
+                    if key not in keep:
+                        self.remove_row(key)
+                have = set(survivors)
+                for key, cells in wanted:
+                    if key in have:
+                        self._update_row(key, cells)
+                    else:
+                        self.add_row(*cells, key=key)
+            if selected is not None and selected in keep:
+                self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
+
+    def add_rows_keyed(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+
+    def _update_row(self, key: str, cells: Sequence[Cell]) -> None:
+        old = self.get_row(key)
+        for column, before, after in zip(self.columns_spec, old, cells, strict=True):
+            if not _same(before, after):
+                self.update_cell(key, column.key, after)
