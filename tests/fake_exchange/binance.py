@@ -11,6 +11,9 @@ Binance does. Accounts hold balances (free / locked); orders rest in a book unti
 ``set_price`` crosses them; market orders fill at the last price. Commission is 0.1 %, taken
 from what is received (the base asset on a buy, the quote on a sell), like Binance without BNB.
 
+``set_history`` gives ``klines`` a stored candle history to page through (otherwise it makes
+candles up around the last price).
+
 Failures can be queued: the next matching request(s) answer HTTP 400 insufficient balance,
 429, 503, a bad-signature error, or hang (before or after processing the order) so the
 client times out.
@@ -161,12 +164,14 @@ class FakeBinance:
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
         self.requests: list[tuple[str, str]] = []
+        self.arrivals: list[tuple[str, float]] = []  # (path, time.monotonic()) per request
         self.hang_seconds = hang_seconds
         self._failures: list[_Queued] = []
         self._ids = itertools.count(1001)
         self._trade_ids = itertools.count(5001)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.history: dict[tuple[str, str], list[list[Any]]] = {}  # (symbol id, interval)
 
     # -- control ------------------------------------------------------------------------------
 
@@ -202,6 +207,12 @@ class FakeBinance:
                 maker = order.type == "LIMIT"
                 fill_price = order.price if maker and order.price is not None else sym.price
                 self._fill(account, order, fill_price, maker=maker)
+
+    def set_history(self, symbol: str, interval: str, candles: list[list[Any]]) -> None:
+        """Serve these candles (``[open ms, open, high, low, close, volume]``, oldest first)
+        from ``klines`` for ``symbol`` (``BTC/USDT``) and ``interval`` (``1h``), paged by
+        ``startTime`` / ``endTime`` / ``limit`` as Binance pages its history."""
+        self.history[(symbol.replace("/", ""), interval)] = [list(row) for row in candles]
 
     def orders_of(self, api_key: str) -> list[Order]:
         return [o for o in self.orders.values() if o.api_key == api_key]
@@ -262,6 +273,7 @@ class FakeBinance:
     def _wrap(self, handler: Callable[..., Any], signed: bool) -> Callable[[web.Request], Any]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
             self.requests.append((request.method, request.path))
+            self.arrivals.append((request.path, time.monotonic()))
             failure = self._take_failure(request.method, request.path)
             try:
                 if failure is Failure.TIMEOUT:
@@ -441,6 +453,9 @@ class FakeBinance:
             raise BinanceError(400, -1120, "Invalid interval.")
         width = minutes * 60_000
         limit = min(int(params.get("limit", 500)), 1000)
+        stored = self.history.get((s.id, params["interval"]))
+        if stored is not None:
+            return self._stored_klines(stored, params, width, limit)
         end = _now_ms() - _now_ms() % width
         start = int(params["startTime"]) if "startTime" in params else end - (limit - 1) * width
         start -= start % width
@@ -468,6 +483,19 @@ class FakeBinance:
                 ]
             )
         return rows
+
+    @staticmethod
+    def _stored_klines(
+        stored: list[list[Any]], params: dict[str, Any], width: int, limit: int
+    ) -> list[list[Any]]:
+        start = int(params.get("startTime", 0))
+        end = int(params["endTime"]) if "endTime" in params else None
+        rows = [r for r in stored if r[0] >= start and (end is None or r[0] <= end)]
+        rows = rows[:limit] if "startTime" in params else rows[-limit:]
+        return [
+            [t, str(o), str(h), str(low), str(c), str(v), t + width - 1, "0", 1, "0", "0", "0"]
+            for t, o, h, low, c, v in rows
+        ]
 
     # -- signed -------------------------------------------------------------------------------
 

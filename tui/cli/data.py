@@ -14,7 +14,7 @@ from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 @click.group("data")
 def data_group() -> None:
-    """Historical datasets: import OHLCV candles, list what is stored."""
+    """Historical datasets: import a CSV, fetch from an exchange, simulate, list."""
     setup_logging()
 
 
@@ -80,6 +80,105 @@ def simulate(symbol: str, timeframe: str, start, end, seed: int | None) -> None:
             )
     except ServiceError as exc:
         fail(str(exc))
+
+    async def _go(db: Database):
+        async with db.session() as session:
+            return await service.import_dataset(session, SYSTEM, symbol, timeframe, candles)
+
+    try:
+        info = run_with_db(_go)
+    except ServiceError as exc:
+        fail(str(exc))
+    _report(info)
+
+
+@data_group.command("fetch")
+@click.option(
+    "--exchange",
+    type=click.Choice(["binance", "okx"]),
+    default="binance",
+    show_default=True,
+    help="The exchange to read the history from (public data: no keys needed).",
+)
+@click.option("--symbol", required=True, help="The pair, like BTC/USDT.")
+@click.option("--timeframe", required=True, help="Candle timeframe: 1m, 15m, 1h, 4h, 1d…")
+@click.option(
+    "--since", required=True, type=click.DateTime(), help="First candle (UTC), e.g. 2024-01-01."
+)
+@click.option("--until", type=click.DateTime(), help="End, exclusive (UTC; default: now).")
+@click.option("--testnet", is_flag=True, help="Read the exchange's testnet instead.")
+@click.option(
+    "--api-url",
+    hidden=True,
+    help="Send the API calls to this origin instead (a proxy, or a local test exchange).",
+)
+def fetch(
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    since,
+    until,
+    testnet: bool,
+    api_url: str | None,
+) -> None:
+    """Fetch an exchange's candle history (ccxt fetch_ohlcv) and store it as a dataset."""
+    import asyncio
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from core.backtest.datasets import check_symbol
+    from core.backtest.exchange_data import exchange_candles
+    from core.market.ccxt_client import ExchangeFactory
+    from core.services import backtests as service
+    from core.strategies.candles import timeframe_seconds
+
+    try:
+        symbol = check_symbol(symbol)
+        timeframe_seconds(timeframe)
+    except ServiceError as exc:
+        fail(str(exc))
+    bar = Progress(
+        TextColumn(f"Fetching {symbol} {timeframe}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("candles"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    task = bar.add_task("fetch", total=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    factory = ExchangeFactory(api_origin=api_url) if api_url else ExchangeFactory()
+    try:
+        with bar:
+            candles = asyncio.run(
+                exchange_candles(
+                    exchange,
+                    symbol,
+                    timeframe,
+                    since,
+                    until,
+                    testnet=testnet,
+                    factory=factory,
+                    progress=progress,
+                )
+            )
+    except ServiceError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted: nothing was stored")
 
     async def _go(db: Database):
         async with db.session() as session:
