@@ -1,0 +1,41 @@
+"""What the marketplace, plan and referral screens share: the billing context and formats."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+from textual.app import App
+
+from core.billing.payments import Billing
+from tui.screens.data_screen import app_clock
+
+
+@asynccontextmanager
+async def billing_for(app: App[Any]) -> AsyncIterator[Billing]:
+    """``app.billing`` when the app has one (tests: a Stripe stand-in); otherwise Stripe as
+    configured (or no gateway), opened for this one action and closed after it."""
+    given = getattr(app, "billing", None)
+    if given is not None:
+        yield given
+        return
+    from core.billing.gateway import gateway_from_settings  # imports stripe: only when paying
+
+    gateway = gateway_from_settings()
+    try:
+        yield Billing(gateway, app_clock(app))
+    finally:
+        if gateway is not None:
+            await gateway.close()
+
+
+def usd(amount: Decimal | None) -> str:
+    if amount is None:
+        return "—"
+    return "free" if amount == 0 else f"${amount:,.2f}"
+
+
+def count(limit: int | None) -> str:
+    return "unlimited" if limit is None else f"{limit:,}"
