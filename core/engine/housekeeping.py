@@ -201,18 +201,19 @@ def due_periods(now: datetime) -> list[Period]:
 
 
 async def reports(session: AsyncSession, now: datetime, clock: Clock) -> int:
-    """DAILY_REPORT and WEEKLY_REPORT to every owner of strategy bots, once per period."""
+    """DAILY_REPORT (yesterday) and WEEKLY_REPORT (the last ISO week) to every owner of a bot
+    started before the period ended, once per period."""
     if not await try_lock(session, "reports"):
         return 0
     sent = 0
-    owners = (
-        await session.scalars(
-            select(Bot.user_id)
-            .where(Bot.type != MANUAL_BOT_TYPE, Bot.started_at.is_not(None))
-            .distinct()
-        )
-    ).all()
     for period in due_periods(now):
+        owners = (
+            await session.scalars(
+                select(Bot.user_id)
+                .where(Bot.type != MANUAL_BOT_TYPE, Bot.started_at < period.end)
+                .distinct()
+            )
+        ).all()
         done = set(
             (
                 await session.scalars(
