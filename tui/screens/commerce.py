@@ -31,10 +31,15 @@ async def billing_for(app: App[Any]) -> AsyncIterator[Billing]:
             await gateway.close()
 
 
+def money(amount: Decimal) -> str:
+    return f"${amount:,.2f}"
+
+
 def usd(amount: Decimal | None) -> str:
+    """A price: "free" for nothing."""
     if amount is None:
         return "—"
-    return "free" if amount == 0 else f"${amount:,.2f}"
+    return "free" if amount == 0 else money(amount)
 
 
 def count(limit: int | None) -> str:

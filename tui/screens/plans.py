@@ -18,7 +18,7 @@ from core.services import plans
 from core.services.plans import PlanStatus, Quote
 from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
-from tui.screens.commerce import billing_for, count, usd
+from tui.screens.commerce import billing_for, count, money, usd
 from tui.screens.data_screen import Col, DataScreen, fill_table
 from tui.screens.security import KeyTable
 
@@ -118,7 +118,7 @@ class PlansScreen(DataScreen):
         payments = [(p.id, {
             "when": self.cell(self.when(p.created_at)),
             "what": self.cell(p.description),
-            "amount": self.cell(usd(p.amount) if p.amount else "$0.00"),
+            "amount": self.cell(money(p.amount)),
             "status": self.cell(p.status, STATUS_COLOUR.get(p.status)),
         }) for p in paid]  # fmt: skip
         table = self.query_one("#plan-table", KeyTable)
@@ -142,7 +142,7 @@ class PlansScreen(DataScreen):
             )  # fmt: skip
             text.append(f" · {state}")
         if status.referral_credit:
-            text.append(f" · referral credit {usd(status.referral_credit)}", style="green")
+            text.append(f" · referral credit {money(status.referral_credit)}", style="green")
         self.query_one("#plan-summary", Static).update(text)
         self.query_one("#usage", Static).update(
             f"You use {used.bots} of {count(plan.bots)} bots, {used.active_bots} of "
