@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,17 +24,49 @@ PCT = Decimal("0.0001")
 RATIO = Decimal("0.0001")
 
 
+ATOMS = 10**18
+"""Cash and quantities are multiples of 1e-18; the fast replay keeps them as integers of it."""
+_ATOM = Decimal("1e-18")
+
+
+def exact(value: Decimal | int) -> Decimal:
+    """An event value as a Decimal (an int counts atoms of 1e-18)."""
+    return Decimal(value) * _ATOM if value.__class__ is int else value  # type: ignore[return-value]
+
+
+def _float(value: Decimal | int) -> float:
+    """An event value as a float, the same for the same amount in either form: a whole number
+    of atoms n becomes float(n) × 1e-18."""
+    if value.__class__ is int:
+        return float(value) * 1e-18
+    if not value:
+        return 0.0
+    shifted = value.scaleb(18)  # type: ignore[union-attr]
+    if shifted == shifted.to_integral_value():
+        return float(int(shifted)) * 1e-18
+    return float(value)
+
+
+def _floats(values: list) -> np.ndarray:
+    if all(v.__class__ is int for v in values):  # the fast replay's: converted in one pass
+        return np.array(values, dtype=object).astype(np.float64) * 1e-18
+    return np.array([_float(v) for v in values])
+
+
 @dataclass(frozen=True, slots=True)
 class EquityEvents:
-    """Cash and held quantity after each candle where they changed (in candle order)."""
+    """Cash and held quantity after each candle where they changed (in candle order); values
+    are Decimals, or ints counting atoms of 1e-18 (the fast replay's)."""
 
     bars: list[int]
-    cash: list[Decimal]
-    held: list[Decimal]
+    cash: list[Decimal | int]
+    held: list[Decimal | int]
 
     def at(self, i: int, initial_cash: Decimal) -> tuple[Decimal, Decimal]:
         k = bisect.bisect_right(self.bars, i) - 1
-        return (initial_cash, Decimal(0)) if k < 0 else (self.cash[k], self.held[k])
+        if k < 0:
+            return initial_cash, Decimal(0)
+        return exact(self.cash[k]), exact(self.held[k])
 
 
 def equity_curve(candles: Candles, events: EquityEvents, initial_cash: Decimal) -> np.ndarray:
@@ -44,13 +77,8 @@ def equity_curve(candles: Candles, events: EquityEvents, initial_cash: Decimal) 
     if events.bars:
         bars = np.asarray(events.bars)
         lengths = np.diff(np.append(bars, n))
-        # Decimal → float goes through text: skip the many exact zeros
-        cash[bars[0] :] = np.repeat(
-            np.array([float(c) if c else 0.0 for c in events.cash]), lengths
-        )
-        held[bars[0] :] = np.repeat(
-            np.array([float(h) if h else 0.0 for h in events.held]), lengths
-        )
+        cash[bars[0] :] = np.repeat(_floats(events.cash), lengths)
+        held[bars[0] :] = np.repeat(_floats(events.held), lengths)
     return np.concatenate([[float(initial_cash)], cash + held * candles.close])
 
 
@@ -65,13 +93,13 @@ def max_drawdown_pct(
         return Decimal("0.0000")
     top = int(np.argmax(curve[: trough + 1]))
 
-    def exact(point: int) -> Decimal:  # point 0 is the start; point k is candle k - 1's close
+    def equity(point: int) -> Decimal:  # point 0 is the start; point k is candle k - 1's close
         if point == 0:
             return initial_cash
         cash, held = events.at(point - 1, initial_cash)
         return cash + held * to_decimal(candles.close[point - 1])
 
-    high, low = exact(top), exact(trough)
+    high, low = equity(top), equity(trough)
     return ((high - low) / high * 100).quantize(PCT)
 
 
@@ -87,17 +115,46 @@ def sharpe(curve: np.ndarray, timeframe_seconds: int) -> Decimal | None:
     return Decimal(repr(value)).quantize(RATIO)
 
 
-def win_rate_pct(trades: list[Trade]) -> Decimal | None:
-    if not trades:
+@dataclass(frozen=True, slots=True)
+class TradeTotals:
+    """Sums over closed trades (at report precision) that the win rate, profit factor and
+    fees come from."""
+
+    count: int = 0
+    wins: int = 0
+    gains: Decimal = Decimal(0)  # Σ P&L of winning trades
+    losses: Decimal = Decimal(0)  # −Σ P&L of losing trades
+    fees: Decimal = Decimal(0)
+
+    @classmethod
+    def of(cls, trades: Sequence[Trade]) -> TradeTotals:
+        pnls = [t.pnl for t in trades]
+        return cls(
+            len(trades),
+            sum(1 for p in pnls if p > 0),
+            sum((p for p in pnls if p > 0), Decimal(0)),
+            -sum((p for p in pnls if p < 0), Decimal(0)),
+            sum((t.fees for t in trades), Decimal(0)),
+        )
+
+    def __add__(self, other: TradeTotals) -> TradeTotals:
+        return TradeTotals(
+            self.count + other.count,
+            self.wins + other.wins,
+            self.gains + other.gains,
+            self.losses + other.losses,
+            self.fees + other.fees,
+        )
+
+
+def win_rate_pct(totals: TradeTotals) -> Decimal | None:
+    if not totals.count:
         return None
-    wins = sum(1 for t in trades if t.pnl > 0)
-    return (Decimal(wins) / len(trades) * 100).quantize(PCT)
+    return (Decimal(totals.wins) / totals.count * 100).quantize(PCT)
 
 
-def profit_factor(trades: list[Trade]) -> Decimal | None:
+def profit_factor(totals: TradeTotals) -> Decimal | None:
     """Gross profit / gross loss; None without a losing trade (it would be infinite)."""
-    gains = sum((t.pnl for t in trades if t.pnl > 0), Decimal(0))
-    losses = -sum((t.pnl for t in trades if t.pnl < 0), Decimal(0))
-    if losses == 0:
+    if totals.losses == 0:
         return None
-    return (gains / losses).quantize(RATIO)
+    return (totals.gains / totals.losses).quantize(RATIO)

@@ -175,7 +175,8 @@ def _report(
     final = sim.cash + sim.held * last_close
     curve = equity_curve(candles, sim.events, initial)
     trades = sim.trades
-    fees = sum((t.fees for t in trades), Decimal(0)) + sim.open_fees()
+    totals = sim.totals()
+    fees = totals.fees + sim.open_fees()
     return BacktestResult(
         strategy=sim.name,
         mode=settings.mode,
@@ -188,10 +189,10 @@ def _report(
         final_equity=final.quantize(MONEY),
         total_return_pct=((final - initial) / initial * 100).quantize(PCT),
         trades=len(trades),
-        win_rate_pct=win_rate_pct(trades),
+        win_rate_pct=win_rate_pct(totals),
         max_drawdown_pct=max_drawdown_pct(candles, sim.events, initial, curve),
         sharpe=sharpe(curve, timeframe_seconds(settings.timeframe)),
-        profit_factor=profit_factor(trades),
+        profit_factor=profit_factor(totals),
         fees_paid=fees.quantize(MONEY),
         open_trade=sim.open_position(last_close),
         trade_list=tuple(trades),

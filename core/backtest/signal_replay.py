@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.backtest.account import ZERO
+from core.backtest.fast_replay import replay_signals
+from core.backtest.metrics import TradeTotals
 from core.backtest.simulation import Progress, Reporter, Simulation
 from core.strategies.base import BUY, HOLD, SELL, Action, Strategy
-from core.strategies.candles import Candles, decimals, ms_to_datetime, to_decimal
+from core.strategies.candles import Candles, ms_to_datetime, to_decimal
 from core.strategies.risk import ExitReason, entry_budget, open_state
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class SignalSimulation(Simulation):
         super().__init__(strategy.name, candles, settings)
         self.strategy = strategy
         self.pending = HOLD
+        self.replayed = (0, TradeTotals())  # trades made by the integer replay, and their sums
 
     def run(self, mode: str, progress: Progress | None) -> None:
         n, report = self.n, Reporter(progress, self.n)
@@ -42,12 +44,15 @@ class SignalSimulation(Simulation):
                 report(i + 1)
         else:
             action = self.strategy.series(self.c).action
-            buys = np.flatnonzero(action == BUY).tolist()
-            sells = np.flatnonzero(action == SELL).tolist()
+            buy_at, sell_at = np.flatnonzero(action == BUY), np.flatnonzero(action == SELL)
             start = 0
             if not self.rules and not self.limits:
-                start = self.replay_signals(buys, sells, report)
-            i = n if start >= n else self.next_signal(start, buys, sells)
+                entries, exits = alternate(buy_at, sell_at, n - 1)
+                start = replay_signals(self, entries, exits, report)
+            i, buys, sells = n, [], []
+            if start < n:
+                buys, sells = buy_at.tolist(), sell_at.tolist()
+                i = self.next_signal(start, buys, sells)
             while i < n:
                 self.act(i, int(action[i]))
                 report(i)
@@ -91,38 +96,9 @@ class SignalSimulation(Simulation):
             return _next(buys, j, self.n)
         return self.quiet_until(j, _next(sells, j, self.n))
 
-    def replay_signals(self, buys: list[int], sells: list[int], report: Reporter) -> int:
-        """The fast path without exit rules or entry limits: only signals decide, so the fills
-        are each entry signal's next open and then the next exit signal's next open. Makes the
-        same fills as ``act``; returns the candle to go on from with ``act`` (``n`` if done,
-        earlier only if an entry could not be bought, which ``act`` then handles)."""
-        n, last = self.n, self.n - 1
-        entries, exits = alternate(
-            np.asarray(buys, dtype=np.int64), np.asarray(sells, dtype=np.int64), last
-        )
-        bars = np.concatenate([entries, exits])
-        stamps = self.c.ts[bars].tolist()
-        prices = decimals(self.c.open[bars])
-        m = len(entries)
-        account, risk = self.account, self.risk
-        bars_out, cash_out, held_out = self.events.bars, self.events.cash, self.events.held
-        buy, sell, reason = account.buy, account.sell, str(ExitReason.SIGNAL)
-        exits = exits.tolist()
-        closes = len(exits)
-        for j, e in enumerate(entries.tolist()):
-            budget = entry_budget(risk, account.cash)
-            if budget <= 0 or buy(stamps[j], prices[j], budget) <= 0:
-                return e  # nothing bought: let the general step take it from here
-            bars_out.append(e)
-            cash_out.append(account.cash)
-            held_out.append(account.held)
-            if j < closes:
-                sell(stamps[m + j], account.held, prices[m + j], reason)
-                bars_out.append(exits[j])
-                cash_out.append(account.cash)
-                held_out.append(ZERO)
-            report(e)
-        return n
+    def totals(self) -> TradeTotals:
+        covered, totals = self.replayed
+        return totals + TradeTotals.of(self.trades[covered:])
 
 
 def alternate(buys: np.ndarray, sells: np.ndarray, last: int) -> tuple[np.ndarray, np.ndarray]:

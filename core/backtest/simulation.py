@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.backtest.account import MONEY, ZERO, Account, OpenPosition, Trade
-from core.backtest.metrics import EquityEvents
+from core.backtest.metrics import EquityEvents, TradeTotals
 from core.strategies.candles import (
     Candles,
     datetime_to_ms,
@@ -229,6 +229,9 @@ class Simulation:
             value.quantize(MONEY),
             (value + trade.proceeds - trade.cost).quantize(MONEY),
         )
+
+    def totals(self) -> TradeTotals:
+        return TradeTotals.of(self.trades)
 
     def open_fees(self) -> Decimal:
         return ZERO if self.account.trade is None else self.account.trade.fees
