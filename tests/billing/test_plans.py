@@ -217,6 +217,7 @@ async def test_upgrade_credits_the_unused_period_and_downgrade_pauses_bots(
     assert "SUBSCRIPTION_UPGRADED" in await received(db, erin.user_id)
 
     await add_bots(db, erin, 5, start=True)
+    clock.advance(minutes=1)
     async with db.sessions.begin() as s:
         await s.execute(
             NotificationPreference.__table__.insert().values(

@@ -20,8 +20,8 @@ from core.services.marketplace import StrategyView
 from core.services.templates import BotDraft, TemplateView
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
-from tui.screens.commerce import billing_for, usd
-from tui.screens.data_screen import Col, DataScreen, fill_table
+from tui.screens.commerce import billing_for, show_rows, usd
+from tui.screens.data_screen import Col, DataScreen
 from tui.screens.deploy_form import CONFIG_PREFIX, RISK_PREFIX, changes, setting_fields
 from tui.screens.security import KeyTable
 
@@ -122,6 +122,9 @@ class MarketplaceScreen(DataScreen):
     def action_reload(self) -> None:
         self.load()
 
+    def on_resize(self) -> None:
+        self.load()  # the columns that fit change with the width
+
     # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> None:
@@ -143,7 +146,7 @@ class MarketplaceScreen(DataScreen):
             "uses": self.cell(t.usage_count),
         }) for t in rows]  # fmt: skip
         with self.app.batch_update():
-            fill_table(self.query_one("#template-table", KeyTable), TEMPLATE_COLUMNS, cells)
+            show_rows(self.query_one("#template-table", KeyTable), TEMPLATE_COLUMNS, cells)
         self._show_template()
 
     @work(exclusive=True, group="market-strategies")
@@ -166,7 +169,7 @@ class MarketplaceScreen(DataScreen):
             "mine": self.cell("yours" if s.is_mine else "owned" if s.owned else "", "accent"),
         }) for s in rows]  # fmt: skip
         with self.app.batch_update():
-            fill_table(self.query_one("#strategy-table", KeyTable), STRATEGY_COLUMNS, cells)
+            show_rows(self.query_one("#strategy-table", KeyTable), STRATEGY_COLUMNS, cells)
         self._show_strategy()
         if self.tab == "strategies":
             self.say("" if rows else "No strategies match. Clear the search to see them all.")

@@ -18,8 +18,8 @@ from core.services import plans
 from core.services.plans import PlanStatus, Quote
 from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
-from tui.screens.commerce import billing_for, count, money, usd
-from tui.screens.data_screen import Col, DataScreen, fill_table
+from tui.screens.commerce import billing_for, count, money, show_rows, usd
+from tui.screens.data_screen import Col, DataScreen
 from tui.screens.security import KeyTable
 
 PLAN_COLUMNS = [
@@ -95,6 +95,9 @@ class PlansScreen(DataScreen):
     def action_reload(self) -> None:
         self.load()
 
+    def on_resize(self) -> None:
+        self.load()  # the columns that fit change with the width
+
     @work(exclusive=True, group="plans-load")
     async def load(self) -> None:
         status = await self.service(plans.plan_status, clock=self.clock)
@@ -124,10 +127,10 @@ class PlansScreen(DataScreen):
         table = self.query_one("#plan-table", KeyTable)
         first = table.row_count == 0
         with self.app.batch_update():
-            fill_table(table, PLAN_COLUMNS, rows)
+            show_rows(table, PLAN_COLUMNS, rows)
             if first:  # start on the plan in force
                 table.move_cursor(row=list(PLANS).index(current))
-            fill_table(self.query_one("#payment-table", KeyTable), PAYMENT_COLUMNS, payments)
+            show_rows(self.query_one("#payment-table", KeyTable), PAYMENT_COLUMNS, payments)
         self.say("" if paid else "No payments yet.")
 
     def _summary(self, status: PlanStatus) -> None:

@@ -12,8 +12,8 @@ from textual.widgets import Static
 
 from core.services import referrals
 from core.services.referrals import ReferralSummary
-from tui.screens.commerce import money
-from tui.screens.data_screen import Col, DataScreen, fill_table
+from tui.screens.commerce import money, show_rows
+from tui.screens.data_screen import Col, DataScreen
 from tui.screens.security import KeyTable
 
 COLUMNS = [
@@ -60,6 +60,9 @@ class ReferralsScreen(DataScreen):
     def action_reload(self) -> None:
         self.load()
 
+    def on_resize(self) -> None:
+        self.load()  # the columns that fit change with the width
+
     @work(exclusive=True, group="referrals-load")
     async def load(self) -> None:
         summary = await self.service(referrals.referral_summary, write=True, clock=self.clock)
@@ -83,7 +86,7 @@ class ReferralsScreen(DataScreen):
             "rewarded": self.cell(self.when(r.rewarded_at)),
         }) for r in summary.referrals]  # fmt: skip
         with self.app.batch_update():
-            fill_table(self.query_one("#referral-table", KeyTable), COLUMNS, rows)
+            show_rows(self.query_one("#referral-table", KeyTable), COLUMNS, rows)
         self.say("" if rows else "Nobody has joined with your code yet. Press c to copy it.")
 
     def action_copy_code(self) -> None:
