@@ -137,7 +137,8 @@ async def test_filters_and_bad_filters(db: Database) -> None:
         assert beginner and all(t.complexity == "beginner" for t in beginner)
         arbitrage = await templates.list_templates(s, ann, category="arbitrage")
         assert [t.type for t in arbitrage] == ["arbitrage"]
-        assert [t.type for t in await templates.list_templates(s, ann, search="mean-reversion")] == ["signal"]
+        tagged = await templates.list_templates(s, ann, search="mean-reversion")  # a tag
+        assert [t.type for t in tagged] == ["signal"]
         assert [t.type for t in await templates.list_templates(s, ann, bot_type="ai")] == ["ai"]
         with pytest.raises(InvalidInput, match="Complexity"):
             await templates.list_templates(s, ann, complexity="expert")
