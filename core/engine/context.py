@@ -30,6 +30,8 @@ class Parsed:
     updated_at: datetime
     config: ConfigModel
     risk: RiskSettings
+    raw_config: dict[str, Any]
+    raw_risk: dict[str, Any]
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -55,10 +57,19 @@ class EngineContext:
         cached = self._parsed.get(bot_id)
         if cached is None or cached.updated_at != updated_at:
             cached = Parsed(
-                updated_at, validate_bot_config(bot_type, config), validate_risk_settings(risk)
+                updated_at,
+                validate_bot_config(bot_type, config),
+                validate_risk_settings(risk),
+                config or {},
+                risk or {},
             )
             self._parsed[bot_id] = cached
         return cached
+
+    def known(self, bot_id: str, updated_at: datetime) -> Parsed | None:
+        """The parsed settings of a bot whose row hasn't changed since, if any."""
+        cached = self._parsed.get(bot_id)
+        return cached if cached is not None and cached.updated_at == updated_at else None
 
     async def venue(self, session: AsyncSession, bot_id: str, user_id: str, paper: bool) -> Venue:
         key = (bot_id, paper)

@@ -11,6 +11,7 @@ message (BOT_ERROR). An exchange outage backs the affected bots off instead.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from core.engine.decide import Feeds, Plan, load_feeds, plan
 from core.engine.exits import ExitWatcher
 from core.engine.failures import is_connection_error
 from core.engine.ids import fast_id
-from core.engine.leases import CycleRow, LeasedBot, finish_cycles
+from core.engine.leases import CycleRow, LeasedBot, finish_cycles, load_settings
 from core.engine.trades import Decided, Tx
 from core.errors import ServiceError
 from core.events import Event, publish_in
@@ -76,12 +77,14 @@ def _row(
     return CycleRow(
         bot_id=bot.id,
         execution_id=bot.execution_id,
+        slot_at=bot.slot_at,
         at=now,
         signal=decided.signal,
         confidence=decided.confidence,
         reason=decided.reason[:REASON_LIMIT] or decided.signal,
         price=decided.price,
-        indicators=decided.indicators,
+        indicators=decided.indicators_json
+        or json.dumps(decided.indicators, separators=(",", ":"), default=str),
         status="success" if failed is None else "error",
         error=None if failed is None else failed.message[:REASON_LIMIT],
         error_count=error_count,
@@ -99,10 +102,20 @@ async def run_batch(
     if watcher.dirty:
         async with ctx.db.sessions() as session:
             await watcher.load(session)
+    stale = []
+    for bot in bots:
+        known = ctx.known(bot.id, bot.updated_at)
+        if known is None:
+            stale.append(bot)
+        else:
+            bot.config, bot.risk_settings = known.raw_config, known.raw_risk
     feeds = Feeds({}, {})
-    if any(not b.paper_trading or b.type == "arbitrage" for b in bots):
+    needs_feeds = any(not b.paper_trading or b.type == "arbitrage" for b in bots)
+    if stale or needs_feeds:
         async with ctx.db.sessions() as session:
-            feeds = await load_feeds(session, bots)
+            await load_settings(session, stale)
+            if needs_feeds:
+                feeds = await load_feeds(session, bots)
     bulk: list[CycleRow] = []
     acting: list[tuple[LeasedBot, Plan, Failed | None]] = []
     for bot in bots:
@@ -172,6 +185,7 @@ async def run_action(
             tx.decided = Decided(
                 reason=f"The bot was {row.status} before it could act.", price=tx.decided.price
             )
+        tx.decided.indicators_json = None  # the action may have changed the indicators
         if failed is None and tx.decided.error is not None:
             failed = Failed(tx.decided.error, False)
         if tx.state != before:

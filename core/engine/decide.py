@@ -9,6 +9,7 @@ own, where everything is read again under locks before anything is done.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,13 +149,16 @@ async def _candle_strategy(ctx, feeds, watched, bot, parsed: Parsed, now) -> Pla
         return Plan(Decided(reason="No closed candles yet.", price=ticker.last))
     last_ms = int(window.ts[-1])
     cached = parsed.extras.get("decision")
-    if cached is not None and cached[0] == last_ms:
-        decision = cached[1]
-    else:
+    if cached is None or cached[0] != last_ms:
         decision = strategy.decide(window)
-        parsed.extras["decision"] = (last_ms, decision)
+        dumped = json.dumps(decision.indicators, separators=(",", ":"), default=str)
+        cached = parsed.extras["decision"] = (last_ms, decision, dumped)
+    _, decision, dumped = cached
     decided = Decided(
-        reason=decision.reason, price=ticker.last, indicators=dict(decision.indicators)
+        reason=decision.reason,
+        price=ticker.last,
+        indicators=dict(decision.indicators),
+        indicators_json=dumped,
     )
     if decision.signal is Action.HOLD:
         return Plan(decided)

@@ -7,8 +7,12 @@ that), its lease is free or expired, and it is not backing off. ``claim_due`` le
 ``limit`` due bots in one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``:
 concurrent processes skip each other's rows, so no bot is claimed twice.
 
-A cycle's ``execution_id`` is ``<bot id>-<slot>``: unique per bot and slot, so a cycle written
-twice for the same slot is refused by ``executions.execution_id``'s unique index. Every write
+A bot runs the slot after its last one (``last_execution_at`` holds that slot's start), so an
+engine that falls behind — a busy machine, a killed process whose leases must expire first, a
+database restart — runs the missed slots afterwards, each once; a bot more than ``catch_up_slots``
+behind restarts at the current slot. A cycle's ``execution_id`` is ``<bot id>-<slot>``: unique
+per bot and slot, so a cycle written twice for the same slot is refused by
+``executions.execution_id``'s unique index. Every write
 that finishes a cycle is fenced by the lease: ``lease_owner`` must still be this process, or the
 cycle's results are dropped (the bot was stopped, or the lease expired and moved on).
 """
@@ -16,24 +20,44 @@ cycle's results are dropped (the bot was stopped, or the lease expired and moved
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Integer, Numeric, String, bindparam, text
+from sqlalchemy import ARRAY, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 ACTIVE = "active"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_MICRO = timedelta(microseconds=1)
+
+
+def _width(cycle_seconds: float) -> int:
+    return max(1, round(cycle_seconds * 1_000_000))
+
+
 def slot_of(moment: datetime, cycle_seconds: float) -> int:
-    return int((moment - EPOCH).total_seconds() // cycle_seconds)
+    """The slot holding ``moment`` (integer microseconds: no float drift at slot edges)."""
+    return ((moment - EPOCH) // _MICRO) // _width(cycle_seconds)
 
 
 def slot_start(slot: int, cycle_seconds: float) -> datetime:
-    return EPOCH + timedelta(seconds=slot * cycle_seconds)
+    return EPOCH + _MICRO * (slot * _width(cycle_seconds))
+
+
+def next_slot(last_run: datetime | None, now: datetime, cycle_seconds: float, catch_up: int) -> int:
+    """The slot a due bot runs now: the one after its last, so a late or interrupted engine
+    runs every slot once; a bot more than ``catch_up`` slots behind (after an outage, or never
+    run) starts at the current slot instead."""
+    current = slot_of(now, cycle_seconds)
+    if last_run is None:
+        return current
+    following = slot_of(last_run, cycle_seconds) + 1
+    return following if current - following <= catch_up else current
 
 
 def execution_key(bot_id: str, slot: int) -> str:
@@ -42,43 +66,47 @@ def execution_key(bot_id: str, slot: int) -> str:
 
 @dataclass(slots=True)
 class LeasedBot:
-    """A claimed bot, as the cycle needs it (plain values: nothing lazy)."""
+    """A claimed bot, as the cycle needs it (plain values: nothing lazy). ``config`` and
+    ``risk_settings`` are filled by ``load_settings`` only for bots whose row changed since the
+    process last parsed them (the claim itself returns no JSON settings)."""
 
     id: str
     user_id: str
-    name: str
     type: str
-    config: dict[str, Any]
-    risk_settings: dict[str, Any]
     paper_trading: bool
     engine_state: dict[str, Any] | None
     updated_at: datetime
     error_count: int
     started_at: datetime | None
     slot: int
+    slot_at: datetime  # the slot's start: ``last_execution_at`` once the cycle is written
+    config: dict[str, Any] | None = None
+    risk_settings: dict[str, Any] | None = None
 
     @property
     def execution_id(self) -> str:
         return execution_key(self.id, self.slot)
 
 
-_CLAIM = text(
-    """
-    UPDATE bots SET lease_owner = :owner, lease_until = :until
-    WHERE id IN (
-        SELECT id FROM bots
+# Driver-level SQL ($n parameters, values passed as asyncpg encodes them): these run once per
+# batch of hundreds of bots, and SQLAlchemy's per-element bind processing of arrays would cost
+# more than the statements themselves.
+_CLAIM = """
+    WITH due AS MATERIALIZED (
+        SELECT id, last_execution_at FROM bots
         WHERE status = 'active' AND type <> 'manual'
-          AND (last_execution_at IS NULL OR last_execution_at < :slot_start)
-          AND (lease_until IS NULL OR lease_until < :now OR lease_owner = :owner)
-          AND (backoff_until IS NULL OR backoff_until <= :now)
+          AND (last_execution_at IS NULL OR last_execution_at < $3)
+          AND (lease_until IS NULL OR lease_until < $4)
+          AND (backoff_until IS NULL OR backoff_until <= $4)
         ORDER BY last_execution_at
-        LIMIT :limit
+        LIMIT $5
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, user_id, name, type, config, risk_settings, paper_trading, engine_state,
-              updated_at, error_count, started_at
-    """
-)
+    UPDATE bots b SET lease_owner = $1, lease_until = $2
+    FROM due WHERE b.id = due.id
+    RETURNING b.id, b.user_id, b.type, b.paper_trading, b.engine_state::text, b.updated_at,
+              b.error_count, b.started_at, due.last_execution_at
+"""
 
 
 async def claim_due(
@@ -89,35 +117,46 @@ async def claim_due(
     cycle_seconds: float,
     lease_seconds: float,
     limit: int,
+    catch_up: int = 30,
 ) -> list[LeasedBot]:
-    slot = slot_of(now, cycle_seconds)
-    rows = await session.execute(
-        _CLAIM,
-        {
-            "owner": owner,
-            "until": now + timedelta(seconds=lease_seconds),
-            "slot_start": slot_start(slot, cycle_seconds),
-            "now": now,
-            "limit": limit,
-        },
+    """Lease up to ``limit`` due bots whose lease is free or expired, each with its slot."""
+    current_start = slot_start(slot_of(now, cycle_seconds), cycle_seconds)
+    conn = await session.connection()
+    rows = await conn.exec_driver_sql(
+        _CLAIM, (owner, now + timedelta(seconds=lease_seconds), current_start, now, limit)
     )
-    return [
-        LeasedBot(
-            id=r.id,
-            user_id=r.user_id,
-            name=r.name,
-            type=r.type,
-            config=r.config or {},
-            risk_settings=r.risk_settings or {},
-            paper_trading=r.paper_trading,
-            engine_state=r.engine_state,
-            updated_at=r.updated_at,
-            error_count=r.error_count,
-            started_at=r.started_at,
-            slot=slot,
+    out = []
+    for r in rows:
+        slot = next_slot(r[8], now, cycle_seconds, catch_up)
+        out.append(
+            LeasedBot(
+                id=r[0],
+                user_id=r[1],
+                type=r[2],
+                paper_trading=r[3],
+                engine_state=json.loads(r[4]) if r[4] else None,
+                updated_at=r[5],
+                error_count=r[6],
+                started_at=r[7],
+                slot=slot,
+                slot_at=slot_start(slot, cycle_seconds),
+            )
         )
-        for r in rows
-    ]
+    return out
+
+
+async def load_settings(session: AsyncSession, bots: list[LeasedBot]) -> None:
+    """Fill in the config and risk settings of these bots (one query)."""
+    if not bots:
+        return
+    conn = await session.connection()
+    rows = await conn.exec_driver_sql(
+        "SELECT id, config::text, risk_settings::text FROM bots WHERE id = ANY($1::text[])",
+        ([b.id for b in bots],),
+    )
+    found = {r[0]: (json.loads(r[1]), json.loads(r[2])) for r in rows}
+    for bot in bots:
+        bot.config, bot.risk_settings = found.get(bot.id, ({}, {}))
 
 
 @dataclass(slots=True)
@@ -126,88 +165,73 @@ class CycleRow:
 
     bot_id: str
     execution_id: str
-    at: datetime
+    slot_at: datetime  # becomes bots.last_execution_at
+    at: datetime  # when the cycle ran: executions.timestamp
     signal: str
     confidence: Decimal
     reason: str
     price: Decimal
-    indicators: dict[str, Any]
+    indicators: str  # JSON text
     status: str
     error: str | None
     error_count: int
     backoff_until: datetime | None
 
 
-_TS = DateTime(timezone=True)
-_FINISH = text(
-    """
-    WITH v AS (
-        SELECT * FROM unnest(:bot_ids, :ats, :error_counts, :backoffs, :errors)
-            AS v(id, at, error_count, backoff_until, error)
-    ),
-    done AS (
-        UPDATE bots b SET last_execution_at = v.at, error_count = v.error_count,
+_FINISH = """
+    WITH done AS (
+        UPDATE bots b SET last_execution_at = v.slot_at, error_count = v.error_count,
                           backoff_until = v.backoff_until, last_error = v.error,
                           lease_owner = NULL, lease_until = NULL
-        FROM v WHERE b.id = v.id AND b.lease_owner = :owner
+        FROM unnest($2::text[], $15::timestamptz[], $4::int[], $5::timestamptz[], $6::text[])
+            AS v(id, slot_at, error_count, backoff_until, error)
+        WHERE b.id = v.id AND b.lease_owner = $1
         RETURNING b.id
     )
     INSERT INTO executions (id, bot_id, execution_id, signal, confidence, reason, price,
                             indicators, status, error, timestamp)
     SELECT e.id, e.bot_id, e.execution_id, e.signal, e.confidence, e.reason, e.price,
            e.indicators::jsonb, e.status, e.error, e.at
-    FROM unnest(:ids, :bot_ids, :execution_ids, :signals, :confidences, :reasons, :prices,
-                :indicators, :statuses, :errors, :ats)
+    FROM unnest($7::text[], $2::text[], $8::text[], $9::text[], $10::numeric[], $11::text[],
+                $12::numeric[], $13::text[], $14::text[], $6::text[], $3::timestamptz[])
         AS e(id, bot_id, execution_id, signal, confidence, reason, price, indicators, status,
              error, at)
     WHERE e.bot_id IN (SELECT id FROM done)
     ON CONFLICT (execution_id) DO NOTHING
     RETURNING bot_id
-    """
-).bindparams(
-    bindparam("bot_ids", type_=ARRAY(String)),
-    bindparam("ats", type_=ARRAY(_TS)),
-    bindparam("error_counts", type_=ARRAY(Integer)),
-    bindparam("backoffs", type_=ARRAY(_TS)),
-    bindparam("errors", type_=ARRAY(String)),
-    bindparam("ids", type_=ARRAY(String)),
-    bindparam("execution_ids", type_=ARRAY(String)),
-    bindparam("signals", type_=ARRAY(String)),
-    bindparam("confidences", type_=ARRAY(Numeric(65, 30))),
-    bindparam("reasons", type_=ARRAY(String)),
-    bindparam("prices", type_=ARRAY(Numeric(65, 30))),
-    bindparam("indicators", type_=ARRAY(String)),
-    bindparam("statuses", type_=ARRAY(String)),
-)
+"""
 
 
 async def finish_cycles(
-    session: AsyncSession, owner: str, rows: list[CycleRow], new_id
-) -> set[str]:  # type: ignore[no-untyped-def]
+    session: AsyncSession, owner: str, rows: list[CycleRow], new_id: Callable[[], str]
+) -> set[str]:
     """Write many cycles at once and release their leases; returns the bots whose cycle was
     written (a bot whose lease this process lost is left out, and so is its row)."""
     if not rows:
         return set()
-    written = await session.execute(
+    rows = sorted(rows, key=lambda r: r.bot_id)  # one lock order for every writer
+    conn = await session.connection()
+    written = await conn.exec_driver_sql(
         _FINISH,
-        {
-            "owner": owner,
-            "bot_ids": [r.bot_id for r in rows],
-            "ats": [r.at for r in rows],
-            "error_counts": [r.error_count for r in rows],
-            "backoffs": [r.backoff_until for r in rows],
-            "errors": [r.error for r in rows],
-            "ids": [new_id() for _ in rows],
-            "execution_ids": [r.execution_id for r in rows],
-            "signals": [r.signal for r in rows],
-            "confidences": [r.confidence for r in rows],
-            "reasons": [r.reason for r in rows],
-            "prices": [r.price for r in rows],
-            "indicators": [json.dumps(r.indicators, separators=(",", ":")) for r in rows],
-            "statuses": [r.status for r in rows],
-        },
+        (
+            owner,
+            [r.bot_id for r in rows],
+            [r.at for r in rows],
+            [r.error_count for r in rows],
+            [r.backoff_until for r in rows],
+            [r.error for r in rows],
+            [new_id() for _ in rows],
+            [r.execution_id for r in rows],
+            [r.signal for r in rows],
+            [r.confidence for r in rows],
+            [r.reason for r in rows],
+            [r.price for r in rows],
+            [r.indicators for r in rows],
+            [r.status for r in rows],
+            [r.slot_at for r in rows],
+        ),
     )
-    return set(written.scalars())
+    return {r[0] for r in written}
 
 
 _RELEASE = text(
@@ -221,15 +245,36 @@ async def release_all(session: AsyncSession, owner: str) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+_RELEASE_SOME = text(
+    "UPDATE bots SET lease_owner = NULL, lease_until = NULL "
+    "WHERE lease_owner = :owner AND id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(String)))
+
+
+async def release(session: AsyncSession, owner: str, bot_ids: list[str]) -> int:
+    """Give back the leases of a batch that failed half-way (nothing of it was committed)."""
+    if not bot_ids:
+        return 0
+    result = await session.execute(_RELEASE_SOME, {"owner": owner, "ids": bot_ids})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 _RENEW = text(
-    "UPDATE bots SET lease_until = :until WHERE lease_owner = :owner AND id = ANY(:ids)"
+    """
+    WITH mine AS MATERIALIZED (
+        SELECT id FROM bots WHERE lease_owner = :owner AND id = ANY(:ids)
+        ORDER BY id FOR UPDATE SKIP LOCKED
+    )
+    UPDATE bots b SET lease_until = :until FROM mine WHERE b.id = mine.id
+    """
 ).bindparams(bindparam("ids", type_=ARRAY(String)))
 
 
 async def renew(
     session: AsyncSession, owner: str, bot_ids: list[str], *, now: datetime, lease_seconds: float
 ) -> int:
-    """Extend the leases of bots whose cycle is still running (a slow exchange)."""
+    """Extend the leases of bots whose cycle is still running (a slow exchange). Rows another
+    transaction holds are skipped, never waited for: that transaction is finishing them."""
     if not bot_ids:
         return 0
     result = await session.execute(

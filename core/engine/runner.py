@@ -114,7 +114,9 @@ class EngineRunner:
         self.stats = EngineStats()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self._leased: list[str] = []
+        self._leased: set[str] = set()
+        self._stale: set[str] = set()  # leases of batches lost with the database
+        self._claimed_at: dict[frozenset[str], float] = {}
         self._registered = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -129,7 +131,10 @@ class EngineRunner:
             return
         self._stop.clear()
         self._tasks = [
-            asyncio.create_task(self._scheduler(), name="engine-scheduler"),
+            *(
+                asyncio.create_task(self._scheduler(), name=f"engine-scheduler-{lane}")
+                for lane in range(self.settings.lanes)
+            ),
             asyncio.create_task(self._watch(), name="engine-exits"),
             asyncio.create_task(self._heartbeat(), name="engine-heartbeat"),
             asyncio.create_task(self._housekeeping(), name="engine-housekeeping"),
@@ -146,9 +151,12 @@ class EngineRunner:
         """Finish the cycle in flight, give back the leases, mark the process stopped."""
         self._stop.set()
         if self._tasks:
-            scheduler = self._tasks[0]
+            schedulers = self._tasks[: self.settings.lanes]
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(scheduler), self.settings.shutdown_seconds)
+                await asyncio.wait_for(
+                    asyncio.shield(asyncio.gather(*schedulers, return_exceptions=True)),
+                    self.settings.shutdown_seconds,
+                )
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -213,16 +221,35 @@ class EngineRunner:
                 cycle_seconds=self.settings.cycle_seconds,
                 lease_seconds=self.settings.lease_seconds,
                 limit=self.settings.batch_size,
+                catch_up=self.settings.catch_up_slots,
             )
         if not bots:
             return BatchStats()
-        self._leased = [b.id for b in bots]
+        ids = {b.id for b in bots}
+        self._leased |= ids
+        self._claimed_at[frozenset(ids)] = time.monotonic()
         try:
             batch = await run_batch(self.ctx, self.watcher, bots, now)
+        except BaseException:
+            self._stale |= ids  # given back once the database answers again
+            raise
         finally:
-            self._leased = []
+            self._leased -= ids
+            self._claimed_at.pop(frozenset(ids), None)
         self.stats.add(batch)
         return batch
+
+    def _overrunning(self) -> list[str]:
+        """Bots of batches running for over a third of the lease: their leases need renewing."""
+        limit = time.monotonic() - self.settings.lease_seconds / 3
+        return sorted(b for ids, at in list(self._claimed_at.items()) if at < limit for b in ids)
+
+    async def _release_stale(self) -> None:
+        if self._stale:
+            stale = list(self._stale)
+            async with self.db.sessions.begin() as session:
+                await leases.release(session, self.process_id, stale)
+            self._stale -= set(stale)
 
     # -- loops ------------------------------------------------------------------------------------
 
@@ -230,10 +257,11 @@ class EngineRunner:
         failures = 0
         while not self._stop.is_set():
             try:
+                await self._release_stale()
                 batch = await self.run_pass()
                 failures = 0
-                if batch.claimed >= self.settings.batch_size:
-                    continue  # more are due: no pause
+                if batch.claimed:
+                    continue  # more may be due (a full batch, or bots catching up): no pause
                 now = self.clock.now()
                 slot = leases.slot_of(now, self.settings.cycle_seconds)
                 until_next = (
@@ -346,7 +374,7 @@ class EngineRunner:
                     await leases.renew(
                         session,
                         self.process_id,
-                        list(self._leased),
+                        self._overrunning(),
                         now=now,
                         lease_seconds=self.settings.lease_seconds,
                     )

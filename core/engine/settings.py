@@ -12,11 +12,17 @@ class EngineSettings(BaseSettings):
     cycle_seconds: float = Field(default=10.0, ge=0.01, le=3600)
     """Every active bot runs one cycle per slot of this length (slots are aligned to the epoch,
     so every process agrees on them). Exits don't wait for it: they follow every price update."""
+    catch_up_slots: int = Field(default=30, ge=0, le=100_000)
+    """A bot that fell behind (a busy or interrupted engine) runs its missed slots, each once, up
+    to this many; further behind (a long outage) it resumes at the current slot."""
     lease_seconds: float = Field(default=15.0, ge=1, le=3600)
     """How long a claimed bot stays with its process; a killed process's bots are free again
     after this at the latest."""
     batch_size: int = Field(default=500, ge=1, le=10_000)
     """Bots claimed per statement."""
+    lanes: int = Field(default=2, ge=1, le=16)
+    """Batches in flight at once in one process: while one waits for the database, another is
+    decided (claims never overlap: a leased bot is never claimed again)."""
     heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
     alive_seconds: float = Field(default=10.0, gt=0, le=600)
     """A process whose heartbeat is older than this is considered dead."""

@@ -52,6 +52,8 @@ class Decided:
     indicators: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     """Set when the cycle failed (the row's status is then ``error``)."""
+    indicators_json: str | None = None
+    """``indicators`` already as JSON (a decision cached for its candle is dumped once)."""
 
 
 @dataclass

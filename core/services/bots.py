@@ -565,6 +565,7 @@ async def start_bot(
     bot.error_count = 0
     bot.last_error = None
     bot.backoff_until = None
+    bot.last_execution_at = None  # no catching up on the slots it was not running
     if not resumed:
         bot.started_at = now
         bot.stopped_at = None
