@@ -43,6 +43,97 @@ class Field:
 Values = dict[str, Any]
 
 
+class FieldGrid(Grid):
+    """The fields as label/control lines; ``values()`` reads them, ``mark(name)`` flags one."""
+
+    DEFAULT_CLASSES = "form-grid"
+
+    def __init__(self, fields: Sequence[Field], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.fields = tuple(fields)
+        self.help = {f"field-{f.name}": f.help for f in fields}
+
+    def compose(self) -> ComposeResult:
+        for f in self.fields:
+            yield Label(f.label, classes="form-label")
+            yield control(f)
+
+    def values(self) -> Values:
+        out: Values = {}
+        for f in self.fields:
+            widget = self.query_one(f"#field-{f.name}")
+            if isinstance(widget, Select):
+                out[f.name] = None if widget.value is Select.NULL else widget.value
+            elif isinstance(widget, Checkbox):
+                out[f.name] = widget.value
+            elif isinstance(widget, TextArea):
+                out[f.name] = widget.text
+            else:
+                assert isinstance(widget, Input)
+                out[f.name] = widget.value
+        return out
+
+    def set_values(self, values: Values) -> None:
+        for name, value in values.items():
+            found = self.query(f"#field-{name}")
+            if not found:
+                continue
+            widget = found.first()
+            if isinstance(widget, Select):
+                widget.value = value if value is not None else Select.NULL
+            elif isinstance(widget, Checkbox):
+                widget.value = bool(value)
+            elif isinstance(widget, TextArea):
+                widget.text = str(value or "")
+            elif isinstance(widget, Input):
+                widget.value = str(value or "")
+
+    def clear_marks(self) -> None:
+        for widget in self.query(".-invalid-field"):
+            widget.remove_class("-invalid-field")
+
+    def clear_secrets(self) -> None:
+        for f in self.fields:
+            if f.kind == "secret":
+                self.query_one(f"#field-{f.name}", Input).value = ""
+
+    def mark(self, exc: ServiceError) -> None:
+        """Flag and focus the field a refusal names (``InvalidInput.field``)."""
+        name = getattr(exc, "field", None)
+        found = self.query(f"#field-{name.split('.')[0]}") if name else None
+        if found:
+            widget = found.first()
+            widget.add_class("-invalid-field")
+            widget.focus()
+
+
+def control(f: Field) -> Widget:
+    wid = f"field-{f.name}"
+    if f.kind == "select":
+        value = f.value if any(v == f.value for _, v in f.options) else Select.NULL
+        return Select(
+            [(label, v) for label, v in f.options],
+            value=value,
+            allow_blank=value is Select.NULL,
+            id=wid,
+            compact=True,
+        )
+    if f.kind == "check":
+        return Checkbox("", bool(f.value), id=wid, compact=True)
+    if f.kind == "area":
+        return TextArea(
+            str(f.value), id=wid, compact=True, classes="form-area", show_line_numbers=False
+        )
+    return Input(
+        str(f.value),
+        placeholder=f.placeholder,
+        password=f.kind == "secret",
+        max_length=f.max_length,
+        id=wid,
+        compact=True,
+    )
+
+
 class FormModal(ModalScreen[R | None], Generic[R]):
     CSS_PATH = ["modals.tcss", "form.tcss"]  # noqa: RUF012
     BINDINGS = [  # noqa: RUF012
@@ -63,17 +154,14 @@ class FormModal(ModalScreen[R | None], Generic[R]):
         super().__init__(id=id)
         self._title, self._fields, self._submit = title, tuple(fields), submit
         self._intro, self._yes = intro, yes
-        self._help = {f"field-{f.name}": f.help for f in fields}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
             yield Label(self._title, classes="dialog-title")
             if self._intro:
                 yield Static(self._intro, classes="dialog-text")
-            with VerticalScroll(classes="form-body"), Grid(classes="form-grid"):
-                for f in self._fields:
-                    yield Label(f.label, classes="form-label")
-                    yield self._control(f)
+            with VerticalScroll(classes="form-body"):
+                yield FieldGrid(self._fields)
             yield Static("", id="form-help", classes="form-help")
             yield Static("", id="form-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
@@ -81,50 +169,21 @@ class FormModal(ModalScreen[R | None], Generic[R]):
                 yield Button("Cancel (esc)", id="form-cancel")
         yield Footer()
 
-    def _control(self, f: Field) -> Widget:
-        wid = f"field-{f.name}"
-        if f.kind == "select":
-            value = f.value if any(v == f.value for _, v in f.options) else Select.NULL
-            return Select(
-                [(label, v) for label, v in f.options],
-                value=value,
-                allow_blank=value is Select.NULL,
-                id=wid,
-                compact=True,
-            )
-        if f.kind == "check":
-            return Checkbox("", bool(f.value), id=wid, compact=True)
-        if f.kind == "area":
-            area = TextArea(str(f.value), id=wid, compact=True, classes="form-area")
-            area.show_line_numbers = False
-            return area
-        return Input(
-            str(f.value),
-            placeholder=f.placeholder,
-            password=f.kind == "secret",
-            max_length=f.max_length,
-            id=wid,
-            compact=True,
-        )
+    @property
+    def grid(self) -> FieldGrid:
+        return self.query_one(FieldGrid)
+
+    def on_resize(self) -> None:
+        # Keep the buttons on screen: the fields scroll when the terminal is short.
+        chrome = 14 + (3 if self._intro else 0)
+        self.query_one(".form-body").styles.max_height = max(4, self.app.size.height - chrome)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        help_text = self._help.get(event.widget.id or "", "")
+        help_text = self.grid.help.get(event.widget.id or "", "")
         self.query_one("#form-help", Static).update(help_text)
 
     def values(self) -> Values:
-        out: Values = {}
-        for f in self._fields:
-            widget = self.query_one(f"#field-{f.name}")
-            if isinstance(widget, Select):
-                out[f.name] = None if widget.value is Select.NULL else widget.value
-            elif isinstance(widget, Checkbox):
-                out[f.name] = widget.value
-            elif isinstance(widget, TextArea):
-                out[f.name] = widget.text
-            else:
-                assert isinstance(widget, Input)
-                out[f.name] = widget.value
-        return out
+        return self.grid.values()
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
@@ -144,26 +203,14 @@ class FormModal(ModalScreen[R | None], Generic[R]):
 
     @work(exclusive=True, group="form")
     async def action_submit(self) -> None:
-        for widget in self.query(".-invalid-field"):
-            widget.remove_class("-invalid-field")
-        values = self.values()
+        grid = self.grid
+        grid.clear_marks()
+        values = grid.values()
 
         async def wrapped() -> tuple[R]:
             return (await self._submit(values),)
 
-        result = await call_service(self, wrapped(), "#form-error", on_refusal=self._mark)
-        for f in self._fields:
-            if f.kind == "secret":
-                self.query_one(f"#field-{f.name}", Input).value = ""
+        result = await call_service(self, wrapped(), "#form-error", on_refusal=grid.mark)
+        grid.clear_secrets()
         if result is not None:
             self.dismiss(result[0])
-
-    def _mark(self, exc: ServiceError) -> None:
-        name = getattr(exc, "field", None)
-        if not name:
-            return
-        found = self.query(f"#field-{name.split('.')[0]}")
-        if found:
-            widget = found.first()
-            widget.add_class("-invalid-field")
-            widget.focus()

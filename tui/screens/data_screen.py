@@ -2,37 +2,30 @@
 
 A screen reads ``app.db`` and ``app.actor`` (the app's convention). ``service`` runs a service
 function ``fn(session, actor, ...)`` in a session of its own (a committed transaction when
-``write``) and turns a refusal into a toast instead of a traceback.
+``write``) and turns a refusal into a toast instead of a traceback (``BaseScreen.call``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar, TypeVar
 
 from rich.style import Style
 from rich.text import Text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from textual.app import App, ComposeResult
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, TabbedContent, TabPane
 
 from core.clock import SYSTEM_CLOCK, Clock
-from core.db.engine import Database, DatabaseUnavailable
-from core.errors import ServiceError
-from core.events import Event, Subscription, bus
-from core.security.vault import VaultError
+from core.db.engine import Database
 from core.services.actor import Actor
+from tui.screens.base import BaseScreen
+from tui.widgets.table import Cell, Column, KeyedTable
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
-UNEXPECTED = "Something went wrong; the details are in the log file."
-UNREACHABLE = "Database unavailable: BlockbotX can't reach its database right now."
 Service = Callable[..., Awaitable[T]]
 
 
@@ -76,6 +69,8 @@ class Col:
     width: int | None = None
     keep: int = 0
     width_min: int = 16
+    right: bool = False
+    """Right-aligned (figures)."""
 
 
 def fit_columns(columns: Sequence[Col], available: int, padding: int = 2) -> list[tuple[Col, int]]:
@@ -96,78 +91,49 @@ def fit_columns(columns: Sequence[Col], available: int, padding: int = 2) -> lis
 
 
 def fill_table(
-    table: DataTable[Any],
+    table: KeyedTable,
     columns: Sequence[Col],
-    rows: Sequence[tuple[str, Mapping[str, object]]],
-    *,
-    keep_cursor: bool = True,
+    rows: Iterable[tuple[str, Mapping[str, Cell]]],
 ) -> None:
-    """Lay the columns out for the table's width and show ``rows`` (key, cells by column)."""
-    current = (
-        table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if (keep_cursor and table.row_count)
-        else None
-    )
+    """Show ``rows`` (key, cells by column key) in the columns that fit the table's width.
+
+    The columns are re-laid only when the fit changes (a resize); rows go through the table's
+    keyed diff, so a live refresh repaints only the cells that changed."""
     available = (table.size.width or table.app.size.width) - 2
-    fitted = fit_columns(columns, available)
-    table.clear(columns=True)
-    for col, width in fitted:
-        table.add_column(col.label, width=width, key=col.key)
-    for key, cells in rows:
-        table.add_row(*(cells.get(col.key, "") for col, _ in fitted), key=key)
-    if current is not None and any(k == current for k, _ in rows):
-        table.move_cursor(row=table.get_row_index(current))
+    spec = tuple(
+        Column(col.key, col.label, width, col.right)
+        for col, width in fit_columns(columns, available)
+    )
+    if spec != table.columns_spec:
+        table.columns_spec = spec
+        table.clear(columns=True)
+        for column in spec:
+            table.add_column(column.label, key=column.key, width=column.width)
+    table.sync((key, [cells.get(c.key, "") for c in spec]) for key, cells in rows)
 
 
-class DataScreen(Screen[None]):
-    """A signed-in screen: header, ``compose_body()``, footer; ``load()`` fetches its data and
-    ``live(events)`` reacts to the ``LIVE_KINDS`` events of the acting user (a burst within
-    ``LIVE_INTERVAL`` is one call). ``service`` runs a service function, a refusal becomes a
-    toast. Textual calls ``on_mount`` of every class in the MRO, so a subclass's own
-    ``on_mount`` must not call ``super().on_mount()`` (that would load twice)."""
+class DataScreen(BaseScreen):
+    """A main (or sub-) screen of the signed-in dashboard that reads through the services.
 
-    LIVE_KINDS: ClassVar[frozenset[str]] = frozenset()
-    LIVE_INTERVAL: ClassVar[float] = 0.5
+    The frame, ``load()``, live refresh (``LIVE_KINDS``) and toasts for refusals come from
+    ``BaseScreen``; this adds ``service(fn, ...)`` (a session per call), the clock, times in the
+    user's zone, table cells coloured by theme variables and ``<``/``>`` between tabs. Textual
+    calls ``on_mount`` of every class in the MRO, so a subclass's own ``on_mount`` must not call
+    ``super().on_mount()`` (that would load twice)."""
+
     STATUS = "#status"
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield from self.compose_body()
-        yield Footer()
-
-    def compose_body(self) -> ComposeResult:
-        yield from ()
-
-    def on_mount(self) -> None:
-        if self.LIVE_KINDS:
-            sub = bus.subscribe(user_id=self.actor.user_id, kinds=self.LIVE_KINDS)
-            self.run_worker(self._follow(sub), group="live", exclusive=True)
-        self.load()
-
-    async def _follow(self, sub: Subscription) -> None:
-        try:
-            while True:
-                events = [await sub.get()]
-                while not sub.queue.empty():
-                    events.append(sub.queue.get_nowait())
-                self.live(events)
-                await asyncio.sleep(self.LIVE_INTERVAL)
-        finally:
-            sub.close()
-
-    def load(self) -> None:
-        """Fetch (again) what the screen shows; screens start a worker here."""
-
-    def live(self, events: list[Event]) -> None:
-        self.load()
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # ">"/"<" where nothing is being typed; ctrl+page down/up from inside a form field too.
+        Binding("greater_than_sign,ctrl+pagedown", "next_tab(1)", "Next tab", id="screen.next-tab",
+                key_display=">", show=False, tooltip="The next tab of this screen"),
+        Binding("less_than_sign,ctrl+pageup", "next_tab(-1)", "Previous tab",
+                id="screen.previous-tab", key_display="<", show=False,
+                tooltip="The previous tab of this screen"),
+    ]  # fmt: skip
 
     @property
     def db(self) -> Database:
         return self.app.db  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def actor(self) -> Actor:
-        return self.app.actor  # type: ignore[attr-defined,no-any-return]
 
     @property
     def clock(self) -> Clock:
@@ -179,29 +145,29 @@ class DataScreen(Screen[None]):
     def cell(self, value: object, variable: str | None = None, *, bold: bool = False) -> Text:
         return cell(self.app, value, variable, bold=bold)
 
-    async def call(self, awaitable: Awaitable[T]) -> T | None:
-        """Await a service call; a refusal becomes a toast and None."""
-        try:
-            return await awaitable
-        except ServiceError as exc:
-            self.notify(str(exc), severity="warning", timeout=6)
-        except (DatabaseUnavailable, OSError, DBAPIError):
-            log.warning("database unreachable during a service call", exc_info=True)
-            self.notify(UNREACHABLE, severity="error")
-        except VaultError as exc:
-            log.error("vault: %s", exc)
-            self.notify("A stored secret could not be decrypted.", severity="error")
-        except Exception:
-            log.exception("unexpected error in a service call")
-            self.notify(UNEXPECTED, severity="error")
-        return None
-
     async def service(
         self, fn: Service[T], *args: Any, write: bool = False, **kwargs: Any
     ) -> T | None:
         """``fn(session, actor, *args, **kwargs)`` in a session of its own (committed when
         ``write``); None (and a toast) on refusal."""
         return await self.call(in_session(self.db, self.actor, fn, *args, write=write, **kwargs))
+
+    def action_next_tab(self, step: int) -> None:
+        """The previous / next tab of the screen's TabbedContent, its first list or field focused."""
+        found = self.query(TabbedContent)
+        if not found:
+            return
+        tabs = found.first()
+        panes = [p.id for p in tabs.query(TabPane) if p.id]
+        if not panes:
+            return
+        current = panes.index(tabs.active) if tabs.active in panes else 0
+        tabs.active = panes[(current + step) % len(panes)]
+        pane = tabs.get_pane(tabs.active)
+        tables = pane.query(DataTable)
+        focusable = list(tables) or [w for w in pane.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
 
     def say(self, message: str) -> None:
         """A hint in the screen's ``#status`` line (empty lists, what to press)."""
