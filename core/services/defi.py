@@ -300,6 +300,15 @@ async def set_wallet_active(
     return _wallet_view(await loaded(session, wallet))
 
 
+async def rename_wallet(
+    session: AsyncSession, actor: Actor, wallet_id: str, name: str | None
+) -> WalletView:
+    """Give a wallet a name (an empty name clears it)."""
+    wallet = await _wallet(session, actor, wallet_id)
+    wallet.name = _name(name, "name") if name and name.strip() else None
+    return _wallet_view(await loaded(session, wallet))
+
+
 async def remove_wallet(session: AsyncSession, actor: Actor, wallet_id: str) -> None:
     """Stop tracking a wallet; its positions go with it (and a managed key is destroyed)."""
     await session.delete(await _wallet(session, actor, wallet_id))
