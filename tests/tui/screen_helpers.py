@@ -29,6 +29,11 @@ SMALL = (80, 24)
 class ScreenApp(App[None]):
     """Signed in as ``actor``; shows ``make_screen()`` on top of the default screen."""
 
+    TITLE = "BlockbotX"
+    # The nav bar lists every registered screen: hidden here so that a screen's snapshot
+    # doesn't change each time another screen is registered (the shell's tests show it).
+    CSS = "NavBar { display: none; }"
+
     def __init__(
         self,
         url: str,

@@ -80,9 +80,9 @@ class NotificationPrefsScreen(DataScreen):
                 yield Input(id="telegram-chat", placeholder="123456789 or @channel", compact=True,
                             max_length=40)  # fmt: skip
                 yield Label("Discord webhook")
-                yield Input(id="discord-webhook", password=True, compact=True, max_length=500)
-                yield Static("")
-                yield Checkbox("Forget the saved webhook", id="discord-clear", compact=True)
+                with Horizontal(classes="webhook"):
+                    yield Input(id="discord-webhook", password=True, compact=True, max_length=500)
+                    yield Checkbox("forget it", id="discord-clear", compact=True)
             yield Label("Quiet hours and digests", classes="section")
             with Grid(classes="pairs"):
                 yield Label("Quiet hours")

@@ -28,7 +28,7 @@ from core.notifications.live import KIND
 from core.services import notifications as inbox
 from core.services.notifications import NotificationView
 from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.screens.security import KeyTable
+from tui.widgets.table import KeyedTable
 
 PAGE = 100
 GROUP_LABELS = {
@@ -107,7 +107,7 @@ class NotificationsScreen(DataScreen):
                 PRIORITY_OPTIONS, prompt="Any priority", id="priority-filter", compact=True
             )
             yield Static("", id="counts")
-        yield KeyTable(id="inbox")
+        yield KeyedTable((), id="inbox")
         with Vertical(id="detail"):
             yield Static("", id="detail-title")
             yield Static("", id="detail-message")
@@ -150,7 +150,7 @@ class NotificationsScreen(DataScreen):
                 "type": self.cell(humane(r.type.value), bold=bold),
                 "title": self.cell(r.title, bold=bold),
             }))  # fmt: skip
-        table = self.query_one("#inbox", KeyTable)
+        table = self.query_one("#inbox", KeyedTable)
         with self.app.batch_update():
             fill_table(table, COLUMNS, cells)
         page = f" · page {self._offset // PAGE + 1}" if self._offset or len(rows) == PAGE else ""
@@ -194,7 +194,7 @@ class NotificationsScreen(DataScreen):
 
     @work(exclusive=True, group="notifications-write")
     async def action_mark_read(self) -> None:
-        key = self.query_one("#inbox", KeyTable).selected_key
+        key = self.query_one("#inbox", KeyedTable).selected_key
         if key is None or self._rows[key].read:
             return
         if await self.service(inbox.mark_read, key, write=True) is not None:

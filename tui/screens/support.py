@@ -16,7 +16,7 @@ from core.services import admin, support
 from core.services.support import TicketView
 from tui.modals.form import Field, FormModal
 from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.screens.security import KeyTable
+from tui.widgets.table import KeyedTable
 
 PAGE = 100
 SCOPES = (("My tickets", "mine"), ("All tickets", "all"), ("Assigned to me", "assigned"))
@@ -63,11 +63,11 @@ class SupportScreen(DataScreen):
             yield Label("Status", classes="filter-label")
             yield Select(STATUS_OPTIONS, prompt="Any status", id="status-filter", compact=True)
             yield Static("", id="scope")
-        yield KeyTable(id="tickets")
+        yield KeyedTable((), id="tickets")
         yield Static("", id="status", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#tickets", KeyTable).focus()
+        self.query_one("#tickets", KeyedTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "scope":
@@ -140,7 +140,7 @@ class SupportScreen(DataScreen):
                 "updated": self.cell(self.when(r.updated_at)),
             }))  # fmt: skip
         with self.app.batch_update():
-            fill_table(self.query_one("#tickets", KeyTable), self._columns(), cells)
+            fill_table(self.query_one("#tickets", KeyedTable), self._columns(), cells)
         label = dict((v, k) for k, v in SCOPES)[self._scope]
         self.query_one("#scope", Static).update(
             f"{label} · {len(rows)} ticket{'s' if len(rows) != 1 else ''}"
@@ -164,7 +164,7 @@ class SupportScreen(DataScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        key = self.query_one("#tickets", KeyTable).selected_key
+        key = self.query_one("#tickets", KeyedTable).selected_key
         if key is None:
             return
         from tui.screens.ticket import TicketScreen

@@ -1,0 +1,318 @@
+"""Settings: profile, display (theme, language, time zone, currency), privacy, a GDPR export
+of your data with progress, and the way to the security settings.
+
+The theme applies as soon as it is chosen and is stored in ``users.theme``; ``apply_display``
+is what the app calls at sign-in so the stored theme and time zone take effect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.suggester import SuggestFromList
+from textual.widgets import (
+    Button,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from core.errors import ServiceError
+from core.services import privacy, profile
+from core.services.privacy import ExportView, PrivacyView
+from core.services.profile import CURRENCIES, LANGUAGES, ProfileView
+from tui.modals.form import Field, FieldGrid
+from tui.screens.auth_form import call_service
+from tui.screens.data_screen import Col, DataScreen, fill_table, in_session
+from tui.widgets.table import KeyedTable
+
+EXPORT_TYPES = {
+    "all": "Everything",
+    "profile": "Profile, sessions, devices, audit trail",
+    "settings": "Settings, exchange connections, wallets",
+    "bots": "Bots, positions, executions, backtests",
+    "trades": "Trades, orders, positions, portfolio history",
+}
+EXPORT_COLUMNS = (
+    Col("created", "Requested", 16, keep=8),
+    Col("type", "Type", 9, keep=7),
+    Col("status", "Status", 10, keep=9),
+    Col("expires", "Expires", 16, keep=5),
+    Col("file", "File", keep=6, width_min=20),
+)
+
+
+def profile_fields(p: ProfileView) -> list[Field]:
+    return [
+        Field("first_name", "First name", value=p.first_name or "", max_length=64),
+        Field("last_name", "Last name", value=p.last_name or "", max_length=64),
+        Field("company", "Company", value=p.company or "", max_length=64),
+        Field("position", "Position", value=p.position or "", max_length=64),
+        Field("location", "Location", value=p.location or "", max_length=64),
+        Field("phone", "Phone", value=p.phone or "", max_length=32,
+              help="Digits, spaces, dashes or brackets, optionally after a +."),
+        Field("website", "Website", value=p.website or "", max_length=200,
+              placeholder="https://…"),
+        Field("bio", "About you", value=p.bio or "", max_length=500),
+    ]  # fmt: skip
+
+
+def display_fields(p: ProfileView) -> list[Field]:
+    return [
+        Field("language", "Language", "select", p.language, list((v, k) for k, v in LANGUAGES.items()),
+              help="The interface is in English only for now."),
+        Field("timezone", "Time zone", value=p.timezone or "UTC", max_length=64,
+              help="An IANA zone such as Europe/Paris; times on screen and quiet hours use it."),
+        Field("currency", "Currency label", "select", p.currency,
+              [(v, k) for k, v in CURRENCIES.items()],
+              help="Figures are in US dollars; this is how they are labelled."),
+    ]  # fmt: skip
+
+
+def privacy_fields(p: PrivacyView) -> list[Field]:
+    return [
+        Field("profile_visibility", "Profile visible to", "select", p.profile_visibility,
+              [("Everyone", "public"), ("Friends", "friends"), ("Only me", "private")]),
+        Field("allow_messages_from", "Messages from", "select", p.allow_messages_from,
+              [("Everyone", "everyone"), ("Contacts", "contacts"), ("Nobody", "nobody")]),
+        Field("show_email", "Show my email", "check", p.show_email),
+        Field("show_phone", "Show my phone", "check", p.show_phone),
+        Field("data_usage_consent", "Usage analytics", "check", p.data_usage_consent,
+              help="Allow BlockbotX to use your activity to improve the product."),
+        Field("marketing_emails_consent", "Marketing email", "check", p.marketing_emails_consent),
+        Field("third_party_data_sharing", "Share with partners", "check",
+              p.third_party_data_sharing),
+    ]  # fmt: skip
+
+
+def apply_display(app: App[Any], p: ProfileView) -> None:
+    """Make a user's display choices take effect: their theme (if this app has it) and zone."""
+    theme = profile.theme_name(p.theme)
+    if theme and theme in app.available_themes:
+        app.theme = theme
+    app.user_zone = ZoneInfo(p.timezone) if p.timezone else None  # type: ignore[attr-defined]
+
+
+async def load_display(app: App[Any]) -> None:
+    """At sign-in: read the user's profile and apply it (a failure leaves the defaults)."""
+    try:
+        p = await in_session(app.db, app.actor, profile.get_profile)  # type: ignore[attr-defined]
+    except ServiceError:
+        return
+    apply_display(app, p)
+
+
+class SettingsScreen(DataScreen):
+    CSS_PATH = "settings.tcss"
+    BINDINGS = [  # noqa: RUF012
+        Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save this tab"),
+        Binding("ctrl+e", "export", "Export", id="settings.export",
+                tooltip="Export your data (GDPR)"),
+        Binding("ctrl+o", "security", "Security", id="settings.security",
+                tooltip="Password, two-factor, sessions, API keys"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.profile: ProfileView | None = None
+        self.privacy: PrivacyView | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(id="tabs"):
+            with TabPane("Profile", id="profile"), VerticalScroll(classes="pane"):
+                yield Static("", id="email", classes="pane-help")
+                yield Vertical(id="profile-form")
+                yield Button("Save profile (ctrl+s)", id="save-profile", variant="primary")
+            with TabPane("Display", id="display"), VerticalScroll(classes="pane"):
+                yield Label("Theme", classes="section")
+                yield Select(self._themes(), id="theme", allow_blank=False, compact=True)
+                yield Static("Applied and saved as soon as you choose it.", classes="pane-help")
+                yield Vertical(id="display-form")
+                yield Button("Save display (ctrl+s)", id="save-display", variant="primary")
+            with TabPane("Privacy", id="privacy"), VerticalScroll(classes="pane"):
+                yield Vertical(id="privacy-form")
+                yield Button("Save privacy (ctrl+s)", id="save-privacy", variant="primary")
+            with TabPane("Data export", id="export"), Vertical(classes="pane"):
+                yield Static(
+                    "A copy of your data as CSV files in a zip (or one JSON file), written to "
+                    "BlockbotX's data directory, readable only by you, kept 7 days. Secrets "
+                    "(password hash, keys, tokens) are never included.",
+                    classes="pane-help",
+                )
+                with Horizontal(id="export-row"):
+                    yield Select([(v, k) for k, v in EXPORT_TYPES.items()], value="all",
+                                 allow_blank=False, id="export-type", compact=True)  # fmt: skip
+                    yield Select([("CSV (zip)", "csv"), ("JSON", "json")], value="csv",
+                                 allow_blank=False, id="export-format", compact=True)  # fmt: skip
+                    yield Button("Export (ctrl+e)", id="export-button", compact=True)
+                yield ProgressBar(id="export-progress", show_eta=False)
+                yield KeyedTable((), id="exports")
+            with TabPane("Security", id="security"), Vertical(classes="pane"):
+                yield Static(
+                    "Password, two-factor authentication, sessions, known devices, sign-in "
+                    "history and API keys have a screen of their own.",
+                    classes="pane-help",
+                )
+                yield Button("Open security settings (ctrl+o / F2)", id="open-security")
+        yield Static("", id="form-error", classes="error")
+
+    def _themes(self) -> list[tuple[str, str]]:
+        names = sorted(self.app.available_themes, key=lambda t: (not t.startswith("blockbotx"), t))
+        return [(t, t) for t in names]
+
+    def on_mount(self) -> None:
+        self.query_one("#theme", Select).value = self.app.theme
+
+    # --- data ------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="settings-load")
+    async def load(self) -> None:
+        async def everything(session: Any, actor: Any) -> tuple[Any, ...]:
+            return (
+                await profile.get_profile(session, actor),
+                await privacy.get_privacy_settings(session, actor),
+                await privacy.list_exports(session, actor),
+            )
+
+        found = await self.service(everything)
+        if found is None:
+            return
+        self.profile, self.privacy, exports = found
+        p = self.profile
+        self.query_one("#email", Static).update(
+            f"Signed in as {p.email}. Your email can't be changed here."
+        )
+        await self._form("#profile-form", profile_fields(p))
+        await self._form("#display-form", display_fields(p))
+        await self._form("#privacy-form", privacy_fields(self.privacy))
+        zone = self.query_one("#display-form #field-timezone", Input)
+        zone.suggester = SuggestFromList(profile.time_zones(), case_sensitive=False)
+        self._show_exports(exports)
+
+    async def _form(self, where: str, fields: list[Field]) -> None:
+        box = self.query_one(where, Vertical)
+        await box.remove_children()
+        await box.mount(FieldGrid(fields))
+
+    def _show_exports(self, exports: list[ExportView]) -> None:
+        rows = [
+            (
+                e.id,
+                {
+                    "created": self.cell(self.when(e.created_at)),
+                    "type": self.cell(e.export_type),
+                    "status": self.cell(
+                        e.status, {"failed": "error", "completed": "success"}.get(e.status)
+                    ),
+                    "expires": self.cell(self.when(e.expires_at)),
+                    "file": self.cell(e.file_url or "—"),
+                },
+            )
+            for e in exports
+        ]
+        fill_table(self.query_one("#exports", KeyedTable), EXPORT_COLUMNS, rows)
+
+    # --- saving ----------------------------------------------------------------------------
+
+    @property
+    def tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active or "profile"
+
+    @on(Button.Pressed, "#save-profile, #save-display, #save-privacy")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @work(exclusive=True, group="settings-write")
+    async def action_save(self) -> None:
+        tab = self.tab
+        if tab not in ("profile", "display", "privacy"):
+            return
+        grid = self.query_one(f"#{tab}-form FieldGrid", FieldGrid)
+        grid.clear_marks()
+        values = grid.values()
+        if tab == "privacy":
+            call = in_session(self.db, self.actor, privacy.update_privacy_settings, values,
+                              write=True)  # fmt: skip
+        else:
+            call = in_session(self.db, self.actor, profile.update_profile, values, write=True)
+        saved = await call_service(self, call, "#form-error", on_refusal=grid.mark)
+        if saved is None:
+            return
+        self.query_one("#form-error", Static).update("")
+        if isinstance(saved, ProfileView):
+            self.profile = saved
+            apply_display(self.app, saved)
+        else:
+            self.privacy = saved
+        self.notify(f"{tab.capitalize()} saved.")
+
+    @on(Select.Changed, "#theme")
+    def _theme_chosen(self, event: Select.Changed) -> None:
+        theme = event.value
+        if not isinstance(theme, str) or theme == self.app.theme:
+            return
+        self.app.theme = theme
+        self._store_theme(theme)
+
+    @work(exclusive=True, group="settings-theme")
+    async def _store_theme(self, theme: str) -> None:
+        if await self.service(profile.update_profile, {"theme": theme}, write=True):
+            self.notify(f"Theme {theme} saved.")
+
+    # --- export ----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#export-button")
+    def _export_pressed(self) -> None:
+        self.action_export()
+
+    @work(exclusive=True, group="settings-export")
+    async def action_export(self) -> None:
+        self.query_one("#tabs", TabbedContent).active = "export"
+        kind = self.query_one("#export-type", Select).value
+        fmt = self.query_one("#export-format", Select).value
+        bar = self.query_one("#export-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        button = self.query_one("#export-button", Button)
+        button.disabled = True
+
+        def progress(done: int, total: int) -> None:
+            bar.update(total=total + 1, progress=done)  # the last step is writing the file
+
+        try:
+            view = await self.call(
+                privacy.request_export(
+                    self.db,
+                    self.actor,
+                    str(kind),
+                    fmt=str(fmt),
+                    clock=self.clock,
+                    progress=progress,
+                )
+            )
+        finally:
+            button.disabled = False
+        if view is None:
+            bar.update(total=100, progress=0)
+            return
+        bar.update(total=1, progress=1)
+        self.notify(f"Export ready: {view.file_url}", timeout=10)
+        exports = await self.service(privacy.list_exports)
+        if exports is not None:
+            self._show_exports(exports)
+
+    # --- security --------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#open-security")
+    def action_security(self) -> None:
+        from tui.screens.security import SecurityScreen
+
+        self.app.push_screen(SecurityScreen())
