@@ -53,6 +53,13 @@ class Destination:
 # fmt: off
 SCREENS: tuple[Destination, ...] = (
     Destination("overview", "Overview", "1", "tui.screens.overview:OverviewScreen", "Portfolio value, today's P&L, active bots, latest trades, engine", short="Home"),
+    Destination("defi", "DeFi", "8", "tui.screens.defi:DeFiScreen", "Wallets per chain; staking, farm and liquidity positions, rewards, impermanent loss"),
+    Destination("notifications", "Notifications", "9", "tui.screens.notifications:NotificationsScreen", "Inbox (unread first), mark read, filters; notification preferences", short="Inbox"),
+    Destination("support", "Support", "0", "tui.screens.support:SupportScreen", "Support tickets: open one, read and reply; staff see and run all", short="Supp"),
+    Destination("help-center", "Help center", "f1", "tui.screens.help_center:HelpCenterScreen", "Help articles and FAQs, searchable", short="Help"),
+    Destination("settings", "Settings", "f4", "tui.screens.settings:SettingsScreen", "Profile, theme, language/time zone/currency, privacy, data export, security", short="Set"),
+    Destination("engine", "Engine", "f5", "tui.screens.engine:EngineScreen", "Engine processes, heartbeats, cycle rates and latency, the queue of due bots", short="Eng"),
+    Destination("admin", "Admin", "f6", "tui.screens.admin:AdminScreen", "Users, audit and security logs, blocked IPs, system settings", admin_only=True),
 )
 # fmt: on
 
