@@ -71,4 +71,10 @@ class NavigationProvider(DomainProvider):
         return found
 
 
-PROVIDERS: tuple[type[Provider], ...] = (NavigationProvider,)
+def _screen_providers() -> tuple[type[Provider], ...]:
+    from tui.screens.commands import PROVIDERS as ACCOUNT_SCREENS
+
+    return ACCOUNT_SCREENS
+
+
+PROVIDERS: tuple[type[Provider], ...] = (NavigationProvider, *_screen_providers())

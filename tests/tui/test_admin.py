@@ -28,12 +28,13 @@ from tui.screens.admin_users import UserScreen
 ANN = "ann0000000000000000000001"
 
 
-async def _signed_in_as_user(db: Database, url: str, tmp: Path) -> BlockbotXApp:
+async def _signed_in_as_user(
+    db: Database, url: str, tmp: Path, email: str = "ann@example.com"
+) -> BlockbotXApp:
     auth = make_auth()
-    for email in ("root@example.com", "ann@example.com"):  # the first account is superadmin
-        await accounts.register(db, email=email, password=PASSWORD, device=DEVICE, auth=auth)
-    step = await accounts.login(db, email="ann@example.com", password=PASSWORD, device=DEVICE,
-                                auth=auth)  # fmt: skip
+    for address in ("root@example.com", "ann@example.com"):  # the first account is superadmin
+        await accounts.register(db, email=address, password=PASSWORD, device=DEVICE, auth=auth)
+    step = await accounts.login(db, email=email, password=PASSWORD, device=DEVICE, auth=auth)
     app = make_app(url, tmp, auth, listen=False)
     app.remembered.save(step.session.refresh_token)
     return app
@@ -74,6 +75,24 @@ async def test_a_user_cannot_reach_admin_by_key_or_palette(
         await settle(pilot)
         assert "needs an administrator" in str(app.screen.query_one("#refused").render())
         assert not app.screen.query("#users-table")
+
+
+async def test_an_admin_opens_a_user_from_the_palette(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    app = await _signed_in_as_user(db, migrated_url, tmp_path, email="root@example.com")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"user ann@")
+        await pilot.pause(0.5)
+        hits = [str(o.prompt) for o in app.screen.query_one(CommandList).options]
+        assert hits and "Admin: user ann@example.com" in hits[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "admin"
+        assert isinstance(app.screen, UserScreen)
+        assert "ann@example.com" in str(app.screen.query_one("#user-facts").render())
 
 
 async def _people(db: Database) -> tuple[Actor, Actor]:

@@ -4,6 +4,7 @@ snapshots of the list (120×40, 80×24) and of a thread."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from textual.widgets import Input, TextArea
@@ -12,9 +13,10 @@ from core.clock import FrozenClock
 from core.db.engine import Database
 from core.db.models.notifications import Notification
 from core.db.models.support import SupportTicket, TicketMessage
-from core.services import support
+from core.services import accounts, support
 from core.services.actor import Actor, Role
 from tests.service_users import add_user
+from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth
 from tests.tui.screen_helpers import NOW, SMALL, WIDE, ScreenApp, no_blink, seed, settle
 from tui.modals.form import FormModal
 from tui.screens.support import SupportScreen
@@ -170,3 +172,29 @@ def test_ticket_thread_snapshot_small(db: Database, migrated_url: str, snap_comp
     ann, _ops, first = seed(migrated_url, _tickets)
     app = ScreenApp(migrated_url, ann, lambda: TicketScreen(first))
     assert snap_compare(app, terminal_size=SMALL, run_before=_ready)
+
+
+async def test_go_to_a_ticket_from_the_palette(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    auth = make_auth()
+    await accounts.register(
+        db, email="ann@example.com", password=PASSWORD, device=DEVICE, auth=auth
+    )
+    step = await accounts.login(
+        db, email="ann@example.com", password=PASSWORD, device=DEVICE, auth=auth
+    )
+    async with db.sessions.begin() as s:
+        await support.open_ticket(s, step.session.actor, subject="Withdrawal stuck on testnet",
+                                  category="technical", message="Since this morning.")  # fmt: skip
+    app = make_app(migrated_url, tmp_path, auth, listen=False)
+    app.remembered.save(step.session.refresh_token)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"withdrawal")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "support"
+        assert isinstance(app.screen, TicketScreen)
+        assert "Withdrawal stuck on testnet" in str(app.screen.query_one("#ticket-facts").render())

@@ -473,8 +473,10 @@ class DeFiScreen(DataScreen):
 
     @work(exclusive=True, group="defi-write")
     async def action_revalue(self) -> None:
-        if self.portfolio is None:
-            return
+        if self.portfolio is None:  # not loaded yet (asked for from the palette)
+            self.portfolio = await self.service(defi.portfolio)
+            if self.portfolio is None:
+                return
         symbols = symbols_of(self.portfolio)
         if not symbols:
             self.notify("No active positions to revalue.")
