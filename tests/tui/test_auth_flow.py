@@ -225,3 +225,41 @@ async def test_banned_account_sees_the_reason(
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert "banned: abuse" in screen_text(app)
+
+
+async def test_registration_with_a_referral_code_links_the_referrer(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from core.db.models.referrals import Referral
+    from core.db.models.users import User
+
+    await accounts.register(db, email="first@example.com", password=PASSWORD, device=DEVICE)
+    async with db.session() as s:
+        code = await s.scalar(select(User.referral_code).where(User.email == "first@example.com"))
+    assert code
+    app = make_app(migrated_url, tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await type_into(pilot, "#email", "friend@example.com")
+        await type_into(pilot, "#referral", "NOT-A-CODE")
+        await type_into(pilot, "#password", PASSWORD)
+        await type_into(pilot, "#repeat", PASSWORD)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RegisterScreen)  # refused, nothing made
+        async with db.session() as s:
+            assert await s.scalar(select(User.id).where(User.email == "friend@example.com")) is None
+        await type_into(pilot, "#referral", code)
+        await type_into(pilot, "#password", PASSWORD)
+        await type_into(pilot, "#repeat", PASSWORD)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.actor is not None
+    async with db.session() as s:
+        referral = await s.scalar(select(Referral))
+        friend = await s.scalar(select(User.id).where(User.email == "friend@example.com"))
+    assert referral is not None and referral.referred_id == friend

@@ -37,6 +37,8 @@ class RegisterScreen(AuthFormScreen):
             yield Input(placeholder="you@example.com", id="email", max_length=254)
             yield Label("Name (optional)")
             yield Input(placeholder="first and last name", id="name", max_length=201)
+            yield Label("Referral code (optional)")
+            yield Input(placeholder="from the friend who invited you", id="referral", max_length=64)
             yield Label(f"Password (at least {MIN_LENGTH} characters; a passphrase is best)")
             yield Input(password=True, id="password", max_length=256)
             yield Label("Repeat the password")
@@ -63,10 +65,15 @@ class RegisterScreen(AuthFormScreen):
             return
         first, _, last = self.query_one("#name", Input).value.strip().partition(" ")
         self.show_error("")
-        self._create(self.query_one("#email", Input).value, password, first or None, last or None)
+        referral = self.query_one("#referral", Input).value.strip() or None
+        self._create(
+            self.query_one("#email", Input).value, password, first or None, last or None, referral
+        )
 
     @work(exclusive=True, group="register")
-    async def _create(self, email: str, password: str, first: str | None, last: str | None) -> None:
+    async def _create(
+        self, email: str, password: str, first: str | None, last: str | None, referral: str | None
+    ) -> None:
         bbx = self.bbx
         made = await call_service(
             self,
@@ -77,6 +84,7 @@ class RegisterScreen(AuthFormScreen):
                 device=bbx.device,
                 first_name=first,
                 last_name=last,
+                referral_code=referral,
                 auth=bbx.auth,
             ),
         )
