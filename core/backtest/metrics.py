@@ -71,23 +71,28 @@ class EquityEvents:
 
 def equity_curve(candles: Candles, events: EquityEvents, initial_cash: Decimal) -> np.ndarray:
     """Equity at the initial point and at every close (length n + 1), float64."""
-    n = len(candles)
-    cash = np.full(n, float(initial_cash))
-    held = np.zeros(n)
-    if events.bars:
-        bars = np.asarray(events.bars)
-        lengths = np.diff(np.append(bars, n))
-        cash[bars[0] :] = np.repeat(_floats(events.cash), lengths)
-        held[bars[0] :] = np.repeat(_floats(events.held), lengths)
-    return np.concatenate([[float(initial_cash)], cash + held * candles.close])
+    n, start = len(candles), float(initial_cash)
+    curve = np.empty(n + 1)
+    curve[0] = start
+    if not events.bars:
+        curve[1:] = start
+        return curve
+    bars = np.asarray(events.bars)
+    lengths = np.diff(bars, append=n)
+    first = int(bars[0])
+    curve[1 : first + 1] = start
+    held = curve[first + 1 :]  # filled in place: held × close + cash
+    np.multiply(np.repeat(_floats(events.held), lengths), candles.close[first:], out=held)
+    held += np.repeat(_floats(events.cash), lengths)
+    return curve
 
 
 def max_drawdown_pct(
     candles: Candles, events: EquityEvents, initial_cash: Decimal, curve: np.ndarray
 ) -> Decimal:
-    peak = np.maximum.accumulate(curve)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drawdown = np.where(peak > 0, (peak - curve) / peak, 0.0)
+    peak = np.maximum.accumulate(curve)  # ≥ the starting cash > 0
+    drawdown = peak - curve
+    drawdown /= peak
     trough = int(np.argmax(drawdown))
     if drawdown[trough] <= 0:
         return Decimal("0.0000")

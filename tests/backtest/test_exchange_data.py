@@ -14,7 +14,7 @@ from core.db.models.bots import HistoricalDataset
 from core.errors import InvalidInput
 from core.market.ccxt_client import ExchangeFactory
 from core.market.errors import ExchangeUnavailable, UnknownSymbol
-from tests.backtest.test_cli import NOWHERE, cli
+from tests.backtest.test_cli import cli
 from tests.fake_exchange import Failure, FakeBinance, exchange_factory
 from tests.strategies.helpers import T0_MS, random_walk
 from tui.cli.main import cli as cli_group
@@ -108,7 +108,7 @@ async def test_the_command_fetches_and_stores_a_dataset(db: Database, migrated_u
             CliRunner().invoke,
             cli_group,
             [*args, "--symbol", "XYZ/USDT"],
-            env={"DATABASE_URL": NOWHERE},
+            env={"DATABASE_URL": migrated_url},
         )
         assert bad.exit_code == 1 and "does not list XYZ/USDT" in bad.stderr
     async with db.session() as session:

@@ -122,8 +122,6 @@ def fetch(
     api_url: str | None,
 ) -> None:
     """Fetch an exchange's candle history (ccxt fetch_ohlcv) and store it as a dataset."""
-    import asyncio
-
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -161,26 +159,19 @@ def fetch(
         bar.update(task, completed=done, total=total)
 
     factory = ExchangeFactory(api_origin=api_url) if api_url else ExchangeFactory()
-    try:
-        with bar:
-            candles = asyncio.run(
-                exchange_candles(
-                    exchange,
-                    symbol,
-                    timeframe,
-                    since,
-                    until,
-                    testnet=testnet,
-                    factory=factory,
-                    progress=progress,
-                )
-            )
-    except ServiceError as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted: nothing was stored")
 
-    async def _go(db: Database):
+    async def _go(db: Database):  # the database first: a long fetch is not lost to it
+        with bar:
+            candles = await exchange_candles(
+                exchange,
+                symbol,
+                timeframe,
+                since,
+                until,
+                testnet=testnet,
+                factory=factory,
+                progress=progress,
+            )
         async with db.session() as session:
             return await service.import_dataset(session, SYSTEM, symbol, timeframe, candles)
 
