@@ -42,6 +42,7 @@ def setup(level: str = "INFO", *, json_format: bool = False, path: Path | None =
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        old.close()
     root.addHandler(handler)
     root.setLevel(level.upper())
     # asyncpg/SQLAlchemy/aiohttp are chatty at DEBUG; keep them at WARNING unless asked for.
