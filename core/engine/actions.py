@@ -33,6 +33,7 @@ from core.engine.trades import (
     open_positions,
     realized_today,
     sell,
+    sync_live,
 )
 from core.engine.venues import Venue, load_or_sync_pair
 from core.errors import ServiceError
@@ -97,6 +98,7 @@ async def _enter(
     if block is not None:
         _append(tx, f"Not entered: {block}.")
         return False
+    await sync_live(tx, venue)
     budget = entry_budget(rules, await free_cash(tx.session, venue.wallet))
     if budget_cap is not None:
         budget = min(budget, budget_cap)
@@ -322,6 +324,7 @@ def dca(config: DcaBotConfig, parsed: Parsed) -> ActionFn:
             )
             return
         assert order.quote_amount is not None
+        await sync_live(tx, venue)
         budget = min(
             order.quote_amount, entry_budget(parsed.risk, await free_cash(session, venue.wallet))
         )

@@ -10,6 +10,7 @@ message (BOT_ERROR). An exchange outage backs the affected bots off instead.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -95,8 +96,15 @@ def _row(
 
 
 async def run_batch(
-    ctx: EngineContext, watcher: ExitWatcher, bots: list[LeasedBot], now: datetime
+    ctx: EngineContext,
+    watcher: ExitWatcher,
+    bots: list[LeasedBot],
+    now: datetime,
+    *,
+    quiet: asyncio.Event | None = None,
 ) -> BatchStats:
+    """``quiet``, when given, is waited for between bots and before each write: the exit
+    watcher clears it while it closes positions, so exits never queue behind cycles."""
     stats = BatchStats(claimed=len(bots))
     started = time.perf_counter()
     if watcher.dirty:
@@ -118,7 +126,9 @@ async def run_batch(
                 feeds = await load_feeds(session, bots)
     bulk: list[CycleRow] = []
     acting: list[tuple[LeasedBot, Plan, Failed | None]] = []
-    for bot in bots:
+    for index, bot in enumerate(bots):
+        if index % 10 == 9:
+            await _yield(quiet)  # let price updates and exits through between bots
         failed = None
         try:
             planned = await plan(ctx, feeds, watcher.by_bot, bot, now)
@@ -138,6 +148,7 @@ async def run_batch(
         if failed is not None:
             stats.errors += 1
     if bulk:
+        await _yield(quiet)
         async with ctx.db.sessions() as session, session.begin():
             written = await finish_cycles(session, ctx.owner, bulk, fast_id)
         stats.written += len(written)
@@ -145,6 +156,7 @@ async def run_batch(
         done_ms = (time.perf_counter() - started) * 1000
         stats.latencies_ms.extend([done_ms] * len(written))
     for bot, planned, failed in acting:
+        await _yield(quiet)
         outcome = await run_action(ctx, bot, planned, failed, now)
         if outcome:
             stats.written += 1
@@ -156,6 +168,12 @@ async def run_batch(
     return stats
 
 
+async def _yield(quiet: asyncio.Event | None) -> None:
+    await asyncio.sleep(0)
+    if quiet is not None:
+        await quiet.wait()
+
+
 async def run_action(
     ctx: EngineContext, bot: LeasedBot, planned: Plan, failed: Failed | None, now: datetime
 ) -> bool:
@@ -164,7 +182,9 @@ async def run_action(
         row = await session.scalar(
             select(Bot)
             .where(Bot.id == bot.id, Bot.lease_owner == ctx.owner)
-            .with_for_update()
+            # NO KEY UPDATE: live orders are booked in the desk's own transactions, whose rows
+            # point at this bot (their foreign keys take KEY SHARE locks on it)
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
         if row is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from core.db.models.trading import Position
 from core.strategies.risk import (
@@ -33,11 +34,12 @@ def stored(value: Decimal) -> Decimal:
     )  # type: ignore[operator]
 
 
-def held(position: Position) -> Decimal:
+def held(position: Position | Any) -> Decimal:
     return position.quantity if position.remaining_quantity is None else position.remaining_quantity
 
 
-def exit_state(position: Position, rules: RiskSettings) -> ExitState:
+def exit_state(position: Position | Any, rules: RiskSettings) -> ExitState:
+    """From a ``positions`` row (an ORM object or a plain row with the same columns)."""
     entry = position.entry_price
     stop = position.stop_loss if position.stop_loss and position.stop_loss > 0 else None
     first = initial_stop(rules, entry)

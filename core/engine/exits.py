@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +37,6 @@ from core.engine.exit_state import can_ratchet, exit_state, write_state
 from core.engine.trades import Decided, Tx, lock_position, sell
 from core.engine.venues import PAPER_FEED
 from core.errors import ServiceError
-from core.events import Event, publish_in
 from core.market.types import Ticker
 from core.strategies.risk import (
     Bar,
@@ -82,6 +83,16 @@ class Watched:
         return self.deadline is not None and now >= self.deadline
 
 
+def watch(position: Any, feed: str, rules: RiskSettings) -> Watched | None:
+    """A position's quiet band, or None when no exit rule applies to it."""
+    lower, upper, deadline = band_of(position, rules)
+    if lower is None and upper is None and deadline is None:
+        return None
+    return Watched(
+        position.id, position.bot_id, feed, position.symbol, rules, lower, upper, deadline
+    )
+
+
 def band_of(
     position: Position, rules: RiskSettings
 ) -> tuple[Decimal | None, Decimal | None, datetime | None]:
@@ -105,7 +116,7 @@ class ExitWatcher:
         self.dirty = True
         self.loaded_at: datetime | None = None
         self.exits = 0
-        self.latencies_ms: list[float] = []
+        self.latencies_ms: deque[float] = deque(maxlen=10_000)
 
     @property
     def symbols(self) -> dict[str, set[str]]:
@@ -118,60 +129,90 @@ class ExitWatcher:
         self.dirty = True
 
     async def load(self, session: AsyncSession) -> int:
-        """Rebuild the bands from the open positions of running, paused and errored bots."""
+        """Rebuild the bands from the open positions of running, paused and errored bots.
+
+        Plain rows, not ORM objects (a thousand positions load in a few milliseconds), handed
+        back to the event loop now and then so price updates are not held up."""
+        p = Position
         rows = await session.execute(
             select(
-                Position,
-                Bot.type,
+                p.id,
+                p.bot_id,
+                p.symbol,
+                p.is_paper_trade,
+                p.quantity,
+                p.remaining_quantity,
+                p.entry_price,
+                p.stop_loss,
+                p.created_at,
+                p.peak_price,
+                p.lowest_price,
+                p.take_profit_levels_hit,
+                p.moon_bag_quantity,
+                p.moon_bag_activated,
+                p.last_stop_loss_update,
+                p.last_take_profit_time,
+                p.dca_count,
+                p.last_dca_time,
+                Bot.type.label("bot_type"),
                 Bot.config,
                 Bot.risk_settings,
-                Bot.updated_at,
+                Bot.updated_at.label("bot_updated_at"),
                 BotWallet.wallet_type,
                 ExchangeConnection.exchange,
                 ExchangeConnection.is_testnet,
             )
-            .join(Bot, Bot.id == Position.bot_id)
-            .join(BotWallet, BotWallet.id == Position.wallet_id)
+            .join(Bot, Bot.id == p.bot_id)
+            .join(BotWallet, BotWallet.id == p.wallet_id)
             .outerjoin(
                 ExchangeConnection, ExchangeConnection.id == BotWallet.exchange_connection_id
             )
-            .where(
-                Position.status == "open", Bot.status.in_(PROTECTED), Bot.type.in_(WATCHED_TYPES)
-            )
+            .where(p.status == "open", Bot.status.in_(PROTECTED), Bot.type.in_(WATCHED_TYPES))
         )
         by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
-        by_bot: dict[str, list[Position]] = defaultdict(list)
-        for position, bot_type, config, risk, updated_at, wallet_type, exchange, testnet in rows:
-            by_bot[position.bot_id].append(position)
+        by_bot: dict[str, list[Any]] = defaultdict(list)
+        for index, row in enumerate(rows):
+            if index % 200 == 199:
+                await asyncio.sleep(0)
+            by_bot[row.bot_id].append(row)
             try:
-                parsed = self.ctx.parsed(position.bot_id, bot_type, updated_at, config, risk)
+                parsed = self.ctx.parsed(
+                    row.bot_id, row.bot_type, row.bot_updated_at, row.config, row.risk_settings
+                )
             except ServiceError:
                 continue  # settings no longer valid: the bot's cycle reports it
-            rules = effective_rules(bot_type, config or {}, parsed.risk)
-            lower, upper, deadline = band_of(position, rules)
-            if lower is None and upper is None and deadline is None:
-                continue
             feed = (
                 PAPER_FEED
-                if wallet_type == "simulation"
-                else (f"{exchange}-testnet" if testnet else str(exchange))
+                if row.wallet_type == "simulation"
+                else (f"{row.exchange}-testnet" if row.is_testnet else str(row.exchange))
             )
-            by_symbol[(feed, position.symbol)].append(
-                Watched(
-                    position.id,
-                    position.bot_id,
-                    feed,
-                    position.symbol,
-                    rules,
-                    lower,
-                    upper,
-                    deadline,
-                )
-            )
+            watched = watch(row, feed, effective_rules(row.bot_type, row.config or {}, parsed.risk))
+            if watched is not None:
+                by_symbol[(feed, row.symbol)].append(watched)
         self.by_symbol, self.by_bot = by_symbol, by_bot
         self.dirty = False
         self.loaded_at = self.ctx.clock.now()
         return sum(len(v) for v in by_symbol.values())
+
+    def drop(self, watched: Watched) -> None:
+        key = (watched.feed, watched.symbol)
+        self.by_symbol[key] = [
+            w for w in self.by_symbol.get(key, ()) if w.position_id != watched.position_id
+        ]
+
+    def update(self, watched: Watched, position: Position) -> None:
+        """After an exit, this position's band (or its absence) without reloading everything."""
+        key = (watched.feed, watched.symbol)
+        self.by_symbol[key] = [
+            w for w in self.by_symbol.get(key, ()) if w.position_id != watched.position_id
+        ]
+        held = [p for p in self.by_bot.get(watched.bot_id, ()) if p.id != watched.position_id]
+        if position.status == "open":
+            held.append(position)
+            renewed = watch(position, watched.feed, watched.rules)
+            if renewed is not None:
+                self.by_symbol[key].append(renewed)
+        self.by_bot[watched.bot_id] = held
 
     def breaches(
         self, feed: str, tickers: dict[str, Ticker], now: datetime
@@ -186,18 +227,27 @@ class ExitWatcher:
     async def handle(self, watched: Watched, ticker: Ticker, now: datetime) -> ExitOutcome | None:
         """Apply the exit rules to one position at one price, in a transaction of its own."""
         async with self.ctx.db.sessions() as session, session.begin():
-            outcome = await apply_exit(self.ctx, session, watched.position_id, ticker.last, now)
-        if outcome is not None and outcome.fills:
+            result = await apply_exit(self.ctx, session, watched.position_id, ticker.last, now)
+        if result is None:
+            self.drop(watched)  # another process has it, or it is gone: until the next reload
+            return None
+        outcome, position = result
+        if outcome.fills:
             self.exits += 1
-            self.mark_dirty()
-        elif outcome is not None:
-            self.mark_dirty()  # the stop ratcheted or the peak moved: a new band
+        self.update(watched, position)
         return outcome
 
     async def handle_all(
-        self, found: list[tuple[Watched, Ticker]], now: datetime, *, limit: int = 4
+        self,
+        found: list[tuple[Watched, Ticker]],
+        now: datetime,
+        *,
+        arrived: float | None = None,
+        limit: int = 4,
     ) -> None:
-        """Handle breached positions concurrently (bounded by the connection pool)."""
+        """Handle breached positions concurrently (bounded by the connection pool). With
+        ``arrived`` (``time.perf_counter()`` when the prices came in), the time from the price
+        update to each committed exit is kept in ``latencies_ms``."""
         if not found:
             return
         gate = asyncio.Semaphore(limit)
@@ -205,25 +255,35 @@ class ExitWatcher:
         async def one(watched: Watched, ticker: Ticker) -> None:
             async with gate:
                 try:
-                    await self.handle(watched, ticker, now)
+                    outcome = await self.handle(watched, ticker, now)
                 except ServiceError as exc:
                     log.warning("exit of position %s failed: %s", watched.position_id, exc)
+                    return
+                if arrived is not None and outcome is not None and outcome.fills:
+                    self.latencies_ms.append((time.perf_counter() - arrived) * 1000)
 
         await asyncio.gather(*(one(w, t) for w, t in found))
 
 
 async def apply_exit(
     ctx: EngineContext, session: AsyncSession, position_id: str, price: Decimal, now: datetime
-) -> ExitOutcome | None:
+) -> tuple[ExitOutcome, Position] | None:
     """Evaluate and carry out the exit rules of one position at ``price``. None when another
     process is on it, or the position or its bot no longer qualifies."""
     if not await lock_position(session, position_id, wait=False):
         return None
-    position = await session.get(Position, position_id, populate_existing=True)
-    if position is None or position.status != "open":
+    row = (
+        await session.execute(
+            select(Position, Bot)
+            .join(Bot, Bot.id == Position.bot_id)
+            .where(Position.id == position_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
         return None
-    bot = await session.get(Bot, position.bot_id, populate_existing=True)
-    if bot is None or bot.status not in PROTECTED or bot.type not in WATCHED_TYPES:
+    position, bot = row
+    if position.status != "open" or bot.status not in PROTECTED or bot.type not in WATCHED_TYPES:
         return None
     parsed = ctx.parsed(bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings)
     rules = effective_rules(bot.type, bot.config or {}, parsed.risk)
@@ -233,7 +293,7 @@ async def apply_exit(
         if outcome.state != state:
             write_state(position, rules, outcome.state)
             await session.flush()
-        return outcome
+        return outcome, position
     first = outcome.fills[0]
     key = f"{bot.id}-exit-{position.id}-{first.reason.value}-{state.take_profit_levels_hit}"
     tx = Tx(ctx, session, bot, key, now, Decided(), {})
@@ -251,8 +311,9 @@ async def apply_exit(
         )
         if applied is not None:
             sold.append(f"{fill.reason.value} {fill.quantity.normalize():f}")
-    await session.refresh(position)
-    if position.status == "open":
+    if not sold:
+        return None  # only dust below the pair's quantity step is left: nothing to sell
+    if position.status == "open":  # the ledger updated the row's object in this session
         write_state(position, rules, outcome.state)
     session.add(
         Execution(
@@ -260,8 +321,7 @@ async def apply_exit(
             execution_id=key,
             signal="SELL",
             confidence=Decimal(100),
-            reason=f"Exit rule: {'; '.join(sold) or 'nothing left to sell'} for {position.symbol} "
-            f"at {price.normalize():f}.",
+            reason=f"Exit rule: {'; '.join(sold)} for {position.symbol} at {price.normalize():f}.",
             price=position.current_price,
             indicators={
                 "position_id": position.id,
@@ -275,15 +335,7 @@ async def apply_exit(
         )
     )
     await session.flush()
-    await publish_in(
-        session,
-        Event(
-            "position",
-            bot.user_id,
-            {"bot_id": bot.id, "position_id": position.id, "status": position.status},
-        ),
-    )
-    return outcome
+    return outcome, position
 
 
 def position_quantity(position: Position) -> Decimal:

@@ -48,7 +48,6 @@ class EngineStats:
     exits_total: int = 0
     recent: deque = field(default_factory=lambda: deque(maxlen=10_000))  # (monotonic, cycles)
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=5_000))
-    exit_latencies_ms: deque = field(default_factory=lambda: deque(maxlen=5_000))
     errors: deque = field(default_factory=lambda: deque(maxlen=10_000))  # monotonic times
     last_error: str | None = None
 
@@ -117,6 +116,8 @@ class EngineRunner:
         self._leased: set[str] = set()
         self._stale: set[str] = set()  # leases of batches lost with the database
         self._claimed_at: dict[frozenset[str], float] = {}
+        self._quiet = asyncio.Event()  # cleared while exits are being carried out
+        self._quiet.set()
         self._registered = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -229,7 +230,7 @@ class EngineRunner:
         self._leased |= ids
         self._claimed_at[frozenset(ids)] = time.monotonic()
         try:
-            batch = await run_batch(self.ctx, self.watcher, bots, now)
+            batch = await run_batch(self.ctx, self.watcher, bots, now, quiet=self._quiet)
         except BaseException:
             self._stale |= ids  # given back once the database answers again
             raise
@@ -297,9 +298,12 @@ class EngineRunner:
             tickers = await hub.refresh()
             arrived = time.perf_counter()
             found = self.watcher.breaches(feed, tickers, now)
-            await self.watcher.handle_all(found, now)
             if found:
-                self.stats.exit_latencies_ms.append((time.perf_counter() - arrived) * 1000)
+                self._quiet.clear()  # cycles wait: exits go first
+                try:
+                    await self.watcher.handle_all(found, now, arrived=arrived)
+                finally:
+                    self._quiet.set()
             handled += len(found)
         return handled
 

@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.brokers.ccxt_broker import CcxtBroker
 from core.brokers.types import Side
 from core.db.models.bots import Bot, BotBalance
 from core.db.models.notifications import NotificationPriority, NotificationType
@@ -22,7 +23,7 @@ from core.engine.orders import buy_quantity, client_order_id, market, submit
 from core.engine.venues import Venue, sellable
 from core.events import Event, publish_in
 from core.ledger.book import AppliedFill, CloseReason
-from core.ledger.wallets import WalletInfo
+from core.ledger.wallets import WalletInfo, sync_balances
 from core.notifications import notify
 from core.strategies.risk import ExitReason, RiskSettings
 
@@ -132,6 +133,17 @@ async def last_loss_at(session: AsyncSession, bot_id: str) -> datetime | None:
     )
 
 
+async def sync_live(tx: Tx, venue: Venue) -> None:
+    """A live wallet mirrors the exchange: re-read its balances before spending (committed on
+    their own, so the desk's transactions never wait for this one's locks)."""
+    if venue.is_paper or not isinstance(venue.broker, CcxtBroker):
+        return
+    totals = await venue.broker.balances()
+    sessions = async_sessionmaker(tx.session.bind, expire_on_commit=False)
+    async with sessions() as session, session.begin():
+        await sync_balances(session, venue.wallet.id, totals)
+
+
 async def free_cash(session: AsyncSession, wallet: WalletInfo) -> Decimal:
     value = await session.scalar(
         select(BotBalance.amount - BotBalance.locked).where(
@@ -211,7 +223,6 @@ async def sell(
     if quantity <= 0:
         return None
     notice, close_reason = EXIT_NOTICE[exit_reason]
-    await venue.hub.ticker(position.symbol)
     result = await submit(
         tx.session,
         tx.ctx.desk,
@@ -222,8 +233,9 @@ async def sell(
     if not result.fills:
         return None
     fill = result.fills[-1]
-    await tx.session.refresh(position)
-    tx.traded.append(fill.trade_id)
+    if not venue.is_paper:  # booked in the desk's own transactions: read the row again
+        await tx.session.refresh(position)
+    tx.traded.append(fill.trade_id)  # (a paper fill updated ``position`` in this session)
     await trade_notice(
         tx,
         position,

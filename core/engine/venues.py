@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.brokers.ccxt_broker import CcxtBroker
 from core.brokers.connections import open_exchange
@@ -102,14 +102,17 @@ class Venue:
 
 
 async def load_or_sync_pair(session: AsyncSession, hub: PriceHub, symbol: str) -> Pair:
-    """The stored pair; a feed never seen before has its markets stored first."""
+    """The stored pair; a feed never seen before has its markets stored first, committed on
+    their own (live orders are written in other transactions, which must see the pair)."""
     try:
         return await load_pair(session, hub.name, symbol)
     except UnknownSymbol:
         known = await session.scalar(select(Exchange.id).where(Exchange.name == hub.name))
         if known:
             raise
-    await sync_markets(session, hub.feed)
+    sessions = async_sessionmaker(session.bind, expire_on_commit=False)
+    async with sessions() as own, own.begin():
+        await sync_markets(own, hub.feed)
     return await load_pair(session, hub.name, symbol)
 
 

@@ -171,7 +171,9 @@ async def _owned_bot(
         Bot.id == bot_id, Bot.user_id == actor.user_id, Bot.type != MANUAL_BOT_TYPE
     )
     if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        # NO KEY UPDATE: closing live positions books rows that reference the bot in other
+        # transactions (their foreign keys take KEY SHARE locks on it)
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
     bot = await session.scalar(stmt)
     if bot is None:
         raise NotFound(f"No bot {bot_id!r}.")

@@ -1,0 +1,348 @@
+"""Engine speed: cycles per second per process, tick-to-stop-loss-close latency, memory.
+
+1. Throughput: 1,000 paper bots on the simulated market (signal bots on the five built-in
+   indicators, DCA, grid, arbitrage and pump-screener bots), run by real ``blockbotx engine``
+   processes with a cycle slot short enough (50 ms) that every bot is always due, so each
+   process runs flat out; every cycle is persisted (an ``executions`` row, the bot's row).
+   Cycles/s are the processes' own counts of written cycles (``engine_processes``) over a
+   15-second window after a warm-up; first one process, then two against the same database.
+   Resident memory is the engine process's peak RSS.
+2. Latency: an engine in this process runs the same 1,000 bots (5-second slots) plus 130
+   holder bots with an open BTC position each and a stop-loss a step apart. The BTC price is
+   then walked down one step per tick, so each tick hits one stop; the time from the price
+   update reaching the engine to the closing sale being committed is measured per position.
+   Finally 30 stops are hit by one tick (a burst). The same walk is measured first with the
+   fleet stopped (the exit path alone) — on a shared 2-core machine the difference is the
+   database and the event loop the cycles use too.
+
+Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
+dropped by the script.
+
+    python bench/bench_engine.py [--bots 1000] [--window 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import psutil
+from sqlalchemy import func, select, update
+
+from core.brokers.paper import SlippageModel
+from core.brokers.types import Side, new_client_order_id
+from core.clock import SYSTEM_CLOCK
+from core.db import migrate
+from core.db.engine import Database
+from core.db.models.bots import Bot, Execution
+from core.db.models.engine import EngineProcess
+from core.db.models.trading import Position
+from core.engine.exit_state import start_state
+from core.engine.orders import market, submit
+from core.engine.runner import EngineRunner
+from core.engine.settings import EngineSettings
+from core.engine.venues import Markets
+from core.market.hub import MarketHubs, PriceHub
+from core.market.simulated import SimulatedMarket
+from core.services import bots as service
+from core.services.bot_views import BotSpec
+from core.strategies.registry import validate_risk_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # scratch databases and the pinned market, like the tests'
+from tests import pg  # noqa: E402
+from tests.engine.support import PinnedMarket  # noqa: E402
+from tests.service_users import add_user  # noqa: E402
+
+SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT")
+INDICATORS = (
+    {"name": "sma_cross", "fast": 10, "slow": 20},
+    {"name": "ema_cross"},
+    {"name": "rsi_reversal"},
+    {"name": "macd_cross"},
+    {"name": "bollinger_breakout"},
+)
+P0 = Decimal(100_000)
+STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
+
+
+def fleet_specs(n: int) -> list[BotSpec]:
+    """70 % signal bots, 12 % DCA, 8 % grid, 5 % arbitrage, 5 % pump screeners."""
+    out = []
+    for i in range(n):
+        symbol = SYMBOLS[i % len(SYMBOLS)]
+        kind = i % 20
+        if kind < 14:
+            out.append(
+                BotSpec(
+                    f"signal {i}",
+                    "signal",
+                    {"symbol": symbol, "timeframe": "1m", "indicator": INDICATORS[i % 5]},
+                    {"stop_loss_percent": "2", "take_profit_percent": "3"},
+                )
+            )
+        elif kind < 16 or (kind == 16 and i % 3):
+            out.append(
+                BotSpec(
+                    f"dca {i}",
+                    "dca",
+                    {
+                        "symbol": symbol,
+                        "timeframe": "1m",
+                        "quote_amount": "50",
+                        "interval_minutes": 30,
+                    },
+                )
+            )
+        elif kind < 18:
+            out.append(
+                BotSpec(
+                    f"grid {i}",
+                    "grid",
+                    {
+                        "symbol": "ETH/USDT",
+                        "lower_price": "1000",
+                        "upper_price": "9000",
+                        "grid_count": 20,
+                        "quote_per_grid": "20",
+                    },
+                )
+            )
+        elif kind == 18:
+            out.append(
+                BotSpec(
+                    f"arbitrage {i}",
+                    "arbitrage",
+                    {
+                        "symbol": symbol,
+                        "simulated_offset_percent": "0.1",
+                        "threshold_percent": "0.5",
+                    },
+                )
+            )
+        else:
+            out.append(
+                BotSpec(
+                    f"screener {i}",
+                    "pump_screener",
+                    {"symbols": ["PEPE/USDT", "WIF/USDT", "BONK/USDT"], "timeframe": "5m"},
+                )
+            )
+    return out
+
+
+async def create(db: Database, specs: list[BotSpec], email: str) -> list[str]:
+    actor = await add_user(db, email)
+    ids = []
+    for start in range(0, len(specs), 200):
+        async with db.sessions.begin() as s:
+            for spec in specs[start : start + 200]:
+                view = await service.create_bot(s, actor, spec)
+                await service.start_bot(s, actor, view.id)
+                ids.append(view.id)
+    return ids
+
+
+# -- 1. throughput of real engine processes ------------------------------------------------------
+
+
+def spawn(url: str, n: int) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "BLOCKBOTX_ENGINE_CYCLE_SECONDS": "0.05",
+        "BLOCKBOTX_ENGINE_HEARTBEAT_SECONDS": "1",
+        "BLOCKBOTX_ENGINE_HOUSEKEEPING_SECONDS": "3600",
+        "BLOCKBOTX_ENGINE_DELIVER_NOTIFICATIONS": "false",
+    }
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", "engine"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(n)
+    ]
+
+
+async def cycle_counts(db: Database) -> dict[int, int]:
+    async with db.session() as s:
+        rows = await s.execute(
+            select(EngineProcess.pid, EngineProcess.cycles_total).where(
+                EngineProcess.stopped_at.is_(None)
+            )
+        )
+        return dict(rows.all())
+
+
+async def throughput(
+    db: Database, url: str, processes: int, warm: float, window: float
+) -> tuple[list[float], list[float]]:
+    """Cycles/s of each process over ``window`` seconds, and each one's peak RSS in MB."""
+    procs = spawn(url, processes)
+    peaks = {p.pid: 0 for p in procs}
+
+    def sample() -> None:
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                peaks[p.pid] = max(peaks[p.pid], psutil.Process(p.pid).memory_info().rss)
+
+    try:
+        deadline = time.monotonic() + 60
+        while len(await cycle_counts(db)) < processes:
+            if time.monotonic() > deadline:
+                raise SystemExit("the engines did not start")
+            await asyncio.sleep(0.5)
+        end = time.monotonic() + warm
+        while time.monotonic() < end:
+            sample()
+            await asyncio.sleep(0.5)
+        first, t0 = await cycle_counts(db), time.monotonic()
+        end = t0 + window
+        while time.monotonic() < end:
+            sample()
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.1)  # one more heartbeat with the last counts
+        last, t1 = await cycle_counts(db), time.monotonic() - 1.1
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
+    rates = [(last[p.pid] - first[p.pid]) / (t1 - t0) for p in procs]
+    return rates, [peaks[p.pid] / 2**20 for p in procs]
+
+
+# -- 2. tick to stop-loss close, in process ----------------------------------------------------
+
+
+async def latency(
+    db: Database, holders: int, burst: int, tag: str
+) -> tuple[list[float], list[float]]:
+    pinned = PinnedMarket(SimulatedMarket(clock=SYSTEM_CLOCK), {"BTC/USDT": P0})
+    hubs = MarketHubs()
+    hubs.add(PriceHub(pinned, max_age=timedelta(0)))
+    markets = Markets(hubs=hubs, slippage=SlippageModel(impact=Decimal(0)))
+    settings = EngineSettings(
+        cycle_seconds=5,
+        price_poll_seconds=0.05,
+        deliver_notifications=False,
+        housekeeping_seconds=3600,
+    )
+    runner = EngineRunner(db, settings=settings, markets=markets)
+    specs = [
+        BotSpec(
+            f"holder {i}",
+            "signal",
+            {"symbol": "BTC/USDT", "timeframe": "1h"},
+            {"stop_loss_percent": str(STEP * (i + 1) if i < holders else STEP * (holders + 10))},
+        )
+        for i in range(holders + burst)
+    ]
+    ids = await create(db, specs, f"holders-{tag}@example.com")
+    for bot_id, spec in zip(ids, specs, strict=True):
+        rules = validate_risk_settings(spec.risk_settings)
+        async with db.sessions.begin() as s:
+            bot = await s.get(Bot, bot_id)
+            venue = await runner.ctx.venue(s, bot_id, bot.user_id, True)
+            result = await submit(
+                s,
+                runner.ctx.desk,
+                venue,
+                market("BTC/USDT", Side.BUY, Decimal("0.001"), new_client_order_id()),
+            )
+            position = await s.get(Position, result.fills[-1].position_id)
+            start_state(position, rules)
+    await runner.start()
+    try:
+        await asyncio.sleep(4)  # the fleet is cycling, the holders' stops are watched
+        for i in range(1, holders + 1):
+            pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * i / 100)
+            await asyncio.sleep(0.25)
+        singles = list(runner.watcher.latencies_ms)
+        pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * (holders + 10) / 100)
+        await asyncio.sleep(3)
+        bursts = list(runner.watcher.latencies_ms)[len(singles) :]
+    finally:
+        await runner.stop()
+    return singles, bursts
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+async def main(bots: int, window: float) -> None:
+    url = await pg.create_database("bbx_bench_engine")
+    db = Database(url, pool_size=10)
+    try:
+        await migrate.upgrade(db)
+        t = time.perf_counter()
+        await create(db, fleet_specs(bots), "fleet@example.com")
+        print(
+            f"{bots} paper bots created in {time.perf_counter() - t:.1f}s; measuring…", flush=True
+        )
+        one, one_mem = await throughput(db, url, 1, 8, window)
+        two, two_mem = await throughput(db, url, 2, 8, window)
+        async with db.session() as s:
+            rows = await s.scalar(select(func.count()).select_from(Execution))
+        async with db.sessions.begin() as s:  # first the exit path alone: the fleet rests
+            await s.execute(update(Bot).values(status="inactive"))
+        alone, _ = await latency(db, 100, 0, "alone")
+        async with db.sessions.begin() as s:
+            await s.execute(update(Bot).where(Bot.name.notlike("holder%")).values(status="active"))
+        singles, bursts = await latency(db, 100, 30, "fleet")
+        cpus = os.cpu_count()
+        load = os.getloadavg()[0]
+        print(
+            f"\nBlockbotX engine ({cpus} CPU(s), PostgreSQL on the same machine, load average "
+            f"{load:.1f} at the end)\n"
+        )
+        table = [
+            ("cycles/s, 1 process (1,000 bots, all persisted)", f"{one[0]:,.0f}", ">= 5,000"),
+            ("cycles/s, 2 processes: total", f"{sum(two):,.0f}", ""),
+            *(
+                (f"cycles/s, 2 processes: process {i}", f"{r:,.0f}", "")
+                for i, r in enumerate(two, 1)
+            ),
+            ("peak RSS of an engine process (MB), 1 process", f"{one_mem[0]:,.0f}", "<= 300"),
+            ("peak RSS of an engine process (MB), 2 processes", f"{max(two_mem):,.0f}", "<= 300"),
+            ("tick to stop-loss close p50 (ms), no other bot", f"{pct(alone, 0.5):.1f}", ""),
+            ("tick to stop-loss close p99 (ms), no other bot", f"{pct(alone, 0.99):.1f}", "<= 50"),
+            ("... with the 1,000 bots cycling: p50", f"{pct(singles, 0.5):.1f}", ""),
+            ("... with the 1,000 bots cycling: p99", f"{pct(singles, 0.99):.1f}", "<= 50"),
+            (f"... {len(bursts)} stops hit by one tick: p50", f"{pct(bursts, 0.5):.1f}", ""),
+            (f"... {len(bursts)} stops hit by one tick: p99", f"{pct(bursts, 0.99):.1f}", ""),
+        ]
+        print(f"{'measure':<52}{'figure':>12}{'target':>12}")
+        for name, figure, target in table:
+            print(f"{name:<52}{figure:>12}{target:>12}")
+        print(
+            f"\n({len(alone)} + {len(singles)} single closes measured; {rows:,} executions rows "
+            "written by the throughput runs)"
+        )
+    finally:
+        await db.dispose()
+        await pg.drop_database(url)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bots", type=int, default=1000)
+    parser.add_argument("--window", type=float, default=15.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.bots, args.window))
