@@ -291,15 +291,20 @@ class DueQueue:
     """How far behind the most overdue bot is (since its slot should have run)."""
 
 
-async def due_queue(session: AsyncSession, *, now: datetime, cycle_seconds: float) -> DueQueue:
+async def due_queue(
+    session: AsyncSession, *, now: datetime, cycle_seconds: float, user_id: str | None = None
+) -> DueQueue:
+    """The queue of due bots (everyone's, or one user's) and how far behind the oldest is."""
     start = slot_start(slot_of(now, cycle_seconds), cycle_seconds)
+    mine = "" if user_id is None else " AND user_id = :user"
     row = (
         await session.execute(
             text(
                 "SELECT count(*), min(last_execution_at) FROM bots WHERE status = 'active' "
                 "AND type <> 'manual' AND (last_execution_at IS NULL OR last_execution_at < :s)"
+                + mine
             ),
-            {"s": start},
+            {"s": start, "user": user_id},
         )
     ).one()
     count, oldest = row

@@ -14,6 +14,7 @@ from core.db.models.bots import Bot, Execution
 from core.db.models.notifications import Notification
 from core.db.models.trading import Position, Trade
 from core.engine.runner import EngineRunner
+from core.events import bus
 from tests.engine.support import START, World, world
 
 BTC = "BTC/USDT"
@@ -103,7 +104,19 @@ async def test_fixed_stop_loss_at_its_level_not_a_tick_above(db) -> None:  # typ
     t = await enter(db, {"stop_loss_percent": "2"})
     position = await t.tick("98.01")
     assert (position.status, position.stop_loss) == ("open", D("98"))
-    position = await t.tick("98.00")
+    events = bus.subscribe(user_id=t.w.actor.user_id, kinds={"trade", "position", "notification"})
+    try:
+        position = await t.tick("98.00")
+        heard = [events.queue.get_nowait() for _ in range(events.queue.qsize())]
+    finally:
+        events.close()
+    assert {
+        (e.kind, e.data.get("side") or e.data.get("status") or e.data.get("type")) for e in heard
+    } == {
+        ("trade", "SELL"),
+        ("position", "closed"),
+        ("notification", "STOP_LOSS_HIT"),
+    }
     assert (position.status, position.close_reason, position.exit_price) == (
         "closed",
         "STOP_LOSS",
