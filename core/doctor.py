@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import text
 
@@ -48,6 +49,8 @@ class DoctorContext:
     settings: Settings
     db: Database | None
     db_ok: bool = False
+    exchange_factory: Any = None
+    """How ccxt exchanges are made (tests point it at the local fake exchange)."""
 
 
 CheckFn = Callable[[DoctorContext], Awaitable[list[Check]]]
@@ -185,6 +188,99 @@ async def check_telegram(ctx: DoctorContext) -> list[Check]:
     return [Check("telegram", Status.OK, f"bot @{name}")]
 
 
+async def check_exchange_connections(ctx: DoctorContext) -> list[Check]:
+    """Each active connection: reachable and its keys accepted (read-only call, as its owner)."""
+    if not ctx.db_ok or ctx.db is None:
+        return [Check("exchanges", Status.SKIP, "needs the database")]
+    from sqlalchemy import select
+
+    from core.db.models.trading import ExchangeConnection
+    from core.db.models.users import User
+    from core.services import exchanges
+    from core.services.actor import Actor
+
+    async with ctx.db.session() as session:
+        rows = (
+            await session.execute(
+                select(ExchangeConnection.id, ExchangeConnection.exchange,
+                       ExchangeConnection.is_testnet, ExchangeConnection.user_id, User.email)
+                .join(User, User.id == ExchangeConnection.user_id)
+                .where(ExchangeConnection.is_active.is_(True))
+                .order_by(User.email, ExchangeConnection.exchange)
+            )
+        ).all()  # fmt: skip
+    if not rows:
+        return [Check("exchanges", Status.SKIP, "no active exchange connections")]
+    results = []
+    for conn_id, exchange, testnet, user_id, email in rows:
+        name = f"{exchange}{' testnet' if testnet else ''} ({email})"
+        try:
+            outcome = await exchanges.test_connection(
+                ctx.db, Actor(user_id=user_id), conn_id, factory=ctx.exchange_factory
+            )
+        except Exception as exc:  # a broken connection row must not hide the others
+            results.append(Check(f"exchange {name}", Status.FAIL, f"{type(exc).__name__}: {exc}"))
+            continue
+        if outcome.ok:
+            results.append(Check(f"exchange {name}", Status.OK, outcome.message))
+        else:
+            results.append(
+                Check(
+                    f"exchange {name}",
+                    Status.FAIL,
+                    outcome.message,
+                    "check the keys and their permissions in the Exchanges screen",
+                )
+            )
+    return results
+
+
+async def check_discord_webhooks(ctx: DoctorContext) -> list[Check]:
+    """Users' Discord webhooks: count them and probe each one with a GET (no message posted)."""
+    if not ctx.db_ok or ctx.db is None:
+        return [Check("discord", Status.SKIP, "needs the database")]
+    from sqlalchemy import select
+
+    from core.db.models.notifications import NotificationPreference
+    from core.security.vault import VaultError, get_vault
+
+    async with ctx.db.session() as session:
+        rows = (
+            await session.execute(
+                select(NotificationPreference.user_id, NotificationPreference.discord_webhook_url)
+                .where(NotificationPreference.discord_enabled.is_(True))
+                .where(NotificationPreference.discord_webhook_url.is_not(None))
+            )
+        ).all()
+    if not rows:
+        return [Check("discord", Status.SKIP, "no Discord webhooks configured")]
+    import aiohttp
+
+    broken = 0
+    timeout = aiohttp.ClientTimeout(total=ctx.settings.notification_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        for user_id, sealed in rows:
+            try:
+                url = get_vault().decrypt(
+                    sealed, table="notification_preferences", owner_id=user_id,
+                    field="discord_webhook_url",
+                )  # fmt: skip
+                async with http.get(url) as resp:
+                    broken += resp.status >= 400
+            except (VaultError, aiohttp.ClientError, TimeoutError, ValueError):
+                broken += 1
+    if broken:
+        return [
+            Check(
+                "discord",
+                Status.WARN,
+                f"{broken} of {len(rows)} webhooks unreachable or refused",
+                "ask those users to check their webhook URL in notification preferences",
+            )
+        ]
+    return [Check("discord", Status.OK, f"{len(rows)} webhooks answer")]
+
+
 CHECKS: list[CheckFn] = [
     check_database,
     check_master_key,
@@ -192,6 +288,8 @@ CHECKS: list[CheckFn] = [
     check_log_file,
     check_smtp,
     check_telegram,
+    check_discord_webhooks,
+    check_exchange_connections,
 ]
 
 

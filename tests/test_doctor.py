@@ -20,7 +20,7 @@ def _by_name(checks):  # type: ignore[no-untyped-def]
     return {c.name: c for c in checks}
 
 
-async def test_healthy_installation(migrated_url: str) -> None:
+async def test_healthy_installation(db: Database, migrated_url: str) -> None:
     db = Database(migrated_url)
     try:
         checks = _by_name(await run_checks(DoctorContext(Settings(_env_file=None), db)))
@@ -55,7 +55,7 @@ async def test_smtp_reachable_and_unreachable(migrated_url: str) -> None:
     assert checks["clock skew"].status is Status.SKIP
 
 
-def test_cli_table_and_exit_status(migrated_url: str) -> None:
+async def test_cli_table_and_exit_status(db: Database, migrated_url: str) -> None:
     ok = run_cli("doctor", env={"DATABASE_URL": migrated_url, "COLUMNS": "160"})
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "All good" in ok.stderr and "migrations" in ok.stderr
@@ -65,3 +65,66 @@ def test_cli_table_and_exit_status(migrated_url: str) -> None:
     assert down.returncode == 1
     assert "cannot reach the database" in down.stderr
     assert "secretpw" not in down.stderr and "Traceback" not in down.stderr
+
+
+async def test_exchange_connections_are_checked_with_their_owners_keys(db: Database) -> None:
+    from core.services import exchanges
+    from tests.fake_exchange import FakeBinance, exchange_factory
+    from tests.service_users import add_user
+
+    async with FakeBinance() as fake:
+        fake.add_account("GoodKey123456", "good-secret", USDT=100)
+        alice = await add_user(db, "alice@example.com")
+        bob = await add_user(db, "bob@example.com")
+        await exchanges.add_connection(
+            db, alice, exchange="binance", api_key="GoodKey123456", secret="good-secret"
+        )
+        await exchanges.add_connection(
+            db, bob, exchange="binance", api_key="GoodKey123456", secret="wrong-secret"
+        )
+        ctx = DoctorContext(
+            Settings(_env_file=None), db, exchange_factory=exchange_factory(fake, timeout_ms=500)
+        )
+        checks = _by_name(await run_checks(ctx))
+    good = checks["exchange binance (alice@example.com)"]
+    bad = checks["exchange binance (bob@example.com)"]
+    assert good.status is Status.OK and "Binance" in good.detail
+    assert bad.status is Status.FAIL and "rejected" in bad.detail
+    assert "good-secret" not in repr(checks) and "wrong-secret" not in repr(checks)
+
+
+async def test_discord_webhooks_are_probed(db: Database) -> None:
+    from aiohttp import web
+
+    from core.services import notifications
+    from tests.service_users import add_user
+
+    hits: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        hits.append(request.method)
+        return web.json_response({"id": "1"})
+
+    app = web.Application()
+    app.router.add_get("/api/webhooks/1/abc", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        carol = await add_user(db, "carol@example.com", plan="pro")
+        async with db.sessions.begin() as s:
+            await notifications.update_preferences(
+                s,
+                carol,
+                {
+                    "discord_enabled": True,
+                    "discord_webhook_url": f"http://127.0.0.1:{port}/api/webhooks/1/abc",
+                },
+            )
+        ctx = DoctorContext(Settings(_env_file=None), db)
+        checks = _by_name(await run_checks(ctx))
+    finally:
+        await runner.cleanup()
+    assert checks["discord"].status is Status.OK, checks["discord"]
+    assert hits == ["GET"]  # probed, nothing posted
