@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
@@ -39,6 +40,10 @@ from tui import keymap, navigation
 from tui.providers import PROVIDERS
 from tui.screens.base import LIVE_GROUP
 from tui.screens.login import LoginScreen
+
+if TYPE_CHECKING:
+    from core.engine.runner import EngineRunner
+    from core.services.trading import TradingContext
 
 log = logging.getLogger(__name__)
 SESSION_CHECK_SECONDS = 30
@@ -85,6 +90,7 @@ class BlockbotXApp(App[None]):
         remembered: RememberedSession | None = None,
         clock: Clock | None = None,
         listen: bool = True,
+        engine: bool = True,
         keymap_overrides: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
@@ -99,6 +105,9 @@ class BlockbotXApp(App[None]):
         self._listen = listen
         self._listener: PgListener | None = None
         self._events: Subscription | None = None
+        self._trading: TradingContext | None = None
+        self._run_engine = engine
+        self.engine: EngineRunner | None = None
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
@@ -182,6 +191,7 @@ class BlockbotXApp(App[None]):
     # -- live data ------------------------------------------------------------------------------
 
     async def _start_live(self, actor: Actor) -> None:
+        await self._start_engine()
         self._events = bus.subscribe(user_id=actor.user_id, kinds={"connection"})
         self._follow_connection(self._events)
         if self._listen and self._listener is None:
@@ -205,9 +215,54 @@ class BlockbotXApp(App[None]):
             event = await events.get()
             self.connection = str(event.data.get("state", "connected"))
 
+    @property
+    def trading(self) -> TradingContext:
+        """Prices and exchange clients for manual orders and live marks (built on first use);
+        with the engine in this process, its price hubs (one poll per symbol for both)."""
+        if self._trading is None:
+            from core.services.trading import TradingContext  # ccxt: loaded after sign-in
+
+            if self.engine is not None:
+                markets = self.engine.markets
+                self._trading = TradingContext(
+                    hubs=markets.hubs, exchanges=markets.exchanges, clock=self.clock
+                )
+            else:
+                self._trading = TradingContext.simulated(clock=self.clock)
+        return self._trading
+
+    async def _start_engine(self) -> None:
+        """Run the bots here when no engine process is alive (``--no-engine``: only watch)."""
+        if not self._run_engine or self.engine is not None:
+            return
+        from core.engine.registry import is_engine_alive
+        from core.engine.runner import EngineRunner
+
+        try:
+            if await is_engine_alive(self.db, clock=self.clock):
+                return
+            self.engine = EngineRunner(self.db, clock=self.clock, embedded=True)
+            await self.engine.start()
+        except Exception:
+            log.exception("the in-process engine could not start")
+            self.engine = None
+
+    async def _stop_engine(self) -> None:
+        if self.engine is not None:
+            engine, self.engine = self.engine, None
+            await engine.stop()
+
     async def engine_status(self) -> str:
         """What runs the bots, for the overview: this process, other processes, or nothing."""
-        return "not running"
+        if self.engine is not None and self.engine.running:
+            return "running in-process"
+        from core.engine.registry import is_engine_alive
+
+        try:
+            alive = await is_engine_alive(self.db, clock=self.clock)
+        except Exception:
+            return "unknown (database unreachable)"
+        return "external workers" if alive else "stopped"
 
     # -- navigation -----------------------------------------------------------------------------
 
@@ -282,4 +337,8 @@ class BlockbotXApp(App[None]):
     async def on_unmount(self) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._stop_live()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._stop_engine()  # the cycle in flight finishes; leases are given back
+        if self._trading is not None:
+            await self._trading.hubs.close()
         await self.db.dispose()

@@ -30,6 +30,7 @@ def make_auth(clock: FrozenClock | None = None) -> AuthConfig:
 
 
 def make_app(url: str, tmp: Path, auth: AuthConfig | None = None, **kwargs) -> BlockbotXApp:  # type: ignore[no-untyped-def]
+    kwargs.setdefault("engine", False)  # tests that need the bots running ask for it
     return BlockbotXApp(
         Database(url),
         auth=auth or make_auth(),
@@ -62,8 +63,11 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         running = [
             w
             for w in app.workers
-            if w.state in (WorkerState.PENDING, WorkerState.RUNNING) and w.group != LIVE_GROUP
+            if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            and not w.group.startswith(LIVE_GROUP)
         ]
+        if not app.screen.is_mounted:
+            continue  # a screen just switched to is still composing
         if not running or (isinstance(app.screen, ModalScreen) and len(running) <= 1):
             break
         await pilot.pause(0.02)

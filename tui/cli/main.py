@@ -17,17 +17,23 @@ from tui.cli.vault import vault_group
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="blockbotx")
+@click.option(
+    "--no-engine",
+    is_flag=True,
+    help="Only watch: never run the bots in this process (by default the dashboard runs them "
+    "when no engine process is alive).",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, no_engine: bool) -> None:
     """BlockbotX: run and watch crypto trading bots from the terminal.
 
     With no command, opens the dashboard.
     """
     if ctx.invoked_subcommand is None:
-        open_dashboard()
+        open_dashboard(engine=not no_engine)
 
 
-def open_dashboard() -> None:
+def open_dashboard(*, engine: bool = True) -> None:
     import asyncio
 
     from core.db.engine import DatabaseUnavailable
@@ -46,7 +52,7 @@ def open_dashboard() -> None:
     from core.config import get_settings
     from tui.app import BlockbotXApp
 
-    BlockbotXApp(db, keymap_overrides=dict(get_settings().keymap)).run()
+    BlockbotXApp(db, engine=engine, keymap_overrides=dict(get_settings().keymap)).run()
 
 
 cli.add_command(user_group)

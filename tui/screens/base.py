@@ -4,6 +4,9 @@ services with their refusals shown as toasts, and live refresh from the event bu
 A screen lists the event kinds it cares about in ``LIVE_KINDS``; events arriving faster than
 ``LIVE_INTERVAL`` are coalesced into one ``live()`` call, and a screen that isn't showing only
 notes that it is stale and reloads when it comes back. Screens never poll the database.
+
+Textual calls ``on_mount`` / ``on_unmount`` of every class in the MRO: subclasses define their
+own without calling ``super()``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 UNEXPECTED = "Something went wrong; the details are in the log file."
 LIVE_GROUP = "live"
-"""Workers that follow events for as long as their screen exists (tests don't wait for them)."""
+"""Workers that follow events for as long as their screen exists; groups named ``live…`` are
+the long-running ones (tests don't wait for them to finish)."""
 UNREACHABLE = "Database unavailable: BlockbotX can't reach its database right now."
 
 

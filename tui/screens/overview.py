@@ -77,7 +77,6 @@ class OverviewScreen(BaseScreen):
             ("#status", "Status"),
         ):
             self.query_one(card).border_title = title
-        super().on_mount()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "-narrow")
@@ -131,7 +130,7 @@ class OverviewScreen(BaseScreen):
             f"Realized   {pnl_markup(f.realized_today)}\n"
             f"Unrealized {pnl_markup(f.unrealized_pnl)}\n"
             f"Exposure   {fmt.money(f.exposure)}\n"
-            f"{f.open_positions} open · {f.trades_today} trades"
+            f"{f.open_positions} open · {f.trades_today} trade{'' if f.trades_today == 1 else 's'}"
         )
         unread = f.unread_notifications
         inbox = f"[b $warning]{unread} unread[/]" if unread else "0 unread"

@@ -1,4 +1,4 @@
-"""A line chart in braille dots (2x4 per cell) with its range on the left and the time span below.
+"""An area chart in eighth blocks with its range on the left and the time span below.
 
 Fed with ``(time, value)`` points; values become floats here only, for drawing. The chart fits
 whatever size its container gives it, so it collapses gracefully at 80x24.
@@ -16,36 +16,31 @@ from textual.widget import Widget
 
 from tui import format as fmt
 
-# Braille dot bits by (column within the cell, row within the cell).
-_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
-_BLANK = 0x2800
+_EIGHTHS = " ▁▂▃▄▅▆▇█"
 
 
-def braille_lines(values: Sequence[float], width: int, height: int) -> list[str]:
-    """``values`` drawn as a line across ``width`` x ``height`` cells (oldest on the left)."""
+def area_lines(values: Sequence[float], width: int, height: int) -> list[str]:
+    """``values`` as a filled area over ``width`` x ``height`` cells, oldest on the left; each
+    cell holds eighths of a block, so a column has ``height * 8`` levels. The lowest value keeps
+    one eighth, so a flat series still shows."""
     if width <= 0 or height <= 0:
         return []
-    cells = [[0] * width for _ in range(height)]
     if not values:
-        return ["".join(chr(_BLANK) for _ in range(width)) for _ in range(height)]
+        return [" " * width for _ in range(height)]
     low, high = min(values), max(values)
-    span = high - low or 1.0
-    dots_x, dots_y = width * 2, height * 4
+    span = high - low
+    levels = height * 8
     n = len(values)
-
-    def y_of(v: float) -> int:
-        return round((high - v) / span * (dots_y - 1)) if high != low else dots_y // 2
-
-    previous: int | None = None
-    for x in range(dots_x):
-        index = min(n - 1, int(x * n / dots_x)) if n > 1 else 0
-        y = y_of(values[index])
-        # join to the previous column so steep moves stay a connected line
-        top, bottom = (y, y) if previous is None else (min(y, previous), max(y, previous))
-        for yy in range(top, bottom + 1):
-            cells[yy // 4][x // 2] |= _DOTS[x % 2][yy % 4]
-        previous = y
-    return ["".join(chr(_BLANK + bits) for bits in row) for row in cells]
+    columns = []
+    for x in range(width):
+        # many points per column: the column's last; fewer: each point stretched
+        v = values[((x + 1) * n) // width - 1 if n >= width else (x * n) // width]
+        columns.append(1 + round((v - low) / span * (levels - 1)) if span else levels // 2)
+    rows = []
+    for row in range(height - 1, -1, -1):  # top row first
+        base = row * 8
+        rows.append("".join(_EIGHTHS[max(0, min(8, h - base))] for h in columns))
+    return rows
 
 
 class LineChart(Widget):
@@ -80,7 +75,7 @@ class LineChart(Widget):
         labels = [fmt.money(max(values)), fmt.money(min(values))]
         gutter = max(len(label) for label in labels) + 1
         plot_w, plot_h = max(1, width - gutter), max(1, height - 1)
-        lines = braille_lines([float(v) for v in values], plot_w, plot_h)
+        lines = area_lines([float(v) for v in values], plot_w, plot_h)
         out = Text(no_wrap=True, overflow="crop")
         for row, line in enumerate(lines):
             label = labels[0] if row == 0 else labels[1] if row == plot_h - 1 else ""

@@ -1,7 +1,7 @@
 """The ``/`` filter: a one-line input that appears on demand and narrows a list as you type.
 
 Screens put one above their list and call ``open()`` from their ``/`` binding. Every edit posts
-``FilterBar.Changed``; Enter goes back to the list keeping the filter, Esc clears it.
+``FilterBar.Filter``; Enter goes back to the list keeping the filter, Esc clears it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ class FilterBar(Input):
     ]
 
     @dataclass
-    class Changed(Message):
+    class Filter(Message):
+        """The filter text changed (empty: no filter)."""
+
         bar: FilterBar
         text: str
 
@@ -53,13 +55,13 @@ class FilterBar(Input):
         self.remove_class("-open")
         self.screen.focus_next()
         if had:
-            self.post_message(self.Changed(self, ""))
+            self.post_message(self.Filter(self, ""))
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         if event.input is self:
             event.stop()
-            self.post_message(self.Changed(self, self.value))
+            self.post_message(self.Filter(self, self.value))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

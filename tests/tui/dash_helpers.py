@@ -1,0 +1,127 @@
+"""Seeded, signed-in dashboards for Pilot and snapshot tests.
+
+Data is made through the same services the app uses — manual paper orders on the simulated
+market at chosen moments of a frozen clock, portfolio snapshots along the way — so the figures
+on screen are the ledger's own. The app gets a frozen clock at ``NOW`` and a remembered session,
+so it opens signed in on the overview, identically on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from textual.widgets import Input
+
+from core.clock import FrozenClock
+from core.db.engine import Database
+from core.db.models.users import User
+from core.ledger.book import Ledger
+from core.services import accounts, trading
+from core.services.actor import Actor
+from core.services.authconfig import AuthConfig
+from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth
+from tui.app import BlockbotXApp
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+WIDE = (120, 40)
+SMALL = (80, 24)
+
+
+@dataclass
+class Seeded:
+    auth: AuthConfig
+    actor: Actor
+    refresh_token: str
+    extra: dict[str, Any]
+
+
+async def seed_user(
+    db: Database, auth: AuthConfig, email: str = "trader@example.com", *, role: str | None = None
+) -> tuple[Actor, str]:
+    """Register and sign in; returns the actor and a refresh token to resume with."""
+    await accounts.register(db, email=email, password=PASSWORD, device=DEVICE, auth=auth)
+    if role is not None:
+        async with db.sessions.begin() as session:
+            await session.execute(update(User).where(User.email == email).values(role=role))
+    step = await accounts.login(db, email=email, password=PASSWORD, device=DEVICE, auth=auth)
+    return step.session.actor, step.session.refresh_token
+
+
+async def seed_manual_trading(db: Database, actor: Actor, clock: FrozenClock) -> None:
+    """Three days of manual paper trading ending at ``NOW``: round trips with P&L, two positions
+    left open, and the positions marked and the portfolio snapshotted every hour."""
+    ctx = trading.TradingContext.simulated(clock=clock)
+    start = clock.current
+    plan = [
+        (timedelta(hours=2), "BTC/USDT", "buy", "0.05"),
+        (timedelta(hours=9), "ETH/USDT", "buy", "1.2"),
+        (timedelta(hours=20), "BTC/USDT", "sell", "0.05"),
+        (timedelta(hours=30), "SOL/USDT", "buy", "15"),
+        (timedelta(hours=41), "ETH/USDT", "sell", "1.2"),
+        (timedelta(hours=50), "BNB/USDT", "buy", "2"),
+        (timedelta(hours=66), "ETH/USDT", "buy", "0.8"),
+    ]
+    step = timedelta(hours=1)
+    moment = start + plan[0][0]  # the wallet exists from the first order on
+
+    async def snapshot() -> None:  # mark to market as the engine would, then record the value
+        market = ctx.hub("simulated").feed
+        symbols = [s.symbol for s in market.symbols]
+        prices = {s: t.last for s, t in (await market.tickers(symbols)).items()}
+        async with db.sessions.begin() as session:
+            await Ledger(clock=clock).mark_to_market(session, prices)
+        await trading.snapshot_portfolio(db, actor, ctx=ctx)
+
+    for offset, symbol, side, quantity in plan:
+        while moment + step <= start + offset:
+            moment += step
+            clock.current = moment
+            await snapshot()
+        clock.current = start + offset
+        await trading.place_order(db, actor, symbol=symbol, side=side, quantity=quantity, ctx=ctx)
+    while moment + step <= NOW:
+        moment += step
+        clock.current = moment
+        await snapshot()
+    clock.current = NOW
+    await ctx.hubs.close()
+
+
+def run_seed(url: str, fill: Callable[[Database], Awaitable[Any]]) -> Any:
+    """Seed before a snapshot test's app starts (in a loop of its own)."""
+
+    async def go() -> Any:
+        database = Database(url)
+        try:
+            return await fill(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go())
+
+
+async def trader(db: Database, *, history: bool = True) -> Seeded:
+    auth = make_auth(FrozenClock(NOW - timedelta(days=3)))
+    actor, token = await seed_user(db, auth)
+    if history:
+        await seed_manual_trading(db, actor, auth.clock)  # type: ignore[arg-type]
+    auth.clock.current = NOW  # type: ignore[attr-defined]
+    return Seeded(auth, actor, token, {})
+
+
+def dashboard(url: str, tmp: Path, seeded: Seeded, **kwargs: Any) -> BlockbotXApp:
+    """The app, resuming the seeded user's session at ``NOW`` (no LISTEN connection)."""
+    app = make_app(url, tmp, seeded.auth, listen=False, **kwargs)
+    app.remembered.save(seeded.refresh_token)
+    return app
+
+
+def no_blink(app: BlockbotXApp) -> None:
+    for field in app.screen.query(Input):
+        field.cursor_blink = False

@@ -1,0 +1,297 @@
+"""Positions: every open position marked to market live, closed ones paged from PostgreSQL.
+
+Paper positions are priced from the in-process simulated market twice a second and the table
+changes by keyed diff: only the price and P&L cells that moved are repainted. A tick starts only
+when the previous one has finished, so a slow tick never piles up. Positions opening or
+closing (engine events) reload the list; closing one by hand asks first.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from core.events import Event
+from core.services import position_board, trading
+from core.services.position_board import OpenPosition
+from core.services.trading_views import PositionView
+from tui import format as fmt
+from tui.modals.confirm import ConfirmModal
+from tui.screens.base import BaseScreen
+from tui.widgets.filter_bar import FilterBar, matches
+from tui.widgets.pnl import pnl_text
+from tui.widgets.table import Column, KeyedTable
+
+TICK_SECONDS = 0.5  # 2 Hz: plenty for a human, light on a slow link
+PAPER_FEED = "simulated"
+CLOSED_PAGE = 100
+OPEN_COLUMNS = (
+    Column("symbol", "Symbol"),
+    Column("bot", "Bot"),
+    Column("side", "Side"),
+    Column("qty", "Qty", right=True),
+    Column("entry", "Entry", right=True),
+    Column("price", "Price", right=True),
+    Column("pnl", "P&L", right=True),
+    Column("pct", "%", right=True),
+    Column("stop", "Stop", right=True),
+    Column("target", "Target", right=True),
+    Column("exit", "Exit state"),
+)
+CLOSED_COLUMNS = (
+    Column("closed", "Closed"),
+    Column("symbol", "Symbol"),
+    Column("bot", "Bot"),
+    Column("qty", "Qty", right=True),
+    Column("entry", "Entry", right=True),
+    Column("exit", "Exit", right=True),
+    Column("pnl", "P&L", right=True),
+    Column("pct", "%", right=True),
+    Column("reason", "Reason"),
+)
+SORTS = ("newest", "symbol", "pnl", "pct")
+
+
+def exit_state(p: OpenPosition) -> str:
+    """What the exit rules are doing: trailing, take-profit levels taken, moon bag."""
+    parts = []
+    if p.trailing:
+        parts.append(f"trail {fmt.percent(p.stop_percent)}")
+    if p.take_profit_levels_hit:
+        parts.append(f"TP×{p.take_profit_levels_hit}")
+    if p.moon_bag:
+        parts.append("moon bag")
+    return " · ".join(parts)
+
+
+class PositionsScreen(BaseScreen):
+    CSS_PATH = "lists.tcss"
+    LIVE_KINDS = frozenset({"position", "trade"})
+    BINDINGS = [  # noqa: RUF012
+        Binding("c", "close_position", "Close", id="positions.close",
+                tooltip="Sell the selected position at market (asks first)"),
+        Binding("s", "sort", "Sort", id="positions.sort", tooltip="Sort by newest, symbol, P&L, %"),
+        Binding("slash", "filter", "Filter", id="positions.filter", tooltip="Filter by symbol or bot"),
+        Binding("o", "tab('open')", "Open", id="positions.open", tooltip="Open positions"),
+        Binding("x", "tab('closed')", "Closed", id="positions.closed", tooltip="Closed positions"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positions: list[OpenPosition] = []
+        self.prices: dict[str, Decimal] = {}
+        self.sort_by = "newest"
+        self.filter = ""
+        self.closed_rows: list[PositionView] = []
+        self.closed_next: str | None = None
+        self._tick_busy = False
+
+    def compose_body(self) -> ComposeResult:
+        yield FilterBar("filter by symbol or bot…", id="filter")
+        with TabbedContent(id="tabs"):
+            with TabPane("Open", id="open"):
+                yield Static(id="open-summary", classes="summary")
+                yield KeyedTable(OPEN_COLUMNS, id="open-table")
+            with TabPane("Closed", id="closed"):
+                yield KeyedTable(CLOSED_COLUMNS, id="closed-table")
+
+    def on_mount(self) -> None:
+        self.query_one("#open-table").focus()
+        self.set_interval(TICK_SECONDS, self._tick_due)
+
+    def on_unmount(self) -> None:
+        self._subscribe(())
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self._load_open()
+        self._load_closed(reset=True)
+
+    def live(self, events: list[Event]) -> None:
+        self._load_open()
+        if any(e.kind == "position" and e.data.get("status") != "open" for e in events):
+            self._load_closed(reset=True)
+
+    @work(exclusive=True, group="positions-open")
+    async def _load_open(self) -> None:
+        rows = await self.call(position_board.open_positions(self.bbx.db, self.actor))
+        if rows is None:
+            return
+        self.positions = rows
+        self._subscribe({p.symbol for p in rows if p.is_paper})
+        self.show_open()
+
+    def _subscribe(self, symbols) -> None:  # type: ignore[no-untyped-def]
+        """Keep the simulated hub polling exactly the symbols on this board."""
+        if self.bbx._trading is None and not symbols:
+            return
+        hub = self.bbx.trading.hubs.get(PAPER_FEED)
+        if hub is None:
+            return
+        old = getattr(self, "_symbols", set())
+        hub.unsubscribe(old - set(symbols))
+        hub.subscribe(set(symbols) - old)
+        self._symbols = set(symbols)
+
+    def _tick_due(self) -> None:
+        """A tick starts only when the last one is done and someone is looking."""
+        if self._tick_busy or not self.is_current or not getattr(self, "_symbols", None):
+            return
+        self._tick_busy = True
+        self._tick()
+
+    @work(group="live-positions-tick")
+    async def _tick(self) -> None:
+        """Fetch the paper symbols' prices once and repaint what moved."""
+        try:
+            hub = self.bbx.trading.hubs.get(PAPER_FEED)
+            if hub is not None and hub.symbols:
+                await hub.refresh()
+                self.prices = hub.prices()
+                self.show_open()
+        finally:
+            self._tick_busy = False
+
+    def _mark(self, p: OpenPosition) -> tuple[Decimal, Decimal, Decimal]:
+        price = self.prices.get(p.symbol) if p.is_paper else None
+        if price is None:
+            return p.current_price, p.unrealized_pnl, p.unrealized_pnl_percent
+        pnl, pct = p.marked(price)
+        return price, pnl, pct
+
+    def show_open(self) -> None:
+        app = self.app
+        marked = [(p, *self._mark(p)) for p in self.positions if self._wanted(p.symbol, p.bot_name)]
+        key = {
+            "newest": None,
+            "symbol": lambda r: (r[0].symbol, r[0].bot_name),
+            "pnl": lambda r: -r[2],
+            "pct": lambda r: -r[3],
+        }[self.sort_by]
+        if key is not None:
+            marked.sort(key=key)
+        self.query_one("#open-table", KeyedTable).sync(
+            (
+                p.id,
+                (
+                    p.symbol,
+                    p.bot_name,
+                    p.side.upper(),
+                    fmt.quantity(p.held),
+                    fmt.price(p.entry_price),
+                    fmt.price(price),
+                    pnl_text(app, pnl),
+                    pnl_text(app, pct, percent=True),
+                    fmt.price(p.stop_loss) if p.stop_loss else fmt.DASH,
+                    fmt.price(p.take_profit) if p.take_profit else fmt.DASH,
+                    exit_state(p),
+                ),
+            )
+            for p, price, pnl, pct in marked
+        )
+        total = sum((pnl for _, _, pnl, _ in marked), Decimal(0))
+        exposure = sum((p.held * price for p, price, _, _ in marked), Decimal(0))
+        self.query_one("#open-summary", Static).update(
+            f"{len(marked)} open · exposure {fmt.money(exposure)} · unrealized "
+            f"{fmt.money(total, sign=True)} · sorted by {self.sort_by}"
+            + (f" · filter “{self.filter}”" if self.filter else "")
+        )
+
+    @work(exclusive=True, group="positions-closed")
+    async def _load_closed(self, reset: bool = False) -> None:
+        after = None if reset else self.closed_next
+        if not reset and after is None:
+            return
+        page = await self.call(
+            trading.list_positions(
+                self.bbx.db, self.actor, status="closed", limit=CLOSED_PAGE, after=after
+            )
+        )
+        if page is None:
+            return
+        self.closed_rows = list(page.items) if reset else [*self.closed_rows, *page.items]
+        self.closed_next = page.next_cursor
+        self.show_closed()
+
+    def show_closed(self) -> None:
+        app, now = self.app, self.bbx.clock.now()
+        self.query_one("#closed-table", KeyedTable).sync(
+            (
+                p.id,
+                (
+                    fmt.when(p.closed_at, now),
+                    p.symbol,
+                    p.bot_name,
+                    fmt.quantity(p.quantity),
+                    fmt.price(p.entry_price),
+                    fmt.price(p.exit_price),
+                    pnl_text(app, p.profit_loss),
+                    pnl_text(app, p.profit_loss_percent, percent=True),
+                    (p.close_reason or "").replace("_", " ").lower(),
+                ),
+            )
+            for p in self.closed_rows
+            if self._wanted(p.symbol, p.bot_name)
+        )
+
+    @on(DataTable.RowHighlighted, "#closed-table")
+    def _more(self, event: DataTable.RowHighlighted) -> None:
+        """Keyset paging: reaching the last loaded row fetches the next page."""
+        if event.cursor_row >= event.data_table.row_count - 1 and self.closed_next:
+            self._load_closed()
+
+    def _wanted(self, *fields: object) -> bool:
+        return not self.filter or matches(self.filter, *fields)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+        self.query_one(f"#{tab}-table").focus()
+
+    def action_sort(self) -> None:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        self.show_open()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    @on(FilterBar.Filter)
+    def _filtered(self, event: FilterBar.Filter) -> None:
+        self.filter = event.text
+        self.show_open()
+        self.show_closed()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_position":
+            return self.query_one("#tabs", TabbedContent).active == "open"
+        return True
+
+    @work(exclusive=True, group="positions-close")
+    async def action_close_position(self) -> None:
+        key = self.query_one("#open-table", KeyedTable).selected_key
+        position = next((p for p in self.positions if p.id == key), None)
+        if position is None:
+            return
+        price, pnl, _ = self._mark(position)
+        question = (
+            f"Sell {fmt.quantity(position.held)} {position.symbol} of {position.bot_name} at "
+            f"market (about {fmt.price(price)}, unrealized {fmt.money(pnl, sign=True)})?"
+        )
+        if not await self.app.push_screen_wait(
+            ConfirmModal("Close position", question, yes="Sell")
+        ):
+            return
+        order = await self.call(
+            trading.close_position(self.bbx.db, self.actor, position.id, ctx=self.bbx.trading)
+        )
+        if order is not None:
+            self.notify(
+                f"Closed {position.symbol}: {order.status}, sold {fmt.quantity(order.filled)}."
+            )
+            self.load()
