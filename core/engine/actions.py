@@ -21,6 +21,8 @@ from core.db.models.signals import Signal, SignalExecution
 from core.db.models.trading import Order, Position
 from core.engine.context import Parsed
 from core.engine.exit_state import held
+from core.engine.exits import effective_rules
+from core.engine.ids import fast_id
 from core.engine.orders import buy_quantity, submit
 from core.engine.trades import (
     Tx,
@@ -237,7 +239,7 @@ def provider(symbol: str, parsed: Parsed, candle_ms: int, window: Candles) -> Ac
                 .values(
                     [
                         {
-                            "id": _id(),
+                            "id": fast_id(),
                             "signal_id": signal_id,
                             "bot_id": bot.id,
                             "status": status,
@@ -260,12 +262,6 @@ def provider(symbol: str, parsed: Parsed, candle_ms: int, window: Candles) -> Ac
         }
 
     return run
-
-
-def _id() -> str:
-    from core.engine.ids import fast_id
-
-    return fast_id()
 
 
 # -- dca ---------------------------------------------------------------------------------------
@@ -562,8 +558,6 @@ def arbitrage(
 def pump(
     config: PumpScreenerConfig, parsed: Parsed, detections: list[tuple[Detection, int]]
 ) -> ActionFn:
-    from core.engine.exits import effective_rules
-
     async def run(tx: Tx) -> None:
         session, bot = tx.session, tx.bot
         venue = await tx.venue()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,7 @@ class EngineContext:
     clock: Clock = SYSTEM_CLOCK
     candles: CandleCache = field(default_factory=CandleCache)
     desk: OrderDesk = field(init=False)
+    fees: dict[str, dict[str, Decimal]] = field(default_factory=dict, repr=False)
     _parsed: dict[str, Parsed] = field(default_factory=dict, repr=False)
     _venues: dict[tuple[str, bool], Venue] = field(default_factory=dict, repr=False)
 
@@ -80,10 +82,6 @@ class EngineContext:
             )
             self._venues[key] = venue
         return venue
-
-    async def forget_venue(self, bot_id: str) -> None:
-        for key in [k for k in self._venues if k[0] == bot_id]:
-            await self._venues.pop(key).close()
 
     async def close(self) -> None:
         for venue in self._venues.values():

@@ -27,6 +27,7 @@ from core.engine.exit_state import held
 from core.engine.leases import LeasedBot
 from core.engine.trades import Decided, Tx
 from core.engine.venues import PAPER_FEED
+from core.errors import Conflict
 from core.market.hub import PriceHub
 from core.strategies.arbitrage import ArbitrageBotConfig, Quote, net_spread_percent, opportunity
 from core.strategies.base import Action
@@ -93,8 +94,6 @@ def hub_for(ctx: EngineContext, feeds: Feeds, bot: LeasedBot) -> PriceHub:
         return ctx.markets.paper_hub()
     found = feeds.live.get(bot.id)
     if found is None:
-        from core.errors import Conflict
-
         raise Conflict("The bot's exchange connection was removed; it can't trade live.")
     return ctx.markets.public_hub(found[0], found[1], found[2])
 
@@ -302,26 +301,24 @@ def market_hub(
         return ctx.markets.paper_hub()
     found = feeds.connections.get(name)
     if found is None:
-        from core.errors import Conflict
-
         raise Conflict(f"The exchange connection {name!r} of this arbitrage bot was removed.")
     return ctx.markets.public_hub(*found)
 
 
-async def _fee(hub: PriceHub, symbol: str) -> Decimal:
-    cache = getattr(hub, "_engine_fees", None)
-    if cache is None:
-        cache = {m.symbol: m.taker_fee for m in await hub.feed.markets()}
-        hub._engine_fees = cache  # type: ignore[attr-defined]
-    return cache.get(symbol, Decimal("0.001"))
+async def _fee(ctx: EngineContext, hub: PriceHub, symbol: str) -> Decimal:
+    """The market's taker fee for the symbol (its pairs listed once per process)."""
+    fees = ctx.fees.get(hub.name)
+    if fees is None:
+        fees = ctx.fees[hub.name] = {m.symbol: m.taker_fee for m in await hub.feed.markets()}
+    return fees.get(symbol, Decimal("0.001"))
 
 
 async def _arbitrage(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # type: ignore[no-untyped-def]
     config: ArbitrageBotConfig = parsed.config  # type: ignore[assignment]
     hub_a, hub_b = market_hub(ctx, feeds, config, "a"), market_hub(ctx, feeds, config, "b")
     ta, tb = await hub_a.ticker(config.symbol), await hub_b.ticker(config.symbol)
-    qa = Quote(hub_a.name, ta.bid, ta.ask, await _fee(hub_a, config.symbol))
-    qb = Quote(hub_b.name, tb.bid, tb.ask, await _fee(hub_b, config.symbol))
+    qa = Quote(hub_a.name, ta.bid, ta.ask, await _fee(ctx, hub_a, config.symbol))
+    qb = Quote(hub_b.name, tb.bid, tb.ask, await _fee(ctx, hub_b, config.symbol))
     spreads = {"a_to_b": net_spread_percent(qa, qb), "b_to_a": net_spread_percent(qb, qa)}
     decided = Decided(
         price=ta.last,

@@ -5,7 +5,7 @@ for open dashboards, and the daily loss limit (the bot pauses when it is reached
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -20,10 +20,10 @@ from core.db.models.trading import Position
 from core.engine.context import EngineContext
 from core.engine.exit_state import after_add, exit_state, held, start_state
 from core.engine.orders import buy_quantity, client_order_id, market, submit
-from core.engine.venues import Venue, sellable
+from core.engine.venues import Venue, open_venue, sellable
 from core.events import Event, publish_in
 from core.ledger.book import AppliedFill, CloseReason
-from core.ledger.wallets import WalletInfo, sync_balances
+from core.ledger.wallets import WalletInfo, get_wallet, sync_balances
 from core.notifications import notify
 from core.strategies.risk import ExitReason, RiskSettings
 
@@ -256,9 +256,6 @@ async def _venue_of(tx: Tx, position: Position) -> Venue:
     if venue.wallet.id == position.wallet_id:
         return venue
     # A position in the bot's other wallet (the mode was switched while it was open).
-    from core.engine.venues import open_venue
-    from core.ledger.wallets import get_wallet
-
     wallet = await get_wallet(tx.session, position.wallet_id)  # type: ignore[arg-type]
     return await open_venue(
         tx.session,
@@ -344,7 +341,3 @@ async def enforce_daily_loss(tx: Tx, rules: RiskSettings) -> bool:
         ),
     )
     return True
-
-
-def next_midnight(now: datetime) -> datetime:
-    return day_start(now) + timedelta(days=1)
