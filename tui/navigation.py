@@ -54,6 +54,7 @@ class Destination:
 SCREENS: tuple[Destination, ...] = (
     Destination("overview", "Overview", "1", "tui.screens.overview:OverviewScreen", "Portfolio value, today's P&L, active bots, latest trades, engine", short="Home"),
     Destination("positions", "Positions", "3", "tui.screens.positions:PositionsScreen", "Open positions live, close by hand; closed positions", short="Pos"),
+    Destination("trades", "Trades", "4", "tui.screens.trades:TradesScreen", "Trade history: filters, sort, pages, totals, CSV export"),
     Destination("defi", "DeFi", "8", "tui.screens.defi:DeFiScreen", "Wallets per chain; staking, farm and liquidity positions, rewards, impermanent loss"),
     Destination("notifications", "Notifications", "9", "tui.screens.notifications:NotificationsScreen", "Inbox (unread first), mark read, filters; notification preferences", short="Inbox"),
     Destination("support", "Support", "0", "tui.screens.support:SupportScreen", "Support tickets: open one, read and reply; staff see and run all", short="Supp"),

@@ -41,7 +41,7 @@ class NavBar(Widget):
                 )
                 for d in items
             ]
-            length = sum(len(k) + len(n) + 3 for k, n, _ in parts)
+            length = sum(len(k) + len(n) + 2 for k, n, _ in parts)
             if length <= self.size.width:
                 break
         content = Content()
@@ -51,5 +51,5 @@ class NavBar(Widget):
                 if is_current
                 else "[b $footer-key-foreground] $key[/]$name"
             )
-            content += Content.from_markup(markup, key=key, name=f" {name} ")
+            content += Content.from_markup(markup, key=key, name=f" {name}" if name else "")
         return content

@@ -30,6 +30,8 @@ class Column:
     """None: as wide as the widest cell."""
     right: bool = False
     """Right-aligned (numbers)."""
+    optional: bool = False
+    """Dropped when the table is narrower than its ``narrow_below`` (80-column terminals)."""
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -49,13 +51,35 @@ class KeyedTable(DataTable):
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
 
-    def __init__(self, columns: Sequence[Column], *, id: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        id: str | None = None,
+        narrow_below: int = 100,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, **kwargs)
-        self.columns_spec = tuple(columns)
+        self.all_columns = tuple(columns)
+        self.columns_spec = self.all_columns
+        self.narrow_below = narrow_below
+        self._rows: list[tuple[str, Sequence[Cell]]] = []
 
     def on_mount(self) -> None:
+        self._lay_columns()
+
+    def _lay_columns(self) -> None:
         for column in self.columns_spec:
             self.add_column(column.label, key=column.key, width=column.width)
+
+    def on_resize(self) -> None:
+        narrow = 0 < self.size.width < self.narrow_below
+        wanted = tuple(c for c in self.all_columns if not (narrow and c.optional))
+        if wanted != self.columns_spec:
+            self.columns_spec = wanted
+            self.clear(columns=True)
+            self._lay_columns()
+            self.sync(self._rows)
 
     def _cell(self, column: Column, value: Cell) -> Cell:
         if column.right:
@@ -78,9 +102,12 @@ class KeyedTable(DataTable):
         return [row.key.value for row in self.ordered_rows if row.key.value is not None]
 
     def sync(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
-        """Show exactly ``rows``, in this order, changing only what differs."""
-        wanted = [(key, [self._cell(c, v) for c, v in zip(self.columns_spec, cells, strict=True)])
-                  for key, cells in rows]  # fmt: skip
+        """Show exactly ``rows`` (cells for every column, shown or not), in this order, changing
+        only what differs."""
+        self._rows = list(rows)
+        shown = [i for i, c in enumerate(self.all_columns) if c in self.columns_spec]
+        wanted = [(key, [self._cell(self.all_columns[i], cells[i]) for i in shown])
+                  for key, cells in self._rows]  # fmt: skip
         order = [key for key, _ in wanted]
         current = self.keys
         keep = set(order)

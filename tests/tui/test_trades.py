@@ -1,0 +1,90 @@
+"""Trade history screen: filters, sort, keyset pages, totals and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from textual.widgets import ProgressBar, Select, Static
+
+from core.db.engine import Database
+from tests.tui.auth_helpers import settle
+from tests.tui.dash_helpers import bulk_trades, dashboard, trader
+from tui.screens.trades import TradesScreen
+from tui.widgets.table import KeyedTable
+
+
+def symbols(table: KeyedTable) -> list[str]:
+    return [str(table.get_row(k)[1]) for k in table.keys]
+
+
+async def test_filter_sort_page_and_export(db: Database, migrated_url: str, tmp_path: Path) -> None:
+    seeded = await trader(db)
+    await bulk_trades(db, seeded.actor.user_id, 243)  # 250 trades with the 7 manual ones
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TradesScreen)
+        table = screen.query_one("#trades", KeyedTable)
+        totals = screen.query_one("#totals", Static)
+        assert table.row_count == 100 and "250 trades" in str(totals.render())
+        assert "page 1 · rows 1–100 of 250" in table.border_subtitle
+
+        # Keyset pages forward and back: no row twice.
+        first = table.keys
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        second = table.keys
+        assert len(second) == 100 and not set(first) & set(second)
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(pilot)
+        assert table.row_count == 50 and "rows 201–250" in table.border_subtitle
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await settle(pilot)
+        assert table.keys == first
+
+        # "/" goes to the symbol filter; typing narrows the set, totals follow.
+        await pilot.press("slash")
+        await pilot.press(*"eth/usdt")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert set(symbols(table)) == {"ETH/USDT"}
+        assert "64 trades (2 buys, 62 sells)" in str(totals.render())  # 61 bulk + 3 manual
+        screen.query_one("#f-side", Select).value = "SELL"
+        await settle(pilot)
+        assert all(str(table.get_row(k)[2]) == "SELL" for k in table.keys)
+        sells = table.row_count
+        assert sells == 62
+
+        # Sort by P&L, biggest first, then reversed.
+        table.focus()
+        await pilot.press("s", "s", "s")
+        await settle(pilot)
+        pnl = [str(table.get_row(k)[7]) for k in table.keys]
+        assert screen.sort_by == "pnl" and pnl[0].startswith("+")
+
+        # Export exactly the filtered set.
+        await pilot.press("e")
+        await settle(pilot)
+        assert not screen.query_one("#export", ProgressBar).has_class("-running")
+        exports = sorted(Path(p) for p in _export_files(app))
+        assert exports, "the export's path is announced"
+        with exports[-1].open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == sells and {r["symbol"] for r in rows} == {"ETH/USDT"}
+
+        # Clear every filter.
+        await pilot.press("c")
+        await settle(pilot)
+        assert table.row_count == 100
+
+
+def _export_files(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        n.message.split("Exported to ")[1].split(" (kept")[0]
+        for n in app._notifications
+        if "Exported to" in n.message
+    ]
