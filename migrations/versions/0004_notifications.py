@@ -1,7 +1,7 @@
 """notification delivery bookkeeping and the Discord / push / SMS preference toggles
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-22
 
 notifications: attempts, next_attempt_at, digest (+ index on delivered, next_attempt_at for the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """signal providers owned by users, signals deduplicated by the provider's id, a replay cache
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-23
 
 signal_providers.user_id (nullable: NULL is a system provider; FK users CASCADE, indexed).
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
