@@ -141,7 +141,7 @@ def fleet_specs(n: int) -> list[BotSpec]:
 
 
 async def create(db: Database, specs: list[BotSpec], email: str) -> list[str]:
-    actor = await add_user(db, email)
+    actor = await add_user(db, email, plan="enterprise")  # no plan limit on bots
     ids = []
     for start in range(0, len(specs), 200):
         async with db.sessions.begin() as s:

@@ -143,7 +143,7 @@ async def world(db: Database, *, email: str = "trader@example.com", **settings: 
     hubs = MarketHubs()
     hubs.add(PriceHub(market, clock=clock, max_age=timedelta(0)))
     markets = Markets(hubs=hubs, clock=clock, slippage=SlippageModel(impact=Decimal(0)))
-    actor = await add_user(db, email)
+    actor = await add_user(db, email, plan="enterprise")  # no plan limit on bots or live trading
     defaults = {"cycle_seconds": 10, "deliver_notifications": False, "max_failures": 3}
     return World(db, clock, actor, market, markets, EngineSettings(**(defaults | settings)))
 

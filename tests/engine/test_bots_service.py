@@ -166,7 +166,7 @@ async def test_random_dca_configs_never_crash(db: Database, config) -> None:
 
 
 async def test_live_bot_needs_own_trading_connection(db: Database) -> None:
-    alice = await add_user(db, "alice@example.com")
+    alice = await add_user(db, "alice@example.com", plan="pro")  # live trading needs a plan
     bob = await add_user(db, "bob@example.com")
     bobs = await add_connection(db, bob.user_id)
     readonly = await add_connection(db, alice.user_id, ("read",))

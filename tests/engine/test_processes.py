@@ -78,7 +78,7 @@ def specs(n: int) -> list[BotSpec]:
 
 
 async def fleet(db: Database, n: int) -> list[str]:
-    actor = await add_user(db, "fleet@example.com")
+    actor = await add_user(db, "fleet@example.com", plan="enterprise")
     ids = []
     async with db.sessions.begin() as s:
         for spec in specs(n):
