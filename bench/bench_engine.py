@@ -12,8 +12,8 @@
    then walked down one step per tick, so each tick hits one stop; the time from the price
    update reaching the engine to the closing sale being committed is measured per position.
    Finally 30 stops are hit by one tick (a burst). The same walk is measured first with the
-   fleet stopped (the exit path alone) — on a shared 2-core machine the difference is the
-   database and the event loop the cycles use too.
+   fleet stopped (only the 100 holders cycle) — on a shared 2-core machine the difference is
+   the database and the event loop the cycles use too.
 
 Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
 dropped by the script.
@@ -319,8 +319,8 @@ async def main(bots: int, window: float) -> None:
             ),
             ("peak RSS of an engine process (MB), 1 process", f"{one_mem[0]:,.0f}", "<= 300"),
             ("peak RSS of an engine process (MB), 2 processes", f"{max(two_mem):,.0f}", "<= 300"),
-            ("tick to stop-loss close p50 (ms), no other bot", f"{pct(alone, 0.5):.1f}", ""),
-            ("tick to stop-loss close p99 (ms), no other bot", f"{pct(alone, 0.99):.1f}", "<= 50"),
+            ("tick to stop-loss close p50 (ms), holders only", f"{pct(alone, 0.5):.1f}", ""),
+            ("tick to stop-loss close p99 (ms), holders only", f"{pct(alone, 0.99):.1f}", "<= 50"),
             ("... with the 1,000 bots cycling: p50", f"{pct(singles, 0.5):.1f}", ""),
             ("... with the 1,000 bots cycling: p99", f"{pct(singles, 0.99):.1f}", "<= 50"),
             (f"... {len(bursts)} stops hit by one tick: p50", f"{pct(bursts, 0.5):.1f}", ""),
