@@ -219,6 +219,18 @@ async def _announce(
 # -- create / read / update / delete ----------------------------------------------------------
 
 
+async def _plan_allows(
+    session: AsyncSession, actor: Actor, *, live: bool, what: str, clock: Clock
+) -> None:
+    """The user's plan limits: how many bots, how many running, live trading (Forbidden names
+    the plan that allows it)."""
+    from core.services.plans import Limit, check_limit  # plans imports this module's callers
+
+    await check_limit(session, actor.user_id, Limit(what), clock=clock)
+    if live:
+        await check_limit(session, actor.user_id, Limit.LIVE_TRADING, clock=clock)
+
+
 async def create_bot(
     session: AsyncSession, actor: Actor, spec: BotSpec, *, clock: Clock = SYSTEM_CLOCK
 ) -> BotView:
@@ -256,6 +268,7 @@ async def create_bot(
             raise Conflict(
                 "That exchange connection is read-only; allow trading on it for a live bot."
             )
+    await _plan_allows(session, actor, live=not spec.paper_trading, what="bots", clock=clock)
     now = clock.now()
     bot = Bot(
         id=new_id(),
@@ -550,6 +563,7 @@ async def start_bot(
     bot = await _owned_bot(session, actor, bot_id, for_update=True)
     if bot.status == ACTIVE:
         raise Conflict("The bot is already running.")
+    await _plan_allows(session, actor, live=not bot.paper_trading, what="active_bots", clock=clock)
     # Settings that were valid when stored may not be any more (a connection disabled...).
     validate_bot_config(bot.type, bot.config)
     validate_risk_settings(bot.risk_settings)

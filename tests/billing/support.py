@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.billing.payments import Billing, ensure_customer
+from core.clock import SYSTEM_CLOCK, Clock, FrozenClock
 from core.db.engine import Database
 from core.db.models.notifications import Notification, NotificationChannel
 from core.services.actor import Actor
@@ -20,16 +21,25 @@ async def add_card(
 
 
 async def add_bots(
-    db: Database, actor: Actor, count: int, *, start: bool = False, prefix: str = "Bot"
+    db: Database,
+    actor: Actor,
+    count: int,
+    *,
+    start: bool = False,
+    prefix: str = "Bot",
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[str]:
     from core.services.bots import BotSpec, create_bot, start_bot
 
     ids = []
     async with db.sessions.begin() as s:
         for i in range(count):
-            bot = await create_bot(s, actor, BotSpec(name=f"{prefix} {i + 1}", type="dca"))
+            spec = BotSpec(name=f"{prefix} {i + 1}", type="dca")
+            bot = await create_bot(s, actor, spec, clock=clock)
             if start:
-                await start_bot(s, actor, bot.id)
+                await start_bot(s, actor, bot.id, clock=clock)
+            if isinstance(clock, FrozenClock):
+                clock.advance(seconds=1)  # distinct start times: "the last started" is defined
             ids.append(bot.id)
     return ids
 

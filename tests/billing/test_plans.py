@@ -66,7 +66,7 @@ async def test_bot_limits_at_the_boundary(db: Database, clock) -> None:  # type:
     async with db.session() as s:
         await plans.check_limit(s, alice.user_id, "bots")  # 2 of 3: one more is fine
         await plans.check_limit(s, alice.user_id, "active_bots")  # 0 of 1 running
-    await add_bots(db, alice, 1, start=True)
+    await add_bots(db, alice, 1, start=True, clock=clock)
     async with db.session() as s:
         with pytest.raises(Forbidden) as bots:
             await plans.check_limit(s, alice.user_id, "bots")
@@ -78,6 +78,28 @@ async def test_bot_limits_at_the_boundary(db: Database, clock) -> None:  # type:
     )
     assert "Free plan allows 1 running bot" in str(running.value)
     assert "Basic plan allows 3 running bots" in str(running.value)
+
+    # The bots service enforces the same limits, and a refusal changes nothing.
+    from core.services.bots import BotSpec, create_bot, start_bot
+
+    async def count() -> int:
+        async with db.session() as s:
+            return len((await s.scalars(select(Bot.id).where(Bot.user_id == alice.user_id))).all())
+
+    with pytest.raises(Forbidden, match="allows 3 bots"):
+        async with db.sessions.begin() as s:
+            await create_bot(s, alice, BotSpec(name="Fourth", type="dca"), clock=clock)
+    assert await count() == 3
+    async with db.session() as s:
+        idle = await s.scalar(
+            select(Bot.id).where(Bot.user_id == alice.user_id, Bot.status == "inactive").limit(1)
+        )
+    with pytest.raises(Forbidden, match="allows 1 running bot"):
+        async with db.sessions.begin() as s:
+            await start_bot(s, alice, idle, clock=clock)
+    with pytest.raises(Forbidden, match="Live trading is not part of the Free plan"):
+        async with db.sessions.begin() as s:
+            await plans.check_limit(s, alice.user_id, plans.Limit.LIVE_TRADING)
 
 
 async def test_backtest_size_live_trading_and_selling_at_the_boundary(db: Database) -> None:
@@ -216,7 +238,7 @@ async def test_upgrade_credits_the_unused_period_and_downgrade_pauses_bots(
     assert [c["amount"] for c in fake_stripe.charges()] == [1900, 3950]
     assert "SUBSCRIPTION_UPGRADED" in await received(db, erin.user_id)
 
-    await add_bots(db, erin, 5, start=True)
+    await add_bots(db, erin, 5, start=True, clock=clock)
     clock.advance(minutes=1)
     async with db.sessions.begin() as s:
         await s.execute(
@@ -251,7 +273,7 @@ async def test_cancel_keeps_the_plan_until_expiry_then_free_limits_apply(
     fay = await add_user(db, "fay@example.com")
     await add_card(db, billing, fake_stripe, fay)
     await plans.choose_plan(db, fay, "basic", billing=billing)
-    await add_bots(db, fay, 3, start=True)
+    await add_bots(db, fay, 3, start=True, clock=clock)
     clock.advance(minutes=1)
     async with db.sessions.begin() as s:
         view = await plans.cancel(s, fay, clock=clock)
