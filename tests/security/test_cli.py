@@ -98,3 +98,61 @@ def test_vault_rotate(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert (tmp_path / "master.key").stat().st_mode & 0o777 == 0o600
     finally:
         vault_module.get_vault.cache_clear()
+
+
+def test_reset_token_is_emailed_when_email_is_configured(  # type: ignore[no-untyped-def]
+    run, migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from core.config import get_settings
+
+    mails: list[tuple[list[str], str]] = []
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            mails.append((envelope.rcpt_tos, envelope.content.decode()))
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert run("user", "create", "mail@example.com", stdin=PASSWORD + "\n").exit_code == 0
+        monkeypatch.setenv("BLOCKBOTX_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("BLOCKBOTX_SMTP_PORT", str(port))
+        monkeypatch.setenv("BLOCKBOTX_SMTP_SECURITY", "none")
+        get_settings.cache_clear()
+        reset = run("user", "reset-password", "mail@example.com")
+    finally:
+        controller.stop()
+    assert reset.exit_code == 0, reset.output
+    assert "emailed to mail@example.com" in reset.output
+    [(to, body)] = mails
+    token = next(w for w in body.split() if w.startswith(tokens.RESET_PREFIX))
+    assert to == ["mail@example.com"] and token not in reset.output
+    user = _user(migrated_url, "mail@example.com")
+    assert user.reset_password_token == tokens.hash_token(token)
+
+    async def stored_anywhere() -> bool:
+        database = Database(migrated_url)
+        try:
+            async with database.session() as s:
+                from sqlalchemy import text
+
+                hits = await s.scalar(
+                    text("SELECT count(*) FROM notifications WHERE message LIKE :t"),
+                    {"t": f"%{token}%"},
+                )
+                return bool(hits)
+        finally:
+            await database.dispose()
+
+    assert not asyncio.run(stored_anywhere())  # only its hash is kept
+    assert isinstance(
+        _login_with(migrated_url, "mail@example.com", token), accounts.NeedsNewPassword
+    )

@@ -60,18 +60,41 @@ def create(email: str, role: str) -> None:
 
 @user_group.command("reset-password")
 @click.argument("email")
-def reset_password(email: str) -> None:
+@click.option(
+    "--print", "print_token", is_flag=True,
+    help="Print the token here even when email is configured.",
+)  # fmt: skip
+def reset_password(email: str, print_token: bool) -> None:
     """Issue a one-time password reset token for EMAIL (valid 30 minutes).
 
-    The token is printed once, here: hand it to the user, who signs in with it as the password
-    and then chooses a new one. Only its hash is stored. Issuing a new token voids the old one.
+    With email configured the token is mailed to the user and not shown here; otherwise (or
+    with --print) it is printed once, here, to hand over. The user signs in with it as the
+    password and then chooses a new one. Only its hash is stored; a new token voids the old one.
     """
+    from core.config import get_settings
+    from core.notifications.transports import DeliveryFailed
+    from core.services.reset_mail import email_reset_token
+
+    settings = get_settings()
 
     async def _go(db: Database) -> None:
         try:
             issued = await accounts.issue_reset_token(db, SYSTEM, email)
         except ServiceError as exc:
             fail(str(exc))
+        if settings.smtp_host and not print_token:
+            try:
+                await email_reset_token(settings, issued)
+            except DeliveryFailed as exc:
+                fail(
+                    f"the token was issued but could not be emailed ({exc}); run again with --print"
+                )
+            console.print(
+                f"A one-time reset token was emailed to {issued.email} (valid until "
+                f"{issued.expires_at:%Y-%m-%d %H:%M} UTC).",
+                highlight=False,
+            )
+            return
         console.print(
             f"One-time reset token for {issued.email} (valid until "
             f"{issued.expires_at:%Y-%m-%d %H:%M} UTC). Give it to the user; it is not shown again:",
