@@ -43,6 +43,7 @@ from tui.screens.login import LoginScreen
 
 if TYPE_CHECKING:
     from core.engine.runner import EngineRunner
+    from core.engine.venues import Markets
     from core.services.trading import TradingContext
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class BlockbotXApp(App[None]):
         clock: Clock | None = None,
         listen: bool = True,
         engine: bool = True,
+        markets: Markets | None = None,
         keymap_overrides: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
@@ -106,6 +108,7 @@ class BlockbotXApp(App[None]):
         self._listener: PgListener | None = None
         self._events: Subscription | None = None
         self._trading: TradingContext | None = None
+        self._markets: Markets | None = markets
         self._run_engine = engine
         self.engine: EngineRunner | None = None
         for theme in THEMES:
@@ -216,19 +219,27 @@ class BlockbotXApp(App[None]):
             self.connection = str(event.data.get("state", "connected"))
 
     @property
-    def trading(self) -> TradingContext:
-        """Prices and exchange clients for manual orders and live marks (built on first use);
-        with the engine in this process, its price hubs (one poll per symbol for both)."""
-        if self._trading is None:
-            from core.services.trading import TradingContext  # ccxt: loaded after sign-in
+    def markets(self) -> Markets:
+        """Price hubs and exchange clients: the in-process engine's, else the app's own (built
+        on first use), so a symbol is polled once however many screens show it."""
+        if self.engine is not None:
+            return self.engine.markets
+        if self._markets is None:  # (given ones are shared with the engine, too)
+            from core.engine.venues import Markets  # ccxt: loaded after sign-in
 
-            if self.engine is not None:
-                markets = self.engine.markets
-                self._trading = TradingContext(
-                    hubs=markets.hubs, exchanges=markets.exchanges, clock=self.clock
-                )
-            else:
-                self._trading = TradingContext.simulated(clock=self.clock)
+            self._markets = Markets.simulated(clock=self.clock)
+        return self._markets
+
+    @property
+    def trading(self) -> TradingContext:
+        """The same markets as the trading service wants them (manual orders, closing)."""
+        from core.services.trading import TradingContext
+
+        markets = self.markets
+        if self._trading is None or self._trading.hubs is not markets.hubs:
+            self._trading = TradingContext(
+                hubs=markets.hubs, exchanges=markets.exchanges, clock=self.clock
+            )
         return self._trading
 
     async def _start_engine(self) -> None:
@@ -241,7 +252,9 @@ class BlockbotXApp(App[None]):
         try:
             if await is_engine_alive(self.db, clock=self.clock):
                 return
-            self.engine = EngineRunner(self.db, clock=self.clock, embedded=True)
+            self.engine = EngineRunner(
+                self.db, clock=self.clock, embedded=True, markets=self._markets
+            )
             await self.engine.start()
         except Exception:
             log.exception("the in-process engine could not start")
@@ -304,9 +317,15 @@ class BlockbotXApp(App[None]):
         if self.actor is not None and not isinstance(self.screen, SecurityScreen):
             self.push_screen(SecurityScreen())
 
-    def push(self, screen: Screen[object]) -> None:
-        """Open a sub-screen (bot detail, a form) above the current main screen."""
-        self.push_screen(screen)
+    def open_bot(self, bot_id: str) -> None:
+        """The bot's detail page, over the bots screen."""
+        from tui.screens.bot_detail import BotDetailScreen
+
+        if self.actor is None:
+            return
+        self.action_go("bots")
+        if self.current_mode == "bots":
+            self.push_screen(BotDetailScreen(bot_id))
 
     @work(exclusive=True, group="auth")
     async def action_logout(self) -> None:
@@ -339,6 +358,6 @@ class BlockbotXApp(App[None]):
             await self._stop_live()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._stop_engine()  # the cycle in flight finishes; leases are given back
-        if self._trading is not None:
-            await self._trading.hubs.close()
+        if self._markets is not None:
+            await self._markets.hubs.close()
         await self.db.dispose()

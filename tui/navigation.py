@@ -53,8 +53,12 @@ class Destination:
 # fmt: off
 SCREENS: tuple[Destination, ...] = (
     Destination("overview", "Overview", "1", "tui.screens.overview:OverviewScreen", "Portfolio value, today's P&L, active bots, latest trades, engine", short="Home"),
+    Destination("bots", "Bots", "2", "tui.screens.bots:BotsScreen", "Your bots: create, start, pause, stop, edit, delete; open one for its page"),
     Destination("positions", "Positions", "3", "tui.screens.positions:PositionsScreen", "Open positions live, close by hand; closed positions", short="Pos"),
     Destination("trades", "Trades", "4", "tui.screens.trades:TradesScreen", "Trade history: filters, sort, pages, totals, CSV export"),
+    Destination("order", "Order", "5", "tui.screens.order:OrderScreen", "Place a market or limit order, paper or on an exchange; cancel open ones"),
+    Destination("backtests", "Backtests", "6", "tui.screens.backtests:BacktestsScreen", "Run a bot or strategy over a dataset; reports and history", short="Tests"),
+    Destination("exchanges", "Exchanges", "7", "tui.screens.exchanges:ExchangesScreen", "Exchange connections: add (keys masked), test, enable/disable, remove", short="Exch"),
     Destination("defi", "DeFi", "8", "tui.screens.defi:DeFiScreen", "Wallets per chain; staking, farm and liquidity positions, rewards, impermanent loss"),
     Destination("notifications", "Notifications", "9", "tui.screens.notifications:NotificationsScreen", "Inbox (unread first), mark read, filters; notification preferences", short="Inbox"),
     Destination("support", "Support", "0", "tui.screens.support:SupportScreen", "Support tickets: open one, read and reply; staff see and run all", short="Supp"),

@@ -13,21 +13,18 @@ Definitions (docs/dashboard.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from core.db.engine import Database
 from core.db.models.trading import Trade
-from core.errors import InvalidInput
 from core.ledger.snapshots import wallet_values
 from core.services import notifications
 from core.services.actor import Actor
-from core.services.trading_views import PortfolioPoint
 
 ZERO = Decimal(0)
-MAX_POINTS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,30 +67,3 @@ async def overview(db: Database, actor: Actor, *, day_start: datetime) -> Overvi
         open_positions=positions,
         unread_notifications=unread,
     )
-
-
-async def portfolio_chart(
-    db: Database, actor: Actor, *, since: datetime, until: datetime, points: int = 120
-) -> list[PortfolioPoint]:
-    """``portfolio_history`` between ``since`` and ``until`` in at most ``points`` buckets (the
-    last value of each), oldest first: a 30-day chart of minute snapshots is still one query
-    returning ``points`` rows."""
-    if not 2 <= points <= MAX_POINTS:
-        raise InvalidInput(f"A chart has 2 to {MAX_POINTS} points.", field="points")
-    if until <= since:
-        raise InvalidInput("The chart must end after it starts.", field="until")
-    stmt = text(
-        "SELECT max(timestamp) AS at, (array_agg(total_value ORDER BY timestamp DESC))[1]"
-        " FROM portfolio_history"
-        " WHERE user_id = :user_id AND timestamp >= :since AND timestamp <= :until"
-        " GROUP BY date_bin(:width, timestamp, :since) ORDER BY 1"
-    )
-    params = {
-        "user_id": actor.user_id,
-        "since": since,
-        "until": until,
-        "width": max((until - since) / points, timedelta(seconds=1)),
-    }
-    async with db.session() as session:
-        rows = (await session.execute(stmt, params)).all()
-    return [PortfolioPoint(at, value) for at, value in rows]

@@ -50,15 +50,6 @@ class OpenPosition:
     moon_bag: bool
     created_at: datetime
 
-    @property
-    def trailing(self) -> bool:
-        """The stop has moved up from where it started."""
-        return (
-            self.stop_percent is not None
-            and self.peak_price is not None
-            and (self.peak_price > self.entry_price)
-        )
-
     def marked(self, price: Decimal) -> tuple[Decimal, Decimal]:
         """(unrealized P&L, its percent of the cost basis) at ``price``, as the ledger books it."""
         with localcontext(CONTEXT):

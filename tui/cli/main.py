@@ -7,6 +7,7 @@ import click
 from tui.cli.backtest import backtest
 from tui.cli.data import data_group
 from tui.cli.db import db_group
+from tui.cli.demo import demo
 from tui.cli.doctor import doctor
 from tui.cli.engine import engine
 from tui.cli.runtime import connect, fail, ready, setup_logging
@@ -61,6 +62,7 @@ cli.add_command(db_group)
 cli.add_command(backtest)
 cli.add_command(data_group)
 cli.add_command(doctor)
+cli.add_command(demo)
 cli.add_command(signals_group)
 cli.add_command(engine)
 

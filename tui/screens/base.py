@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -101,16 +101,37 @@ class BaseScreen(Screen[None]):
     def load(self) -> None:
         """Fetch (again) what the screen shows. Screens start a worker here."""
 
+    async def in_tx(self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
+        """``fn(session, actor, ...)`` in one transaction (committed if it returns)."""
+        async with self.bbx.db.sessions.begin() as session:
+            return await fn(session, self.actor, *args, **kwargs)
+
+    async def in_session(
+        self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object
+    ) -> T:
+        """``fn(session, actor, ...)`` in a session of its own (for reads, and services that
+        commit themselves)."""
+        async with self.bbx.db.session() as session:
+            return await fn(session, self.actor, *args, **kwargs)
+
     def live(self, events: list[Event]) -> None:
         """Events this screen listens to arrived; by default, reload."""
         self.load()
 
-    async def call(self, awaitable: Awaitable[T]) -> T | None:
-        """Await a service call; a refusal becomes a toast and None."""
+    async def call(
+        self,
+        awaitable: Awaitable[T],
+        *,
+        refusal: Callable[[ServiceError], None] | None = None,
+    ) -> T | None:
+        """Await a service call; a refusal becomes a toast (or goes to ``refusal``) and None."""
         try:
             return await awaitable
         except ServiceError as exc:
-            self.notify(str(exc), severity="warning", timeout=6)
+            if refusal is not None:
+                refusal(exc)
+            else:
+                self.notify(str(exc), severity="warning", timeout=6)
         except (DatabaseUnavailable, OSError, DBAPIError):
             log.warning("database unreachable during a service call", exc_info=True)
             self.notify(UNREACHABLE, severity="error")
@@ -121,3 +142,10 @@ class BaseScreen(Screen[None]):
             log.exception("unexpected error in a service call")
             self.notify(UNEXPECTED, severity="error")
         return None
+
+
+async def succeeded(awaitable: Awaitable[object]) -> bool:
+    """For services that return nothing: True once the call has succeeded (``call`` gives None
+    when it was refused)."""
+    await awaitable
+    return True

@@ -11,9 +11,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from core.services import overview, trading
+from core.services import bots, charts, overview, trading
 from tui import format as fmt
 from tui.screens.base import BaseScreen
+from tui.screens.bots import status_text
 from tui.widgets.chart import LineChart
 from tui.widgets.pnl import pnl_markup, pnl_text
 from tui.widgets.table import Column, KeyedTable
@@ -23,13 +24,13 @@ TRADE_COLUMNS = (
     Column("time", "Time"),
     Column("symbol", "Symbol"),
     Column("side", "Side"),
-    Column("qty", "Qty", right=True),
+    Column("qty", "Qty", right=True, optional=True),
     Column("price", "Price", right=True),
     Column("pnl", "P&L", right=True),
 )
 BOT_COLUMNS = (
     Column("name", "Bot"),
-    Column("type", "Type"),
+    Column("type", "Type", optional=True),
     Column("status", "Status"),
     Column("symbol", "Symbol"),
     Column("pnl", "P&L", right=True),
@@ -63,9 +64,9 @@ class OverviewScreen(BaseScreen):
         yield LineChart(id="chart", empty="No portfolio snapshots in this period yet.")
         with Horizontal(id="lists"):
             with Vertical(id="bots-box", classes="box"):
-                yield KeyedTable(BOT_COLUMNS, id="bots")
+                yield KeyedTable(BOT_COLUMNS, id="bots", narrow_below=60)
             with Vertical(id="trades-box", classes="box"):
-                yield KeyedTable(TRADE_COLUMNS, id="trades")
+                yield KeyedTable(TRADE_COLUMNS, id="trades", narrow_below=60)
 
     def on_mount(self) -> None:
         self.query_one("#chart").border_title = "Portfolio value · 24h"
@@ -99,9 +100,16 @@ class OverviewScreen(BaseScreen):
         now = bbx.clock.now()
         figures = await self.call(overview.overview(bbx.db, actor, day_start=day_start(now)))
         trades = await self.call(trading.list_trades(bbx.db, actor, limit=10))
+        found = await self.call(self.in_tx(bots.list_bots, sort="status", descending=False))
         engine = await bbx.engine_status()
         if figures is not None:
             self._show_figures(figures, engine)
+        if found is not None:
+            self.query_one("#bots", KeyedTable).sync(
+                (b.id, (b.name, b.type, status_text(b.status), b.symbol, pnl_text(self.app, b.pnl)))
+                for b in found
+                if b.status != "inactive"  # running, paused or in error
+            )
         if trades is not None:
             self.query_one("#trades", KeyedTable).sync(
                 (
@@ -141,7 +149,7 @@ class OverviewScreen(BaseScreen):
         bbx = self.bbx
         now = bbx.clock.now()
         points = await self.call(
-            overview.portfolio_chart(bbx.db, self.actor, since=now - SPANS[self.span], until=now)
+            charts.portfolio_chart(bbx.db, self.actor, since=now - SPANS[self.span], until=now)
         )
         if points is not None:
             self.query_one("#chart", LineChart).set_points(

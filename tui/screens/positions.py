@@ -32,7 +32,7 @@ CLOSED_PAGE = 100
 OPEN_COLUMNS = (
     Column("symbol", "Symbol"),
     Column("bot", "Bot"),
-    Column("side", "Side"),
+    Column("side", "Side", optional=True),
     Column("qty", "Qty", right=True),
     Column("entry", "Entry", right=True),
     Column("price", "Price", right=True),
@@ -57,10 +57,13 @@ SORTS = ("newest", "symbol", "pnl", "pct")
 
 
 def exit_state(p: OpenPosition) -> str:
-    """What the exit rules are doing: trailing, take-profit levels taken, moon bag."""
+    """What the exit rules have done: the peak since entry, a stop raised into profit,
+    take-profit levels taken, the moon bag kept."""
     parts = []
-    if p.trailing:
-        parts.append(f"trail {fmt.percent(p.stop_percent)}")
+    if p.peak_price is not None and p.entry_price and p.peak_price > p.entry_price:
+        parts.append(f"peak {fmt.percent((p.peak_price / p.entry_price - 1) * 100)}")
+    if p.stop_loss and p.stop_loss > p.entry_price:
+        parts.append("stop in profit")
     if p.take_profit_levels_hit:
         parts.append(f"TP×{p.take_profit_levels_hit}")
     if p.moon_bag:
@@ -95,7 +98,7 @@ class PositionsScreen(BaseScreen):
         with TabbedContent(id="tabs"):
             with TabPane("Open", id="open"):
                 yield Static(id="open-summary", classes="summary")
-                yield KeyedTable(OPEN_COLUMNS, id="open-table")
+                yield KeyedTable(OPEN_COLUMNS, id="open-table", narrow_below=130)
             with TabPane("Closed", id="closed"):
                 yield KeyedTable(CLOSED_COLUMNS, id="closed-table")
 
@@ -128,9 +131,7 @@ class PositionsScreen(BaseScreen):
 
     def _subscribe(self, symbols) -> None:  # type: ignore[no-untyped-def]
         """Keep the simulated hub polling exactly the symbols on this board."""
-        if self.bbx._trading is None and not symbols:
-            return
-        hub = self.bbx.trading.hubs.get(PAPER_FEED)
+        hub = self.bbx.markets.hubs.get(PAPER_FEED)
         if hub is None:
             return
         old = getattr(self, "_symbols", set())
@@ -149,7 +150,7 @@ class PositionsScreen(BaseScreen):
     async def _tick(self) -> None:
         """Fetch the paper symbols' prices once and repaint what moved."""
         try:
-            hub = self.bbx.trading.hubs.get(PAPER_FEED)
+            hub = self.bbx.markets.hubs.get(PAPER_FEED)
             if hub is not None and hub.symbols:
                 await hub.refresh()
                 self.prices = hub.prices()

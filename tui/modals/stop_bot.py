@@ -1,0 +1,60 @@
+"""Stop a bot, optionally closing what it holds; dismissed with None (keep it running) or
+whether to close its positions."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Footer, Label, Static
+
+
+class StopBotModal(ModalScreen[bool | None]):
+    CSS_PATH = "modals.tcss"
+    BINDINGS = [  # noqa: RUF012
+        Binding("y", "stop", "Stop", id="stop-bot.yes", tooltip="Stop the bot"),
+        Binding("c", "toggle_close", "Close positions", id="stop-bot.close",
+                tooltip="Also sell its open positions at market"),
+        Binding("n,escape", "keep", "Keep running", id="stop-bot.no", tooltip="Leave it as it is"),
+    ]  # fmt: skip
+
+    def __init__(self, name: str, open_positions: int) -> None:
+        super().__init__()
+        self._name, self._open = name, open_positions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Stop {self._name}?", classes="dialog-title")
+            yield Static(
+                "It makes no new decisions. Positions you keep open stay in its wallet "
+                "without exit rules until you start it again or close them by hand.",
+                classes="dialog-text",
+            )
+            yield Checkbox(
+                f"Close its {self._open} open position{'s' if self._open != 1 else ''} at market (c)",
+                value=False,
+                id="close",
+                disabled=self._open == 0,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Stop (y)", variant="error", id="yes")
+                yield Button("Keep running (n)", id="no")
+        yield Footer()
+
+    def action_toggle_close(self) -> None:
+        box = self.query_one("#close", Checkbox)
+        if not box.disabled:
+            box.value = not box.value
+
+    def action_stop(self) -> None:
+        self.dismiss(self.query_one("#close", Checkbox).value)
+
+    def action_keep(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "yes":
+            self.action_stop()
+        else:
+            self.action_keep()

@@ -1,0 +1,242 @@
+"""One bot: its settings and risk rules, wallets, open positions, recent executions (signal,
+confidence, reason), the latest performance snapshot, its equity chart and its backtests —
+with the lifecycle keys. Its own events refresh it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from core.events import Event
+from core.services import bots, charts
+from core.services.bot_views import BotDetail
+from tui import format as fmt
+from tui.screens.bot_actions import LIFECYCLE_BINDINGS, BotLifecycle, Target
+from tui.screens.bots import status_text
+from tui.widgets.chart import LineChart
+from tui.widgets.pnl import pnl_markup, pnl_text
+from tui.widgets.table import Column, KeyedTable
+
+EQUITY_SPAN = timedelta(days=30)
+POSITION_COLUMNS = (
+    Column("symbol", "Symbol"),
+    Column("qty", "Qty", right=True),
+    Column("entry", "Entry", right=True),
+    Column("price", "Price", right=True),
+    Column("pnl", "P&L", right=True),
+    Column("pct", "%", right=True),
+    Column("stop", "Stop", right=True, optional=True),
+    Column("target", "Target", right=True, optional=True),
+)
+EXECUTION_COLUMNS = (
+    Column("time", "Time"),
+    Column("signal", "Signal"),
+    Column("confidence", "Conf.", right=True),
+    Column("price", "Price", right=True, optional=True),
+    Column("status", "Status", optional=True),
+    Column("reason", "Reason"),
+)
+BACKTEST_COLUMNS = (
+    Column("when", "Run"),
+    Column("strategy", "Strategy"),
+    Column("tf", "TF"),
+    Column("trades", "Trades", right=True),
+    Column("return", "Return", right=True),
+    Column("equity", "Final equity", right=True),
+)
+
+
+def settings_text(values: dict[str, Any]) -> str:
+    """``key: value`` lines; nested rules as compact JSON."""
+    if not values:
+        return "[dim]defaults[/]"
+    lines = []
+    for key, value in values.items():
+        shown = (
+            json.dumps(value, separators=(", ", ": ")) if isinstance(value, dict | list) else value
+        )
+        lines.append(f"[b]{key.replace('_', ' ')}[/]  {shown}")
+    return "\n".join(lines)
+
+
+class BotDetailScreen(BotLifecycle):
+    CSS_PATH = "bot_detail.tcss"
+    LIVE_KINDS = frozenset({"bot", "trade", "position"})
+    LIVE_INTERVAL = 1.0
+    BINDINGS = [  # noqa: RUF012
+        *LIFECYCLE_BINDINGS,
+        Binding("b", "backtest", "Backtest", id="bot.backtest", tooltip="Backtest this bot"),
+        Binding("escape", "back", "Back", id="bot.back", tooltip="Back to the bot list"),
+    ]
+
+    def __init__(self, bot_id: str) -> None:
+        super().__init__()
+        self.bot_id = bot_id
+        self.detail: BotDetail | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="headline")
+        with TabbedContent(id="tabs"):
+            with TabPane("Overview", id="tab-overview"):
+                with Horizontal(id="top"):
+                    yield Static(id="performance", classes="panel")
+                    yield Static(id="wallets", classes="panel")
+                yield LineChart(
+                    id="equity", empty="No wallet snapshots yet (taken hourly while it runs)."
+                )
+                yield KeyedTable(POSITION_COLUMNS, id="positions")
+            with TabPane("Executions", id="tab-executions"):
+                yield KeyedTable(EXECUTION_COLUMNS, id="executions")
+            with (
+                TabPane("Settings", id="tab-settings"),
+                VerticalScroll(),
+                Horizontal(id="settings"),
+            ):
+                yield Static(id="config", classes="panel")
+                yield Static(id="risk", classes="panel")
+            with TabPane("Backtests", id="tab-backtests"):
+                yield KeyedTable(BACKTEST_COLUMNS, id="backtests")
+
+    def on_mount(self) -> None:
+        self.query_one("#equity").border_title = "Equity · 30 days"
+        self.query_one("#positions").border_title = "Open positions"
+        for panel, title in (("#performance", "Performance"), ("#wallets", "Wallets"),
+                             ("#config", "Settings"), ("#risk", "Risk and exits")):  # fmt: skip
+            self.query_one(panel).border_title = title
+
+    def live(self, events: list[Event]) -> None:
+        if any(e.data.get("bot_id") in (self.bot_id, None) for e in events):
+            self.load()
+
+    def load(self) -> None:
+        self._load()
+        self._load_equity()
+
+    def target(self) -> Target | None:
+        if self.detail is None:
+            return None
+        b = self.detail.bot
+        return Target(b.id, b.name, b.status, b.paper_trading, len(self.detail.open_positions))
+
+    def bot_deleted(self, bot: Target) -> None:
+        self.dismiss()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    @work(exclusive=True, group="bot-detail")
+    async def _load(self) -> None:
+        detail = await self.call(self.in_tx(bots.get_bot, self.bot_id, executions=50))
+        if detail is None:
+            return
+        self.detail = detail
+        self._show(detail)
+
+    @work(exclusive=True, group="bot-equity")
+    async def _load_equity(self) -> None:
+        now = self.bbx.clock.now()
+        points = await self.call(
+            charts.bot_equity(
+                self.bbx.db, self.actor, self.bot_id, since=now - EQUITY_SPAN, until=now
+            )
+        )
+        if points is not None:
+            self.query_one("#equity", LineChart).set_points(
+                [(p.timestamp, p.total_value) for p in points]
+            )
+
+    def _show(self, d: BotDetail) -> None:
+        app, now, b = self.app, self.bbx.clock.now(), d.bot
+        mode = "paper" if b.paper_trading else "[b $warning]LIVE[/]"
+        error = f"\n[$error]last error: {b.last_error}[/]" if b.last_error else ""
+        self.query_one("#headline", Static).update(
+            f"[b]{b.name}[/]  {b.type} · {status_text(b.status)} · {b.symbol} · {mode} · "
+            f"last run {fmt.ago(b.last_execution_at, now)}"
+            + (f"\n[dim]{b.description}[/]" if b.description else "")
+            + error
+        )
+        p = d.performance
+        self.query_one("#performance", Static).update(
+            "No performance snapshot yet."
+            if p is None
+            else (
+                f"Return   {pnl_markup(p.total_return)} ({pnl_markup(p.total_return_percent, percent=True)})\n"
+                f"Trades   {p.total_trades} · win rate {fmt.percent(p.win_rate, sign=False, places=1)}\n"
+                f"Drawdown {fmt.percent(p.max_drawdown_percent, sign=False)} · Sharpe {p.sharpe_ratio:.2f}\n"
+                f"Profit factor {p.profit_factor:.2f} · risk {p.risk_score:.0f} · {p.rating}\n"
+                f"[dim]as of {fmt.when(p.timestamp, now)}[/]"
+            )
+        )
+        self.query_one("#wallets", Static).update(
+            "\n".join(
+                f"[b]{w.wallet_type}[/] {fmt.money(w.cash)} {w.quote} cash "
+                f"(started {fmt.money(w.initial_balance)})"
+                for w in d.wallets
+            )
+            or "No wallet."
+        )
+        self.query_one("#config", Static).update(settings_text(b.config))
+        self.query_one("#risk", Static).update(settings_text(b.risk_settings))
+        self.query_one("#positions", KeyedTable).sync(
+            (
+                pos.id,
+                (
+                    pos.symbol,
+                    fmt.quantity(pos.remaining_quantity),
+                    fmt.price(pos.entry_price),
+                    fmt.price(pos.current_price),
+                    pnl_text(app, pos.unrealized_pnl),
+                    pnl_text(app, pos.unrealized_pnl_percent, percent=True),
+                    fmt.price(pos.stop_loss) if pos.stop_loss else fmt.DASH,
+                    fmt.price(pos.take_profit) if pos.take_profit else fmt.DASH,
+                ),
+            )
+            for pos in d.open_positions
+        )
+        self.query_one("#executions", KeyedTable).sync(
+            (
+                e.id,
+                (
+                    fmt.when(e.timestamp, now),
+                    e.signal,
+                    f"{e.confidence:.0f}",
+                    fmt.price(e.price),
+                    e.status,
+                    e.error or e.reason,
+                ),
+            )
+            for e in d.recent_executions
+        )
+        self.query_one("#backtests", KeyedTable).sync(
+            (
+                t.id,
+                (
+                    fmt.when(t.created_at, now),
+                    t.strategy or fmt.DASH,
+                    t.timeframe or fmt.DASH,
+                    str(t.trades) if t.trades is not None else fmt.DASH,
+                    pnl_text(app, t.total_return_pct, percent=True),
+                    fmt.money(t.final_equity),
+                ),
+            )
+            for t in d.backtests
+        )
+
+    @on(DataTable.RowSelected, "#backtests")
+    def _open_backtest(self, event: DataTable.RowSelected) -> None:
+        from tui.screens.backtest_report import BacktestReportScreen
+
+        if event.row_key.value:
+            self.app.push_screen(BacktestReportScreen(event.row_key.value))
+
+    def action_backtest(self) -> None:
+        from tui.screens.backtests import BacktestsScreen
+
+        self.app.push_screen(BacktestsScreen(bot_id=self.bot_id))

@@ -1,0 +1,349 @@
+"""Create or edit a bot: the form of its type's settings and its risk settings, generated from
+their pydantic models (defaults filled in, each setting's description as help), or prefilled
+from a template. Saving asks the bots service, which validates with the same models; a field it
+names is marked and focused, and nothing is created until everything is right."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from core.errors import InvalidInput, ServiceError
+from core.services import bots, exchanges, templates
+from core.services.bot_views import BotSpec, BotUpdate, BotView
+from core.services.templates import TemplateView
+from core.strategies.registry import BOT_CONFIGS
+from core.strategies.risk import RiskSettings
+from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
+from tui.screens.base import BaseScreen
+
+TYPE_HELP = {
+    "dca": "Dollar-cost averaging: buys on a schedule and down a ladder, sells at a target.",
+    "signal": "Trades a built-in technical rule, or a signal provider you follow.",
+    "ai": "A model trained on the pair's candles predicts the move and trades on it.",
+    "grid": "Buys and sells on a ladder of price levels between two bounds.",
+    "arbitrage": "Buys on one market and sells on another when the spread pays the fees.",
+    "pump_screener": "Watches pairs for sudden price and volume rises; may buy on them.",
+}
+SECTIONS = {"cfg": "config", "risk": "risk_settings"}
+
+
+@dataclass(frozen=True, slots=True)
+class FormSource:
+    """What the form starts from: nothing (a new bot), a bot (edit) or a template (deploy)."""
+
+    bot: BotView | None = None
+    template: TemplateView | None = None
+
+
+def _control(prefix: str, field: ConfigField, value: Any) -> Widget:
+    wid = f"{prefix}-{field.key}"
+    if field.kind == "bool":
+        return Checkbox("yes", value=bool(value), id=wid, compact=True)
+    if field.kind == "choice":
+        return Select[str](
+            ((c, c) for c in field.choices),
+            value=value if value in field.choices else Select.NULL,
+            allow_blank=not field.required,
+            prompt="default" if field.default is None else f"default: {field.default}",
+            id=wid,
+            compact=True,
+        )
+    placeholder = (
+        "required"
+        if field.required
+        else (f"default: {field.default}" if field.default not in (None, "") else "empty: none")
+    )
+    return Input(value="" if value is None else str(value), placeholder=placeholder, id=wid,
+                 compact=True)  # fmt: skip
+
+
+def say(target: Static, message: str) -> None:
+    target.update(message)
+    target.set_class(bool(message), "-shown")
+
+
+class FieldRow(Horizontal):
+    """One setting: its name, its control and its help text underneath."""
+
+    def __init__(self, prefix: str, field: ConfigField, value: Any) -> None:
+        super().__init__(classes="field-row", id=f"row-{prefix}-{field.key}")
+        self.prefix, self.field, self.value = prefix, field, value
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.field.label + (" *" if self.field.required else ""), classes="field-label")
+        with Vertical(classes="field-body"):
+            yield _control(self.prefix, self.field, self.value)
+            if self.field.help:
+                yield Static(self.field.help, classes="field-help", markup=False)
+            yield Static("", classes="field-error")
+
+    def raw(self) -> Any:
+        control = self.query_one(f"#{self.prefix}-{self.field.key}")
+        if isinstance(control, Select):
+            return None if control.value is Select.NULL else control.value
+        return control.value  # type: ignore[attr-defined]
+
+    def mark(self, message: str) -> None:
+        say(self.query_one(".field-error", Static), message)
+        self.set_class(bool(message), "-invalid")
+
+
+class BotFormScreen(BaseScreen):
+    """``FormSource()`` creates, ``FormSource(bot=…)`` edits, ``FormSource(template=…)`` deploys."""
+
+    CSS_PATH = "bot_form.tcss"
+    BINDINGS = [  # noqa: RUF012
+        Binding("ctrl+s", "save", "Save", id="bot-form.save", tooltip="Check and save the bot"),
+        Binding("escape", "cancel", "Cancel", id="bot-form.cancel", tooltip="Leave without saving"),
+    ]
+
+    def __init__(self, source: FormSource | None = None) -> None:
+        super().__init__()
+        self.source = source or FormSource()
+        bot, template = self.source.bot, self.source.template
+        self.bot_type = bot.type if bot else template.type if template else "dca"
+        self.values: dict[str, dict[str, Any]] = {
+            "cfg": dict(bot.config if bot else template.config if template else {}),
+            "risk": dict(bot.risk_settings if bot else template.risk_settings if template else {}),
+        }
+        self.fields: dict[str, list[ConfigField]] = {}
+
+    @property
+    def editing(self) -> bool:
+        return self.source.bot is not None
+
+    def compose_body(self) -> ComposeResult:
+        bot, template = self.source.bot, self.source.template
+        title = (
+            f"Edit {bot.name}"
+            if bot
+            else f"New bot from “{template.name}”"
+            if template
+            else "New bot"
+        )
+        with VerticalScroll(id="form"):
+            yield Static(f"[b]{title}[/]  [dim]ctrl+s saves · esc cancels[/]", id="form-title")
+            yield Static("", id="form-error", classes="field-error")
+            yield Static("Bot", classes="section")
+            name = bot.name if bot else f"{template.name}" if template else ""
+            yield self._row("name", "Name *", Input(name, id="name", max_length=100, compact=True))
+            description = (
+                bot.description if bot else template.description if template else ""
+            ) or ""
+            yield self._row(
+                "description", "Description", Input(description, id="description", compact=True)
+            )
+            yield self._row(
+                "type",
+                "Type",
+                Select[str](
+                    ((t, t) for t in BOT_CONFIGS),
+                    value=self.bot_type,
+                    allow_blank=False,
+                    id="type",
+                    disabled=self.editing or template is not None,
+                    compact=True,
+                ),
+                help_id="type-help",
+                help=TYPE_HELP.get(self.bot_type, ""),
+            )
+            if not self.editing:
+                paper = template.paper_trading if template else True
+                yield self._row(
+                    "paper", "Paper trading", Checkbox("yes", value=paper, id="paper", compact=True),
+                    help="On: the simulated market with a paper wallet. Off: a live exchange.",
+                )  # fmt: skip
+                yield self._row(
+                    "connection",
+                    "Exchange",
+                    Select[str]((), prompt="choose a connection", id="connection", compact=True),
+                    help="Live bots trade on one of your exchange connections.",
+                )
+                yield self._row(
+                    "balance",
+                    "Starting balance",
+                    Input("10000", id="balance", compact=True),
+                    help="Quote currency (USDT) in the bot's paper (simulation) wallet.",
+                )
+            yield Static("", id="cfg-title", classes="section")
+            yield Vertical(id="cfg-fields")
+            yield Static("Risk and exits", classes="section")
+            yield Vertical(id="risk-fields")
+            with Horizontal(id="form-buttons"):
+                yield Button("Save (ctrl+s)", variant="primary", id="save")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def _row(
+        self, key: str, label: str, control: Widget, *, help: str = "", help_id: str | None = None
+    ) -> Horizontal:
+        body = [control]
+        if help or help_id:
+            body.append(Static(help, classes="field-help", id=help_id, markup=False))
+        return Horizontal(
+            Label(label, classes="field-label"),
+            Vertical(*body, Static("", classes="field-error"), classes="field-body"),
+            classes="field-row",
+            id=f"row-{key}",
+        )
+
+    async def on_mount(self) -> None:
+        await self._lay_settings()
+        self._connection_visible()
+        self.query_one("#name", Input).focus()
+        if not self.editing:
+            self._load_connections()
+
+    async def _lay_settings(self) -> None:
+        self.query_one("#cfg-title", Static).update(f"Settings of a {self.bot_type} bot")
+        for prefix, model in (("cfg", BOT_CONFIGS[self.bot_type]), ("risk", RiskSettings)):
+            fields = fields_for(model)
+            self.fields[prefix] = fields
+            box = self.query_one(f"#{prefix}-fields", Vertical)
+            await box.remove_children()
+            stored = self.values[prefix]
+            await box.mount_all(
+                FieldRow(prefix, f, as_form_value(f.kind, stored[f.key]) if f.key in stored else f.default)
+                for f in fields
+            )  # fmt: skip
+
+    @on(Select.Changed, "#type")
+    async def _type_changed(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.value == self.bot_type:
+            return
+        self.bot_type = str(event.value)
+        self.values["cfg"] = {}
+        self.query_one("#type-help", Static).update(TYPE_HELP.get(self.bot_type, ""))
+        await self._lay_settings()
+
+    @on(Checkbox.Changed, "#paper")
+    def _paper_changed(self) -> None:
+        self._connection_visible()
+
+    def _connection_visible(self) -> None:
+        if self.editing:
+            return
+        paper = self.query_one("#paper", Checkbox).value
+        self.query_one("#row-connection").display = not paper
+
+    @work(exclusive=True, group="bot-form-connections")
+    async def _load_connections(self) -> None:
+        found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
+        if found:
+            self.query_one("#connection", Select).set_options(
+                (f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found
+            )
+
+    # -- saving -----------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss()
+
+    def _settings(self) -> dict[str, dict[str, Any]] | None:
+        out = {}
+        for prefix, fields in self.fields.items():
+            rows = {
+                row.field.key: row
+                for row in self.query(f"#{prefix}-fields FieldRow").results(FieldRow)
+            }
+            try:
+                out[prefix] = read(fields, {key: row.raw() for key, row in rows.items()})
+            except FormValueError as exc:
+                self._mark(f"{SECTIONS[prefix]}.{exc.key}", str(exc))
+                return None
+        return out
+
+    def _clear_marks(self) -> None:
+        for row in self.query(FieldRow).results(FieldRow):
+            row.mark("")
+        for error in self.query(".field-error").results(Static):
+            say(error, "")
+
+    def _mark(self, field: str | None, message: str) -> None:
+        """Show ``message`` at the field the service named (``config.slow``), or on top."""
+        section, _, key = (field or "").partition(".")
+        prefix = {v: k for k, v in SECTIONS.items()}.get(section)
+        key = key.split(".")[0]
+        target = None
+        if prefix and key:
+            target = next(
+                (r for r in self.query(FieldRow).results(FieldRow)
+                 if r.prefix == prefix and r.field.key == key), None,
+            )  # fmt: skip
+        if target is not None:
+            target.mark(message)
+            control = target.query_one(f"#{prefix}-{key}")
+            control.focus()
+            target.scroll_visible()
+        elif field and self.query(f"#row-{section}"):
+            row = self.query_one(f"#row-{section}")
+            say(row.query_one(".field-error", Static), message)
+            row.scroll_visible()
+        else:
+            say(self.query_one("#form-error", Static), message)
+            self.query_one("#form").scroll_home()
+
+    def action_save(self) -> None:
+        self._clear_marks()
+        settings = self._settings()
+        if settings is not None:
+            self._submit(settings["cfg"], settings["risk"])
+
+    @work(exclusive=True, group="bot-form-save")
+    async def _submit(self, config: dict[str, Any], risk: dict[str, Any]) -> None:
+        bot_id = await self.call(self._store(config, risk), refusal=self._refused)
+        if bot_id is not None:
+            self.notify(f"Saved {self.query_one('#name', Input).value.strip()}.")
+            self.dismiss(bot_id)
+
+    def _refused(self, exc: ServiceError) -> None:
+        self._mark(exc.field if isinstance(exc, InvalidInput) else None, str(exc))
+
+    async def _store(self, config: dict[str, Any], risk: dict[str, Any]) -> str:
+        """Create, update or deploy in one transaction; the bot's id."""
+        name = self.query_one("#name", Input).value
+        description = self.query_one("#description", Input).value
+        actor, clock = self.actor, self.bbx.clock
+        async with self.bbx.db.sessions.begin() as session:
+            if self.source.bot is not None:
+                changes = BotUpdate(name=name, description=description, config=config,
+                                    risk_settings=risk)  # fmt: skip
+                return (await bots.update_bot(session, actor, self.source.bot.id, changes,
+                                              clock=clock)).id  # fmt: skip
+            paper = self.query_one("#paper", Checkbox).value
+            connection = self.query_one("#connection", Select).value
+            connection_id = None if paper or connection is Select.NULL else str(connection)
+            balance = self._balance()
+            if self.source.template is not None:
+                deployed = await templates.deploy_template(
+                    session, actor, self.source.template.id, name=name, config=config,
+                    risk_settings=risk, paper_trading=paper, initial_balance=balance,
+                    exchange_connection_id=connection_id, clock=clock,
+                )  # fmt: skip
+                return deployed.bot_id
+            spec = BotSpec(name=name, type=self.bot_type, config=config, risk_settings=risk,
+                           description=description or None, paper_trading=paper,
+                           initial_balance=balance, exchange_connection_id=connection_id)  # fmt: skip
+            return (await bots.create_bot(session, actor, spec, clock=clock)).id
+
+    def _balance(self) -> Decimal:
+        text = self.query_one("#balance", Input).value.strip().replace(",", "")
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            raise InvalidInput(
+                "The starting balance must be a number, like 10000.", field="balance"
+            ) from None

@@ -1,0 +1,252 @@
+"""Manual order: market or limit, in paper mode (the simulated market, the manual paper wallet)
+or on one of your exchange connections. Enter asks the trading service for an estimate and shows
+it — expected price, cost, fee and the balance it needs — before anything is sent. Recent orders
+below, with cancel for the ones still open."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Input, Label, Select, Static
+
+from core.market.simulated import DEFAULT_SYMBOLS
+from core.services import exchanges, trading
+from core.services.trading_views import OrderEstimate
+from tui import format as fmt
+from tui.modals.confirm import ConfirmModal
+from tui.screens.base import BaseScreen
+from tui.widgets.pnl import pnl_markup
+from tui.widgets.table import Column, KeyedTable
+
+PAPER = "paper"
+SYMBOLS = tuple(s.symbol for s in DEFAULT_SYMBOLS)
+ORDER_COLUMNS = (
+    Column("time", "Time"),
+    Column("symbol", "Symbol"),
+    Column("side", "Side"),
+    Column("type", "Type"),
+    Column("qty", "Qty", right=True),
+    Column("price", "Price", right=True),
+    Column("filled", "Filled", right=True),
+    Column("status", "Status"),
+    Column("venue", "Mode", optional=True),
+    Column("error", "Note", optional=True),
+)
+
+
+def estimate_text(e: OrderEstimate) -> str:
+    lines = [
+        f"{e.side.upper()} {fmt.quantity(e.quantity)} {e.symbol} · {e.type} · {e.venue}",
+        f"Expected price  {fmt.price(e.price)}",
+        f"Notional        {fmt.money(e.notional)}",
+        f"Fee             {fmt.money(e.fee, 4)} ({fmt.percent(e.fee_rate * 100, sign=False, places=3)})",
+        f"{'Total cost' if e.side == 'buy' else 'You receive'}      {fmt.money(e.total)}",
+    ]
+    if e.available is not None:
+        mark = "" if e.sufficient else "  [b $error]not enough[/]"
+        lines.append(f"Available       {fmt.quantity(e.available)} {e.asset}{mark}")
+    return "\n".join(lines)
+
+
+class OrderScreen(BaseScreen):
+    CSS_PATH = "order.tcss"
+    LIVE_KINDS = frozenset({"trade"})
+    BINDINGS = [  # noqa: RUF012
+        Binding("ctrl+b", "side('buy')", "Buy", id="order.buy", tooltip="Set the side to buy"),
+        Binding("ctrl+s", "side('sell')", "Sell", id="order.sell", tooltip="Set the side to sell"),
+        Binding("ctrl+o", "review", "Review", id="order.review",
+                tooltip="Estimate the order and ask before placing it"),
+        Binding("x", "cancel_order", "Cancel order", id="order.cancel",
+                tooltip="Cancel the selected open order"),
+    ]  # fmt: skip
+
+    def compose_body(self) -> ComposeResult:
+        with Grid(id="ticket"):
+            yield Label("Venue")
+            yield Select[str]([("Paper · simulated market", PAPER)], value=PAPER,
+                              allow_blank=False, id="venue", compact=True)  # fmt: skip
+            yield Label("Symbol")
+            yield Input("BTC/USDT", id="symbol", compact=True,
+                        suggester=SuggestFromList(SYMBOLS, case_sensitive=False))  # fmt: skip
+            yield Label("Side")
+            yield Select[str]([("buy", "buy"), ("sell", "sell")], value="buy",
+                              allow_blank=False, id="side", compact=True)  # fmt: skip
+            yield Label("Type")
+            yield Select[str]([("market", "market"), ("limit", "limit")], value="market",
+                              allow_blank=False, id="type", compact=True)  # fmt: skip
+            yield Label("Quantity")
+            yield Input(placeholder="in the base asset, like 0.01", id="quantity", compact=True)
+            yield Label("Limit price")
+            yield Input(placeholder="limit orders only", id="price", compact=True, disabled=True)
+        yield Static(id="quote", classes="summary")
+        with Horizontal(id="order-buttons"):
+            yield Button("Review and place (enter)", variant="primary", id="review", compact=True)
+            yield Static("", id="order-error")
+        yield KeyedTable(ORDER_COLUMNS, id="orders")
+
+    def on_mount(self) -> None:
+        self.query_one("#orders").border_title = "Recent orders (yours and your bots')"
+        self.query_one("#quantity").focus()
+        self._load_connections()
+        self._quote()
+        self.set_interval(1.0, self._quote)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
+
+    def load(self) -> None:
+        self._load_orders()
+
+    # -- data ------------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="order-connections")
+    async def _load_connections(self) -> None:
+        found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
+        if found:
+            self.query_one("#venue", Select).set_options(
+                [("Paper · simulated market", PAPER)]
+                + [(f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found if c.is_active]
+            )  # fmt: skip
+
+    @work(exclusive=True, group="order-list")
+    async def _load_orders(self) -> None:
+        page = await self.call(trading.list_orders(self.bbx.db, self.actor, limit=30))
+        if page is None:
+            return
+        now = self.bbx.clock.now()
+        self.open_orders = {o.id for o in page.items if o.status in ("open", "pending")}
+        self.query_one("#orders", KeyedTable).sync(
+            (
+                o.id,
+                (
+                    fmt.when(o.created_at, now),
+                    o.symbol,
+                    o.side.upper(),
+                    o.type,
+                    fmt.quantity(o.quantity),
+                    fmt.price(o.price) if o.price is not None else "market",
+                    fmt.quantity(o.filled),
+                    o.status,
+                    "paper" if o.is_paper else "live",
+                    o.error or "",
+                ),
+            )
+            for o in page.items
+        )
+
+    open_orders: set[str] = set()  # noqa: RUF012 - replaced per load
+
+    def _quote(self) -> None:
+        """The paper symbol's price once a second (from the shared hub's cache: no extra fetch
+        when the engine already polls it)."""
+        if not self.is_current or self._venue() is not None:
+            self.query_one("#quote", Static).update("")
+            return
+        symbol = self.query_one("#symbol", Input).value.strip().upper()
+        if symbol in SYMBOLS:
+            self._fetch_quote(symbol)
+
+    @work(exclusive=True, group="order-quote")
+    async def _fetch_quote(self, symbol: str) -> None:
+        hub = self.bbx.markets.hubs.get("simulated")
+        if hub is None:
+            return
+        try:
+            t = await hub.ticker(symbol)
+        except Exception:
+            return
+        change = t.change_24h_percent
+        self.query_one("#quote", Static).update(
+            f"{symbol}  last [b]{fmt.price(t.last)}[/]  bid {fmt.price(t.bid)}  ask "
+            f"{fmt.price(t.ask)}  24h {pnl_markup(change, percent=True)}"
+        )
+
+    # -- the ticket ------------------------------------------------------------------------------
+
+    def _venue(self) -> str | None:
+        value = self.query_one("#venue", Select).value
+        return None if value in (PAPER, Select.NULL) else str(value)
+
+    @on(Select.Changed, "#type")
+    def _type_changed(self, event: Select.Changed) -> None:
+        self.query_one("#price", Input).disabled = event.value != "limit"
+
+    def action_side(self, side: str) -> None:
+        self.query_one("#side", Select).value = side
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#review")
+    def action_review(self) -> None:
+        self._review()
+
+    def _ticket(self) -> dict[str, object]:
+        order_type = str(self.query_one("#type", Select).value)
+        return {
+            "symbol": self.query_one("#symbol", Input).value,
+            "side": str(self.query_one("#side", Select).value),
+            "type": order_type,
+            "quantity": self.query_one("#quantity", Input).value,
+            "price": self.query_one("#price", Input).value if order_type == "limit" else None,
+            "connection_id": self._venue(),
+        }
+
+    @work(exclusive=True, group="order-review")
+    async def _review(self) -> None:
+        error = self.query_one("#order-error", Static)
+        error.update("")
+        ticket = self._ticket()
+        refused: list[str] = []
+        bbx = self.bbx
+        estimate = await self.call(
+            trading.estimate_order(bbx.db, self.actor, ctx=bbx.trading, **ticket),  # type: ignore[arg-type]
+            refusal=lambda exc: refused.append(str(exc)),
+        )
+        if estimate is None:
+            error.update(f"[$error]{refused[0]}[/]" if refused else "")
+            return
+        live = ticket["connection_id"] is not None
+        title = f"{'LIVE order' if live else 'Paper order'}: {estimate.side} {estimate.symbol}"
+        if not await self.app.push_screen_wait(
+            ConfirmModal(title, estimate_text(estimate), yes="Place order")
+        ):
+            return
+        order = await self.call(
+            trading.place_order(bbx.db, self.actor, ctx=bbx.trading, **ticket),  # type: ignore[arg-type]
+            refusal=lambda exc: refused.append(str(exc)),
+        )
+        if order is None:
+            error.update(f"[$error]{refused[0]}[/]" if refused else "")
+            return
+        average = (
+            sum((t.executed_price * t.quantity for t in order.trades), Decimal(0)) / order.filled
+            if order.filled
+            else None
+        )
+        at = f" at {fmt.price(average)}" if average is not None else ""
+        self.notify(
+            f"{order.side.upper()} {order.symbol}: {order.status}, filled {fmt.quantity(order.filled)}{at}."
+        )
+        self.query_one("#quantity", Input).value = ""
+        self._load_orders()
+
+    @work(exclusive=True, group="order-cancel")
+    async def action_cancel_order(self) -> None:
+        key = self.query_one("#orders", KeyedTable).selected_key
+        if key is None or key not in self.open_orders:
+            self.notify("Select an open order to cancel.", severity="warning")
+            return
+        if not await self.app.push_screen_wait(
+            ConfirmModal("Cancel order", "Cancel the selected open order?", yes="Cancel it")
+        ):
+            return
+        order = await self.call(
+            trading.cancel_order(self.bbx.db, self.actor, key, ctx=self.bbx.trading)
+        )
+        if order is not None:
+            self.notify(f"Order {order.status}.")
+            self._load_orders()
