@@ -73,8 +73,9 @@ class NavigationProvider(DomainProvider):
 
 def _screen_providers() -> tuple[type[Provider], ...]:
     from tui.screens.commands import PROVIDERS as ACCOUNT_SCREENS
+    from tui.screens.trading_commands import PROVIDERS as TRADING_SCREENS
 
-    return ACCOUNT_SCREENS
+    return (*ACCOUNT_SCREENS, *TRADING_SCREENS)
 
 
 PROVIDERS: tuple[type[Provider], ...] = (NavigationProvider, *_screen_providers())

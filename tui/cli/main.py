@@ -11,6 +11,7 @@ from tui.cli.demo import demo
 from tui.cli.doctor import doctor
 from tui.cli.engine import engine
 from tui.cli.runtime import connect, fail, ready, setup_logging
+from tui.cli.serve import serve
 from tui.cli.signals import signals_group
 from tui.cli.user import user_group
 from tui.cli.vault import vault_group
@@ -63,6 +64,7 @@ cli.add_command(backtest)
 cli.add_command(data_group)
 cli.add_command(doctor)
 cli.add_command(demo)
+cli.add_command(serve)
 cli.add_command(signals_group)
 cli.add_command(engine)
 

@@ -76,10 +76,12 @@ class BotDetailScreen(BotLifecycle):
         Binding("escape", "back", "Back", id="bot.back", tooltip="Back to the bot list"),
     ]
 
-    def __init__(self, bot_id: str) -> None:
+    def __init__(self, bot_id: str, *, then: str | None = None) -> None:
+        """``then``: an action to run once the bot is loaded (the palette's "stop bot …")."""
         super().__init__()
         self.bot_id = bot_id
         self.detail: BotDetail | None = None
+        self.then = then
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="headline")
@@ -138,6 +140,9 @@ class BotDetailScreen(BotLifecycle):
             return
         self.detail = detail
         self._show(detail)
+        if self.then is not None:
+            then, self.then = self.then, None
+            await self.run_action(then)
 
     @work(exclusive=True, group="bot-equity")
     async def _load_equity(self) -> None:

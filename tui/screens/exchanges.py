@@ -199,9 +199,17 @@ class ExchangesScreen(BaseScreen):
             self.notify(f"Added {added.venue} ({added.api_key_masked}). Press t to test it.")
             self._load()
 
-    @work(exclusive=True, group="exchanges-test")
-    async def action_test(self) -> None:
+    def action_test(self) -> None:
         connection = self._selected()
+        if connection is not None:
+            self.test(connection.id)
+
+    @work(exclusive=True, group="exchanges-test")
+    async def test(self, connection_id: str) -> None:
+        """Sign in with the stored keys and show the balances (the key ``t`` and the palette)."""
+        if not self.rows:
+            await self._load().wait()
+        connection = self.rows.get(connection_id)
         if connection is None:
             return
         out = self.query_one("#test-result", Static)

@@ -179,6 +179,12 @@ class OrderScreen(BaseScreen):
     def action_side(self, side: str) -> None:
         self.query_one("#side", Select).value = side
 
+    def prefill(self, symbol: str, side: str) -> None:
+        """The palette's "order: buy BTC/USDT": the ticket set, the quantity to type."""
+        self.query_one("#symbol", Input).value = symbol
+        self.action_side(side)
+        self.query_one("#quantity", Input).focus()
+
     @on(Input.Submitted)
     @on(Button.Pressed, "#review")
     def action_review(self) -> None:

@@ -273,10 +273,15 @@ class PositionsScreen(BaseScreen):
             return self.query_one("#tabs", TabbedContent).active == "open"
         return True
 
-    @work(exclusive=True, group="positions-close")
-    async def action_close_position(self) -> None:
+    def action_close_position(self) -> None:
         key = self.query_one("#open-table", KeyedTable).selected_key
-        position = next((p for p in self.positions if p.id == key), None)
+        if key is not None:
+            self.close_position(key)
+
+    @work(exclusive=True, group="positions-close")
+    async def close_position(self, position_id: str) -> None:
+        """Sell the position at market, after asking (the key ``c`` and the palette)."""
+        position = next((p for p in self.positions if p.id == position_id), None)
         if position is None:
             return
         price, pnl, _ = self._mark(position)
