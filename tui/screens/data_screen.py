@@ -105,7 +105,8 @@ def fill_table(
         for col, width in fit_columns(columns, available)
     )
     if spec != table.columns_spec:
-        table.columns_spec = spec
+        # This screen decides the columns itself: they are all the table has, all shown.
+        table.all_columns = table.columns_spec = spec
         table.clear(columns=True)
         for column in spec:
             table.add_column(column.label, key=column.key, width=column.width)
