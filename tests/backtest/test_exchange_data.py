@@ -104,12 +104,18 @@ async def test_the_command_fetches_and_stores_a_dataset(db: Database, migrated_u
         done = await asyncio.to_thread(cli, *args, "--testnet", database_url=migrated_url)
         assert done.returncode == 0, done.stderr
         assert "Imported 744 BTC/USDT 1h candles" in done.stderr  # 31 days × 24
-        bad = await asyncio.to_thread(
-            CliRunner().invoke,
-            cli_group,
-            [*args, "--symbol", "XYZ/USDT"],
-            env={"DATABASE_URL": migrated_url},
-        )
+        from core.config import get_settings
+
+        get_settings.cache_clear()  # in-process: read DATABASE_URL below, not a cached earlier one
+        try:
+            bad = await asyncio.to_thread(
+                CliRunner().invoke,
+                cli_group,
+                [*args, "--symbol", "XYZ/USDT"],
+                env={"DATABASE_URL": migrated_url},
+            )
+        finally:
+            get_settings.cache_clear()
         assert bad.exit_code == 1 and "does not list XYZ/USDT" in bad.stderr
     async with db.session() as session:
         row = await session.get(HistoricalDataset, done.stdout.strip())
