@@ -65,6 +65,9 @@ SCREENS: tuple[Destination, ...] = (
     Destination("help-center", "Help center", "f1", "tui.screens.help_center:HelpCenterScreen", "Help articles and FAQs, searchable", short="Help"),
     Destination("settings", "Settings", "f4", "tui.screens.settings:SettingsScreen", "Profile, theme, language/time zone/currency, privacy, data export, security", short="Set"),
     Destination("engine", "Engine", "f5", "tui.screens.engine:EngineScreen", "Engine processes, heartbeats, cycle rates and latency, the queue of due bots", short="Eng"),
+    Destination("marketplace", "Marketplace", "f7", "tui.screens.marketplace:MarketplaceScreen", "Bot templates and strategies: browse, buy, review, deploy as a bot", short="Market"),
+    Destination("plans", "Plan & billing", "f8", "tui.screens.plans:PlansScreen", "Your plan and its limits, usage, payments; change or cancel", short="Plan"),
+    Destination("referrals", "Referrals", "f9", "tui.screens.referrals:ReferralsScreen", "Your referral code, who joined, rewards", short="Refer"),
     Destination("admin", "Admin", "f6", "tui.screens.admin:AdminScreen", "Users, audit and security logs, blocked IPs, system settings", admin_only=True),
 )
 # fmt: on
