@@ -197,6 +197,9 @@ class BlockbotXApp(App[None]):
         await self._start_engine()
         self._events = bus.subscribe(user_id=actor.user_id, kinds={"connection"})
         self._follow_connection(self._events)
+        from tui.screens.notifications import start_toasts
+
+        start_toasts(self, actor.user_id)  # new notifications pop up on any screen
         if self._listen and self._listener is None:
             url = listen_url(self.db.url)
             self._listener = PgListener(lambda: connect_raw(url))
@@ -204,6 +207,7 @@ class BlockbotXApp(App[None]):
 
     async def _stop_live(self) -> None:
         self.workers.cancel_group(self, LIVE_GROUP)
+        self.workers.cancel_group(self, "notification-toasts")
         if self._events is not None:
             self._events.close()
             self._events = None

@@ -34,3 +34,38 @@ async def test_function_keys_open_the_commerce_screens(
             await pilot.press(key)
             await settle(pilot)
             assert isinstance(app.screen, screen), (key, app.screen)
+
+
+async def test_signed_in_app_toasts_new_notifications(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from core.db.models.notifications import NotificationPriority, NotificationType
+    from core.db.models.users import User
+    from core.notifications import notify
+
+    auth = make_auth()
+    await accounts.register(
+        db, email="toast@example.com", password=PASSWORD, device=DEVICE, auth=auth
+    )
+    async with db.session() as s:
+        user_id = await s.scalar(select(User.id).where(User.email == "toast@example.com"))
+    app = make_app(migrated_url, tmp_path, auth)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#email", "toast@example.com")
+        await type_into(pilot, "#password", PASSWORD)
+        await pilot.press("enter")
+        await settle(pilot)
+        async with db.sessions.begin() as s:
+            await notify(
+                s, user_id=user_id, type=NotificationType.TAKE_PROFIT_HIT,
+                priority=NotificationPriority.HIGH, title="Take-profit hit on ETH/USDT",
+                message="Sold.",
+            )  # fmt: skip
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if any("Take-profit hit" in str(n.message) for n in app._notifications):
+                break
+        assert any("Take-profit hit on ETH/USDT" in str(n.message) for n in app._notifications)
