@@ -50,8 +50,13 @@ def screen_text(app: BlockbotXApp) -> str:
     return "\n".join(parts)
 
 
+FOREVER = {"notification-toasts"}
+"""Worker groups that run for the whole session, besides the ``live…`` ones."""
+
+
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Let the app finish its work: every worker done, except those waiting on an open modal."""
+    """Let the app finish its work: every worker done, except those waiting on an open modal
+    or on a screen pushed above theirs, and the long-running ``live…`` ones."""
     from textual.screen import ModalScreen
     from textual.worker import WorkerState
 
@@ -65,10 +70,13 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
             for w in app.workers
             if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
             and not w.group.startswith(LIVE_GROUP)
+            and w.group not in FOREVER
         ]
         if not app.screen.is_mounted:
             continue  # a screen just switched to is still composing
-        if not running or (isinstance(app.screen, ModalScreen) and len(running) <= 1):
+        # Workers of screens further down may be waiting for this screen's answer.
+        here = [w for w in running if w.node is app.screen or w.node is app]
+        if not here or (isinstance(app.screen, ModalScreen) and len(running) <= 1):
             break
         await pilot.pause(0.02)
     for worker in app.workers:
