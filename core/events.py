@@ -150,23 +150,51 @@ bus = EventBus()
 
 async def publish_in(session: AsyncSession, event: Event, *, local: EventBus | None = None) -> None:
     """Publish ``event`` when ``session`` commits: NOTIFY for other processes, and (after the
-    commit) the local bus for this one."""
+    commit) the local bus for this one.
+
+    Inside a SAVEPOINT, the local leg waits for the outermost commit (SQLAlchemy reports the
+    release of a savepoint as a commit too, before the data is visible to anyone else), and is
+    dropped if the savepoint or a transaction around it rolls back — as PostgreSQL drops the
+    NOTIFY."""
     await session.execute(select(func.pg_notify(CHANNEL, event.to_json())))
     target = local or bus
     sync_session = session.sync_session
-
-    def _after_commit(_session: Any) -> None:
-        target.publish(event)
+    registered = sync_session.get_nested_transaction() or sync_session.get_transaction()
 
     from sqlalchemy import event as sa_event
 
-    sa_event.listen(sync_session, "after_commit", _after_commit, once=True)
+    loop = asyncio.get_running_loop()
+    settled = False
 
-    def _forget(*_args: Any) -> None:
-        with contextlib.suppress(Exception):
-            sa_event.remove(sync_session, "after_commit", _after_commit)
+    def _remove() -> None:
+        for name, listener in (
+            ("after_commit", _after_commit),
+            ("after_soft_rollback", _after_rollback),
+        ):
+            with contextlib.suppress(Exception):
+                sa_event.remove(sync_session, name, listener)
 
-    sa_event.listen(sync_session, "after_soft_rollback", _forget, once=True)
+    def _forget() -> None:
+        nonlocal settled
+        settled = True
+        loop.call_soon(_remove)  # not while SQLAlchemy is dispatching to these very listeners
+
+    def _after_commit(committed: Any) -> None:
+        if settled or committed.in_nested_transaction():
+            return  # a savepoint was released; the real commit is still to come
+        _forget()
+        target.publish(event)
+
+    def _after_rollback(_session: Any, previous: Any) -> None:
+        enclosing = registered
+        while not settled and enclosing is not None:
+            if enclosing is previous:
+                _forget()
+                return
+            enclosing = enclosing.parent
+
+    sa_event.listen(sync_session, "after_commit", _after_commit)
+    sa_event.listen(sync_session, "after_soft_rollback", _after_rollback)
 
 
 class PgListener:
