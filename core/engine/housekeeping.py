@@ -22,7 +22,7 @@ from core.db.models.signals import Signal
 from core.db.models.trading import Position, Trade
 from core.engine import performance, registry
 from core.engine.ids import fast_id
-from core.ledger.snapshots import snapshot_wallets, wallet_values
+from core.ledger.snapshots import snapshot_portfolios, snapshot_wallets, wallet_values
 from core.ledger.wallets import LIVE, MANUAL_BOT_TYPE, SIMULATION
 from core.notifications import notify
 
@@ -48,7 +48,8 @@ async def try_lock(session: AsyncSession, job: str) -> bool:
 
 
 async def wallet_snapshots(session: AsyncSession, now: datetime) -> int:
-    """This hour's ``bot_balance_snapshots`` row of every strategy bot's wallet."""
+    """This hour's ``bot_balance_snapshots`` row of every strategy bot's wallet, and a
+    ``portfolio_history`` row of every user with a wallet (the dashboard's portfolio chart)."""
     if not await try_lock(session, "wallet_snapshots"):
         return 0
     ids = (
@@ -58,6 +59,7 @@ async def wallet_snapshots(session: AsyncSession, now: datetime) -> int:
             .where(Bot.type != MANUAL_BOT_TYPE)
         )
     ).all()
+    await snapshot_portfolios(session, now=now)
     return await snapshot_wallets(session, now=now, wallet_ids=ids) if ids else 0
 
 

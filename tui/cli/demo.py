@@ -4,7 +4,7 @@ running in the dashboard (its in-process engine) or in ``blockbotx engine``.
 
 The history is not invented: the real engine runs the bots over the last ``--days`` of the
 deterministic simulated market on a clock that steps through them (cycles, exits, wallet and
-performance snapshots, portfolio snapshots each hour), so every trade, position and figure is
+performance and portfolio snapshots each hour), so every trade, position and figure is
 what the bots would have done. It ends at the present, where the live engine carries on.
 """
 
@@ -135,10 +135,9 @@ async def build_demo(
             await runner.run_pass()
             await runner.check_exits()
             hour = sim.now().replace(minute=0, second=0, microsecond=0)
-            if hour != last_hour:  # hourly: wallet, performance and portfolio snapshots
+            if hour != last_hour:  # hourly: wallet, portfolio and performance snapshots
                 await runner.mark_positions()
                 await runner.housekeeping_once()
-                await trading.snapshot_portfolio(db, actor, ctx=ctx)
                 last_hour = hour
             if progress is not None:
                 progress(i, steps)
