@@ -305,8 +305,17 @@ class BlockbotXApp(App[None]):
         self.switch_mode(destination.id)
 
     def action_back(self) -> None:
-        """Esc: back one screen within the current main screen."""
-        if self.current_mode != SIGN_IN and len(self.screen_stack) > 1:
+        """Esc: out of a text field (so the screen's keys work again), else back one screen
+        within the current main screen."""
+        from textual.widgets import DataTable, Input
+
+        if isinstance(self.focused, Input):
+            tables = self.screen.query(DataTable)
+            if tables:
+                tables.first().focus()
+            else:
+                self.screen.set_focus(None)
+        elif self.current_mode != SIGN_IN and len(self.screen_stack) > 1:
             self.pop_screen()
 
     def action_help(self) -> None:

@@ -53,6 +53,13 @@ def quantity(value: Decimal | None) -> str:
     return f"{int(whole):,}.{frac}" if whole not in ("-0", "0") else f"{whole}.{frac}"
 
 
+def amount(value: Decimal | None, places: int = 6) -> str:
+    """A computed quantity (a backtest's cash / price), rounded to ``places`` for reading."""
+    if value is None:
+        return DASH
+    return quantity(_q(value, places))
+
+
 def percent(value: Decimal | None, *, sign: bool = True, places: int = 2) -> str:
     if value is None:
         return DASH

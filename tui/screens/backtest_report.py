@@ -116,7 +116,8 @@ class BacktestReportScreen(BaseScreen):
             f"fee {r.get('fee')} · took {r.get('execution_time_ms', 0):,} ms"
             + (f"\n{source}" if source else "")
             + (
-                f"\nstill open: {open_trade['quantity']} at {open_trade['entry_price']} "
+                f"\nstill open: {fmt.amount(_d(open_trade['quantity']))} at "
+                f"{fmt.price(_d(open_trade['entry_price']))} "
                 f"({pnl_markup(_d(open_trade['unrealized_pnl']))})"
                 if open_trade
                 else ""
@@ -131,7 +132,7 @@ class BacktestReportScreen(BaseScreen):
                     fmt.price(_d(t.get("entry_price"))),
                     _time(t.get("exit_time")),
                     fmt.price(_d(t.get("exit_price"))),
-                    fmt.quantity(_d(t.get("quantity"))),
+                    fmt.amount(_d(t.get("quantity"))),
                     pnl_text(app, _d(t.get("pnl"))),
                     pnl_text(app, _d(t.get("pnl_pct")), percent=True),
                     fmt.money(_d(t.get("fees"))),
