@@ -79,3 +79,64 @@ def test_keymap_overrides_are_checked() -> None:
     assert resolved.bindings == {"nav.overview": "h", "bots.start": "ctrl+s"}
     assert len(resolved.problems) == 2
     assert "app.nope" in resolved.problems[0] and "ctrl+?!" in resolved.problems[1]
+
+
+async def test_palette_goes_to_a_bot_by_name_and_users_never_reach_admin(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    from textual.command import CommandPalette
+
+    from core.services import bots
+    from core.services.bot_views import BotSpec
+    from tests.tui.dash_helpers import dashboard, seed_user
+    from tests.tui.dash_helpers import trader as make_trader
+    from tui.screens.bot_detail import BotDetailScreen
+
+    await make_trader(db, history=False)  # the first account: superadmin
+    auth = make_auth()
+    user, token = await seed_user(db, auth, "user@example.com")
+    async with db.sessions.begin() as s:
+        await bots.create_bot(s, user, BotSpec(name="Night owl", type="dca"))
+    from tests.tui.dash_helpers import Seeded
+
+    app = dashboard(migrated_url, tmp_path, Seeded(auth, user, token, {}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert not any(d.id == "admin" for d in navigation.allowed(app.actor))
+        await pilot.press("f6")  # the admin key does nothing for a user
+        await settle(pilot)
+        assert app.current_mode == navigation.HOME
+        app.action_go("admin")
+        await settle(pilot)
+        assert app.current_mode == navigation.HOME
+
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"go to bot night")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BotDetailScreen) and app.current_mode == "bots"
+        await pilot.press("ctrl+p")
+        await pilot.press(*"go to admin")
+        await pilot.pause(0.5)
+        await settle(pilot)
+        hits = [str(o.prompt) for o in app.screen.query("CommandList").first().options]  # type: ignore[attr-defined]
+        assert not any("Go to Admin" in h for h in hits)
+
+
+def test_no_color_is_honoured_and_p_and_l_keeps_its_sign(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from tui import format as fmt
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app("postgresql+asyncpg://nobody@127.0.0.1:1/none", tmp_path)
+    assert app.no_color  # Textual renders in monochrome
+    # ...so profit and loss must read right without their colours
+    assert (fmt.money(Decimal("12.5"), sign=True), fmt.money(Decimal("-3.1"), sign=True)) == (
+        "+12.50",
+        "-3.10",
+    )
+    assert fmt.percent(Decimal("-0.456")) == "-0.46%"

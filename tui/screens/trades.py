@@ -76,6 +76,7 @@ class TradesScreen(BaseScreen):
         self.cursors: list[str | None] = [None]  # the cursor that starts each page seen
         self.next_cursor: str | None = None
         self.total_count: int | None = None
+        self.rows: dict[str, HistoryRow] = {}
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="filters"):
@@ -153,6 +154,7 @@ class TradesScreen(BaseScreen):
 
     def _show(self, rows: tuple[HistoryRow, ...]) -> None:
         app, now = self.app, self.bbx.clock.now()
+        self.rows = {r.trade.id: r for r in rows}
         self.query_one("#trades", KeyedTable).sync(
             (
                 r.trade.id,
@@ -293,10 +295,10 @@ class TradesScreen(BaseScreen):
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
-        """Enter: the trade's bot, when it belongs to one that has a page."""
-        opener = getattr(self.bbx, "open_trade_bot", None)
-        if opener is not None and event.row_key.value:
-            opener(event.row_key.value)
+        """Enter: the page of the trade's bot (manual trades have none)."""
+        row = self.rows.get(event.row_key.value or "")
+        if row is not None and row.trade.bot_id is not None:
+            self.bbx.open_bot(row.trade.bot_id)
 
     # -- export ----------------------------------------------------------------------------------
 
