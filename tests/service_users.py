@@ -10,6 +10,7 @@ from core.db.engine import Database
 from core.db.models.billing import Subscription
 from core.db.models.users import User
 from core.services.actor import Actor, Role
+from core.services.profile import REGISTERED_THEME
 
 
 async def add_user(
@@ -25,7 +26,11 @@ async def add_user(
     features a plan must allow (live trading, Telegram and Discord notifications...)."""
     async with db.sessions.begin() as session:
         user = User(
-            email=email, password="$argon2id$not-a-real-hash", role=role.value, timezone=timezone
+            email=email,
+            password="$argon2id$not-a-real-hash",
+            role=role.value,
+            timezone=timezone,
+            theme=REGISTERED_THEME,
         )
         for name, value in fields.items():
             setattr(user, name, value)

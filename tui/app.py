@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -103,6 +104,7 @@ class BlockbotXApp(App[None]):
         self.remembered = remembered or RememberedSession(db.url)
         self.actor: Actor | None = None
         self.account: AccountInfo | None = None
+        self.user_zone: tzinfo | None = None  # the signed-in user's, for showing times
         self._started_at = started_at or time.perf_counter()
         self._listen = listen
         self._listener: PgListener | None = None
@@ -166,6 +168,9 @@ class BlockbotXApp(App[None]):
 
     @work(exclusive=True, group="sign-in")
     async def _enter(self, actor: Actor) -> None:
+        from tui.screens.settings import load_display
+
+        await load_display(self)  # the user's stored theme and time zone
         await self._start_live(actor)
         while self.current_mode == SIGN_IN and len(self.screen_stack) > 1:
             await self.pop_screen()  # the sign-in screens
@@ -181,6 +186,7 @@ class BlockbotXApp(App[None]):
     @work(exclusive=True, group="sign-in")
     async def _leave(self, notice: str) -> None:
         await self._stop_live()
+        self.theme, self.user_zone = DEFAULT_THEME, None  # the next user's own choices apply
         if self.current_mode != SIGN_IN:
             await self.switch_mode(SIGN_IN)
         for destination in navigation.SCREENS:  # fresh screens for whoever signs in next

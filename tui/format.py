@@ -21,8 +21,10 @@ def money(value: Decimal | None, places: int = 2, *, sign: bool = False) -> str:
     """``12,345.67`` (``+12,345.67`` with ``sign``)."""
     if value is None:
         return DASH
-    text = f"{_q(value, places):{'+' if sign else ''},.{places}f}"
-    return "0.00" if sign and _q(value, places) == 0 else text
+    q = _q(value, places)
+    if not q:
+        return f"{abs(q):,.{places}f}"  # zero has no sign (nor a "-0.00")
+    return f"{q:{'+' if sign else ''},.{places}f}"
 
 
 def price(value: Decimal | None) -> str:

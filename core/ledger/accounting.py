@@ -143,6 +143,15 @@ class Holding:
                 realized,
             )
 
+    def write_off(self) -> tuple[Holding, Decimal]:
+        """Close the holding on what is left (dust too small to sell): its cost becomes a
+        realized loss; returns the closed holding and that loss (negative)."""
+        with localcontext(CONTEXT):
+            lost = -self.cost_basis
+            return replace(
+                self, quantity=ZERO, cost_basis=ZERO, realized=self.realized + lost
+            ), lost
+
 
 def cash_change(
     side_is_buy: bool, quantity: Decimal, price: Decimal, fee_quote: Decimal

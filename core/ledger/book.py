@@ -26,6 +26,13 @@ from core.ledger.accounting import CONTEXT, ZERO, Holding, cash_change, percent,
 from core.ledger.wallets import WalletInfo, lock_balances
 from core.market.catalog import Pair
 from core.market.errors import InsufficientFunds
+from core.market.types import MarketInfo
+
+
+def unsellable(info: MarketInfo, quantity: Decimal) -> bool:
+    """Below what one order may sell: under the minimum, or nothing once cut to the step."""
+    sellable = info.round_quantity(quantity)
+    return sellable <= 0 or sellable < info.min_quantity
 
 
 class CloseReason(StrEnum):
@@ -158,6 +165,14 @@ class Ledger:
             after, realized = before.sell(
                 fill.quantity, fill.price, fee_quote=fee_quote, fee_base=fee_base
             )
+            if after.quantity and unsellable(info, after.quantity):
+                # What a sale leaves below the pair's minimum order (typically what a fee taken
+                # in the base asset left over) can never be sold: the position closes, and the
+                # dust stays in the wallet's balance with its cost booked as this sale's loss.
+                # Otherwise the position would stay open forever and every exit would retry.
+                after, lost = after.write_off()
+                with localcontext(CONTEXT):
+                    realized += lost
 
         # Balances after the fill; checked before anything is written.
         cash = rows[info.quote]

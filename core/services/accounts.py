@@ -31,7 +31,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceErro
 from core.notifications import notify
 from core.security import passwords, tokens
 from core.security.device import Device
-from core.services import referrals, sessions, twofactor
+from core.services import profile, referrals, sessions, twofactor
 from core.services.actor import Actor, Role, require_admin
 from core.services.audit import SecurityEvent, audit, security_event
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
@@ -291,6 +291,7 @@ async def _insert_user(
         role=role.value,
         first_name=first,
         last_name=last,
+        theme=profile.REGISTERED_THEME,
         created_at=now,
         updated_at=now,
     )

@@ -1,4 +1,5 @@
-"""Exchange connections: add, list, test, enable/disable, relabel and remove (Binance, OKX).
+"""Exchange connections: add, list, test, enable/disable, testnet/real, relabel and remove
+(Binance, OKX).
 
 Keys are encrypted by the vault (bound to the owner and the field) before they reach the
 database and decrypted only to make a call; after entry a key is only ever shown masked (its
@@ -15,15 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.brokers.ccxt_broker import CcxtBroker
 from core.brokers.connections import TABLE, credentials, load_connection, open_exchange
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
-from core.db.models.trading import ExchangeConnection
+from core.db.models.bots import Bot, BotWallet
+from core.db.models.trading import ExchangeConnection, Order, Position
 from core.errors import Conflict, InvalidInput, ServiceError
+from core.ledger.wallets import MANUAL_BOT_TYPE
 from core.market.ccxt_client import NEEDS_PASSPHRASE, SUPPORTED_EXCHANGES, ExchangeFactory
 from core.market.errors import venue_name
 from core.security.vault import get_vault
@@ -206,6 +209,56 @@ async def update_connection(
             row.label = _label(label)  # type: ignore[arg-type]
         if permissions is not None:
             row.permissions = _permissions(permissions)
+        await session.commit()
+        return _view(row)
+
+
+async def set_testnet(
+    db: Database, actor: Actor, connection_id: str, testnet: bool
+) -> ConnectionView:
+    """Point the connection at the exchange's sandbox or at the real exchange.
+
+    Refused while anything lives on the venue it points at now: a live bot running or paused,
+    an open position or a resting order (a bot's or a manual one) — they belong to the venue
+    they were made on. Sandbox keys rarely work on the real exchange (and the reverse), so the
+    caller should test the connection again.
+    """
+    async with db.session() as session:
+        row = await load_connection(session, connection_id, owner_id=actor.user_id)
+        if row.is_testnet == bool(testnet):
+            return _view(row)
+        busy = (
+            await session.execute(
+                select(Bot.name, Bot.type)
+                .join(BotWallet, BotWallet.bot_id == Bot.id)
+                .where(BotWallet.exchange_connection_id == row.id)
+                .where(
+                    or_(
+                        Bot.status.in_(("active", "paused")),
+                        exists().where(
+                            Position.wallet_id == BotWallet.id, Position.status == "open"
+                        ),
+                        exists().where(
+                            Order.wallet_id == BotWallet.id, Order.status.in_(("open", "pending"))
+                        ),
+                    )
+                )
+                .limit(1)
+            )
+        ).first()
+        if busy is not None:
+            where = "the testnet" if testnet else "the real exchange"
+            if busy.type == MANUAL_BOT_TYPE:
+                raise Conflict(
+                    "Your manual trades on this connection hold an open position or order: "
+                    f"close them before switching to {where}."
+                )
+            raise Conflict(
+                f"The bot {busy.name!r} trades live on this connection (running, paused, or "
+                f"holding a position or an order): stop it and close its positions before "
+                f"switching to {where}."
+            )
+        row.is_testnet = bool(testnet)
         await session.commit()
         return _view(row)
 

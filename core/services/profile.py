@@ -34,6 +34,9 @@ CURRENCIES: dict[str, str] = {
 }
 THEME_ALIASES = {"light": "blockbotx-light", "dark": "blockbotx-dark"}
 """The seed's ``users.theme`` values, as the themes they mean here."""
+REGISTERED_THEME = "dark"
+"""What registration stores: a terminal dashboard starts dark (the seed's column default,
+``light``, stays the schema's, for rows made some other way)."""
 TEXT_MAX = 64
 BIO_MAX = 500
 _THEME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -7,17 +7,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.clock import FrozenClock
 from core.db.engine import Database
-from core.db.models.bots import BotWallet
+from core.db.models.bots import Bot, BotWallet
 from core.db.models.trading import ExchangeConnection
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.market.hub import Backoff
 from core.security.vault import get_vault
-from core.services import exchanges, trading
+from core.services import bots, exchanges, trading
 from core.services.actor import Role
+from core.services.bots import BotSpec
 from tests.fake_exchange import FakeBinance, exchange_factory
 from tests.ledger.support import START
 from tests.service_users import add_user
@@ -220,6 +221,7 @@ async def test_nobody_can_use_see_or_test_another_users_connection(
         "disable": exchanges.disable_connection(db, mallory, conn.id),
         "enable": exchanges.enable_connection(db, mallory, conn.id),
         "update": exchanges.update_connection(db, mallory, conn.id, permissions=["read"]),
+        "testnet": exchanges.set_testnet(db, mallory, conn.id, True),
         "remove": exchanges.remove_connection(db, mallory, conn.id),
         "place": trading.place_order(db, mallory, **order_args),  # type: ignore[arg-type]
         "estimate": trading.estimate_order(db, mallory, **order_args),  # type: ignore[arg-type]
@@ -238,3 +240,28 @@ async def test_nobody_can_use_see_or_test_another_users_connection(
     view = await exchanges.get_connection(db, alice, conn.id)
     assert view.is_active and view.permissions == ("read", "trade") and view.last_used is None
     assert fake.count("GET", "/api/v3/account") == 0 and fake.orders == {}
+
+
+async def test_testnet_switch_waits_for_live_bots_to_stop(db: Database) -> None:
+    alice = await add_user(db, "alice@example.com", plan="pro")
+    conn = await exchanges.add_connection(
+        db, alice, exchange="binance", api_key=KEY, secret=SECRET, permissions=["read", "trade"],
+        testnet=True,
+    )  # fmt: skip
+    assert conn.venue == "Binance testnet"
+    async with db.sessions.begin() as s:
+        bot = await bots.create_bot(s, alice, BotSpec(
+            name="Live one", type="dca", paper_trading=False, exchange_connection_id=conn.id,
+        ))  # fmt: skip
+    async with db.sessions.begin() as s:
+        await s.execute(update(Bot).where(Bot.id == bot.id).values(status="active"))
+    with pytest.raises(Conflict, match="'Live one' trades live on this connection"):
+        await exchanges.set_testnet(db, alice, conn.id, False)
+    assert (await exchanges.get_connection(db, alice, conn.id)).is_testnet  # nothing changed
+
+    async with db.sessions.begin() as s:
+        await s.execute(update(Bot).where(Bot.id == bot.id).values(status="inactive"))
+    real = await exchanges.set_testnet(db, alice, conn.id, False)
+    assert (real.is_testnet, real.venue) == (False, "Binance")
+    assert (await exchanges.set_testnet(db, alice, conn.id, False)) == real  # already there
+    assert (await exchanges.set_testnet(db, alice, conn.id, True)).venue == "Binance testnet"

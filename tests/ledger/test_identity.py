@@ -1,5 +1,8 @@
 """The ledger identity through PostgreSQL, exactly (no tolerance), for any sequence of fills.
 
+A sale that leaves less than the pair's minimum order closes the position: the dust stays in
+the wallet, its cost written off as that sale's loss; the identity holds through it.
+
 cash + market value of open positions == starting cash + realized P&L + unrealized P&L - fees
 (P&L before fees; fees in the quote currency), and no balance ever goes negative. Refused
 fills change nothing.
@@ -60,8 +63,18 @@ async def _check_identity(db: Database, wallet: WalletInfo) -> None:
         (t.fee * (t.executed_price if t.fee_currency != wallet.quote else 1) for t in trades), ZERO
     )
     assert fee_value == fees
+    # What a closed position left in the wallet: dust below the minimum order, written off.
+    dust: dict[str, Decimal] = {}
+    for t in trades:
+        p = next(p for p in positions if p.id == t.position_id)
+        if p.status == "closed":
+            base = p.symbol.split("/")[0]
+            fee_base = t.fee if t.fee_currency == base else ZERO
+            moved = t.quantity - fee_base if t.side == "BUY" else -(t.quantity + fee_base)
+            dust[base] = dust.get(base, ZERO) + moved
     for p in open_:
-        assert balances[p.symbol.split("/")[0]].amount == p.remaining_quantity
+        base = p.symbol.split("/")[0]
+        assert balances[base].amount == p.remaining_quantity + dust.get(base, ZERO)
         assert p.unrealized_pnl == p.remaining_quantity * p.current_price - p.cost_basis
     for p in positions:
         if p.status == "closed":
@@ -128,3 +141,38 @@ async def test_ledger_balances_exactly_for_any_fills(
             except InsufficientFunds:
                 assert await s.scalar(select(func.count()).select_from(Trade)) == before
         await check_identity(db, wallet)
+
+
+async def test_a_sale_leaving_dust_closes_the_position(db: Database) -> None:
+    """Binance takes a buy's fee in the base asset: 0.001 BTC bought leaves 0.000999, of which
+    0.00099 can be sold (5 decimals). The rest can never be sold, so that sale closes it."""
+    ledger = Ledger()
+    actor = await add_user(db, "dust@example.com")
+    bot_id = await add_bot(db, actor.user_id)
+    async with db.sessions.begin() as s:
+        pair = (await sync_markets(s, SimulatedMarket(seed=1)))["BTC/USDT"]
+        wallet = await open_wallet(s, bot_id, initial_balance=Decimal(1000))
+
+    def fill(side: Side, quantity: str, fee: str, currency: str) -> Fill:
+        return Fill(client_order_id="dust", symbol="BTC/USDT", side=side,
+                    quantity=Decimal(quantity), price=Decimal(50000), fee=Decimal(fee),
+                    fee_currency=currency, liquidity=Liquidity.TAKER, executed_at=START,
+                    is_paper=True, order_type=OrderType.MARKET)  # fmt: skip
+
+    async with db.sessions.begin() as s:
+        await ledger.apply_fill(
+            s, fill(Side.BUY, "0.001", "0.000001", "BTC"), wallet=wallet, pair=pair
+        )
+        sold = await ledger.apply_fill(s, fill(Side.SELL, "0.00099", "0.0495", "USDT"), wallet=wallet, pair=pair)  # fmt: skip
+    assert sold.position_closed
+    async with db.session() as s:
+        position = await s.get(Position, sold.position_id)
+        btc = await s.scalar(select(BotBalance.amount).where(
+            BotBalance.wallet_id == wallet.id, BotBalance.asset == "BTC"))  # fmt: skip
+        trade = await s.get(Trade, sold.trade_id)
+    assert position is not None and trade is not None
+    assert (position.status, position.remaining_quantity) == ("closed", 0)
+    assert btc == Decimal("0.000009")  # the dust stays in the wallet
+    # The sale's loss includes the dust's cost (0.000009 × 50,000 = 0.45).
+    assert trade.profit_loss == Decimal("-0.45") == position.realized_pnl
+    await check_identity(db, wallet)

@@ -85,6 +85,27 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
+def palette_hits(app: BlockbotXApp) -> list[str]:
+    """The command palette's current suggestions (none when it is not open)."""
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    return [str(o.prompt) for o in lists.first().options] if lists else []
+
+
+async def wait_for(pilot, ready, *, timeout: float = 15.0, what: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Poll until ``ready()`` holds: timers and events arrive when a loaded machine gets to
+    them, so a fixed pause is a flaky test. Fails after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not ready after {timeout:g} s: {what or ready}")
+        await pilot.pause(0.05)
+    await settle(pilot)
+
+
 async def type_into(pilot, selector: str, text: str, *, keys: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Focus an input and fill it with ``text`` (typed key by key when ``keys``)."""
     field = pilot.app.screen.query_one(selector)

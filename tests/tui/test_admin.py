@@ -18,7 +18,7 @@ from core.db.models.users import User
 from core.services import accounts, admin
 from core.services.actor import Actor, Role
 from tests.service_users import add_user
-from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth
+from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth, palette_hits, wait_for
 from tests.tui.screen_helpers import NOW, WIDE, ScreenApp, no_blink, seed, settle
 from tui.app import BlockbotXApp
 from tui.modals.form import FormModal
@@ -60,7 +60,7 @@ async def test_a_user_cannot_reach_admin_by_key_or_palette(
         await settle(pilot)
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"go to")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_hits(app), what="palette hits")
         hits = [str(o.prompt) for o in app.screen.query_one(CommandList).options]
         assert any("Support" in h for h in hits)  # the palette works...
         assert not any("Admin" in h for h in hits)  # ...and offers no admin screen
@@ -85,7 +85,9 @@ async def test_an_admin_opens_a_user_from_the_palette(
         await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"user ann@")
-        await pilot.pause(0.5)
+        await wait_for(
+            pilot, lambda: "ann@example.com" in " ".join(palette_hits(app)), what="user hit"
+        )
         hits = [str(o.prompt) for o in app.screen.query_one(CommandList).options]
         assert hits and "Admin: user ann@example.com" in hits[0]
         await pilot.press("enter")
@@ -143,9 +145,8 @@ async def test_admin_suspends_then_unbans_a_user(db: Database, migrated_url: str
         await settle(pilot)
         await pilot.press("slash")
         await pilot.press(*"ann@")
-        await pilot.pause(0.4)
-        await settle(pilot)
         table = app.screen.query_one("#users-table")
+        await wait_for(pilot, lambda: table.row_count == 1, what="filtered users")
         assert table.row_count == 1
         await pilot.press("enter")  # back to the list, then open the user
         await pilot.press("enter")

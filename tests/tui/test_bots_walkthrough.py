@@ -24,6 +24,7 @@ from tests.tui.auth_helpers import (
     make_auth,
     settle,
     type_into,
+    wait_for,
 )
 from tui.modals.confirm import ConfirmModal
 from tui.modals.stop_bot import StopBotModal
@@ -110,9 +111,9 @@ async def test_sign_in_create_start_watch_stop_loss_stop_delete(
         assert isinstance(positions, PositionsScreen)
         clock.advance(seconds=10)
         await runner.run_pass()
-        await pilot.pause(0.6)  # the event arrives; the screen reloads
-        await settle(pilot)
         open_table = positions.query_one("#open-table", KeyedTable)
+        # The engine's event arrives and the screen reloads.
+        await wait_for(pilot, lambda: len(open_table.keys) == 1, what="the opened position")
         [position_id] = open_table.keys
         assert open_table.get_row(position_id)[1] == "Dip buyer"
         assert str(open_table.get_cell(position_id, "stop")) == "98.0000"  # 2% under the entry
@@ -121,9 +122,7 @@ async def test_sign_in_create_start_watch_stop_loss_stop_delete(
         clock.advance(seconds=5)
         w.pin(BTC, "97.50")
         await runner.check_exits()
-        await pilot.pause(0.6)
-        await settle(pilot)
-        assert open_table.keys == []
+        await wait_for(pilot, lambda: open_table.keys == [], what="the stop-loss exit")
         await pilot.press("x")
         await settle(pilot)
         closed = positions.query_one("#closed-table", KeyedTable)
@@ -147,8 +146,8 @@ async def test_sign_in_create_start_watch_stop_loss_stop_delete(
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, BotsScreen)
-        await pilot.pause(1.1)  # events are coalesced: at most one refresh a second
-        await settle(pilot)
-        assert app.screen.query_one("#bots", KeyedTable).keys == []
+        # Events are coalesced: at most one refresh a second.
+        bots_table = app.screen.query_one("#bots", KeyedTable)
+        await wait_for(pilot, lambda: bots_table.keys == [], what="the deleted bot gone")
     async with db.session() as s:
         assert await bots.list_bots(s, me.actor) == []

@@ -10,6 +10,7 @@ from core.db.models.support import HelpArticle
 from core.seed import seed_reference_data
 from core.services.actor import Actor
 from tests.service_users import add_user
+from tests.tui.auth_helpers import wait_for
 from tests.tui.screen_helpers import WIDE, ScreenApp, no_blink, seed, settle
 from tui.screens.help_center import HelpCenterScreen
 
@@ -32,8 +33,7 @@ async def test_search_and_read(db: Database, migrated_url: str) -> None:
         everything = _options(app)
         assert "Frequently asked" in everything and len(everything) > 20
         await pilot.press("slash", *"authenticator")
-        await pilot.pause(0.4)
-        await settle(pilot)
+        await wait_for(pilot, lambda: len(_options(app)) < len(everything), what="search")
         found = _options(app)
         assert any("Two-factor" in o for o in found)
         assert len(found) < len(everything)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.db.engine import Database
 from core.services import trading
-from tests.tui.auth_helpers import settle
+from tests.tui.auth_helpers import settle, wait_for
 from tests.tui.dash_helpers import dashboard, trader
 from tui.modals.confirm import ConfirmModal
 from tui.screens.positions import PositionsScreen
@@ -30,9 +30,12 @@ async def test_positions_mark_live_and_close_by_hand(
         # The market moves: the next tick repaints prices by keyed diff, rows stay in place.
         before = {k: table.get_row(k)[5] for k in table.keys}
         seeded.auth.clock.advance(minutes=30)  # type: ignore[attr-defined]
-        await pilot.pause(0.7)
-        after = {k: table.get_row(k)[5] for k in table.keys}
-        assert after.keys() == before.keys() and after != before
+
+        def marks() -> dict:
+            return {k: table.get_row(k)[5] for k in table.keys}
+
+        await wait_for(pilot, lambda: marks() != before, what="the next tick's marks")
+        assert marks().keys() == before.keys()
 
         # Close SOL by hand: asked first, then sold at market.
         sol = next(k for k in table.keys if table.get_row(k)[0] == "SOL/USDT")

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
 
 from core.db.engine import Database
+from core.db.models.users import User
 from core.events import Event, bus
 from core.services import accounts
-from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth, screen_text, settle
+from tests.tui.auth_helpers import (
+    DEVICE,
+    PASSWORD,
+    make_app,
+    make_auth,
+    palette_hits,
+    screen_text,
+    settle,
+    wait_for,
+)
+from themes import DEFAULT_THEME
 from tui import navigation
 from tui.app import BlockbotXApp
 from tui.keymap import resolve
 from tui.screens.help import HelpScreen
+from tui.screens.login import LoginScreen
 from tui.screens.overview import OverviewScreen
 from tui.widgets.banner import ReconnectBanner
 
@@ -52,6 +67,32 @@ async def test_home_after_sign_in_help_and_quit(
         assert isinstance(app.screen, OverviewScreen)
         await pilot.press("ctrl+q")
     assert app.return_code == 0
+
+
+async def test_the_stored_theme_and_zone_apply_at_sign_in_and_go_at_sign_out(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    app = await signed_in(db, migrated_url, tmp_path)
+    async with db.sessions.begin() as s:
+        await s.execute(
+            update(User).values(theme="light", timezone="Asia/Tokyo")  # as Settings stores them
+        )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        assert (app.theme, app.user_zone) == ("blockbotx-light", ZoneInfo("Asia/Tokyo"))
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert (app.theme, app.user_zone) == (DEFAULT_THEME, None)
+
+
+async def test_registration_stores_the_dark_theme(db: Database) -> None:
+    await accounts.register(
+        db, email="new@example.com", password=PASSWORD, device=DEVICE, auth=make_auth()
+    )
+    async with db.session() as s:
+        assert await s.scalar(select(User.theme)) == "dark"
 
 
 async def test_reconnecting_banner_follows_connection_events(
@@ -114,7 +155,11 @@ async def test_palette_goes_to_a_bot_by_name_and_users_never_reach_admin(
         await settle(pilot)
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"go to bot night")
-        await pilot.pause(0.5)
+        await wait_for(
+            pilot,
+            lambda: any("night" in h.lower() for h in palette_hits(app)),
+            what="the bot in the palette",
+        )
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, BotDetailScreen) and app.current_mode == "bots"

@@ -16,7 +16,7 @@ from core.db.models.support import SupportTicket, TicketMessage
 from core.services import accounts, support
 from core.services.actor import Actor, Role
 from tests.service_users import add_user
-from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth
+from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth, palette_hits, wait_for
 from tests.tui.screen_helpers import NOW, SMALL, WIDE, ScreenApp, no_blink, seed, settle
 from tui.modals.form import FormModal
 from tui.screens.support import SupportScreen
@@ -192,7 +192,11 @@ async def test_go_to_a_ticket_from_the_palette(
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p", *"withdrawal")
-        await pilot.pause(0.5)
+        await wait_for(
+            pilot,
+            lambda: any("Withdrawal" in h for h in palette_hits(app)),
+            what="the ticket in the palette",
+        )
         await pilot.press("enter")
         await settle(pilot)
         assert app.current_mode == "support"

@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.widgets import ProgressBar, Select, Static
 
 from core.db.engine import Database
-from tests.tui.auth_helpers import settle
+from tests.tui.auth_helpers import settle, wait_for
 from tests.tui.dash_helpers import bulk_trades, dashboard, trader
 from tui.screens.trades import TradesScreen
 from tui.widgets.table import KeyedTable
@@ -49,9 +49,8 @@ async def test_filter_sort_page_and_export(db: Database, migrated_url: str, tmp_
         # "/" goes to the symbol filter; typing narrows the set, totals follow.
         await pilot.press("slash")
         await pilot.press(*"eth/usdt")
-        await pilot.pause(0.4)
-        await settle(pilot)
-        assert set(symbols(table)) == {"ETH/USDT"}
+        await wait_for(pilot, lambda: set(symbols(table)) == {"ETH/USDT"}, what="symbol filter")
+        await wait_for(pilot, lambda: "64 trades" in str(totals.render()), what="totals")
         assert "64 trades (2 buys, 62 sells)" in str(totals.render())  # 61 bulk + 3 manual
         screen.query_one("#f-side", Select).value = "SELL"
         await settle(pilot)

@@ -118,9 +118,34 @@ async def test_connect_an_exchange_and_trade_paper_and_live(
         assert [(o.status, o.filled) for o in live] == [("filled", Decimal("0.001"))]
         assert len(order.query_one("#orders", KeyedTable).keys) == 2
 
-        # Disable, then remove (asked first). Esc leaves the quantity field: keys are keys again.
+        # Esc leaves the quantity field: keys are keys again.
         await pilot.press("escape", "7")
         await settle(pilot)
+        # Testnet to the real exchange: asked first, refused while the live buy is held there.
+        await pilot.press("T")
+        await settle(pilot)
+        assert "the REAL exchange" in str(app.screen.query_one(".dialog-text", Static).render())
+        await pilot.press("y")
+        await settle(pilot)
+        assert any("close them before switching" in n.message for n in app._notifications)
+        assert str(table.get_row(connection_id)[0]) == "Binance testnet"
+        opened = (await trading.list_positions(db, seeded.actor, status="open")).items
+        [held] = [p for p in opened if not p.is_paper]
+        # Sold: the buy's fee taken in BTC leaves dust below the step, and the sale closes it.
+        await trading.close_position(db, seeded.actor, held.id, ctx=app.trading)
+        await pilot.press("T")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert str(table.get_row(connection_id)[0]) == "Binance"
+        await pilot.press("T")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert str(table.get_row(connection_id)[0]) == "Binance testnet"
+
+        # Disable, then remove (asked first).
         await pilot.press("space")
         await settle(pilot)
         assert "disabled" in [str(c) for c in table.get_row(connection_id)]

@@ -93,7 +93,7 @@ class BacktestsScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#history").border_title = "Past runs (enter opens the report)"
-        self.query_one("#bot").focus()
+        self.query_one("#history").focus()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 110, "-narrow")

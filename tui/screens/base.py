@@ -118,6 +118,12 @@ class BaseScreen(Screen[None]):
         """Events this screen listens to arrived; by default, reload."""
         self.load()
 
+    async def confirm(self, title: str, question: str, *, yes: str = "Yes") -> bool:
+        """Ask first (from a worker): True when the user said yes."""
+        from tui.modals.confirm import ConfirmModal
+
+        return bool(await self.app.push_screen_wait(ConfirmModal(title, question, yes=yes)))
+
     async def call(
         self,
         awaitable: Awaitable[T],

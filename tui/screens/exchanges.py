@@ -16,7 +16,6 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 from core.services import exchanges
 from core.services.exchanges import ConnectionView
 from tui import format as fmt
-from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen, succeeded
 from tui.widgets.table import Column, KeyedTable
 
@@ -126,6 +125,7 @@ class ExchangesScreen(BaseScreen):
         Binding("n", "add", "Add", id="exchanges.add", tooltip="Add a connection (keys typed masked)"),
         Binding("t", "test", "Test", id="exchanges.test", tooltip="Sign in with the keys and read the balances"),
         Binding("space", "toggle", "Enable/disable", id="exchanges.toggle", tooltip="Enable or disable the connection"),
+        Binding("T", "testnet", "Testnet/real", id="exchanges.testnet", tooltip="Switch between the exchange's sandbox and the real exchange"),
         Binding("d", "remove", "Remove", id="exchanges.remove", tooltip="Remove the connection and its keys"),
     ]  # fmt: skip
 
@@ -242,6 +242,26 @@ class ExchangesScreen(BaseScreen):
             self.notify(f"{changed.venue} {'enabled' if changed.is_active else 'disabled'}.")
             self._load()
 
+    @work(exclusive=True, group="exchanges-testnet")
+    async def action_testnet(self) -> None:
+        connection = self._selected()
+        if connection is None:
+            return
+        to_testnet = not connection.is_testnet
+        where = "its testnet (the sandbox, no real funds)" if to_testnet else "the REAL exchange"
+        question = (
+            f"Point {connection.venue} ({connection.api_key_masked}) at {where}? Sandbox and "
+            "real keys are usually different: test the connection after switching."
+        )
+        if not await self.confirm("Switch venue", question, yes="Switch"):
+            return
+        changed = await self.call(
+            exchanges.set_testnet(self.bbx.db, self.actor, connection.id, to_testnet)
+        )
+        if changed is not None:
+            self.notify(f"Now {changed.venue}. Press t to test it.")
+            self._load()
+
     @work(exclusive=True, group="exchanges-remove")
     async def action_remove(self) -> None:
         connection = self._selected()
@@ -251,9 +271,7 @@ class ExchangesScreen(BaseScreen):
             f"Remove {connection.venue} ({connection.api_key_masked})? Its keys are deleted; its "
             "trades and orders stay in your history. Live bots on it can't trade any more."
         )
-        if not await self.app.push_screen_wait(
-            ConfirmModal("Remove connection", question, yes="Remove")
-        ):
+        if not await self.confirm("Remove connection", question, yes="Remove"):
             return
         if await self.call(
             succeeded(exchanges.remove_connection(self.bbx.db, self.actor, connection.id))

@@ -39,7 +39,11 @@ def collect(app: App) -> tuple[list[KeyLine], list[KeyLine]]:
         binding: Binding = active.binding
         if binding.system or not (binding.description or binding.tooltip):
             continue
+        if active.node is not app and active.node is not app.screen:
+            continue  # a widget's own keys (a table's cursor...): "In lists" says them once
         what = binding.tooltip or binding.description
+        if binding.id and binding.id.startswith("nav.") and binding.description:
+            what = f"{binding.description} — {binding.tooltip}"
         keys = app.get_key_display(binding)
         if (keys, what) in seen:
             continue

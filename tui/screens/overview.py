@@ -25,16 +25,21 @@ TRADE_COLUMNS = (
     Column("symbol", "Symbol"),
     Column("side", "Side"),
     Column("qty", "Qty", right=True, optional=True),
-    Column("price", "Price", right=True),
+    Column("price", "Price", right=True, optional=True),
     Column("pnl", "P&L", right=True),
 )
 BOT_COLUMNS = (
     Column("name", "Bot"),
-    Column("type", "Type", optional=True),
     Column("status", "Status"),
-    Column("symbol", "Symbol"),
+    Column("symbol", "Symbol", optional=True),
     Column("pnl", "P&L", right=True),
 )
+
+
+def short_symbols(symbols: str) -> str:
+    """A screener's pair list as its first pair and how many more."""
+    first, *rest = [s.strip() for s in symbols.split(",")]
+    return f"{first} +{len(rest)}" if rest else first
 
 
 def day_start(now: datetime) -> datetime:
@@ -64,7 +69,7 @@ class OverviewScreen(BaseScreen):
         yield LineChart(id="chart", empty="No portfolio snapshots in this period yet.")
         with Horizontal(id="lists"):
             with Vertical(id="bots-box", classes="box"):
-                yield KeyedTable(BOT_COLUMNS, id="bots", narrow_below=60)
+                yield KeyedTable(BOT_COLUMNS, id="bots", narrow_below=45)
             with Vertical(id="trades-box", classes="box"):
                 yield KeyedTable(TRADE_COLUMNS, id="trades", narrow_below=60)
 
@@ -106,7 +111,15 @@ class OverviewScreen(BaseScreen):
             self._show_figures(figures, engine)
         if found is not None:
             self.query_one("#bots", KeyedTable).sync(
-                (b.id, (b.name, b.type, status_text(b.status), b.symbol, pnl_text(self.app, b.pnl)))
+                (
+                    b.id,
+                    (
+                        b.name,
+                        status_text(b.status),
+                        short_symbols(b.symbol),
+                        pnl_text(self.app, b.pnl),
+                    ),
+                )
                 for b in found
                 if b.status != "inactive"  # running, paused or in error
             )

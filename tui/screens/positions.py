@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
@@ -24,7 +24,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.widgets.filter_bar import FilterBar, matches
 from tui.widgets.pnl import pnl_text
-from tui.widgets.table import Column, KeyedTable
+from tui.widgets.table import Cell, Column, KeyedTable
 
 TICK_SECONDS = 0.5  # 2 Hz: plenty for a human, light on a slow link
 PAPER_FEED = "simulated"
@@ -92,6 +92,8 @@ class PositionsScreen(BaseScreen):
         self.closed_rows: list[PositionView] = []
         self.closed_next: str | None = None
         self._tick_busy = False
+        self._rows: dict[str, tuple[OpenPosition, Decimal, tuple[Cell, ...]]] = {}
+        self._prices: dict[Decimal, str] = {}  # formatted prices, shared by the rows
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar("filter by symbol or bot…", id="filter")
@@ -165,8 +167,42 @@ class PositionsScreen(BaseScreen):
         pnl, pct = p.marked(price)
         return price, pnl, pct
 
+    def _row(
+        self, app: App, p: OpenPosition, price: Decimal, pnl: Decimal, pct: Decimal
+    ) -> tuple[Cell, ...]:
+        """A position's cells. Most of a row doesn't move with the price, and a tick leaves
+        many prices as they were: both are kept, so a tick formats only what changed."""
+        cached = self._rows.get(p.id)
+        if cached is not None and cached[0] is p and cached[1] == price:
+            return cached[2]
+        if cached is not None and cached[0] is p:
+            fixed = cached[2]
+        else:  # new, or reloaded: the fixed cells again
+            fixed = (
+                p.symbol, p.bot_name, p.side.upper(), fmt.quantity(p.held),
+                fmt.price(p.entry_price), "", "", "",
+                fmt.price(p.stop_loss) if p.stop_loss else fmt.DASH,
+                fmt.price(p.take_profit) if p.take_profit else fmt.DASH,
+                exit_state(p),
+            )  # fmt: skip
+        shown = self._prices.get(price)
+        if shown is None:
+            shown = self._prices[price] = fmt.price(price)
+        row = (
+            *fixed[:5],
+            shown,
+            pnl_text(app, pnl),
+            pnl_text(app, pct, percent=True),
+            *fixed[8:],
+        )
+        self._rows[p.id] = (p, price, row)
+        return row
+
     def show_open(self) -> None:
         app = self.app
+        if len(self._prices) > 4096:
+            self._prices.clear()
+        self._rows = {p.id: self._rows[p.id] for p in self.positions if p.id in self._rows}
         marked = [(p, *self._mark(p)) for p in self.positions if self._wanted(p.symbol, p.bot_name)]
         key = {
             "newest": None,
@@ -177,23 +213,7 @@ class PositionsScreen(BaseScreen):
         if key is not None:
             marked.sort(key=key)
         self.query_one("#open-table", KeyedTable).sync(
-            (
-                p.id,
-                (
-                    p.symbol,
-                    p.bot_name,
-                    p.side.upper(),
-                    fmt.quantity(p.held),
-                    fmt.price(p.entry_price),
-                    fmt.price(price),
-                    pnl_text(app, pnl),
-                    pnl_text(app, pct, percent=True),
-                    fmt.price(p.stop_loss) if p.stop_loss else fmt.DASH,
-                    fmt.price(p.take_profit) if p.take_profit else fmt.DASH,
-                    exit_state(p),
-                ),
-            )
-            for p, price, pnl, pct in marked
+            (p.id, self._row(app, p, price, pnl, pct)) for p, price, pnl, pct in marked
         )
         total = sum((pnl for _, _, pnl, _ in marked), Decimal(0))
         exposure = sum((p.held * price for p, price, _, _ in marked), Decimal(0))

@@ -31,19 +31,21 @@ class NavBar(Widget):
         keys: dict[str, str] = getattr(app, "nav_keys", {})
         items = navigation.allowed(getattr(app, "actor", None))
         current = app.current_mode
-        parts: list[tuple[str, str, bool]] = []
-        for style in ("title", "label", "none"):
+        width = self.size.width
+
+        def fits(parts: list[tuple[str, str, bool]]) -> bool:
+            return sum(len(k) + (len(n) + 1 if n else 0) + 1 for k, n, _ in parts) <= width
+
+        keyed = [(keys.get(d.id, d.key), d, d.id == current) for d in items]
+        parts = [(k, d.title, on) for k, d, on in keyed]
+        if not fits(parts):
+            parts = [(k, d.label, on) for k, d, on in keyed]
+        named = len(parts)
+        while not fits(parts) and named > 0:  # name the first screens, keys only for the rest
+            named -= 1
             parts = [
-                (
-                    keys.get(d.id, d.key),
-                    d.title if style == "title" else d.label if style == "label" else "",
-                    d.id == current,
-                )
-                for d in items
+                (k, d.label if i < named or on else "", on) for i, (k, d, on) in enumerate(keyed)
             ]
-            length = sum(len(k) + len(n) + 2 for k, n, _ in parts)
-            if length <= self.size.width:
-                break
         content = Content()
         for key, name, is_current in parts:
             markup = (

@@ -200,9 +200,7 @@ class NotificationPreference(Base):
     # token, so it is stored vault-encrypted.
     discord_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     discord_webhook_url: Mapped[str | None]
-    discord_critical_only: Mapped[bool] = mapped_column(
-        default=False, server_default=text("false")
-    )
+    discord_critical_only: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     push_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     sms_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     digest_mode: Mapped[bool] = mapped_column(default=False, server_default=text("false"))

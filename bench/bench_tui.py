@@ -1,0 +1,234 @@
+"""Dashboard speed, against a scratch database (``DATABASE_URL`` or the embedded PostgreSQL):
+
+1. Start-up to an interactive login screen, in a fresh process each time (imports included),
+   against a bare Textual app showing one input as the baseline: median of N runs, and the ratio.
+2. Time to first paint of the trade history with 1,000,000 trades in the database (bulk-inserted
+   with one ``INSERT ... SELECT generate_series``), from the key press to rows on screen, and the
+   same for a user with 100 trades.
+3. Frame time of the positions screen with 1,000 open positions updating at 2 Hz: one tick (a
+   price refresh of the simulated market, marks, the keyed diff of the table) and the repaint
+   it causes, median and p95 over ticks in which every price moved.
+
+    python bench/bench_tui.py [--runs 5] [--trades 1000000] [--positions 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scratch databases like the tests'
+from core.clock import FrozenClock
+from core.db import migrate
+from core.db.engine import Database
+from tests import pg
+from tests.tui.auth_helpers import make_auth, settle
+from tests.tui.dash_helpers import NOW, Seeded, bulk_trades, dashboard, seed_user
+
+BARE = """
+import time, sys
+from textual.app import App
+from textual.widgets import Input
+class Bare(App):
+    def compose(self):
+        yield Input(placeholder="you@example.com")
+    def on_mount(self):
+        self.call_after_refresh(self.exit)
+Bare().run(headless=True)
+"""
+
+LOGIN = """
+import sys, tempfile
+from pathlib import Path
+from core.db.engine import Database
+from core.services.remembered import RememberedSession
+from tui.app import BlockbotXApp
+from tui.screens.login import LoginScreen
+
+url = sys.argv[1]
+app = BlockbotXApp(Database(url), engine=False, listen=False,
+                   remembered=RememberedSession(url, directory=Path(tempfile.mkdtemp()), use_keyring=False))
+
+async def pilot(p):
+    while not (isinstance(app.screen, LoginScreen) and app.screen.query("#email")):
+        await p.pause(0.001)
+    app.exit()
+
+app.run(headless=True, auto_pilot=pilot)
+"""
+
+
+def startup(code: str, args: list[str], runs: int) -> float:
+    times = []
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code, *args], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+async def first_paint(url: str, seeded: Seeded) -> float:
+    from tui.screens.trades import TradesScreen
+
+    app = dashboard(url, Path(tempfile.mkdtemp()), seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        start = time.perf_counter()
+        await pilot.press("4")
+        while True:
+            screen = app.screen
+            if (
+                isinstance(screen, TradesScreen)
+                and screen.query("#trades")
+                and screen.query_one("#trades").row_count
+            ):
+                break
+            await asyncio.sleep(0.001)
+        await pilot.pause()  # painted
+        return time.perf_counter() - start
+
+
+async def open_positions(db: Database, user_id: str, count: int) -> None:
+    """``count`` open paper positions of one bot over the simulated market's symbols."""
+    from core.db.models.bots import Bot
+    from core.ledger.wallets import open_wallet
+
+    async with db.sessions.begin() as s:
+        bot = Bot(
+            user_id=user_id,
+            name="Bench bot",
+            type="signal",
+            status="inactive",
+            config={},
+            risk_settings={},
+        )
+        s.add(bot)
+        await s.flush()
+        wallet = await open_wallet(s, bot.id)
+        await s.execute(
+            text(
+                "INSERT INTO positions (id, bot_id, wallet_id, symbol, side, quantity, entry_price,"
+                " current_price, stop_loss, take_profit, cost_basis, status, is_paper_trade)"
+                " SELECT 'p' || lpad(g::text, 24, '0'), :bot, :wallet,"
+                " (ARRAY['BTC/USDT','ETH/USDT','SOL/USDT','BNB/USDT'])[1 + g % 4], 'BUY', 0.01,"
+                " (ARRAY[65000,3200,150,580])[1 + g % 4], (ARRAY[65000,3200,150,580])[1 + g % 4],"
+                " 0, 0, 0.01 * (ARRAY[65000,3200,150,580])[1 + g % 4], 'open', true"
+                " FROM generate_series(1, :n) AS g"
+            ),
+            {"bot": bot.id, "wallet": wallet.id, "n": count},
+        )
+
+
+async def frame_times(url: str, seeded: Seeded, ticks: int) -> list[float]:
+    from tui.screens.positions import PositionsScreen
+
+    clock: FrozenClock = seeded.auth.clock  # type: ignore[assignment]
+    app = dashboard(url, Path(tempfile.mkdtemp()), seeded)
+    out = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PositionsScreen)
+        while len(screen.positions) == 0:
+            await pilot.pause(0.05)
+        # A frame ends when the screen has written the update to the terminal: time the
+        # compositor's refresh (what Textual runs to paint changed regions).
+        painted: list[float] = []
+        paint = screen._compositor_refresh
+
+        def timed_paint() -> None:
+            paint()
+            painted.append(time.perf_counter())
+
+        screen._compositor_refresh = timed_paint  # type: ignore[method-assign]
+        for i in range(ticks + 2):
+            clock.advance(seconds=5)  # the simulated market moves every 5 s: every price changes
+            while screen._tick_busy:
+                await asyncio.sleep(0.001)
+            start = time.perf_counter()
+            screen._tick_due()
+            while screen._tick_busy:
+                await asyncio.sleep(0.0005)
+            ticked = time.perf_counter()
+            while not painted or painted[-1] < ticked:  # the repaint the diff asked for
+                await asyncio.sleep(0.0005)
+            if i >= 2:  # the first ticks warm caches (market days, widths)
+                out.append((ticked - start, painted[-1] - start))
+            await asyncio.sleep(0.5)  # 2 Hz
+    return out
+
+
+async def main(args: argparse.Namespace) -> None:
+    url = await pg.create_database("bbx_bench_tui")
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+        auth = make_auth(FrozenClock(NOW))
+        if "startup" in args.parts:
+            print(
+                "1. start-up to an interactive screen (fresh process, median of", args.runs, "runs)"
+            )
+            bare = startup(BARE, [], args.runs)
+            login = startup(LOGIN, [url], args.runs)
+            print(f"   bare Textual app      {bare * 1000:7.0f} ms")
+            print(
+                f"   BlockbotX login       {login * 1000:7.0f} ms   ({login / bare:.2f}x the baseline)"
+            )
+
+        if "trades" in args.parts:
+            big_actor, big_token = await seed_user(db, auth, "million@example.com")
+            small_actor, small_token = await seed_user(db, auth, "hundred@example.com")
+            started = time.perf_counter()
+            await bulk_trades(db, big_actor.user_id, args.trades)
+            await bulk_trades(db, small_actor.user_id, 100, end=NOW - timedelta(days=1))
+            print(f"\n2. trade history, first paint ({args.trades:,} trades inserted in "
+                  f"{time.perf_counter() - started:.1f} s)")  # fmt: skip
+            big = await first_paint(url, Seeded(auth, big_actor, big_token, {}))
+            small = await first_paint(url, Seeded(auth, small_actor, small_token, {}))
+            print(f"   {args.trades:>9,} trades     {big * 1000:7.0f} ms")
+            print(f"   {100:>9,} trades     {small * 1000:7.0f} ms")
+
+        if "positions" in args.parts:
+            trader_actor, trader_token = await seed_user(db, auth, "positions@example.com")
+            await open_positions(db, trader_actor.user_id, args.positions)
+            frames = await frame_times(
+                url, Seeded(auth, trader_actor, trader_token, {}), args.ticks
+            )
+            print(f"\n3. positions screen, {args.positions:,} open positions, a tick every 500 ms")
+            for name, values in (
+                ("tick (prices + keyed diff)", sorted(t for t, _ in frames)),
+                ("frame (tick + repaint)", sorted(f for _, f in frames)),
+            ):
+                p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+                print(f"   {name:28} median {statistics.median(values) * 1000:6.1f} ms"
+                      f"   p95 {p95 * 1000:6.1f} ms")  # fmt: skip
+            print(f"   (over {len(frames)} ticks; budget 500 ms)")
+    finally:
+        await db.dispose()
+        await pg.drop_database(url)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--trades", type=int, default=1_000_000)
+    parser.add_argument("--positions", type=int, default=1000)
+    parser.add_argument("--ticks", type=int, default=20)
+    parser.add_argument(
+        "--parts", default="startup,trades,positions", help="which figures, comma-separated"
+    )
+    asyncio.run(main(parser.parse_args()))

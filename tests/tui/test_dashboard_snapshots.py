@@ -1,0 +1,209 @@
+"""How the dashboard's screens look: every trading screen at 120x40, the main ones at 80x24.
+
+One database per run holds the demo account (``blockbotx demo``'s own builder, over half a day
+of the simulated market ending at the frozen ``NOW``), made with sequential ids so ties sort the
+same every run; the apps open on it signed in, with the clock frozen at ``NOW``, no engine and
+no LISTEN connection, and the cursor blink off. Backtest run times (wall-clock) are pinned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core import ids
+from core.clock import FrozenClock
+from core.db import migrate
+from core.db.engine import Database
+from core.engine import ids as engine_ids
+from core.seed import seed_reference_data
+from core.services import accounts
+from core.services.remembered import RememberedSession
+from tests import pg
+from tests.tui.auth_helpers import DEVICE, PASSWORD, make_auth, settle, wait_for
+from tests.tui.dash_helpers import NOW, SMALL, WIDE, no_blink
+from tui.app import BlockbotXApp
+from tui.cli.demo import build_demo
+
+EMAIL = "demo@blockbotx.local"
+
+
+class _Sequential:
+    """Ids in creation order (``d000…1``, ``d000…2``…): the same data, the same order."""
+
+    def __init__(self) -> None:
+        self._n = itertools.count(1)
+
+    def generate(self) -> str:
+        return f"d{next(self._n):024d}"
+
+
+PIN = (
+    # the referral code is random
+    "UPDATE users SET referral_code = 'DEMO2026'",
+    # wall-clock facts of the backtest run
+    "UPDATE backtests SET execution_time = 25, created_at = :now,"
+    " result = jsonb_set(result, '{execution_time_ms}', '25')",
+    # rows written at the same instant (two bots in one slot, the legs of an arbitrage) sort
+    # by id, which depends on the order the engine happened to claim them: a millisecond apart,
+    # in a fixed order, they sort the same on every run (times are shown to the second)
+    *(
+        f"UPDATE {table} AS t SET {column} = t.{column} + n.k * interval '1 millisecond'"
+        f" FROM (SELECT id, row_number() OVER (PARTITION BY {column} ORDER BY {order}) AS k"
+        f" FROM {table}) AS n WHERE n.id = t.id"
+        for table, column, order in (
+            ("trades", "executed_at", "symbol, side, quantity, price"),
+            ("orders", "created_at", "pair_id, side, quantity, price"),
+            ("positions", "created_at", "symbol, bot_id, quantity"),
+        )
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+async def demo_url() -> AsyncIterator[str]:
+    url = await pg.create_database("bbx_snap")
+    db = Database(url)
+    sequence = _Sequential()
+    saved = ids._generator, engine_ids.FastCuid.__call__
+    ids._generator = sequence  # type: ignore[assignment]
+    engine_ids.FastCuid.__call__ = lambda self: sequence.generate()  # type: ignore[method-assign]
+    try:
+        await migrate.upgrade(db)
+        await seed_reference_data(db)
+        await build_demo(db, email=EMAIL, password=PASSWORD, days=0.5, clock=FrozenClock(NOW))
+        async with db.sessions.begin() as s:
+            for statement in PIN:
+                await s.execute(text(statement), {"now": NOW} if ":now" in statement else {})
+    finally:
+        ids._generator, engine_ids.FastCuid.__call__ = saved  # type: ignore[method-assign]
+        await db.dispose()
+    yield url
+    await pg.drop_database(url)
+
+
+def signed_in(url: str, tmp: Path) -> BlockbotXApp:
+    auth = make_auth(FrozenClock(NOW))
+
+    async def login() -> str:
+        db = Database(url)
+        try:
+            step = await accounts.login(
+                db, email=EMAIL, password=PASSWORD, device=DEVICE, auth=auth
+            )
+            return step.session.refresh_token
+        finally:
+            await db.dispose()
+
+    token = asyncio.run(login())
+    app = BlockbotXApp(
+        Database(url),
+        auth=auth,
+        device=DEVICE,
+        remembered=RememberedSession(url, directory=tmp / "sessions", use_keyring=False),
+        engine=False,
+        listen=False,
+    )
+    app.remembered.save(token)
+    return app
+
+
+def keys(*pressed: str, until=None):  # type: ignore[no-untyped-def]
+    """Press ``pressed``, then wait for ``until(app)`` (a live tick, say) when given."""
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        for key in pressed:
+            await pilot.press(key)
+            await settle(pilot)
+        if until is not None:
+            await wait_for(pilot, lambda: until(pilot.app), what="the screen ready")
+        no_blink(pilot.app)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
+def test_overview(demo_url: str, tmp_path: Path, snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=size, run_before=keys())
+
+
+@pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
+def test_bots(demo_url: str, tmp_path: Path, snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=size, run_before=keys("2"))
+
+
+def test_bot_detail(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    run = keys("2", "j", "enter")  # the signal bot, second in the list
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
+
+
+def test_bot_form(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(
+        signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("2", "n")
+    )
+
+
+def test_stop_bot_dialog(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(
+        signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("2", "x")
+    )
+
+
+@pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
+def test_positions(demo_url: str, tmp_path: Path, snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    run = keys("3", until=lambda app: bool(app.screen.prices))  # one live tick
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=size, run_before=run)
+
+
+def test_closed_positions(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(
+        signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("3", "x")
+    )
+
+
+@pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
+def test_trades(demo_url: str, tmp_path: Path, snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=size, run_before=keys("4"))
+
+
+def test_order_confirm(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    run = keys("5", "0", "full_stop", "0", "2", "enter")
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
+
+
+def test_backtests(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("6"))
+
+
+def test_backtest_report(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    run = keys("6", "enter")  # the past run
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
+
+
+def test_exchanges_add(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    run = keys("7", "n", "A", "b", "C", "d", "1", "2", "3", "4", "5", "6", "7", "8")
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
+
+
+def test_help(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    run = keys("3", "question_mark")
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
+
+
+def test_exchanges(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("7"))
+
+
+def test_order(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("5"))
+
+
+@pytest.mark.parametrize("key", ["f7", "f8", "f9"], ids=["marketplace", "plans", "referrals"])
+def test_commerce(demo_url: str, tmp_path: Path, snap_compare, key) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys(key))
