@@ -412,6 +412,21 @@ async def get_analytics(
     return AnalyticsView(kind, period, _decode(results[(kind, period)]), now)
 
 
+async def get_period(
+    session: AsyncSession,
+    actor: Actor,
+    period: str,
+    *,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+    clock: Clock = SYSTEM_CLOCK,
+) -> dict[str, AnalyticsView]:
+    """Every type over one period (the Overview's analytics), each from the cache when fresh."""
+    return {
+        kind: await get_analytics(session, actor, kind, period, max_age=max_age, clock=clock)
+        for kind in TYPES
+    }
+
+
 async def refresh_stale(
     db: Database,
     *,

@@ -1,5 +1,7 @@
-"""Home: portfolio value now and over 24h / 7d / 30d, today's P&L, exposure, active bots,
-latest trades, unread notifications and the engine's state. Refreshed by events, not polling."""
+"""Home: portfolio value now and over 24h / 7d / 30d, today's P&L, exposure, the period's
+analytics (return, trading, best bot, DeFi), active bots, latest trades, unread notifications
+and the engine's state. Refreshed by events, not polling; the analytics come from their cache
+(``core.services.analytics``: at most 5 minutes old), so the box says when they were computed."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from core.services import bots, charts, overview, trading
+from core.services import analytics, bots, charts, overview, trading
 from tui import format as fmt
 from tui.screens.base import BaseScreen
 from tui.screens.bots import status_text
@@ -46,6 +48,36 @@ def day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def analytics_text(found: dict[str, analytics.AnalyticsView], *, narrow: bool = False) -> str:
+    """Two lines: the portfolio over the period and the best bot; trading and DeFi. Narrow
+    terminals get the essentials, so each stays one line at 80 columns."""
+    p, t = found["portfolio"].data, found["trading"].data
+    b, d = found["bot_performance"].data, found["defi"].data
+    if p["change"] is None:
+        change = "no snapshot before this period"
+    else:
+        change = f"{pnl_markup(p['change_percent'], percent=True)} ({pnl_markup(p['change'])})"
+    best = b["best_bot"] or fmt.DASH
+    rate = fmt.percent(t["win_rate"], sign=False) if t["wins"] + t["losses"] else fmt.DASH
+    net = pnl_markup(t["net_pnl"])
+    if narrow:
+        return (
+            f"Return {change} · best {best}\n"
+            f"{t['trades']} trades · win {rate} · net {net} · fees {fmt.money(t['fees'])}"
+        )
+    first = (
+        f"Return {change} · high {fmt.money(p['high'])} · low {fmt.money(p['low'])}"
+        f" · best bot {best}"
+    )
+    second = (
+        f"{t['trades']} trades · win rate {rate} · net {net}"
+        f" · volume {fmt.money(t['volume'])} · fees {fmt.money(t['fees'])}"
+    )
+    if d["total_value"]:
+        second += f" · DeFi {fmt.money(d['total_value'])} (earned {fmt.money(d['earned'])})"
+    return f"{first}\n{second}"
+
+
 class OverviewScreen(BaseScreen):
     CSS_PATH = "overview.tcss"
     LIVE_KINDS = frozenset({"trade", "position", "bot", "notification", "engine"})
@@ -67,6 +99,7 @@ class OverviewScreen(BaseScreen):
             yield Static(id="today", classes="card")
             yield Static(id="status", classes="card")
         yield LineChart(id="chart", empty="No portfolio snapshots in this period yet.")
+        yield Static(id="period", classes="box")
         with Horizontal(id="lists"):
             with Vertical(id="bots-box", classes="box"):
                 yield KeyedTable(BOT_COLUMNS, id="bots", narrow_below=45)
@@ -86,10 +119,12 @@ class OverviewScreen(BaseScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "-narrow")
+        self._show_analytics()
 
     def load(self) -> None:
         self._load_figures()
         self._load_chart()
+        self._load_analytics()
 
     def action_refresh(self) -> None:
         self.load()
@@ -98,6 +133,7 @@ class OverviewScreen(BaseScreen):
         self.span = span
         self.query_one("#chart").border_title = f"Portfolio value · {span}"
         self._load_chart()
+        self._load_analytics()
 
     @work(exclusive=True, group="overview-figures")
     async def _load_figures(self) -> None:
@@ -168,6 +204,24 @@ class OverviewScreen(BaseScreen):
             self.query_one("#chart", LineChart).set_points(
                 [(p.timestamp, p.total_value) for p in points]
             )
+
+    @work(exclusive=True, group="overview-analytics")
+    async def _load_analytics(self) -> None:
+        span, clock = self.span, self.bbx.clock
+        found = await self.call(self.in_tx(analytics.get_period, span, clock=clock))
+        if found is None:
+            return
+        self._analytics = found
+        box = self.query_one("#period", Static)
+        box.border_title = f"Analytics · {span}"
+        box.border_subtitle = f"as of {fmt.when(found['trading'].computed_at, clock.now())}"
+        self._show_analytics()
+
+    def _show_analytics(self) -> None:
+        found = getattr(self, "_analytics", None)
+        if found is not None:
+            narrow = self.has_class("-narrow")
+            self.query_one("#period", Static).update(analytics_text(found, narrow=narrow))
 
     @on(DataTable.RowSelected, "#bots")
     def _open_bot(self, event: DataTable.RowSelected) -> None:

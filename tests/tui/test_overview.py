@@ -1,0 +1,41 @@
+"""The Overview's analytics box: the period's figures from the analytics cache, following the
+chart's period keys."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from textual.widgets import Static
+
+from core.db.engine import Database
+from core.services import analytics
+from tests.tui.auth_helpers import settle, wait_for
+from tests.tui.dash_helpers import NOW, bulk_trades, dashboard, trader
+from tui import format as fmt
+from tui.screens.overview import OverviewScreen
+
+
+async def test_analytics_follow_the_period(db: Database, migrated_url: str, tmp_path: Path) -> None:
+    seeded = await trader(db)
+    await bulk_trades(db, seeded.actor.user_id, 3 * 24 * 60)  # three days, one a minute
+    async with db.session() as s:
+        day = await analytics.compute(s, seeded.actor.user_id, "trading", "24h", NOW)
+        week = await analytics.compute(s, seeded.actor.user_id, "trading", "7d", NOW)
+    assert day["trades"] < week["trades"]
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        box = app.screen.query_one("#period", Static)
+
+        def shown() -> str:
+            return str(box.render())
+
+        await wait_for(pilot, lambda: f"{day['trades']} trades" in shown(), what="24h figures")
+        assert box.border_title == "Analytics · 24h"
+        assert f"net {fmt.money(Decimal(day['net_pnl']), sign=True)}" in shown()
+        await pilot.press("w")
+        await wait_for(pilot, lambda: f"{week['trades']} trades" in shown(), what="7d figures")
+        assert box.border_title == "Analytics · 7d"
+        assert f"volume {fmt.money(Decimal(week['volume']))}" in shown()
