@@ -27,8 +27,9 @@ def _column_defaults() -> dict[str, Any]:
 DEFAULTS = _column_defaults()
 
 
-class Preferences(BaseModel):
-    """Everything routing needs. ``discord_webhook_url`` here is the vault ciphertext."""
+class Channels(BaseModel):
+    """The preferences every channel decision reads (all but the Discord webhook, which is a
+    secret: routing holds its ciphertext, its owner only sees whether one is set)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,7 +50,6 @@ class Preferences(BaseModel):
     telegram_trades: bool
     telegram_critical_only: bool
     discord_enabled: bool
-    discord_webhook_url: str | None
     discord_critical_only: bool
     push_enabled: bool
     sms_enabled: bool
@@ -58,6 +58,12 @@ class Preferences(BaseModel):
     quiet_hours_enabled: bool
     quiet_hours_start: int | None
     quiet_hours_end: int | None
+
+
+class Preferences(Channels):
+    """Everything routing needs. ``discord_webhook_url`` here is the vault ciphertext."""
+
+    discord_webhook_url: str | None
 
     @classmethod
     def defaults(cls) -> Preferences:

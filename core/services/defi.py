@@ -318,6 +318,35 @@ async def remove_wallet(session: AsyncSession, actor: Actor, wallet_id: str) -> 
 # --- positions -----------------------------------------------------------------------------
 
 
+def _token_pair(
+    wallet: Wallet,
+    protocol: str,
+    lp_token_address: str,
+    lp_token_amount: Any,
+    token0: tuple[str, Any],
+    token1: tuple[str, Any],
+    prices: Prices,
+) -> tuple[dict[str, Any], Decimal]:
+    """The columns a farm and a liquidity position share (two tokens and their LP token),
+    checked, and what the two tokens are worth now."""
+    s0, s1 = _symbol(token0[0], "token0_symbol"), _symbol(token1[0], "token1_symbol")
+    a0, a1 = amount(token0[1], "token0_amount"), amount(token1[1], "token1_amount")
+    columns = {
+        "wallet_id": wallet.id,
+        "protocol": _name(protocol, "protocol").lower(),
+        "chain": wallet.chain,
+        "lp_token_address": validate_address(
+            lp_token_address, wallet.chain, field="lp_token_address"
+        ),
+        "lp_token_amount": amount(lp_token_amount, "lp_token_amount"),
+        "token0_symbol": s0,
+        "token1_symbol": s1,
+        "token0_amount": a0,
+        "token1_amount": a1,
+    }
+    return columns, maths.worth((a0, price_of(prices, s0)), (a1, price_of(prices, s1)))
+
+
 async def _usable_wallet(session: AsyncSession, actor: Actor, wallet_id: str) -> Wallet:
     wallet = await _wallet(session, actor, wallet_id)
     if not wallet.is_active:
@@ -378,21 +407,15 @@ async def open_farm(
     clock: Clock = SYSTEM_CLOCK,
 ) -> FarmView:
     wallet = await _usable_wallet(session, actor, wallet_id)
-    s0, s1 = _symbol(token0_symbol, "token0_symbol"), _symbol(token1_symbol, "token1_symbol")
-    a0, a1 = amount(token0_amount, "token0_amount"), amount(token1_amount, "token1_amount")
+    pair, value = _token_pair(
+        wallet, protocol, lp_token_address, lp_token_amount,
+        (token0_symbol, token0_amount), (token1_symbol, token1_amount), prices,
+    )  # fmt: skip
     now = clock.now()
     row = FarmPosition(
-        wallet_id=wallet.id,
-        protocol=_name(protocol, "protocol").lower(),
-        chain=wallet.chain,
+        **pair,
         farm_address=validate_address(farm_address, wallet.chain, field="farm_address"),
-        lp_token_address=validate_address(lp_token_address, wallet.chain, field="lp_token_address"),
-        lp_token_amount=amount(lp_token_amount, "lp_token_amount"),
-        token0_symbol=s0,
-        token1_symbol=s1,
-        token0_amount=a0,
-        token1_amount=a1,
-        value_usd=maths.worth((a0, price_of(prices, s0)), (a1, price_of(prices, s1))),
+        value_usd=value,
         apy=_apy(apy),
         rewards_earned=Decimal(0),
         reward_token_symbol=_symbol(reward_token_symbol, "reward_token_symbol")
@@ -425,23 +448,16 @@ async def open_liquidity(
     clock: Clock = SYSTEM_CLOCK,
 ) -> LiquidityView:
     wallet = await _usable_wallet(session, actor, wallet_id)
-    s0, s1 = _symbol(token0_symbol, "token0_symbol"), _symbol(token1_symbol, "token1_symbol")
-    a0, a1 = amount(token0_amount, "token0_amount"), amount(token1_amount, "token1_amount")
-    value = maths.worth((a0, price_of(prices, s0)), (a1, price_of(prices, s1)))
+    pair, value = _token_pair(
+        wallet, protocol, lp_token_address, lp_token_amount,
+        (token0_symbol, token0_amount), (token1_symbol, token1_amount), prices,
+    )  # fmt: skip
     now = clock.now()
     row = LiquidityPosition(
-        wallet_id=wallet.id,
-        protocol=_name(protocol, "protocol").lower(),
-        chain=wallet.chain,
+        **pair,
         pool_address=validate_address(pool_address, wallet.chain, field="pool_address"),
-        lp_token_address=validate_address(lp_token_address, wallet.chain, field="lp_token_address"),
-        lp_token_amount=amount(lp_token_amount, "lp_token_amount"),
-        token0_symbol=s0,
-        token1_symbol=s1,
-        token0_amount=a0,
-        token1_amount=a1,
-        initial_token0_amount=a0,
-        initial_token1_amount=a1,
+        initial_token0_amount=pair["token0_amount"],
+        initial_token1_amount=pair["token1_amount"],
         initial_value_usd=value,
         current_value_usd=value,
         impermanent_loss=Decimal(0),

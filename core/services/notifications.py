@@ -25,7 +25,7 @@ from core.db.models.notifications import (
     NotificationType,
 )
 from core.errors import InvalidInput
-from core.notifications.preferences import Preferences
+from core.notifications.preferences import Channels, Preferences
 from core.notifications.schedule import DIGEST_FREQUENCIES
 from core.security.vault import get_vault
 from core.services.actor import Actor, get_owned, require_admin
@@ -170,37 +170,10 @@ async def list_failed_deliveries(
 # --- preferences -------------------------------------------------------------------------
 
 
-class PreferencesView(BaseModel):
+class PreferencesView(Channels):
     """Preferences as shown to their owner; the Discord webhook URL is never shown back."""
 
-    model_config = ConfigDict(frozen=True)
-
-    email_enabled: bool
-    email_bot_alerts: bool
-    email_trades: bool
-    email_payments: bool
-    email_support: bool
-    email_marketing: bool
-    in_app_enabled: bool
-    in_app_bot_alerts: bool
-    in_app_trades: bool
-    in_app_payments: bool
-    in_app_support: bool
-    telegram_enabled: bool
-    telegram_chat_id: str | None
-    telegram_bot_alerts: bool
-    telegram_trades: bool
-    telegram_critical_only: bool
-    discord_enabled: bool
     discord_webhook_set: bool
-    discord_critical_only: bool
-    push_enabled: bool
-    sms_enabled: bool
-    digest_mode: bool
-    digest_frequency: str
-    quiet_hours_enabled: bool
-    quiet_hours_start: int | None
-    quiet_hours_end: int | None
 
 
 class PreferencesUpdate(BaseModel):
