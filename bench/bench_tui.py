@@ -35,6 +35,7 @@ from tests import pg
 from tests.tui.auth_helpers import make_auth, settle
 from tests.tui.dash_helpers import NOW, Seeded, bulk_trades, dashboard, seed_user
 
+# Each prints the seconds from its launch (the parent's clock, argv[1]) to its first frame.
 BARE = """
 import time, sys
 from textual.app import App
@@ -43,39 +44,47 @@ class Bare(App):
     def compose(self):
         yield Input(placeholder="you@example.com")
     def on_mount(self):
-        self.call_after_refresh(self.exit)
+        self.call_after_refresh(self.ready)
+    def ready(self):
+        print(time.time() - float(sys.argv[1]))
+        self.exit()
 Bare().run(headless=True)
 """
 
+# The ``blockbotx`` command's own path (tui.cli.main.dashboard): its imports, the database
+# check, then the app, run headless to its first frame. Scratch BLOCKBOTX_*_DIR keep the user's own
+# remembered session and config out of it.
 LOGIN = """
-import sys, tempfile
-from pathlib import Path
-from core.db.engine import Database
-from core.services.remembered import RememberedSession
-from tui.app import BlockbotXApp
+import sys, time
+from tui.cli.main import dashboard
 from tui.screens.login import LoginScreen
 
-url = sys.argv[1]
-app = BlockbotXApp(Database(url), engine=False, listen=False,
-                   remembered=RememberedSession(url, directory=Path(tempfile.mkdtemp()), use_keyring=False))
+app = dashboard(engine=False)
 
 async def pilot(p):
     while not (isinstance(app.screen, LoginScreen) and app.screen.query("#email")):
         await p.pause(0.001)
+    app.screen.call_after_refresh(ready_now)  # its first frame (pause() would wait for idle)
+
+def ready_now():
+    print(time.time() - float(sys.argv[1]), flush=True)
     app.exit()
 
 app.run(headless=True, auto_pilot=pilot)
 """
 
 
-def startup(code: str, args: list[str], runs: int) -> float:
+def startup(code: str, url: str, runs: int) -> float:
     times = []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "DATABASE_URL": url,
+    }
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code, *args], check=True, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        times.append(time.perf_counter() - start)
+        done = subprocess.run([sys.executable, "-c", code, str(time.time())], check=True,
+                              env=env, capture_output=True, text=True)  # fmt: skip
+        times.append(float(done.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
 
 
@@ -96,8 +105,24 @@ async def first_paint(url: str, seeded: Seeded) -> float:
             ):
                 break
             await asyncio.sleep(0.001)
-        await pilot.pause()  # painted
-        return time.perf_counter() - start
+        painted = asyncio.get_running_loop().create_future()
+        screen.call_after_refresh(lambda: painted.set_result(time.perf_counter()))
+        return await painted - start
+
+
+async def sorted_pages(db: Database, actor) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """The first page of the trade history in each sort order (the service call, median of 3)."""
+    from core.services import trade_history
+
+    out = {}
+    for sort in trade_history.SORTS:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            await trade_history.search(db, actor, sort=sort)
+            times.append(time.perf_counter() - start)
+        out[sort] = statistics.median(times)
+    return out
 
 
 async def open_positions(db: Database, user_id: str, count: int) -> None:
@@ -180,13 +205,15 @@ async def main(args: argparse.Namespace) -> None:
         auth = make_auth(FrozenClock(NOW))
         if "startup" in args.parts:
             print(
-                "1. start-up to an interactive screen (fresh process, median of", args.runs, "runs)"
+                "1. start-up to the first frame of an interactive screen (fresh process, median of",
+                args.runs,
+                "runs)",
             )
-            bare = startup(BARE, [], args.runs)
-            login = startup(LOGIN, [url], args.runs)
+            bare = startup(BARE, url, args.runs)
+            login = startup(LOGIN, url, args.runs)
             print(f"   bare Textual app      {bare * 1000:7.0f} ms")
             print(
-                f"   BlockbotX login       {login * 1000:7.0f} ms   ({login / bare:.2f}x the baseline)"
+                f"   blockbotx to login   {login * 1000:7.0f} ms   ({login / bare:.2f}x the baseline)"
             )
 
         if "trades" in args.parts:
@@ -201,6 +228,10 @@ async def main(args: argparse.Namespace) -> None:
             small = await first_paint(url, Seeded(auth, small_actor, small_token, {}))
             print(f"   {args.trades:>9,} trades     {big * 1000:7.0f} ms")
             print(f"   {100:>9,} trades     {small * 1000:7.0f} ms")
+            for sort, seconds in (await sorted_pages(db, big_actor)).items():
+                print(
+                    f"   first page by {sort:<7}{seconds * 1000:7.1f} ms  (the query, {args.trades:,} trades)"
+                )
 
         if "positions" in args.parts:
             trader_actor, trader_token = await seed_user(db, auth, "positions@example.com")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from datetime import tzinfo
@@ -31,20 +32,19 @@ from core.db.engine import Database, connect_raw, listen_url
 from core.errors import ServiceError
 from core.events import PgListener, Subscription, bus
 from core.security.device import Device, current_device
-from core.services import accounts, sessions
 from core.services.actor import Actor
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.remembered import RememberedSession
-from core.services.sessions import AccountInfo, AuthSession
 from themes import DEFAULT_THEME, THEMES
 from tui import keymap, navigation
 from tui.providers import PROVIDERS
 from tui.screens.base import LIVE_GROUP
-from tui.screens.login import LoginScreen
+from tui.screens.login import LoginScreen, services
 
 if TYPE_CHECKING:
     from core.engine.runner import EngineRunner
     from core.engine.venues import Markets
+    from core.services.sessions import AccountInfo, AuthSession
     from core.services.trading import TradingContext
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class BlockbotXApp(App[None]):
         engine: bool = True,
         markets: Markets | None = None,
         keymap_overrides: dict[str, object] | None = None,
+        refresh_reference_data: bool = False,
     ) -> None:
         super().__init__()
         self.db = db
@@ -112,6 +113,7 @@ class BlockbotXApp(App[None]):
         self._trading: TradingContext | None = None
         self._markets: Markets | None = markets
         self._run_engine = engine
+        self._refresh_reference_data = refresh_reference_data
         self.engine: EngineRunner | None = None
         for theme in THEMES:
             self.register_theme(theme)
@@ -134,12 +136,25 @@ class BlockbotXApp(App[None]):
             log.warning(problem)
             self.notify(problem, severity="warning", timeout=10)
         self._resume()
+        if self._refresh_reference_data:
+            self.call_after_refresh(self._reference_data)
+
+    @work(group="reference-data")
+    async def _reference_data(self) -> None:
+        """The idempotent refresh of help articles, DeFi registry and system templates, after
+        the first frame: ``blockbotx`` skips it before the UI when nothing was migrated."""
+        try:
+            seed = await asyncio.to_thread(importlib.import_module, "core.seed")
+            await seed.seed_reference_data(self.db)
+        except Exception:
+            log.warning("reference data not refreshed", exc_info=True)
 
     @work(exclusive=True, group="auth")
     async def _resume(self) -> None:
         token = self.remembered.load()
         session = None
         if token:
+            accounts = await services()
             try:
                 session = await accounts.refresh(self.db, token, device=self.device, auth=self.auth)
             except ServiceError as exc:
@@ -351,6 +366,8 @@ class BlockbotXApp(App[None]):
         actor = self.actor
         if actor is None:
             return
+        from core.services import accounts
+
         try:
             await accounts.logout(self.db, actor, self.auth)
         except Exception:
@@ -362,6 +379,8 @@ class BlockbotXApp(App[None]):
         actor = self.actor
         if actor is None:
             return
+        from core.services import sessions
+
         try:
             active = await sessions.is_active(self.db, actor, self.auth)
         except Exception:  # a database hiccup is not a reason to sign anyone out

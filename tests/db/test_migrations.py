@@ -61,10 +61,18 @@ async def test_downgrade_base_then_upgrade_head_with_data(empty_database: Databa
     assert left == 0
     assert enums == 0
     assert await migrate.current_revisions(db) == set()
+    assert await migrate.pending(db)
 
+    await migrate.upgrade(db, "0005")
+    assert await migrate.pending(db)  # one revision behind
     await migrate.upgrade(db)
     assert await migrate.current_revisions(db) == migrate.head_revisions()
     async with db.session() as s:
         assert await s.scalar(select(func.count()).select_from(User)) == 0
         singleton = await s.scalar(text("SELECT id FROM system_settings"))
     assert singleton == "singleton"
+
+
+def test_head_is_alembics_only_head() -> None:
+    """``pending`` (every start-up) compares with HEAD instead of loading alembic's scripts."""
+    assert migrate.head_revisions() == {migrate.HEAD}

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.db.engine import Database
+from core.db.models.support import HelpArticle
+from core.db.models.templates import BotTemplate
 from core.db.models.users import User
 from core.events import Event, bus
 from core.services import accounts
@@ -85,6 +87,20 @@ async def test_the_stored_theme_and_zone_apply_at_sign_in_and_go_at_sign_out(
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert (app.theme, app.user_zone) == (DEFAULT_THEME, None)
+
+
+async def test_reference_data_is_refreshed_behind_the_login_screen(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """``blockbotx`` leaves the (idempotent) reference data to the app when nothing was
+    migrated, so the login screen doesn't wait for it."""
+    app = make_app(migrated_url, tmp_path, make_auth(), refresh_reference_data=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(HelpArticle)) > 0
+        assert await s.scalar(select(func.count()).select_from(BotTemplate)) > 0
 
 
 async def test_registration_stores_the_dark_theme(db: Database) -> None:

@@ -1,23 +1,56 @@
-"""The root ``blockbotx`` command."""
+"""The root ``blockbotx`` command.
+
+Subcommands are imported when they are run (or listed by ``--help``): between them they load
+the indicators, pandas, the signal server and HTTP clients, which opening the dashboard
+doesn't need and shouldn't wait for.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 import click
 
-from tui.cli.backtest import backtest
-from tui.cli.data import data_group
-from tui.cli.db import db_group
-from tui.cli.demo import demo
-from tui.cli.doctor import doctor
-from tui.cli.engine import engine
 from tui.cli.runtime import connect, fail, ready, setup_logging
-from tui.cli.serve import serve
-from tui.cli.signals import signals_group
-from tui.cli.user import user_group
-from tui.cli.vault import vault_group
+
+if TYPE_CHECKING:
+    from tui.app import BlockbotXApp
+
+SUBCOMMANDS = {
+    "backtest": "tui.cli.backtest:backtest",
+    "data": "tui.cli.data:data_group",
+    "db": "tui.cli.db:db_group",
+    "demo": "tui.cli.demo:demo",
+    "doctor": "tui.cli.doctor:doctor",
+    "engine": "tui.cli.engine:engine",
+    "serve": "tui.cli.serve:serve",
+    "signals": "tui.cli.signals:signals_group",
+    "user": "tui.cli.user:user_group",
+    "vault": "tui.cli.vault:vault_group",
+}
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands live in ``SUBCOMMANDS`` ("module:attribute")."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="blockbotx")
 @click.option(
     "--no-engine",
@@ -36,6 +69,11 @@ def cli(ctx: click.Context, no_engine: bool) -> None:
 
 
 def open_dashboard(*, engine: bool = True) -> None:
+    dashboard(engine=engine).run()
+
+
+def dashboard(*, engine: bool = True) -> BlockbotXApp:
+    """The app ``blockbotx`` runs, on a database checked and migrated (bench/ runs it too)."""
     import asyncio
 
     from core.db.engine import DatabaseUnavailable
@@ -43,30 +81,24 @@ def open_dashboard(*, engine: bool = True) -> None:
     setup_logging()
     db = connect()
 
-    async def _prepare() -> None:
-        await ready(db)
+    async def _prepare() -> bool:
+        seeded = await ready(db, seed=False)  # the app refreshes it behind the login screen
         await db.engine.dispose()  # the app runs its own event loop; drop this loop's connections
+        return seeded
 
     try:
-        asyncio.run(_prepare())
+        seeded = asyncio.run(_prepare())
     except DatabaseUnavailable as exc:
         fail(str(exc))
     from core.config import get_settings
     from tui.app import BlockbotXApp
 
-    BlockbotXApp(db, engine=engine, keymap_overrides=dict(get_settings().keymap)).run()
-
-
-cli.add_command(user_group)
-cli.add_command(vault_group)
-cli.add_command(db_group)
-cli.add_command(backtest)
-cli.add_command(data_group)
-cli.add_command(doctor)
-cli.add_command(demo)
-cli.add_command(serve)
-cli.add_command(signals_group)
-cli.add_command(engine)
+    return BlockbotXApp(
+        db,
+        engine=engine,
+        keymap_overrides=dict(get_settings().keymap),
+        refresh_reference_data=not seeded,
+    )
 
 
 def main() -> None:

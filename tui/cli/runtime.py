@@ -47,18 +47,24 @@ def connect() -> Database:
     raise AssertionError("unreachable")
 
 
-async def ready(db: Database, *, apply_migrations: bool = True) -> str:
-    """Check the database is reachable and (by default) migrated; returns the server version."""
-    version = await db.check()
+async def ready(db: Database, *, apply_migrations: bool = True, seed: bool = True) -> bool:
+    """Check the database is reachable and (by default) migrated, and refresh the reference
+    data (help center, DeFi registry, system templates: idempotent). With ``seed=False`` that
+    refresh happens only when migrations were applied (a new or upgraded database needs it at
+    once); True when the reference data was refreshed."""
+    await db.check()
+    migrated = False
     if apply_migrations and await migrate.pending(db):
         console.print("Applying database migrations…", highlight=False)
         await migrate.upgrade(db)
         console.print("[green]Database schema is up to date.[/]", highlight=False)
-    if apply_migrations:
+        migrated = True
+    if apply_migrations and (seed or migrated):
         from core.seed import seed_reference_data
 
-        await seed_reference_data(db)  # idempotent: help center, FAQs, DeFi registry
-    return version
+        await seed_reference_data(db)
+        return True
+    return False
 
 
 def run_with_db(fn: Callable[[Database], Awaitable[T]], *, apply_migrations: bool = True) -> T:

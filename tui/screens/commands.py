@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
-from core.services import admin, support
 from tui import navigation
 from tui.providers import Command, DomainProvider
 from tui.screens.data_screen import in_session
@@ -105,6 +104,8 @@ class SupportProvider(DomainProvider):
                 partial(on_screen, app, "support", act("new_ticket")),
             )
         ]
+        from core.services import support
+
         try:
             tickets = await in_session(app.db, actor, support.list_tickets, limit=LISTED,
                                        everyone=actor.is_admin)  # fmt: skip
@@ -134,6 +135,8 @@ class AdminProvider(DomainProvider):
         found = [
             Command("Admin: users", "Search, suspend, ban, notes", partial(on_screen, app, "admin", stay)),
         ]  # fmt: skip
+        from core.services import admin
+
         try:
             users = await in_session(app.db, actor, admin.search_users, None, limit=LISTED * 4)
         except Exception:  # a role taken away since sign-in: no commands

@@ -1,8 +1,16 @@
-"""Sign in: email and password, then a 2FA code or a new password when the account needs one."""
+"""Sign in: email and password, then a 2FA code or a new password when the account needs one.
+
+The screen is drawn before the services are imported: they bring the whole schema's models,
+which take longer to load than the screen takes to appear. The first use loads them in a
+thread (``services()``), so the keyboard keeps working meanwhile.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import math
+from types import ModuleType
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,8 +19,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 
 from core.errors import ServiceError
-from core.services import accounts
-from core.services.lockout import AccountLocked, AddressRefused, AuthenticationFailed
 from tui.modals.two_factor_code import TwoFactorCodeModal
 from tui.screens.auth_form import AuthFormScreen, call_service
 
@@ -20,6 +26,11 @@ FORGOT = (
     "Forgot your password? Ask an operator to run "
     "[b]blockbotx user reset-password EMAIL[/] and sign in with the token it prints."
 )
+
+
+async def services() -> ModuleType:
+    """``core.services.accounts``, imported off the event loop the first time."""
+    return await asyncio.to_thread(importlib.import_module, "core.services.accounts")
 
 
 class LoginScreen(AuthFormScreen):
@@ -34,7 +45,7 @@ class LoginScreen(AuthFormScreen):
         self._notice = notice
         self._locked_until = None
         self._retry_code = False
-        self._registration = accounts.RegistrationStatus(False, False)
+        self._registration_open = self._first_account = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -57,13 +68,14 @@ class LoginScreen(AuthFormScreen):
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick_lock)
-        self._load_registration()
+        self.call_after_refresh(self._load_registration)  # the screen is drawn first
 
     @work(exclusive=True, group="registration")
     async def _load_registration(self) -> None:
+        accounts = await services()
         status = await call_service(self, accounts.registration_status(self.bbx.db))
         if status is not None:
-            self._registration = status
+            self._registration_open, self._first_account = status.open, status.first_account
             self.query_one("#register", Button).disabled = not status.open
             if status.first_account:
                 self.query_one("#notice", Static).update(
@@ -73,13 +85,13 @@ class LoginScreen(AuthFormScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "register":
-            return self._registration.open
+            return self._registration_open
         return True
 
     def action_register(self) -> None:
         from tui.screens.register import RegisterScreen
 
-        self.app.push_screen(RegisterScreen(first_account=self._registration.first_account))
+        self.app.push_screen(RegisterScreen(first_account=self._first_account))
 
     @on(Button.Pressed, "#register")
     def _register_pressed(self) -> None:
@@ -102,6 +114,7 @@ class LoginScreen(AuthFormScreen):
     async def _sign_in(self, email: str, password: str, remember: bool) -> None:
         bbx = self.bbx
         self.query_one("#sign-in", Button).disabled = True
+        accounts = await services()
         try:
             step = await self._attempt(
                 accounts.login(
@@ -138,11 +151,14 @@ class LoginScreen(AuthFormScreen):
         return await call_service(self, call, on_refusal=self._refused)
 
     def _refused(self, exc: ServiceError) -> None:
+        from core.services.accounts import ChallengeExpired
+        from core.services.lockout import AccountLocked, AddressRefused, AuthenticationFailed
+
         if isinstance(exc, AccountLocked | AddressRefused):
             self._locked_until = exc.until
         # A wrong code may be retried; a lock or an expired sign-in sends the user back here.
         self._retry_code = isinstance(exc, AuthenticationFailed) and not isinstance(
-            exc, AccountLocked | AddressRefused | accounts.ChallengeExpired
+            exc, AccountLocked | AddressRefused | ChallengeExpired
         )
 
     def _error_text(self) -> str:
