@@ -191,6 +191,15 @@ class BlockbotXApp(App[None]):
             await self.pop_screen()  # the sign-in screens
         await self.switch_mode(navigation.HOME)
         self.refresh_bindings()
+        self.run_worker(self._preload_screens, thread=True, group="warm-up")
+
+    def _preload_screens(self) -> None:
+        """In a thread, once home is shown: the other screens' modules load (the trade history
+        brings ccxt, ~0.7 s), so a first visit shows the screen rather than waits for imports."""
+        started = time.perf_counter()
+        for destination in navigation.allowed(self.actor):
+            destination.preload()
+        log.info("screens preloaded in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def signed_out(self, notice: str = "") -> None:
         self.actor = self.account = None

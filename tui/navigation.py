@@ -49,6 +49,10 @@ class Destination:
     def allowed(self, actor: Actor | None) -> bool:
         return actor is not None and (actor.is_admin or not self.admin_only)
 
+    def preload(self) -> None:
+        """Import the screen's module (and the services it uses) ahead of the first visit."""
+        importlib.import_module(self.screen.partition(":")[0])
+
 
 # fmt: off
 SCREENS: tuple[Destination, ...] = (

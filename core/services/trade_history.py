@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
 from core.db.models.bots import Bot
-from core.db.models.trading import Trade
+from core.db.models.trading import TRADE_PNL_SORT, Trade
 from core.db.models.users import DataExport
 from core.errors import InvalidInput
 from core.services.actor import Actor
@@ -104,15 +104,11 @@ class TradeTotals:
         )
 
 
-def _pnl() -> ColumnElement[Any]:
-    return func.coalesce(Trade.profit_loss, ZERO)
-
-
 SORTS: dict[str, Callable[[], ColumnElement[Any]]] = {
     "time": lambda: Trade.executed_at,
     "symbol": lambda: Trade.symbol,
     "total": lambda: Trade.total,
-    "pnl": _pnl,
+    "pnl": lambda: TRADE_PNL_SORT,  # the expression of its index
 }
 
 

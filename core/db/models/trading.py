@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, func, text
+from sqlalchemy import Index, UniqueConstraint, func, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import (
@@ -139,6 +139,12 @@ Index(
     Trade.status,
     Trade.executed_at.desc(),
 )
+# Not in the seed: the trade history's other orders, keyset-paged on (value, id), so a page of
+# a million trades sorted by symbol, size or P&L is an index range too (revision 0007).
+TRADE_PNL_SORT = func.coalesce(Trade.profit_loss, literal_column("0"))
+Index("ix_trades_user_id_symbol_id", Trade.user_id, Trade.symbol, Trade.id)
+Index("ix_trades_user_id_total_id", Trade.user_id, Trade.total, Trade.id)
+Index("ix_trades_user_id_pnl_id", Trade.user_id, TRADE_PNL_SORT, Trade.id)
 
 
 class Order(Base):
