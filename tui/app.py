@@ -197,8 +197,12 @@ class BlockbotXApp(App[None]):
         """In a thread, once home is shown: the other screens' modules load (the trade history
         brings ccxt, ~0.7 s), so a first visit shows the screen rather than waits for imports."""
         started = time.perf_counter()
-        for destination in navigation.allowed(self.actor):
-            destination.preload()
+        try:
+            for destination in navigation.allowed(self.actor):
+                destination.preload()
+        except Exception:  # only an optimisation: a first visit imports what is missing
+            log.warning("screens not preloaded", exc_info=True)
+            return
         log.info("screens preloaded in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def signed_out(self, notice: str = "") -> None:

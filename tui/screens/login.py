@@ -30,7 +30,11 @@ FORGOT = (
 
 async def services() -> ModuleType:
     """``core.services.accounts``, imported off the event loop the first time."""
-    return await asyncio.to_thread(importlib.import_module, "core.services.accounts")
+    name = "core.services.accounts"
+    try:
+        return await asyncio.to_thread(importlib.import_module, name)
+    except RuntimeError:  # an import deadlock another thread broke: finish it here
+        return importlib.import_module(name)
 
 
 class LoginScreen(AuthFormScreen):
