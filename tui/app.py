@@ -31,11 +31,13 @@ from core.clock import Clock
 from core.db.engine import Database, connect_raw, listen_url
 from core.errors import ServiceError
 from core.events import PgListener, Subscription, bus
+from core.paths import config_dir
 from core.security.device import Device, current_device
 from core.services.actor import Actor
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.remembered import RememberedSession
 from themes import DEFAULT_THEME, THEMES
+from themes.user import load_user_themes
 from tui import keymap, navigation
 from tui.providers import PROVIDERS
 from tui.screens.base import LIVE_GROUP
@@ -117,6 +119,11 @@ class BlockbotXApp(App[None]):
         self.engine: EngineRunner | None = None
         for theme in THEMES:
             self.register_theme(theme)
+        own, self._theme_problems = load_user_themes(
+            config_dir() / "themes", frozenset(self.available_themes)
+        )
+        for theme in own:
+            self.register_theme(theme)
         self.theme = DEFAULT_THEME
         resolved = keymap.resolve(keymap_overrides or {}, keymap.known_ids(self.BINDINGS))
         self._keymap_problems = resolved.problems
@@ -132,7 +139,7 @@ class BlockbotXApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_interval(SESSION_CHECK_SECONDS, self._check_session)
-        for problem in self._keymap_problems:
+        for problem in (*self._theme_problems, *self._keymap_problems):
             log.warning(problem)
             self.notify(problem, severity="warning", timeout=10)
         self._resume()

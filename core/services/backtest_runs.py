@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.backtest.datasets import load_dataset
 from core.errors import InvalidInput
+from core.market.ohlc import TradeMark
+from core.market.types import Candle
 from core.services.actor import Actor
 from core.services.backtests import BacktestRequest, BacktestRun, run_backtest
-from core.strategies.candles import datetime_to_ms
+from core.strategies.candles import datetime_to_ms, ms_to_datetime
 from core.strategies.technical import TECHNICAL_SIGNALS
 
 STRATEGIES = tuple(TECHNICAL_SIGNALS)
@@ -82,6 +84,23 @@ def equity_curve(result: dict[str, Any]) -> list[tuple[datetime, Decimal]]:
         cash += Decimal(trade["pnl"])
         points.append((_parse(trade["exit_time"]), cash))
     return points
+
+
+def chart(result: dict[str, Any]) -> tuple[list[Candle], list[TradeMark]]:
+    """A stored result's folded candles and its trades' entries and exits (a report stored
+    before reports carried a chart has none)."""
+    candles = [
+        Candle(ms_to_datetime(ts), Decimal(o), Decimal(h), Decimal(lo), Decimal(c), Decimal(0))
+        for ts, o, h, lo, c in result.get("chart") or []
+    ]
+    marks = []
+    for trade in result.get("trade_list") or []:
+        marks.append(TradeMark(_parse(trade["entry_time"]), "buy", Decimal(trade["entry_price"])))
+        if trade.get("exit_time") and trade.get("exit_price"):
+            marks.append(
+                TradeMark(_parse(trade["exit_time"]), "sell", Decimal(trade["exit_price"]))
+            )
+    return candles, marks
 
 
 def _parse(text: str) -> datetime:

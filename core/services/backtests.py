@@ -10,7 +10,7 @@ bare strategy (no bot) returns its report and stores nothing.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.backtest import BacktestResult, BacktestSettings, run
+from core.backtest.chart import chart_rows
 from core.backtest.csv_data import read_csv
 from core.backtest.datasets import (
     DatasetInfo,
@@ -58,6 +59,11 @@ class BacktestRequest:
 class BacktestRun:
     result: BacktestResult
     backtest_id: str | None  # None when not stored (no bot)
+    chart: list[list[Any]] = field(default_factory=list)  # the candles folded for a chart
+
+    def report(self) -> dict[str, Any]:
+        """The result as stored: the report's JSON with its chart."""
+        return self.result.as_json() | {"chart": self.chart}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +164,9 @@ async def run_backtest(
 
     settings = BacktestSettings(request.cash, request.fee, timeframe, risk, request.mode)
     result = await asyncio.to_thread(run, subject, candles, settings, progress)
+    outcome = BacktestRun(result, None, chart_rows(candles))
     if bot is None or session is None:
-        return BacktestRun(result, None)
+        return outcome
     row = Backtest(
         bot_id=bot.id,
         user_id=actor.user_id,
@@ -172,12 +179,12 @@ async def run_backtest(
             "mode": request.mode,
             "source": source,
         },
-        result=result.as_json(),
+        result=outcome.report(),
         execution_time=result.elapsed_ms,
     )
     session.add(row)
     await session.commit()
-    return BacktestRun(result, row.id)
+    return replace(outcome, backtest_id=row.id)
 
 
 async def _provider_history(

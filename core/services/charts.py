@@ -1,19 +1,29 @@
 """Time series for charts, bucketed in PostgreSQL so a chart is one small query whatever the
 span: the user's portfolio value (``portfolio_history``) and a bot's equity (its wallet's
-hourly ``bot_balance_snapshots``). Each bucket shows its last value."""
+hourly ``bot_balance_snapshots``). Each bucket shows its last value. And a bot's candles with
+its own trades marked, from the market it trades on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 
 from core.db.engine import Database
 from core.db.models.bots import Bot, BotWallet
+from core.db.models.trading import Trade
 from core.errors import InvalidInput, NotFound
 from core.ledger.wallets import LIVE, SIMULATION
+from core.market.feed import MAX_CANDLES
+from core.market.ohlc import TradeMark
+from core.market.types import Candle, Timeframe
 from core.services.actor import Actor
 from core.services.trading_views import PortfolioPoint
+
+if TYPE_CHECKING:
+    from core.engine.venues import Markets
 
 MAX_POINTS = 1000
 
@@ -84,3 +94,64 @@ async def bot_equity(
             )
         ).all()
     return [PortfolioPoint(at, value) for at, value in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class BotChart:
+    """The candles of a bot's market (oldest first) and its trades within their span."""
+
+    symbol: str
+    timeframe: str
+    candles: list[Candle]
+    marks: list[TradeMark]
+
+
+async def bot_chart(
+    db: Database, actor: Actor, bot_id: str, markets: Markets, *, candles: int = 120
+) -> BotChart:
+    """The last ``candles`` candles of the bot's symbol on the market it trades on (its
+    timeframe, 1h when it has none), with the bot's fills marked: buys as entries, sells as
+    exits."""
+    from core.engine.venues import open_venue  # the engine's venue choice, loaded on first use
+
+    if not 2 <= candles <= MAX_CANDLES:
+        raise InvalidInput(f"A chart has 2 to {MAX_CANDLES} candles.", field="candles")
+    async with db.session() as session:
+        bot = (
+            await session.execute(
+                select(Bot.config, Bot.paper_trading).where(
+                    Bot.id == bot_id, Bot.user_id == actor.user_id
+                )
+            )
+        ).first()
+        if bot is None:
+            raise NotFound(f"No bot {bot_id!r}.")
+        config, paper = bot
+        symbol = config.get("symbol")
+        if not isinstance(symbol, str):
+            raise InvalidInput("This bot trades no single symbol to chart.", field="symbol")
+        timeframe = Timeframe.parse(str(config.get("timeframe") or "1h"))
+        venue = await open_venue(
+            session, markets, bot_id=bot_id, owner_id=actor.user_id, paper=paper
+        )
+        try:
+            bars = await venue.hub.feed.ohlcv(symbol, timeframe, limit=candles)
+        finally:
+            await venue.close()
+        marks: list[TradeMark] = []
+        if bars:
+            rows = await session.execute(
+                select(Trade.executed_at, Trade.side, Trade.executed_price)
+                .where(
+                    Trade.bot_id == bot_id,
+                    Trade.user_id == actor.user_id,
+                    Trade.symbol == symbol,
+                    Trade.executed_at >= bars[0].timestamp,
+                )
+                .order_by(Trade.executed_at)
+            )
+            marks = [
+                TradeMark(at, "buy" if side.upper() == "BUY" else "sell", price)
+                for at, side, price in rows
+            ]
+    return BotChart(symbol, timeframe.value, bars, marks)

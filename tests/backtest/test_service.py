@@ -103,6 +103,8 @@ async def test_bot_backtest_is_stored_and_private(db: Database, tmp_path: Path) 
         assert row.config["risk_settings"] == {"stop_loss_percent": "3"}
         assert row.result["final_equity"] == str(done.result.final_equity)
         assert len(row.result["trade_list"]) == done.result.trades
+        # the report keeps its candles for the chart: 600 candles fold into at most 240 bars
+        assert row.result["chart"] == done.chart and 200 <= len(done.chart) <= 240
 
         mine = await service.list_backtests(session, alice)
         assert [b.id for b in mine] == [done.backtest_id]

@@ -177,6 +177,24 @@ def test_order_confirm(demo_url: str, tmp_path: Path, snap_compare) -> None:  # 
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
 
 
+def test_bot_chart(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """The signal bot's candles on the simulated market with its entries and exits."""
+    from textual.widgets import TabbedContent
+
+    from tui.widgets.candles import CandleChart
+
+    opened = keys("2", "j", "enter")
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await opened(pilot)
+        pilot.app.screen.query_one(TabbedContent).active = "tab-chart"
+        chart = pilot.app.screen.query_one(CandleChart)
+        await wait_for(pilot, lambda: chart._candles and chart._marks, what="candles and marks")
+        await settle(pilot)
+
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
+
+
 def test_backtests(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("6"))
 

@@ -17,6 +17,7 @@ from textual.widgets import Static
 from core.services import backtest_runs, backtests
 from tui import format as fmt
 from tui.screens.base import BaseScreen
+from tui.widgets.candles import CandleChart
 from tui.widgets.chart import LineChart
 from tui.widgets.pnl import pnl_markup, pnl_text
 from tui.widgets.table import Column, KeyedTable
@@ -64,11 +65,14 @@ class BacktestReportScreen(BaseScreen):
         with Horizontal(id="figures"):
             yield Static(id="metrics", classes="panel")
             yield Static(id="run", classes="panel")
-        yield LineChart(id="curve", empty="No closed trades: the equity never moved.")
+        with Horizontal(id="charts"):
+            yield CandleChart(id="candles", empty="This report was stored without its candles.")
+            yield LineChart(id="curve", empty="No closed trades: the equity never moved.")
         yield KeyedTable(TRADE_COLUMNS, id="trade-list")
 
     def on_mount(self) -> None:
         self.query_one("#curve").border_title = "Equity after each closed trade"
+        self.query_one("#candles").border_title = "Price · ▲ entry  ▼ exit"
         self.query_one("#metrics").border_title = "Metrics"
         self.query_one("#run").border_title = "Run"
 
@@ -124,6 +128,7 @@ class BacktestReportScreen(BaseScreen):
             )
         )
         self.query_one("#curve", LineChart).set_points(backtest_runs.equity_curve(r))
+        self.query_one("#candles", CandleChart).set_data(*backtest_runs.chart(r))
         self.query_one("#trade-list", KeyedTable).sync(
             (
                 str(i),

@@ -223,7 +223,7 @@ class BacktestsScreen(BaseScreen):
         from tui.screens.backtest_report import BacktestReportScreen
 
         self.app.push_screen(
-            BacktestReportScreen(run.backtest_id, result=result.as_json(), title=result.strategy)
+            BacktestReportScreen(run.backtest_id, result=run.report(), title=result.strategy)
         )
 
     @on(DataTable.RowSelected, "#history")

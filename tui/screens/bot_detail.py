@@ -20,11 +20,13 @@ from core.services.bot_views import BotDetail
 from tui import format as fmt
 from tui.screens.bot_actions import LIFECYCLE_BINDINGS, BotLifecycle, Target
 from tui.screens.bots import status_text
+from tui.widgets.candles import CandleChart
 from tui.widgets.chart import LineChart
 from tui.widgets.pnl import pnl_markup, pnl_text
 from tui.widgets.table import Column, KeyedTable
 
 EQUITY_SPAN = timedelta(days=30)
+CHART_CANDLES = 300  # one a column on the widest terminals; fewer show on narrower ones
 POSITION_COLUMNS = (
     Column("symbol", "Symbol"),
     Column("qty", "Qty", right=True),
@@ -94,6 +96,8 @@ class BotDetailScreen(BotLifecycle):
                     id="equity", empty="No wallet snapshots yet (taken hourly while it runs)."
                 )
                 yield KeyedTable(POSITION_COLUMNS, id="positions")
+            with TabPane("Chart", id="tab-chart"):
+                yield CandleChart(id="candles", empty="Loading the market's candles…", recent=True)
             with TabPane("Executions", id="tab-executions"):
                 yield KeyedTable(EXECUTION_COLUMNS, id="executions")
             with (
@@ -120,6 +124,7 @@ class BotDetailScreen(BotLifecycle):
     def load(self) -> None:
         self._load()
         self._load_equity()
+        self._load_candles()
 
     def target(self) -> Target | None:
         if self.detail is None:
@@ -156,6 +161,20 @@ class BotDetailScreen(BotLifecycle):
             self.query_one("#equity", LineChart).set_points(
                 [(p.timestamp, p.total_value) for p in points]
             )
+
+    @work(exclusive=True, group="bot-candles")
+    async def _load_candles(self) -> None:
+        widget = self.query_one("#candles", CandleChart)
+        chart = await self.call(
+            charts.bot_chart(
+                self.bbx.db, self.actor, self.bot_id, self.bbx.markets, candles=CHART_CANDLES
+            ),
+            refusal=lambda exc: widget.set_data([], empty=str(exc)),
+        )
+        if chart is None:
+            return
+        widget.border_title = f"{chart.symbol} · {chart.timeframe} · ▲ entry  ▼ exit"
+        widget.set_data(chart.candles, chart.marks)
 
     def _show(self, d: BotDetail) -> None:
         app, now, b = self.app, self.bbx.clock.now(), d.bot
