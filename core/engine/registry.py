@@ -36,6 +36,8 @@ class Figures:
     latency_p99_ms: float | None
     errors_last_hour: int
     last_error: str | None
+    stale_prices: tuple[str, ...] = ()
+    """``feed symbol`` of every followed symbol without a fresh price."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class ProcessView:
     latency_p99_ms: float | None
     errors_last_hour: int
     last_error: str | None
+    stale_prices: tuple[str, ...]
 
 
 async def register(
@@ -97,6 +100,7 @@ async def heartbeat(
             latency_p99_ms=figures.latency_p99_ms,
             errors_last_hour=figures.errors_last_hour,
             last_error=figures.last_error,
+            stale_prices=list(figures.stale_prices) or None,
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -141,6 +145,7 @@ async def list_processes(
                 latency_p99_ms=row.latency_p99_ms,
                 errors_last_hour=row.errors_last_hour,
                 last_error=row.last_error,
+                stale_prices=tuple(row.stale_prices or ()),
             )
         )
     return out

@@ -1,7 +1,8 @@
 """``EngineRunner``: one engine process (``blockbotx engine``, or a background task of a
 dashboard when no engine heartbeat is alive).
 
-Tasks: the scheduler (lease due bots, run their cycles), the exit watcher (prices → exit rules),
+Tasks: the scheduler (lease due bots, run their cycles), the exit watcher (polled prices → exit
+rules), the streamed exits (every websocket tick → exit rules, at once),
 the heartbeat (``engine_processes``; renews the leases of a slow batch), housekeeping (snapshots,
 reports, retention) and the notification delivery loop. Each loop survives a lost database: it
 logs, waits with a growing back-off (0.5 s → 10 s) and carries on; nothing half-done was
@@ -18,7 +19,7 @@ import statistics
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -35,6 +36,7 @@ from core.engine.settings import EngineSettings
 from core.engine.venues import PAPER_FEED, Markets
 from core.ledger.book import Ledger
 from core.market.hub import PriceHub
+from core.market.types import Ticker
 from core.notifications.delivery import run_delivery_loop
 
 log = logging.getLogger("core.engine")
@@ -67,7 +69,7 @@ class EngineStats:
         done = sum(n for t, n in self.recent if now - t <= window)
         return done / window
 
-    def figures(self, leased: int) -> registry.Figures:
+    def figures(self, leased: int, stale: tuple[str, ...] = ()) -> registry.Figures:
         lat = sorted(self.latencies_ms)
         now = time.monotonic()
         return registry.Figures(
@@ -78,6 +80,7 @@ class EngineStats:
             latency_p99_ms=round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2) if lat else None,
             errors_last_hour=sum(1 for t in self.errors if now - t <= 3600),
             last_error=self.last_error,
+            stale_prices=stale,
         )
 
 
@@ -102,8 +105,11 @@ class EngineRunner:
         self.db = db
         self.settings = settings or EngineSettings()
         self.clock = clock
-        self.markets = markets or Markets.simulated(clock=clock)
+        self.markets = markets or Markets.simulated(
+            clock=clock, stream_prices=self.settings.stream_prices
+        )
         self._own_markets = markets is None
+        self.markets.stale_after = timedelta(seconds=self.settings.stale_price_seconds)
         self.process_id = fast_id()
         self.embedded = embedded
         self.ctx = EngineContext(
@@ -118,6 +124,7 @@ class EngineRunner:
         self._claimed_at: dict[frozenset[str], float] = {}
         self._quiet = asyncio.Event()  # cleared while exits are being carried out
         self._quiet.set()
+        self._exiting = asyncio.Lock()  # polled and streamed exits take turns
         self._registered = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -137,6 +144,7 @@ class EngineRunner:
                 for lane in range(self.settings.lanes)
             ),
             asyncio.create_task(self._watch(), name="engine-exits"),
+            asyncio.create_task(self._stream_exits(), name="engine-streamed-exits"),
             asyncio.create_task(self._heartbeat(), name="engine-heartbeat"),
             asyncio.create_task(self._housekeeping(), name="engine-housekeeping"),
         ]
@@ -278,9 +286,21 @@ class EngineRunner:
                 return
 
     async def check_exits(self) -> int:
-        """Refresh the prices of every watched symbol and apply the exit rules where a band was
-        left; returns how many positions were handled."""
+        """Poll the prices of every watched symbol no stream covers and apply the exit rules
+        where a band was left; returns how many positions were handled."""
         now = self.clock.now()
+        await self._load_watch(now)
+        handled = 0
+        for feed, symbols in self.watcher.symbols.items():
+            hub = self.markets.hubs.get(feed)
+            if hub is None:
+                continue
+            _follow(hub, symbols)
+            tickers = await hub.refresh()
+            handled += await self._exits(feed, tickers, now, time.perf_counter())
+        return handled
+
+    async def _load_watch(self, now: datetime) -> None:
         refresh = self.settings.watch_refresh_seconds
         if (
             self.watcher.dirty
@@ -289,14 +309,13 @@ class EngineRunner:
         ):
             async with self.db.sessions() as session:
                 await self.watcher.load(session)
-        handled = 0
-        for feed, symbols in self.watcher.symbols.items():
-            hub = self.markets.hubs.get(feed)
-            if hub is None:
-                continue
-            _follow(hub, symbols)
-            tickers = await hub.refresh()
-            arrived = time.perf_counter()
+
+    async def _exits(
+        self, feed: str, tickers: dict[str, Ticker], now: datetime, arrived: float
+    ) -> int:
+        if not tickers:
+            return 0
+        async with self._exiting:
             found = self.watcher.breaches(feed, tickers, now)
             if found:
                 self._quiet.clear()  # cycles wait: exits go first
@@ -304,8 +323,39 @@ class EngineRunner:
                     await self.watcher.handle_all(found, now, arrived=arrived)
                 finally:
                     self._quiet.set()
-            handled += len(found)
-        return handled
+        return len(found)
+
+    async def _stream_exits(self) -> None:
+        """Every streamed tick goes to the exit rules as it arrives (ticks that queued up while
+        exits ran are taken together, the newest per symbol)."""
+        queue: asyncio.Queue[tuple[str, Ticker]] = asyncio.Queue()
+        self.markets.hubs.listen(queue)
+        try:
+            while not self._stop.is_set():
+                feed, ticker = await queue.get()
+                arrived = time.perf_counter()
+                latest: dict[str, dict[str, Ticker]] = {feed: {ticker.symbol: ticker}}
+                while not queue.empty():
+                    feed, ticker = queue.get_nowait()
+                    latest.setdefault(feed, {})[ticker.symbol] = ticker
+                try:
+                    now = self.clock.now()
+                    await self._load_watch(now)
+                    for feed, tickers in latest.items():
+                        await self._exits(feed, tickers, now, arrived)
+                except Exception as exc:
+                    self.stats.error(f"streamed exits: {exc}")
+                    log.warning("engine streamed exits: %s", _first_line(exc))
+        finally:
+            self.markets.hubs.unlisten(queue)
+
+    def stale_prices(self) -> tuple[str, ...]:
+        """``feed symbol`` of every followed symbol without a fresh price."""
+        return tuple(
+            f"{hub.name} {symbol}"
+            for hub in self.markets.hubs.hubs.values()
+            for symbol in hub.stale()
+        )
 
     async def _watch(self) -> None:
         failures = 0
@@ -370,7 +420,7 @@ class EngineRunner:
                         session,
                         self.process_id,
                         now=now,
-                        figures=self.stats.figures(len(self._leased)),
+                        figures=self.stats.figures(len(self._leased), self.stale_prices()),
                     ):
                         await registry.register(
                             session, self.process_id, now=now, embedded=self.embedded

@@ -32,6 +32,11 @@ class EngineSettings(BaseSettings):
     backoff_cap_seconds: float = Field(default=300.0, gt=0, le=86400)
     """An exchange outage backs the bots on it off: base × 2^(failures − 1), capped."""
     price_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    stream_prices: bool = True
+    """Stream exchange prices over websockets (ccxt.pro) where offered; polling covers the rest
+    and any stream that drops."""
+    stale_price_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """A symbol with no price this recent is stale: its bots wait and the engine screen says so."""
     watch_refresh_seconds: float = Field(default=2.0, gt=0, le=600)
     """How often the exit watcher reloads the open positions other processes opened."""
     housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -9,6 +9,7 @@ shared public hub of that exchange. Pairs are loaded from the catalog, and store
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import UnknownSymbol
 from core.market.hub import MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
+from core.market.stream import TickerStream, pro_client, streams_tickers
 
 PAPER_FEED = "simulated"
 
@@ -40,13 +42,21 @@ class Markets:
     exchanges: ExchangeFactory = field(default_factory=ExchangeFactory)
     clock: Clock = SYSTEM_CLOCK
     slippage: SlippageModel = field(default_factory=SlippageModel)
+    stream_prices: bool = False
+    """Stream exchange prices over websockets where ccxt.pro can (the engine's markets do)."""
+    ws_origin: str | None = None
+    """Send the price streams to another server (tests' fake exchanges)."""
+    stale_after: timedelta = timedelta(seconds=30)
+    """A price older than this is stale (the engine sets it from its settings)."""
 
     @classmethod
-    def simulated(cls, *, clock: Clock = SYSTEM_CLOCK, seed: int | None = None) -> Markets:
+    def simulated(
+        cls, *, clock: Clock = SYSTEM_CLOCK, seed: int | None = None, stream_prices: bool = False
+    ) -> Markets:
         market = SimulatedMarket(clock=clock) if seed is None else SimulatedMarket(seed, clock)
         hubs = MarketHubs()
         hubs.add(PriceHub(market, clock=clock, poll_interval=1.0))
-        return cls(hubs=hubs, clock=clock)
+        return cls(hubs=hubs, clock=clock, stream_prices=stream_prices)
 
     def paper_hub(self) -> PriceHub:
         hub = self.hubs.get(PAPER_FEED)
@@ -60,7 +70,11 @@ class Markets:
         if hub is None:
             client = self.exchanges.create(exchange, testnet=testnet)
             feed = CcxtFeed(client, name=feed_name, testnet=testnet)
-            hub = self.hubs.add(PriceHub(feed, clock=self.clock))
+            hub = PriceHub(feed, clock=self.clock, stale_after=self.stale_after)
+            stream = None
+            if self.stream_prices and streams_tickers(exchange):
+                stream = TickerStream(hub, pro_client(client, ws_origin=self.ws_origin))
+            hub = self.hubs.add(hub, stream=stream)
         return hub
 
     def offset_hub(self, offset_percent: Decimal) -> PriceHub:

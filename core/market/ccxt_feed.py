@@ -54,7 +54,8 @@ def market_info(market: dict[str, Any], mode: int) -> MarketInfo:
     )
 
 
-def _ticker(raw: dict[str, Any]) -> Ticker:
+def parse_ticker(raw: dict[str, Any]) -> Ticker:
+    """A ccxt unified ticker (REST or websocket) as ours, prices Decimal."""
     last = to_decimal(raw.get("last") or raw.get("close"))
     if last is None:
         raise InvalidInput(f"No last price for {raw.get('symbol')}.", field="symbol")
@@ -106,7 +107,7 @@ class CcxtFeed:
 
     async def ticker(self, symbol: str) -> Ticker:
         await self._call("load_markets")
-        return _ticker(await self._call("fetch_ticker", symbol))
+        return parse_ticker(await self._call("fetch_ticker", symbol))
 
     async def tickers(self, symbols: Sequence[str]) -> dict[str, Ticker]:
         if not symbols:
@@ -114,7 +115,7 @@ class CcxtFeed:
         await self._call("load_markets")
         if self.exchange.has.get("fetchTickers"):
             raw = await self._call("fetch_tickers", list(symbols))
-            return {s: _ticker(raw[s]) for s in symbols if s in raw}
+            return {s: parse_ticker(raw[s]) for s in symbols if s in raw}
         return {s: await self.ticker(s) for s in symbols}
 
     async def ohlcv(

@@ -36,6 +36,13 @@ class ExchangeTimeout(ExchangeFailure):
     retryable = True
 
 
+class StalePrice(ExchangeFailure):
+    """No fresh price for a symbol (its stream is down and polling fails): entries and exits
+    on it wait rather than act on an old price."""
+
+    retryable = True
+
+
 class OrderOutcomeUnknown(ExchangeFailure):
     """The exchange never confirmed or denied an order; it stays pending until reconciled."""
 

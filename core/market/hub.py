@@ -4,26 +4,39 @@ Bots ``subscribe`` to symbols; ``run`` polls every subscribed symbol in one requ
 (``tickers``), backing off exponentially while the feed fails and resetting after a success.
 ``ticker`` answers from the cache while it is fresh and otherwise fetches, with concurrent
 callers of the same symbol sharing one request (single flight).
+
+Where the exchange streams prices (``core.market.stream``), the stream ``push``es each tick into
+the cache and to every ``listen``er (the engine's exit watcher); a streamed symbol is left out of
+the polls until its stream drops, and then polling takes over. A symbol whose last price is older
+than ``stale_after`` is ``stale``: the engine shows it and its cycles wait for a fresh price.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from core.clock import SYSTEM_CLOCK, Clock
-from core.market.errors import ExchangeFailure, RateLimited
+from core.market.errors import ExchangeFailure, RateLimited, StalePrice
 from core.market.feed import MarketFeed
 from core.market.types import Ticker
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Streamer(Protocol):
+    """Pushes a hub's prices as they come (``core.market.stream.TickerStream``)."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +67,12 @@ class PriceHub:
     """Requests made to the feed (one per poll or per cache miss, never one per bot)."""
     failures: int = 0
     last_error: str | None = None
+    stale_after: timedelta = timedelta(seconds=30)
     _subscribers: Counter[str] = field(default_factory=Counter, init=False, repr=False)
+    _streamed: set[str] = field(default_factory=set, init=False, repr=False)
+    _listeners: list[asyncio.Queue[tuple[str, Ticker]]] = field(
+        default_factory=list, init=False, repr=False
+    )
     _cache: dict[str, tuple[datetime, Ticker]] = field(default_factory=dict, init=False, repr=False)
     _inflight: dict[str, asyncio.Future[Ticker]] = field(
         default_factory=dict, init=False, repr=False
@@ -83,6 +101,43 @@ class PriceHub:
     def prices(self) -> dict[str, Decimal]:
         """The last known price of every cached symbol (for marking positions to market)."""
         return {symbol: ticker.last for symbol, (_, ticker) in self._cache.items()}
+
+    # -- streamed prices ------------------------------------------------------------------------
+
+    def push(self, ticker: Ticker) -> None:
+        """A streamed tick: cached, the symbol left out of polls, every listener told."""
+        self._cache[ticker.symbol] = (self.clock.now(), ticker)
+        self._streamed.add(ticker.symbol)
+        for queue in self._listeners:
+            queue.put_nowait((self.name, ticker))
+
+    def stream_down(self, symbol: str, error: str) -> None:
+        """The symbol's stream failed: polls cover it again until the stream is back."""
+        self._streamed.discard(symbol)
+        self.last_error = error
+
+    def streaming(self, symbol: str) -> bool:
+        return symbol in self._streamed
+
+    def listen(self, queue: asyncio.Queue[tuple[str, Ticker]]) -> None:
+        """Put ``(feed name, ticker)`` on ``queue`` for every streamed tick."""
+        self._listeners.append(queue)
+
+    def unlisten(self, queue: asyncio.Queue[tuple[str, Ticker]]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(queue)
+
+    def stale(self) -> dict[str, float]:
+        """Followed symbols with no price younger than ``stale_after``: seconds since their
+        last price (``inf`` when none came yet)."""
+        now = self.clock.now()
+        out = {}
+        for symbol in self.symbols:
+            entry = self._cache.get(symbol)
+            age = (now - entry[0]).total_seconds() if entry else float("inf")
+            if age >= self.stale_after.total_seconds():
+                out[symbol] = age
+        return out
 
     def _fresh(self, symbol: str) -> Ticker | None:
         entry = self._cache.get(symbol)
@@ -114,15 +169,22 @@ class PriceHub:
             future.cancel()  # the waiters retry on their own; they were not cancelled themselves
             raise
         except Exception as exc:
-            future.set_exception(exc)
+            failure: Exception = exc
+            if isinstance(exc, ExchangeFailure) and symbol in self.stale():
+                failure = StalePrice(
+                    f"{symbol} on {self.name} has no fresh price ({exc}); it waits for one."
+                )
+            future.set_exception(failure)
             future.exception()  # mark retrieved: a lone caller must not warn at shutdown
-            raise
+            if failure is exc:
+                raise
+            raise failure from exc
         finally:
             del self._inflight[symbol]
 
     async def refresh(self) -> dict[str, Ticker]:
-        """One poll of every subscribed symbol, in a single feed request."""
-        symbols = self.symbols
+        """One poll of every subscribed symbol not streamed, in a single feed request."""
+        symbols = [s for s in self.symbols if s not in self._streamed]
         if not symbols:
             return {}
         self.fetches += 1
@@ -159,18 +221,52 @@ class PriceHub:
 
 @dataclass
 class MarketHubs:
-    """The process's hubs, by feed name: every bot and screen on a feed shares its hub."""
+    """The process's hubs, by feed name: every bot and screen on a feed shares its hub, and a
+    hub's price stream (if any) runs here until ``close``."""
 
     hubs: dict[str, PriceHub] = field(default_factory=dict)
+    _streams: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False, repr=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _listeners: list[asyncio.Queue[tuple[str, Ticker]]] = field(
+        default_factory=list, init=False, repr=False
+    )
 
-    def add(self, hub: PriceHub) -> PriceHub:
+    def add(self, hub: PriceHub, *, stream: Streamer | None = None) -> PriceHub:
         self.hubs[hub.name] = hub
+        for queue in self._listeners:
+            hub.listen(queue)
+        if stream is not None:
+            self._streams[hub.name] = asyncio.get_running_loop().create_task(
+                stream.run(self._stop), name=f"stream-{hub.name}"
+            )
         return hub
 
     def get(self, name: str) -> PriceHub | None:
         return self.hubs.get(name)
 
+    def listen(self, queue: asyncio.Queue[tuple[str, Ticker]]) -> None:
+        """Streamed ticks of every hub, present and future, onto ``queue``."""
+        self._listeners.append(queue)
+        for hub in self.hubs.values():
+            hub.listen(queue)
+
+    def unlisten(self, queue: asyncio.Queue[tuple[str, Ticker]]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(queue)
+        for hub in self.hubs.values():
+            hub.unlisten(queue)
+
+    def streamed(self, name: str) -> bool:
+        """Whether the hub has a live stream task."""
+        task = self._streams.get(name)
+        return task is not None and not task.done()
+
     async def close(self) -> None:
+        self._stop.set()
+        streams = list(self._streams.values())
+        if streams:
+            await asyncio.gather(*streams, return_exceptions=True)
+        self._streams.clear()
         for hub in self.hubs.values():
             await hub.feed.close()
         self.hubs.clear()

@@ -50,6 +50,8 @@ class ProcessStatus:
     errors_last_hour: int | None
     last_error: str | None
     """Engine-wide figures are None for users who aren't administrators."""
+    stale_prices: tuple[str, ...] = ()
+    """``feed symbol`` it has no fresh price for: bots on them wait."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,11 @@ class EngineStatus:
     @property
     def alive(self) -> tuple[ProcessStatus, ...]:
         return tuple(p for p in self.processes if p.alive)
+
+    @property
+    def stale_prices(self) -> tuple[str, ...]:
+        """Every ``feed symbol`` a live process has no fresh price for."""
+        return tuple(sorted({s for p in self.alive for s in p.stale_prices}))
 
     @property
     def max_lag_seconds(self) -> float:
@@ -193,6 +200,7 @@ async def _processes(
             latency_p99_ms=p.latency_p99_ms if admin else None,
             errors_last_hour=p.errors_last_hour if admin else None,
             last_error=p.last_error if admin else None,
+            stale_prices=p.stale_prices,
         )
         for p in rows
     )

@@ -135,6 +135,11 @@ class EngineScreen(DataScreen):
             f"{engines} · {s.active_bots} {bots} · {s.due} due ({s.leased} running, "
             f"{s.backing_off} backing off) · max lag {seconds(s.max_lag_seconds)} · "
             f"a cycle every {seconds(s.cycle_seconds)}"
+            + (
+                f"\n[$warning]Stale prices, their bots wait: {', '.join(s.stale_prices)}[/]"
+                if s.stale_prices
+                else ""
+            )
         )
         processes = [
             (

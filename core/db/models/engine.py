@@ -33,6 +33,8 @@ class EngineProcess(Base):
     latency_p99_ms: Mapped[float | None] = mapped_column(Float)
     errors_last_hour: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     last_error: Mapped[str | None]
+    stale_prices: Mapped[list[str] | None]
+    """``feed symbol`` of each followed symbol without a fresh price (revision 0016)."""
 
 
 class ExecutionDaily(Base):
