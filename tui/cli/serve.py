@@ -29,9 +29,9 @@ from tui.cli.runtime import setup_logging
 )
 def serve(host: str, port: int, public_url: str | None, no_engine: bool) -> None:
     """Serve the dashboard to web browsers (login still required)."""
-    from textual_serve.server import Server
+    from tui.web import DashboardServer
 
     setup_logging()
     command = shlex.join([sys.executable, "-m", "tui.cli", *(["--no-engine"] if no_engine else [])])
     click.echo(f"Serving BlockbotX on http://{host}:{port} (Ctrl+C stops).")
-    Server(command, host=host, port=port, title="BlockbotX", public_url=public_url).serve()
+    DashboardServer(command, host=host, port=port, title="BlockbotX", public_url=public_url).serve()

@@ -20,13 +20,14 @@ from sqlalchemy.exc import DBAPIError
 from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 
 from core.db.engine import DatabaseUnavailable
 from core.errors import ServiceError
 from core.events import Event, Subscription, bus
 from core.security.vault import VaultError
 from tui.widgets.banner import ReconnectBanner
+from tui.widgets.header import AppHeader
 from tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class BaseScreen(Screen[None]):
         return actor
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         yield ReconnectBanner()
         yield from self.compose_body()
         yield NavBar()

@@ -112,7 +112,7 @@ class BotsScreen(BotLifecycle):
             )
             for b in found
         )
-        running = sum(1 for b in found if b.status == "active")
+        active = sum(1 for b in found if b.status == "active")
         shown = f"{len(found)} bot{'s' if len(found) != 1 else ''}"
         extra = " · ".join(
             x
@@ -123,7 +123,7 @@ class BotsScreen(BotLifecycle):
             if x
         )
         self.query_one("#summary", Static).update(
-            f"{shown} · {running} running · sorted by {self.sort_by.replace('_', ' ')}"
+            f"{shown} · {active} active · sorted by {self.sort_by.replace('_', ' ')}"
             + (f" · {extra}" if extra else "")
         )
 

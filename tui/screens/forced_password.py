@@ -6,11 +6,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from core.security.passwords import MIN_LENGTH
 from core.services import accounts
 from tui.screens.auth_form import AuthFormScreen, call_service
+from tui.widgets.header import AppHeader
 
 WHY = {
     "forced": "An administrator asked you to choose a new password before you continue.",
@@ -31,7 +32,7 @@ class ForcedPasswordScreen(AuthFormScreen):
         self._remember = remember
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="auth-box"):
             yield Label("Choose a new password", classes="auth-title")
             yield Static(

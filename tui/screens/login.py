@@ -16,11 +16,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from core.errors import ServiceError
 from tui.modals.two_factor_code import TwoFactorCodeModal
 from tui.screens.auth_form import AuthFormScreen, call_service
+from tui.widgets.header import AppHeader
 
 FORGOT = (
     "Forgot your password? Ask an operator to run "
@@ -52,7 +53,7 @@ class LoginScreen(AuthFormScreen):
         self._registration_open = self._first_account = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="auth-box"):
             yield Label("Sign in to BlockbotX", classes="auth-title")
             yield Static(self._notice, id="notice")

@@ -6,11 +6,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from core.security.passwords import MIN_LENGTH
 from core.services import accounts
 from tui.screens.auth_form import AuthFormScreen, call_service
+from tui.widgets.header import AppHeader
 
 
 class RegisterScreen(AuthFormScreen):
@@ -25,7 +26,7 @@ class RegisterScreen(AuthFormScreen):
         self._first = first_account
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="auth-box"):
             yield Label("Create a BlockbotX account", classes="auth-title")
             if self._first:

@@ -14,7 +14,6 @@ from textual.widgets import (
     Button,
     DataTable,
     Footer,
-    Header,
     Input,
     Label,
     Static,
@@ -26,6 +25,7 @@ from core.security.passwords import MIN_LENGTH
 from core.services import accounts, sessions
 from tui.modals.confirm import ConfirmModal
 from tui.screens.auth_form import call_service, done
+from tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
     from tui.app import BlockbotXApp
@@ -332,7 +332,7 @@ class SecurityScreen(Screen[None]):
         from tui.screens.security_keys import ApiKeysPane
         from tui.screens.security_twofactor import TwoFactorPane
 
-        yield Header()
+        yield AppHeader()
         with TabbedContent(id="security-tabs"):
             with TabPane("1 Password", id="password"):
                 yield PasswordPane()
