@@ -33,7 +33,7 @@ class _TomlSource(PydanticBaseSettingsSource):
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: {exc}") from None
 
-    def get_field_value(self, field, field_name):  # type: ignore[no-untyped-def]
+    def get_field_value(self, field, field_name):
         return self._data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:

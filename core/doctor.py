@@ -260,6 +260,8 @@ async def check_discord_webhooks(ctx: DoctorContext) -> list[Check]:
     timeout = aiohttp.ClientTimeout(total=ctx.settings.notification_timeout)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         for user_id, sealed in rows:
+            if sealed is None:  # selected IS NOT NULL
+                continue
             try:
                 url = get_vault().decrypt(
                     sealed, table="notification_preferences", owner_id=user_id,

@@ -49,7 +49,7 @@ class Event:
     origin: str = ORIGIN
 
     def to_json(self) -> str:
-        body = {
+        body: dict[str, Any] = {
             "kind": self.kind,
             "user_id": self.user_id,
             "data": self.data,

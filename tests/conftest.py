@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated real PostgreSQL database per run, cleaned before every test."""
+"""Shared fixtures: a migrated real PostgreSQL database per run (per worker under
+pytest-xdist), emptied before every test that asks for it."""
 
 from __future__ import annotations
 
@@ -6,21 +7,23 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
 
 from core.db import migrate
 from core.db.engine import Database
 from tests import pg
+from tests.reset import ResetPlan, plan_reset, reset
 
-# Keep the tests' files out of the developer's own directories.
-os.environ.setdefault("BLOCKBOTX_DATA_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-data"))
-os.environ.setdefault("BLOCKBOTX_CONFIG_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-config"))
-os.environ.setdefault("BLOCKBOTX_STATE_DIR", str(pg.TEST_PGDATA.parent / "blockbotx-test-state"))
+# Keep the tests' files out of the developer's own directories; pytest-xdist workers each get
+# their own (they share the embedded server, each with databases of its own).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+for _kind in ("data", "config", "state"):
+    os.environ.setdefault(
+        f"BLOCKBOTX_{_kind.upper()}_DIR",
+        str(pg.TEST_PGDATA.parent / f"blockbotx-test-{_kind}-{_WORKER}"),
+    )
 # A fixed master key and no system keyring, so vault tests are repeatable on any machine.
 os.environ.setdefault("BLOCKBOTX_MASTER_KEY", "0" * 64)
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-
-KEEP_ROWS = {"alembic_version", "system_settings"}
 
 
 @pytest.fixture(scope="session")
@@ -42,31 +45,16 @@ async def session_db(migrated_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-async def truncate_all(db: Database) -> None:
-    async with db.engine.begin() as conn:
-        tables = (
-            await conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                    "ORDER BY tablename"
-                )
-            )
-        ).scalars()
-        names = [f'"{t}"' for t in tables if t not in KEEP_ROWS]
-        if names:
-            await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        await conn.execute(
-            text(
-                "UPDATE system_settings SET maintenance_mode = false, maintenance_message = NULL, "
-                "registrations_open = true, updated_by = NULL"
-            )
-        )
+@pytest.fixture(scope="session")
+async def reset_plan(session_db: Database) -> ResetPlan:
+    async with session_db.engine.connect() as conn:
+        return await plan_reset(conn)
 
 
 @pytest.fixture
-async def db(session_db: Database) -> Database:
+async def db(session_db: Database, reset_plan: ResetPlan) -> Database:
     """A migrated database with every table empty (system_settings back to defaults)."""
-    await truncate_all(session_db)
+    await reset(session_db, reset_plan)
     return session_db
 
 

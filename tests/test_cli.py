@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests import pg
+
+pytestmark = pytest.mark.slow  # real subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from core.db.engine import Database, connect_raw
 from core.events import CHANNEL, Event, EventBus, PgListener, publish_in
+from tests.waiting import wait_until
 
 
 async def test_bus_filters_by_user_and_kind_and_drops_oldest() -> None:
@@ -46,11 +47,12 @@ async def test_publish_in_delivers_on_commit_only(db: Database) -> None:
         async with db.session() as s:
             await publish_in(s, Event("trade", "u1", {"id": "kept"}), local=local)
             await s.commit()
-        await asyncio.sleep(0.2)
+        # NOTIFYs arrive in commit order: once "kept" is heard, a rolled-back one would have been
+        await wait_until(lambda: bool(heard), what="the committed event")
     finally:
         await listener_conn.close()
     assert [Event.from_json(h).data["id"] for h in heard] == ["kept"]
-    assert (await asyncio.wait_for(sub.get(), 1)).data["id"] == "kept"
+    assert (await asyncio.wait_for(sub.get(), 30)).data["id"] == "kept"
     assert sub.queue.empty()
 
 
@@ -72,7 +74,7 @@ async def test_listener_skips_own_echo_and_reconnects(db: Database) -> None:
 
         await send(Event("trade", "u", {"id": "mine"}))  # this process's own origin: skipped
         await send(Event("trade", "u", {"id": "theirs"}, origin="another-process"))
-        assert (await asyncio.wait_for(sub.get(), 5)).data["id"] == "theirs"
+        assert (await asyncio.wait_for(sub.get(), 30)).data["id"] == "theirs"
 
         # Kill the LISTEN backend as a database restart would: the listener comes back by itself.
         async with db.session() as s:
@@ -89,6 +91,6 @@ async def test_listener_skips_own_echo_and_reconnects(db: Database) -> None:
             states.append(event.data.get("state"))
         assert states[0] == "reconnecting" and states[-1] == "connected"
         await send(Event("trade", "u", {"id": "after"}, origin="another-process"))
-        assert (await asyncio.wait_for(sub.get(), 5)).data["id"] == "after"
+        assert (await asyncio.wait_for(sub.get(), 30)).data["id"] == "after"
     finally:
         await listener.stop()

@@ -293,12 +293,17 @@ class BlockbotXApp(App[None]):
             return
         from core.engine.registry import is_engine_alive
         from core.engine.runner import EngineRunner
+        from core.services.periodic import engine_jobs
 
         try:
             if await is_engine_alive(self.db, clock=self.clock):
                 return
             self.engine = EngineRunner(
-                self.db, clock=self.clock, embedded=True, markets=self._markets
+                self.db,
+                clock=self.clock,
+                embedded=True,
+                markets=self._markets,
+                jobs=engine_jobs(self.db),
             )
             await self.engine.start()
         except Exception:
@@ -345,7 +350,7 @@ class BlockbotXApp(App[None]):
             return
         self.switch_mode(destination.id)
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         """Esc: out of a text field (so the screen's keys work again), else back one screen
         within the current main screen."""
         from textual.widgets import DataTable, Input

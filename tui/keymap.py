@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 # A key is a name (a, f5, question_mark, ...) with optional modifiers; several are comma-separated.
 _KEY = re.compile(r"^((ctrl|shift|alt|super|meta)\+)*[a-z0-9_]+$|^.$", re.IGNORECASE)
@@ -31,8 +31,8 @@ class Keymap:
     problems: tuple[str, ...]
 
 
-def known_ids(bindings: Iterable[Binding]) -> set[str]:
-    return {b.id for b in bindings if b.id}
+def known_ids(bindings: Iterable[BindingType]) -> set[str]:
+    return {b.id for b in bindings if isinstance(b, Binding) and b.id}
 
 
 def resolve(overrides: Mapping[str, object], known: set[str]) -> Keymap:

@@ -181,7 +181,10 @@ def replay_signals(
     if closed:
         _trades(sim, quantities[:closed], prices, stamps, m, done, pnls, pcts, fees)
         for j, name, zero in negative_zero:  # Decimal keeps the sign of a rounded-away loss
-            sim.account.trades[j] = sim.account.trades[j]._replace(**{name: zero})
+            trade = sim.account.trades[j]
+            sim.account.trades[j] = (
+                trade._replace(pnl=zero) if name == "pnl" else trade._replace(pnl_pct=zero)
+            )
     if done > closed:  # still holding the last entry
         q, p = quantities[-1], p_all[done - 1]
         unit = Decimal(f"1E-{18 + places + k}")

@@ -63,7 +63,9 @@ def named_subject(name: str, params: Mapping[str, Any]) -> Subject:
             )
         return technical_strategy(name, dict(params))
     try:
-        return model.model_validate({key: _json_text(value) for key, value in params.items()})
+        rules = model.model_validate({key: _json_text(value) for key, value in params.items()})
+        assert isinstance(rules, DcaBotConfig | GridBotConfig)
+        return rules
     except ValidationError as exc:
         raise describe_validation_error(exc, name) from None
 

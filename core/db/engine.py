@@ -56,7 +56,7 @@ def asyncpg_kwargs(url: str) -> dict[str, object]:
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
-async def connect_raw(url: str, **extra: object):  # type: ignore[no-untyped-def]
+async def connect_raw(url: str, **extra: object):
     """A plain asyncpg connection (LISTEN, COPY, admin statements outside the pool)."""
     import asyncpg
 

@@ -50,7 +50,7 @@ async def current_revisions(db: Database) -> set[str]:
         return await conn.run_sync(_current)
 
 
-async def _run(db: Database, fn, *args: str) -> None:  # type: ignore[no-untyped-def]
+async def _run(db: Database, fn, *args: str) -> None:
     cfg = alembic_config()
 
     def _with_connection(conn: Connection) -> None:

@@ -341,7 +341,7 @@ def dca(config: DcaBotConfig, parsed: Parsed) -> ActionFn:
 # -- grid ------------------------------------------------------------------------------------------
 
 
-def _grid_request(tx: Tx, venue: Venue, pair_info, order: GridOrder) -> OrderRequest:  # type: ignore[no-untyped-def]
+def _grid_request(tx: Tx, venue: Venue, pair_info, order: GridOrder) -> OrderRequest:
     side = Side.BUY if order.side == "BUY" else Side.SELL
     price = pair_info.round_price(order.price, ROUND_DOWN if side is Side.BUY else ROUND_UP)
     return OrderRequest(

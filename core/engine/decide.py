@@ -58,11 +58,11 @@ class Feeds:
 async def load_feeds(session: AsyncSession, bots: list[LeasedBot]) -> Feeds:
     live_ids = [b.id for b in bots if not b.paper_trading]
     conn_ids = {
-        b.config.get(k)
+        (b.config or {}).get(k)
         for b in bots
         if b.type == "arbitrage"
         for k in ("market_a", "market_b")
-        if b.config.get(k) not in (None, "simulated")
+        if (b.config or {}).get(k) not in (None, "simulated")
     }
     live: dict[str, tuple[str, str, bool]] = {}
     connections: dict[str, tuple[str, str, bool]] = {}
@@ -134,7 +134,7 @@ async def plan(
 # -- signal and ai ----------------------------------------------------------------------------
 
 
-async def _candle_strategy(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # type: ignore[no-untyped-def]
+async def _candle_strategy(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:
     config = parsed.config
     hub = hub_for(ctx, feeds, bot)
     ticker = await hub.ticker(config.symbol)  # type: ignore[attr-defined]
@@ -179,8 +179,9 @@ async def _candle_strategy(ctx, feeds, watched, bot, parsed: Parsed, now) -> Pla
     return Plan(decided, actions.leave(config.symbol, parsed, last_ms))  # type: ignore[attr-defined]
 
 
-async def _provider(ctx, hub, bot, parsed: Parsed, price: Decimal, now) -> Plan:  # type: ignore[no-untyped-def]
+async def _provider(ctx, hub, bot, parsed: Parsed, price: Decimal, now) -> Plan:
     config = parsed.config
+    assert isinstance(config, SignalBotConfig)  # only provider-following signal bots come here
     window = await ctx.candles.window(hub, config.symbol, config.timeframe, 1, now)
     decided = Decided(price=price)
     if len(window) == 0:
@@ -214,7 +215,7 @@ def dca_position(bot: LeasedBot, position: Position | None) -> DcaPosition | Non
     )
 
 
-async def _dca(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # type: ignore[no-untyped-def]
+async def _dca(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:
     config: DcaBotConfig = parsed.config  # type: ignore[assignment]
     hub = hub_for(ctx, feeds, bot)
     ticker = await hub.ticker(config.symbol)
@@ -253,7 +254,7 @@ async def _dca(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # type: 
 # -- grid ----------------------------------------------------------------------------------------
 
 
-async def _grid(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # type: ignore[no-untyped-def]
+async def _grid(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:
     config: GridBotConfig = parsed.config  # type: ignore[assignment]
     hub = hub_for(ctx, feeds, bot)
     ticker = await hub.ticker(config.symbol)
@@ -313,7 +314,7 @@ async def _fee(ctx: EngineContext, hub: PriceHub, symbol: str) -> Decimal:
     return fees.get(symbol, Decimal("0.001"))
 
 
-async def _arbitrage(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # type: ignore[no-untyped-def]
+async def _arbitrage(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:
     config: ArbitrageBotConfig = parsed.config  # type: ignore[assignment]
     hub_a, hub_b = market_hub(ctx, feeds, config, "a"), market_hub(ctx, feeds, config, "b")
     ta, tb = await hub_a.ticker(config.symbol), await hub_b.ticker(config.symbol)
@@ -344,7 +345,7 @@ async def _arbitrage(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # 
 # -- pump screener -----------------------------------------------------------------------------
 
 
-async def _pump(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:  # type: ignore[no-untyped-def]
+async def _pump(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:
     config: PumpScreenerConfig = parsed.config  # type: ignore[assignment]
     hub = hub_for(ctx, feeds, bot)
     seen = _state(bot).get("pump") or {}

@@ -29,9 +29,9 @@ def stored(value: Decimal) -> Decimal:
     """A computed level as the column keeps it (30 decimal places)."""
     return (
         value.quantize(_STORED, rounding=ROUND_HALF_EVEN)
-        if value.as_tuple().exponent < -30
+        if isinstance(exponent := value.as_tuple().exponent, int) and exponent < -30
         else value
-    )  # type: ignore[operator]
+    )
 
 
 def held(position: Position | Any) -> Decimal:

@@ -129,7 +129,7 @@ async def _performance_row(
             )
         )
     ).all()
-    perf = performance.compute(start, curve, pnls)
+    perf = performance.compute(start, curve, [p for p in pnls if p is not None])
     return PerformanceSnapshot(
         id=fast_id(),
         bot_id=bot_id,
@@ -254,9 +254,9 @@ async def _report(session: AsyncSession, user_id: str, period: Period, clock: Cl
         )
     ).all()
     trades = sum(r[1] for r in rows)
-    realized = sum((Decimal(r[2]) for r in rows), Decimal(0))
+    realized = sum((Decimal(r[2] or 0) for r in rows), Decimal(0))
     lines = [
-        f"{name}: {count} trade(s), realised P&L {Decimal(pnl).normalize():f}"
+        f"{name}: {count} trade(s), realised P&L {Decimal(pnl or 0).normalize():f}"
         for name, count, pnl, _fee in rows
     ]
     word = "Daily" if period.kind is NotificationType.DAILY_REPORT else "Weekly"

@@ -122,8 +122,11 @@ async def claim_due(
     """Lease up to ``limit`` due bots whose lease is free or expired, each with its slot."""
     current_start = slot_start(slot_of(now, cycle_seconds), cycle_seconds)
     conn = await session.connection()
-    rows = await conn.exec_driver_sql(
-        _CLAIM, (owner, now + timedelta(seconds=lease_seconds), current_start, now, limit)
+    # raw driver rows, in the order of _CLAIM's RETURNING list
+    rows: list[Any] = list(
+        await conn.exec_driver_sql(
+            _CLAIM, (owner, now + timedelta(seconds=lease_seconds), current_start, now, limit)
+        )
     )
     out = []
     for r in rows:
@@ -150,9 +153,11 @@ async def load_settings(session: AsyncSession, bots: list[LeasedBot]) -> None:
     if not bots:
         return
     conn = await session.connection()
-    rows = await conn.exec_driver_sql(
-        "SELECT id, config::text, risk_settings::text FROM bots WHERE id = ANY($1::text[])",
-        ([b.id for b in bots],),
+    rows: list[Any] = list(
+        await conn.exec_driver_sql(
+            "SELECT id, config::text, risk_settings::text FROM bots WHERE id = ANY($1::text[])",
+            ([b.id for b in bots],),
+        )
     )
     found = {r[0]: (json.loads(r[1]), json.loads(r[2])) for r in rows}
     for bot in bots:

@@ -95,7 +95,7 @@ async def buy_quantity(
     return quantity if quantity >= pair.info.min_quantity else Decimal(0)
 
 
-def _tick(pair) -> Decimal:  # type: ignore[no-untyped-def]
+def _tick(pair) -> Decimal:
     return Decimal(1).scaleb(-pair.info.price_precision)
 
 

@@ -18,6 +18,7 @@ import logging
 import statistics
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ from core.engine.context import EngineContext
 from core.engine.cycle import BatchStats, run_batch
 from core.engine.exits import ExitWatcher
 from core.engine.ids import fast_id
+from core.engine.periodic import PeriodicJob, PeriodicRunner
 from core.engine.settings import EngineSettings
 from core.engine.venues import PAPER_FEED, Markets
 from core.ledger.book import Ledger
@@ -101,6 +103,7 @@ class EngineRunner:
         markets: Markets | None = None,
         clock: Clock = SYSTEM_CLOCK,
         embedded: bool = False,
+        jobs: Sequence[PeriodicJob] = (),
     ) -> None:
         self.db = db
         self.settings = settings or EngineSettings()
@@ -116,6 +119,7 @@ class EngineRunner:
             db, self.markets, self.settings, owner=self.process_id, clock=clock
         )
         self.watcher = ExitWatcher(self.ctx)
+        self.periodic = PeriodicRunner(db, jobs, clock)
         self.stats = EngineStats()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -403,7 +407,7 @@ class EngineRunner:
             for symbol in {s for _, s in rows}:
                 prices[symbol] = (await hub.ticker(symbol)).last
             return await Ledger(clock=self.clock).mark_to_market(
-                session, prices, wallet_ids=sorted({w for w, _ in rows})
+                session, prices, wallet_ids=sorted({w for w, _ in rows if w is not None})
             )
 
     async def _heartbeat(self) -> None:
@@ -438,7 +442,8 @@ class EngineRunner:
                 return
 
     async def housekeeping_once(self, *, wallets: bool = True) -> None:
-        """Wallet snapshots (when asked), performance snapshots, reports, retention, tidying."""
+        """Wallet snapshots (when asked), performance snapshots, reports, retention, tidying,
+        then the periodic jobs handed to this engine that are due."""
         now = self.clock.now()
         s = self.settings
         if wallets:
@@ -455,6 +460,7 @@ class EngineRunner:
         )
         async with self.db.sessions.begin() as session:
             await housekeeping.tidy(session, now)
+        await self.periodic.run_due()
 
     async def _housekeeping(self) -> None:
         last_wallets = float("-inf")

@@ -121,6 +121,7 @@ async def _wallet_values(
             .order_by(Position.symbol, Position.id)
         )
     ).all():
+        assert wallet_id is not None  # selected by wallet_id IN (...)
         holdings[wallet_id].append(AssetValue(symbol.split("/")[0], amount, price, amount * price))
     out = []
     for wallet, owner in wallets:

@@ -20,7 +20,7 @@ def _column_defaults() -> dict[str, Any]:
         if column.name in _BOOKKEEPING:
             continue
         default = column.default
-        defaults[column.name] = None if default is None else default.arg  # type: ignore[attr-defined]
+        defaults[column.name] = None if default is None else default.arg
     return defaults
 
 

@@ -131,7 +131,7 @@ async def send_telegram(
     if status == 200 and isinstance(data, dict) and data.get("ok"):
         return
     data = data if isinstance(data, dict) else {}
-    params = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+    params: dict[str, Any] = data["parameters"] if isinstance(data.get("parameters"), dict) else {}
     raise _http_failure(
         "Telegram", status, str(data.get("description", "")), params.get("retry_after")
     )

@@ -72,7 +72,7 @@ def new_backup_codes(count: int = BACKUP_CODE_COUNT) -> list[str]:
     ]
 
 
-def _format(chars) -> str:  # type: ignore[no-untyped-def]
+def _format(chars) -> str:
     raw = "".join(chars)
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import func, select, text
@@ -182,11 +182,7 @@ def _challenge(user: User, stage: str, reason: str, auth: AuthConfig) -> Challen
         "",
     )
     signature = tokens.sign(auth.signing_key("login-challenge"), draft.payload())
-    return Challenge(**{**_fields(draft), "signature": signature})
-
-
-def _fields(challenge: Challenge) -> dict[str, object]:
-    return {name: getattr(challenge, name) for name in Challenge.__slots__}  # type: ignore[attr-defined]
+    return replace(draft, signature=signature)
 
 
 def _check_challenge(challenge: object, stage: str, auth: AuthConfig) -> Challenge:
@@ -259,7 +255,7 @@ async def record_history(
     )
 
 
-async def _run(db: Database, step) -> LoginStep:  # type: ignore[no-untyped-def]
+async def _run(db: Database, step) -> LoginStep:
     """Run ``step(session)`` in a transaction that commits even when the step refuses: the
     step returns (not raises) its refusal so the failure bookkeeping is kept."""
     async with db.session() as s, s.begin():
@@ -321,7 +317,7 @@ async def register(
     first, last = _name(first_name, "first name"), _name(last_name, "last name")
     password_hash = auth.hasher.hash(password)
 
-    async def step(s: AsyncSession):  # type: ignore[no-untyped-def]
+    async def step(s: AsyncSession):
         refused = await guard_address(s, device, auth)
         if refused is not None:
             return refused
@@ -424,7 +420,7 @@ async def login(
     email = normalize_email(email)
     password = _password_input(password)
 
-    async def step(s: AsyncSession):  # type: ignore[no-untyped-def]
+    async def step(s: AsyncSession):
         now = auth.now()
         refused = await guard_address(s, device, auth)
         if refused is not None:
@@ -503,7 +499,7 @@ async def verify_two_factor(
     challenge = _check_challenge(challenge, TWO_FACTOR, auth)
     code = twofactor._code_input(code)
 
-    async def step(s: AsyncSession):  # type: ignore[no-untyped-def]
+    async def step(s: AsyncSession):
         now = auth.now()
         user = await _challenged_user(s, challenge)
         until = locked_until(user, now)
@@ -541,7 +537,7 @@ async def set_new_password(
     passwords.check_policy(new_password, email=challenge.email, field="new_password")
     new_hash = auth.hasher.hash(new_password)
 
-    async def step(s: AsyncSession):  # type: ignore[no-untyped-def]
+    async def step(s: AsyncSession):
         user = await _challenged_user(s, challenge)
         if auth.hasher.verify(user.password, new_password):
             return InvalidInput(
@@ -607,7 +603,7 @@ async def refresh(
     ):
         raise AuthenticationFailed(SESSION_ENDED)
 
-    async def step(s: AsyncSession):  # type: ignore[no-untyped-def]
+    async def step(s: AsyncSession):
         now = auth.now()
         row = await s.scalar(
             select(Session)
@@ -714,7 +710,7 @@ async def change_password(
     new_hash = auth.hasher.hash(new_password)
     ended = 0
 
-    async def step(s: AsyncSession):  # type: ignore[no-untyped-def]
+    async def step(s: AsyncSession):
         nonlocal ended
         now = auth.now()
         user = await s.scalar(select(User).where(User.id == actor.user_id).with_for_update())

@@ -80,6 +80,6 @@ async def get_owned(
     row = await session.scalar(stmt)
     if row is None:
         raise NotFound(
-            f"No {what or model.__tablename__.rstrip('s').replace('_', ' ')} {object_id!r}."
-        )  # type: ignore[attr-defined]
+            f"No {what or str(getattr(model, '__tablename__', 'row')).rstrip('s').replace('_', ' ')} {object_id!r}."
+        )
     return row

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.models.admin import AdminNote, AuditLog, BlockedIP, SecurityLog, SystemSettings
@@ -382,7 +383,10 @@ async def list_notes(session: AsyncSession, actor: Actor, user_id: str) -> list[
 
 
 def _window(
-    stmt: Select[Any], column: ColumnElement[Any], since: datetime | None, until: datetime | None
+    stmt: Select[Any],
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    since: datetime | None,
+    until: datetime | None,
 ) -> Select[Any]:
     if _aware(since, "since") is not None:
         stmt = stmt.where(column >= since)
@@ -479,7 +483,7 @@ async def block_ip(
     """Block an address until ``expires_at`` (None: until unblocked). Re-blocking updates it."""
     await _admin(session, actor)
     ip, reason, now = _ip(ip_address), _reason(reason), clock.now()
-    if _aware(expires_at, "expires_at") is not None and expires_at <= now:
+    if (until := _aware(expires_at, "expires_at")) is not None and until <= now:
         raise InvalidInput("A block must expire in the future (or never).", field="expires_at")
     row = await session.scalar(
         select(BlockedIP).where(BlockedIP.ip_address == ip).with_for_update()

@@ -73,7 +73,7 @@ def _decode(value: Any, key: str = "") -> Any:
     return value
 
 
-def _quote_fee():  # type: ignore[no-untyped-def]
+def _quote_fee():
     """A trade's fee when charged in the quote currency (a base or third-asset fee is not
     counted: it has no exact quote value; see docs/ledger.md)."""
     return func.sum(Trade.fee).filter(Trade.fee_currency == func.split_part(Trade.symbol, "/", 2))
@@ -263,7 +263,7 @@ async def _portfolio(
 
 
 async def _defi(session: AsyncSession, user_id: str, start: datetime | None) -> dict[str, Any]:
-    def opened(column):  # type: ignore[no-untyped-def]
+    def opened(column):
         return func.count().filter(column >= start) if start is not None else func.count()
 
     mine = select(Wallet.id).where(Wallet.user_id == user_id).scalar_subquery()

@@ -136,7 +136,7 @@ async def create_api_key(
         return CreatedApiKey(_info(row), key)
 
 
-def _active(stmt, now: datetime):  # type: ignore[no-untyped-def]
+def _active(stmt, now: datetime):
     return stmt.where(
         ApiKey.revoked_at.is_(None), (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now)
     )

@@ -36,7 +36,7 @@ async def run_range(
     *,
     start: datetime | None = None,
     end: datetime | None = None,
-    progress=None,  # type: ignore[no-untyped-def]
+    progress=None,
 ) -> BacktestRun:
     """``request`` (with a ``dataset_id``) over the dataset's candles in ``[start, end)``."""
     if request.dataset_id is None:

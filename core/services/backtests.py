@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,6 +161,7 @@ async def run_backtest(
     if request.strategy is not None:
         subject = named_subject(request.strategy, request.params or {})
         params = subject.signal if isinstance(subject, TechnicalStrategy) else subject
+        assert isinstance(params, BaseModel)  # a technical signal's or a bot's parameters
         described = {"strategy": request.strategy, "params": params.model_dump(mode="json")}
 
     settings = BacktestSettings(request.cash, request.fee, timeframe, risk, request.mode)

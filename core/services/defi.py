@@ -11,7 +11,7 @@ loss (formulas in ``core.defi.maths`` and docs/defi.md). Functions take ``(sessi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -512,7 +512,11 @@ def _revalue_liquidity(p: LiquidityPosition, prices: Prices, now: datetime) -> N
         p.last_updated = now
 
 
-async def _positions(session: AsyncSession, actor: Actor, model: type, *extra: Any) -> list[Any]:
+# One of the three position models (they share wallet_id, created_at, id and status).
+_Model = Any
+
+
+async def _positions(session: AsyncSession, actor: Actor, model: _Model, *extra: Any) -> list[Any]:
     stmt = (
         select(model)
         .join(Wallet, Wallet.id == model.wallet_id)
@@ -550,17 +554,21 @@ async def refresh_positions(
 
 
 _CLOSED = {StakingPosition: "completed", FarmPosition: "withdrawn", LiquidityPosition: "removed"}
-_REVALUE = {
+_REVALUE: dict[_Model, Callable[[Any, Prices, datetime], None]] = {
     StakingPosition: _revalue_staking,
     FarmPosition: _revalue_farm,
     LiquidityPosition: _revalue_liquidity,
 }
-_VIEW = {
+_VIEW: dict[_Model, Callable[[Any], StakingView | FarmView | LiquidityView]] = {
     StakingPosition: _staking_view,
     FarmPosition: _farm_view,
     LiquidityPosition: _liquidity_view,
 }
-KINDS = {"staking": StakingPosition, "farm": FarmPosition, "liquidity": LiquidityPosition}
+KINDS: dict[str, _Model] = {
+    "staking": StakingPosition,
+    "farm": FarmPosition,
+    "liquidity": LiquidityPosition,
+}
 
 
 async def close_position(

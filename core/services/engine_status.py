@@ -174,15 +174,17 @@ async def _processes(
     admin = actor.is_admin
     own: dict[str, int] = {}
     if not admin and rows:
-        own = dict(
-            (
+        own = {
+            owner: count
+            for owner, count in (
                 await session.execute(
                     select(Bot.lease_owner, func.count())
                     .where(Bot.user_id == actor.user_id, leased)
                     .group_by(Bot.lease_owner)
                 )
             ).all()
-        )
+            if owner is not None
+        }
     return tuple(
         ProcessStatus(
             id=p.id,

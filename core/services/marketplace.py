@@ -589,8 +589,9 @@ async def refund_purchase(
     if payment_id is not None:
         await refund_payment(db, billing, payment_id, reason=why)
     async with db.sessions.begin() as session:
-        purchase = await session.get(StrategyPurchase, purchase_id, with_for_update=True)
-        assert purchase is not None
+        locked = await session.get(StrategyPurchase, purchase_id, with_for_update=True)
+        assert locked is not None
+        purchase = locked
         if purchase.status != COMPLETED:
             raise Conflict("This purchase is already refunded.")
         purchase.status = REFUNDED

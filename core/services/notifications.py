@@ -79,7 +79,7 @@ def _enums(values: Iterable[Any] | None, enum: type, field: str) -> list[Any] | 
         raise InvalidInput(f"Unknown {field}: {exc}", field=field) from None
 
 
-def _inbox(actor: Actor):  # type: ignore[no-untyped-def]
+def _inbox(actor: Actor):
     return select(Notification).where(
         Notification.user_id == actor.user_id,
         Notification.channel == NotificationChannel.IN_APP,

@@ -62,7 +62,7 @@ async def overview(db: Database, actor: Actor, *, day_start: datetime) -> Overvi
         cash=sum((v.cash for v in values), ZERO),
         exposure=sum((v.positions_value for v in values), ZERO),
         unrealized_pnl=sum((v.unrealized_pnl for v in values), ZERO),
-        realized_today=realized,
+        realized_today=realized or ZERO,  # coalesced: never NULL
         trades_today=int(count),
         open_positions=positions,
         unread_notifications=unread,

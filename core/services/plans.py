@@ -234,7 +234,7 @@ async def check_limit(
         raise InvalidInput(f"Unknown limit {what!r}.", field="what") from None
     plan = await current_plan(session, user_id, clock=clock)
 
-    def refuse(message: str, allows: Callable[[Plan], bool], detail: Callable[[Plan], str]):  # type: ignore[no-untyped-def]
+    def refuse(message: str, allows: Callable[[Plan], bool], detail: Callable[[Plan], str]):
         better = cheapest_plan_allowing(lambda p: p.rank > plan.rank and allows(p))
         hint = (
             " No plan allows more."

@@ -74,7 +74,7 @@ def theme_name(stored: str | None) -> str | None:
     return THEME_ALIASES.get(stored, stored)
 
 
-def _text(limit: int):  # type: ignore[no-untyped-def]
+def _text(limit: int):
     def check(v: str | None) -> str | None:
         if v is None:
             return None

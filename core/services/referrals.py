@@ -276,7 +276,7 @@ async def available_credit(session: AsyncSession, user_id: str) -> Decimal:
             )
         )
     )
-    return max(Decimal(earned) - Decimal(spent), Decimal(0))
+    return max(Decimal(earned or 0) - Decimal(spent or 0), Decimal(0))
 
 
 async def list_referrals(session: AsyncSession, actor: Actor) -> list[ReferralView]:

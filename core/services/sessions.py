@@ -250,7 +250,7 @@ async def session_device(s: AsyncSession, actor: Actor) -> Device:
     return Device(actor.ip_address or LOCAL, agent, agent.removeprefix("blockbotx-tui; "))
 
 
-def _active(now: datetime):  # type: ignore[no-untyped-def]
+def _active(now: datetime):
     return (Session.revoked_at.is_(None)) & (Session.expires_at > now)
 
 

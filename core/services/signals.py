@@ -339,6 +339,7 @@ async def rotate_provider_key(
     once); an api or Telegram provider gets the key the user gives."""
     async with db.sessions.begin() as session:
         row = await _load(session, actor, provider_id, write=True, everyone=everyone)
+        key: str | None
         if row.type == "webhook":
             if new_key is not None:
                 raise InvalidInput(

@@ -12,6 +12,7 @@ public ones and their own private ones; featured templates come first, then the 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -70,7 +71,7 @@ class BotDraft:
 
     def spec(
         self, *, initial_balance: Decimal | None = None, exchange_connection_id: str | None = None
-    ):  # type: ignore[no-untyped-def]
+    ):
         """The bots service's ``BotSpec`` for this draft."""
         from core.services.bot_views import BotSpec
 
@@ -119,9 +120,12 @@ def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
 def _tags(tags: object) -> list[str]:
     if tags is None:
         return []
-    if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):  # type: ignore[union-attr]
+    if isinstance(tags, str) or not isinstance(tags, Iterable):
         raise InvalidInput("Tags are a list of words.", field="tags")
-    clean = list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))  # type: ignore[union-attr]
+    tags = list(tags)
+    if not all(isinstance(t, str) for t in tags):
+        raise InvalidInput("Tags are a list of words.", field="tags")
+    clean = list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
     if len(clean) > TAGS_MAX or any(len(t) > 30 for t in clean):
         raise InvalidInput(f"At most {TAGS_MAX} tags of 30 characters each.", field="tags")
     return clean
@@ -298,7 +302,7 @@ async def seed_system_templates(session: AsyncSession) -> int:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _visible(actor: Actor):  # type: ignore[no-untyped-def]
+def _visible(actor: Actor):
     return or_(
         BotTemplate.user_id.is_(None),
         BotTemplate.visibility == "public",

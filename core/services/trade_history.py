@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy.orm import QueryableAttribute
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
@@ -104,7 +105,10 @@ class TradeTotals:
         )
 
 
-SORTS: dict[str, Callable[[], ColumnElement[Any]]] = {
+# A select of any columns (SQLAlchemy 2.1 types a select by the tuple of its columns).
+AnySelect = Select[*tuple[Any, ...]]
+
+SORTS: dict[str, Callable[[], ColumnElement[Any] | QueryableAttribute[Any]]] = {
     "time": lambda: Trade.executed_at,
     "symbol": lambda: Trade.symbol,
     "total": lambda: Trade.total,
@@ -112,7 +116,7 @@ SORTS: dict[str, Callable[[], ColumnElement[Any]]] = {
 }
 
 
-def _where(stmt: Select[Any], actor: Actor, f: TradeFilter) -> Select[Any]:
+def _where(stmt: AnySelect, actor: Actor, f: TradeFilter) -> AnySelect:
     stmt = stmt.where(Trade.user_id == actor.user_id)
     if f.symbol:
         stmt = stmt.where(Trade.symbol == f.symbol)

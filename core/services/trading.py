@@ -185,7 +185,7 @@ def _limit(limit: int) -> int:
 # -- venue plumbing ---------------------------------------------------------------------------
 
 
-async def _pair(session: AsyncSession, feed_name: str, symbol: str, load_feed) -> Pair:  # type: ignore[no-untyped-def]
+async def _pair(session: AsyncSession, feed_name: str, symbol: str, load_feed) -> Pair:
     """The stored pair; on first use of a venue its markets are loaded and stored."""
     try:
         return await load_pair(session, feed_name, symbol)
@@ -220,7 +220,7 @@ async def _paper_venue(
 ) -> _Venue:
     hub = ctx.hub(feed)
 
-    async def load_feed():  # type: ignore[no-untyped-def]
+    async def load_feed():
         return hub.feed
 
     pair = await _pair(session, feed, symbol, load_feed)
@@ -251,7 +251,7 @@ async def _live_venue(
     broker = CcxtBroker(exchange, venue=info.venue, clock=ctx.clock, backoff=ctx.retry)
     try:
 
-        async def load_feed():  # type: ignore[no-untyped-def]
+        async def load_feed():
             return CcxtFeed(exchange, name=info.feed_name, testnet=info.is_testnet)
 
         pair = await _pair(session, info.feed_name, symbol, load_feed)
@@ -325,6 +325,7 @@ async def estimate_order(
                     info.quote if request.side is Side.BUY else info.base
                 )
             else:
+                assert isinstance(venue.broker, CcxtBroker)
                 ticker = await CcxtFeed(venue.broker.exchange, name=venue.pair.exchange).ticker(
                     request.symbol
                 )

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 _PROVIDER_ID = re.compile(r"^[a-z0-9]{1,64}$")
 DB_KEY = web.AppKey("db", Database)
-CLOCK_KEY = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
+CLOCK_KEY = web.AppKey("clock", Clock)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 WINDOW_KEY = web.AppKey("window", int)
 

@@ -38,7 +38,7 @@ def reliability_score(wins: int, decided: int) -> Decimal:
     return score.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def _outcome():  # type: ignore[no-untyped-def]
+def _outcome():
     """Net result of one executed signal, NULL while it is not decided yet."""
     quote = func.split_part(Trade.symbol, "/", 2)
     sell_net = Trade.profit_loss - case((Trade.fee_currency == quote, Trade.fee), else_=0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
@@ -90,7 +91,7 @@ def read_updates(document: object, config: TelegramConfig) -> Updates:
         message = update.get("message") or update.get("channel_post")
         if not isinstance(message, dict) or not isinstance(message.get("text"), str):
             continue
-        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        chat: dict[str, Any] = message["chat"] if isinstance(message.get("chat"), dict) else {}
         if chat.get("id") not in chats:
             continue
         ref = f"tg:{chat['id']}:{message.get('message_id')}"

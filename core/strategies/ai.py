@@ -131,7 +131,7 @@ class AiStrategy(Strategy):
             return self._models[key], len(rows)
         y = (candles.close[rows + self.config.horizon] > candles.close[rows]).astype(np.float64)
         if y.min() == y.max():
-            model = None  # one class only: nothing to learn
+            model: LogisticModel | BoostedModel | None = None  # one class only: nothing to learn
         elif self.config.model == "logistic":
             model = LogisticModel.fit(x[rows], y, l2=self.config.l2)
         else:

@@ -31,7 +31,9 @@ def macd(values: np.ndarray, fast: int, slow: int, signal: int):
 
 def bollinger(values: np.ndarray, period: int, stddev: float):
     """``(upper, middle, lower)`` bands."""
-    return talib.BBANDS(values, timeperiod=period, nbdevup=stddev, nbdevdn=stddev, matype=0)
+    return talib.BBANDS(
+        values, timeperiod=period, nbdevup=stddev, nbdevdn=stddev, matype=talib.MA_Type.SMA
+    )
 
 
 def percent_b(values: np.ndarray, period: int, stddev: float) -> np.ndarray:

@@ -68,7 +68,7 @@ def detect(config: PumpScreenerConfig, symbol: str, candles: Candles) -> Detecti
     strong = (price_change >= 2 * config.price_change_percent) + (
         volume_change >= 2 * config.volume_change_percent
     )
-    confidence = ("low", "medium", "high")[strong]
+    confidence: Literal["high", "medium", "low"] = ("low", "medium", "high")[strong]
     return Detection(
         symbol,
         price_change.quantize(Decimal("0.0001")),

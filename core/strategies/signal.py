@@ -43,7 +43,8 @@ class SignalBotConfig(ConfigModel):
         default_factory=list, description="Only act on these pairs (empty: any pair)."
     )
     allowed_actions: list[Literal["BUY", "SELL"]] = Field(
-        default_factory=lambda: ["BUY", "SELL"], description="Only act on these actions."
+        default_factory=lambda: ["BUY", "SELL"],  # type: ignore[arg-type]  # pydantic's stub: list[str]
+        description="Only act on these actions.",
     )
     max_signal_age_seconds: int = Field(
         default=300, ge=1, le=86400, description="Skip provider signals older than this."

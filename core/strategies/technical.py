@@ -7,7 +7,7 @@ how decisively it fired (the spread between the averages, how deep RSI went, …
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -37,6 +37,7 @@ def _fmt(value: float) -> str:
 
 
 class _MovingAverageCross(ConfigModel):
+    LABEL: ClassVar[str]  # the average's short name in explanations ("SMA", "EMA")
     fast: Period = Field(default=10, description="Period of the fast moving average, in candles.")
     slow: Period = Field(default=20, description="Period of the slow moving average, in candles.")
 
@@ -54,7 +55,7 @@ class _MovingAverageCross(ConfigModel):
         raise NotImplementedError
 
     def compute(self, candles: Candles):
-        label = self.name.split("_")[0].upper()
+        label = self.LABEL
         fast, slow = self._averages(candles.close)
         buy = ind.crossed_above(fast, slow)
         sell = ind.crossed_below(fast, slow)
@@ -83,6 +84,7 @@ class SmaCross(_MovingAverageCross):
     """BUY when the fast simple moving average crosses above the slow one, SELL when below."""
 
     name: Literal["sma_cross"] = "sma_cross"
+    LABEL = "SMA"
 
     def _averages(self, close):
         return ind.sma(close, self.fast), ind.sma(close, self.slow)
@@ -92,6 +94,7 @@ class EmaCross(_MovingAverageCross):
     """BUY when the fast exponential moving average crosses above the slow one, SELL when below."""
 
     name: Literal["ema_cross"] = "ema_cross"
+    LABEL = "EMA"
     fast: Period = Field(default=12, description="Period of the fast EMA, in candles.")
     slow: Period = Field(default=26, description="Period of the slow EMA, in candles.")
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -14,6 +15,8 @@ from core.db.models.bots import Backtest
 from tests.backtest.test_hand_checked import CSV
 from tests.backtest.test_service import add_bot, add_user
 from tui.cli.main import cli as cli_group
+
+pytestmark = pytest.mark.slow  # real subprocesses
 
 ROOT = Path(__file__).resolve().parents[2]
 NOWHERE = "postgresql://nobody:pw@127.0.0.1:1/nothing"

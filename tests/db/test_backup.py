@@ -3,6 +3,7 @@
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from core.db import migrate
@@ -12,6 +13,8 @@ from core.db.models.trading import PortfolioHistory
 from core.db.models.users import User
 from tests import pg
 from tests.test_cli import run_cli
+
+pytestmark = pytest.mark.slow  # pg_dump and pg_restore
 
 EXACT = Decimal("1234.567890123456789012345678901234")
 

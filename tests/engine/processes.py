@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from core.db.models.trading import Order, Trade
 from core.engine.orders import client_order_id
 from core.ledger.wallets import bot_wallet
 from tests.ledger.test_identity import check_identity
+from tests.waiting import wait_until
 
 FAST = {
     "BLOCKBOTX_ENGINE_CYCLE_SECONDS": "1",
@@ -44,7 +44,7 @@ class Engine:
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
+        self.process.wait(60)
 
     def wait(self, timeout: float) -> int:
         return self.process.wait(timeout)
@@ -67,14 +67,7 @@ def spawn(url: str, log: Path, *args: str, **env: str) -> Engine:
 
 
 async def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    await wait_until(check, timeout, what, every=0.2)
 
 
 async def alive_engines(db: Database) -> int:

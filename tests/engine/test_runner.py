@@ -11,6 +11,7 @@ from decimal import Decimal as D
 from cuid2 import Cuid
 from sqlalchemy import select, update
 
+from core.db.engine import Database
 from core.db.models.bots import Bot, Execution, PerformanceSnapshot
 from core.db.models.engine import EngineProcess, ExecutionDaily
 from core.db.models.notifications import Notification
@@ -23,6 +24,7 @@ from core.market.hub import PriceHub
 from core.market.types import Ticker
 from core.services import bots as service
 from tests.engine.support import START, World, count, executions, world
+from tests.waiting import wait_until
 
 SMA = {
     "symbol": "BTC/USDT",
@@ -220,16 +222,12 @@ async def test_runner_runs_in_the_background_and_stops_cleanly(db) -> None:  # t
     assert not await registry.is_engine_alive(db, clock=w.clock)
     await runner.start()
     try:
-        for _ in range(50):
-            if await registry.is_engine_alive(db, clock=w.clock) and await executions(db, bot_id):
-                break
-            await asyncio.sleep(0.05)
-        assert await registry.is_engine_alive(db, clock=w.clock)
+        await wait_until(lambda: _alive_and_cycled(db, w, bot_id), what="the engine to run a cycle")
         async with db.session() as s:
             [process] = await registry.list_processes(s, now=w.clock.now())
         assert process.id == runner.process_id and process.alive and not process.embedded
     finally:
-        await asyncio.wait_for(runner.stop(), 5)
+        await asyncio.wait_for(runner.stop(), 60)
     assert not runner.running
     assert not await registry.is_engine_alive(db, clock=w.clock)
     async with db.session() as s:
@@ -237,6 +235,10 @@ async def test_runner_runs_in_the_background_and_stops_cleanly(db) -> None:  # t
         held = await s.scalar(select(Bot.lease_owner).where(Bot.id == bot_id))
     assert row.stopped_at is not None and held is None
     assert len(await executions(db, bot_id)) == 1  # one slot of a frozen clock: one cycle
+
+
+async def _alive_and_cycled(db: Database, w: World, bot_id: str) -> bool:
+    return await registry.is_engine_alive(db, clock=w.clock) and bool(await executions(db, bot_id))
 
 
 async def test_performance_snapshots_and_reports_once_per_period(db) -> None:  # type: ignore[no-untyped-def]

@@ -89,7 +89,7 @@ async def test_in_app_is_pushed_live_on_commit(db: Database) -> None:
             )
             await asyncio.sleep(0.05)
             assert heard.empty()  # nothing is announced before the commit
-        event = Event.from_json(await asyncio.wait_for(heard.get(), 5))
+        event = Event.from_json(await asyncio.wait_for(heard.get(), 30))
     finally:
         await conn.close()
     assert (event.kind, event.user_id) == ("notification", bob.user_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from argon2 import PasswordHasher
 
@@ -54,12 +52,10 @@ def test_common_list_is_bundled_and_large_enough() -> None:
 def test_production_parameters_hash_verify_and_rehash() -> None:
     hasher = passwords.default_hasher()
     assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (3, 65536, 1)
-    start = time.perf_counter()
     stored = hasher.hash("correct horse battery staple")
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
     assert hasher.verify(stored, "correct horse battery staple")
     assert not hasher.verify(stored, "correct horse battery stapler")
-    assert time.perf_counter() - start < 5  # two argon2 runs; ~0.25 s each on 2 cores
     assert not hasher.needs_rehash(stored)
     weaker = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash("x")
     assert hasher.needs_rehash(weaker) and hasher.needs_rehash("not a hash")

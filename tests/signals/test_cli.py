@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from core.db.engine import Database
@@ -20,6 +21,8 @@ from core.services import signals as service
 from core.services.actor import SYSTEM, Actor
 from core.signals import signing
 from tests.signals.conftest import body
+
+pytestmark = pytest.mark.slow  # real subprocesses
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAE" + "x" * 30

@@ -24,6 +24,7 @@ from core.signals.payload import PayloadError
 from core.signals.pollers import MAX_BACKOFF_SECONDS, Poller, Pollers, ProviderGone, backoff_delay
 from core.signals.telegram import parse_message
 from tests.signals.conftest import start_app
+from tests.waiting import wait_until
 
 TOKEN = "123456789:AAE" + "x" * 30
 CHAT = -1001234
@@ -77,6 +78,10 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 async def _signals(db: Database) -> list[Signal]:
     async with db.session() as s:
         return list(await s.scalars(select(Signal).order_by(Signal.external_id)))
+
+
+async def _count(db: Database, n: int) -> bool:
+    return len(await _signals(db)) == n
 
 
 async def _api(db: Database, actor: Actor, base: str, **kwargs: Any) -> str:
@@ -208,13 +213,10 @@ async def test_pollers_follow_the_providers_table_and_stop_cleanly(
     pollers = Pollers(db, refresh_seconds=0.05)
     stop = asyncio.Event()
     task = asyncio.create_task(pollers.run(stop))
-    for _ in range(200):
-        if len(await _signals(db)) == 2:
-            break
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: _count(db, 2), what="both signals")
     assert len(await _signals(db)) == 2 and len(pollers.tasks) == 1
     stop.set()
-    await asyncio.wait_for(task, timeout=5)
+    await asyncio.wait_for(task, timeout=60)
     assert pollers.tasks == {}
 
 

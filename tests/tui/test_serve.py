@@ -8,8 +8,11 @@ import socket
 import sys
 
 import aiohttp
+import pytest
 
 from core.db.engine import Database
+
+pytestmark = pytest.mark.slow  # a real web server process
 
 
 def _free_port() -> int:

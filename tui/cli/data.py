@@ -9,6 +9,7 @@ from rich.table import Table
 from core.db.engine import Database
 from core.errors import ServiceError
 from core.services.actor import SYSTEM
+from tui.cli.output import emit_json
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 
@@ -184,7 +185,8 @@ def fetch(
 
 @data_group.command("list")
 @click.option("--symbol", help="Only this pair.")
-def list_datasets(symbol: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the datasets as JSON.")
+def list_datasets(symbol: str | None, as_json: bool) -> None:
     """List stored datasets."""
     from core.services import backtests as service
 
@@ -196,6 +198,9 @@ def list_datasets(symbol: str | None) -> None:
         rows = run_with_db(_go)
     except ServiceError as exc:
         fail(str(exc))
+    if as_json:
+        emit_json(rows)
+        return
     table = Table(title="Historical datasets")
     for name in ("id", "symbol", "timeframe", "from", "to", "candles"):
         table.add_column(name, justify="right" if name == "candles" else "left")

@@ -9,6 +9,7 @@ import click
 
 from core.db import migrate
 from core.db.engine import Database
+from tui.cli.output import emit_json, out
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 
@@ -55,23 +56,31 @@ def downgrade(revision: str, yes: bool) -> None:
 
 
 @db_group.command("current")
-def current() -> None:
-    """Show the applied revision and whether migrations are pending."""
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
+def current(as_json: bool) -> None:
+    """Show the applied revision and whether migrations are pending (on stdout)."""
 
     async def _go(db: Database) -> None:
         version = await db.check()
         now = await migrate.current_revisions(db)
         heads = migrate.head_revisions()
+        if as_json:
+            emit_json(
+                {
+                    "postgresql": version,
+                    "revisions": sorted(now),
+                    "heads": sorted(heads),
+                    "up_to_date": now == heads,
+                }
+            )
+            return
         state = "up to date" if now == heads else f"pending (head {', '.join(sorted(heads))})"
-        console.print(
-            f"PostgreSQL {version}; revision {', '.join(sorted(now)) or 'base'}: {state}",
-            highlight=False,
-        )
+        out.print(f"PostgreSQL {version}; revision {', '.join(sorted(now)) or 'base'}: {state}")
 
     run_with_db(_go, apply_migrations=False)
 
 
-def _progress_bar():  # type: ignore[no-untyped-def]
+def _progress_bar():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(

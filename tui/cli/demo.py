@@ -21,6 +21,8 @@ import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from core.db.engine import Database
+from core.market.simulated import SimulatedMarket
+from tui.cli.output import out
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 STEP = timedelta(minutes=10)  # each step costs ~0.15 s of database round trips: a day in ~25 s
@@ -110,6 +112,7 @@ async def build_demo(
         await _grant_pro(db, actor, first, plans, sim)
 
         hub = markets.paper_hub()
+        assert isinstance(hub.feed, SimulatedMarket)  # the paper hub is the simulated market
         symbols = [s.symbol for s in hub.feed.symbols]
         prices = {s: t.last for s, t in (await hub.feed.tickers(symbols)).items()}
         bot_ids = []
@@ -266,7 +269,7 @@ def demo(email: str, days: float) -> None:
 
     started = time.perf_counter()
     account = run_with_db(_go)
-    console.print(
+    out.print(  # on stdout: the credentials are the result
         f"[green]Demo ready[/] in {time.perf_counter() - started:.0f} s: {account.bots} paper bots "
         f"running, {account.trades} trades so far.\n"
         f"  email     [b]{account.email}[/]\n"
@@ -276,6 +279,5 @@ def demo(email: str, days: float) -> None:
             if account.role == "superadmin"
             else ""
         )
-        + "Now run [b]blockbotx[/] and sign in: the dashboard keeps the bots running.",
-        highlight=False,
+        + "Now run [b]blockbotx[/] and sign in: the dashboard keeps the bots running."
     )

@@ -10,6 +10,7 @@ from rich.table import Table
 from core.config import ConfigError, get_settings
 from core.db.engine import Database, DatabaseUnavailable, open_database
 from core.doctor import Check, DoctorContext, Status, run_checks
+from tui.cli.output import emit_json, out
 from tui.cli.runtime import console, setup_logging
 
 STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.SKIP: "dim"}
@@ -27,8 +28,11 @@ def render(checks: list[Check]) -> Table:
 
 
 @click.command("doctor")
-def doctor() -> None:
-    """Check the database, master key, clock, channels and exchanges; exit 1 if any fails."""
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool) -> None:
+    """Check the database, master key, clock, channels and exchanges; exit 1 if any fails.
+
+    The table (or --json) goes to stdout, the verdict to stderr."""
     setup_logging()
     try:
         settings = get_settings()
@@ -50,8 +54,11 @@ def doctor() -> None:
             await db.dispose()
 
     checks = asyncio.run(_main())
-    console.print(render(checks))
     failed = [c for c in checks if c.status is Status.FAIL]
+    if as_json:
+        emit_json({"ok": not failed, "checks": checks})
+    else:
+        out.print(render(checks))
     console.print(
         f"[bold red]{len(failed)} problem(s) to fix.[/]" if failed else "[green]All good.[/]"
     )

@@ -11,6 +11,7 @@ import click
 
 from core import logs
 from core.db.engine import Database
+from tui.cli.output import emit_json, out
 from tui.cli.runtime import console, run_with_db, setup_logging
 
 
@@ -24,7 +25,13 @@ def _log_to_stderr(json_format: bool) -> None:
 
 
 @click.command("engine")
-@click.option("--once", is_flag=True, help="Run every due bot's cycle once, check exits, and exit.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run every due bot's cycle once, check exits and housekeeping (with the periodic "
+    "jobs that are due), print a summary on stdout, and exit.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --once: the summary as JSON.")
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
@@ -32,16 +39,19 @@ def _log_to_stderr(json_format: bool) -> None:
     show_default=True,
     help="Log lines as text or one JSON object per line.",
 )
-def engine(once: bool, log_format: str) -> None:
+def engine(once: bool, log_format: str, as_json: bool) -> None:
     """Run the bots: lease due bots, run their cycles, watch exits on every price update.
 
     Run as many as you like, on any machines, against one database; SIGTERM or Ctrl+C finishes
     the cycle in flight and stops. Tuning: BLOCKBOTX_ENGINE_* (see docs/engine.md).
     """
+    if as_json and not once:
+        raise click.UsageError("--json goes with --once (a running engine has no summary).")
     setup_logging(json_format=log_format == "json")
     _log_to_stderr(log_format == "json")
     from core.engine.runner import EngineRunner
     from core.engine.settings import EngineSettings
+    from core.services.periodic import engine_jobs
 
     try:
         settings = EngineSettings()
@@ -50,18 +60,21 @@ def engine(once: bool, log_format: str) -> None:
         raise SystemExit(1) from None
 
     async def _go(db: Database) -> None:
-        runner = EngineRunner(db, settings=settings)
+        runner = EngineRunner(db, settings=settings, jobs=engine_jobs(db))
         if once:
             report = await runner.run_once()
-            console.print(
-                f"{report.cycles} cycle(s) run, {report.acted} acted, {report.errors} failed, "
-                f"{report.exits} exit check(s).",
-                highlight=False,
-            )
+            if as_json:
+                emit_json(report)
+            else:
+                out.print(
+                    f"{report.cycles} cycle(s) run, {report.acted} acted, "
+                    f"{report.errors} failed, {report.exits} exit check(s)."
+                )
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        # SIGHUP too: a closed SSH session must stop the engine as cleanly as Ctrl+C does
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, stop.set)
         await runner.start()
         console.print(

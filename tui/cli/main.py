@@ -1,8 +1,10 @@
 """The root ``blockbotx`` command.
 
-Subcommands are imported when they are run (or listed by ``--help``): between them they load
-the indicators, pandas, the signal server and HTTP clients, which opening the dashboard
-doesn't need and shouldn't wait for.
+Subcommands are imported only when they are run: between them they load the indicators,
+pandas, the signal server and HTTP clients, which opening the dashboard doesn't need and
+shouldn't wait for. ``blockbotx --help`` lists them from ``SUMMARIES`` and imports none of
+them (nor the database layer), so it answers at once; a test holds every subcommand to a
+summary line.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import importlib
 from typing import TYPE_CHECKING
 
 import click
-
-from tui.cli.runtime import connect, fail, ready, setup_logging
 
 if TYPE_CHECKING:
     from tui.app import BlockbotXApp
@@ -30,12 +30,38 @@ SUBCOMMANDS = {
     "vault": "tui.cli.vault:vault_group",
 }
 
+# Each subcommand's line in ``blockbotx --help`` (its help's first sentence).
+SUMMARIES = {
+    "backtest": "Backtest a strategy or a bot over historical candles.",
+    "data": "Historical datasets: import a CSV, fetch from an exchange, simulate, list.",
+    "db": "Database: schema migrations, backup and restore.",
+    "demo": "Create a demo account with paper bots of every type on the simulated market.",
+    "doctor": "Check the database, master key, clock, channels and exchanges.",
+    "engine": "Run the bots: lease due bots, run their cycles, watch exits.",
+    "serve": "Serve the dashboard to web browsers (login still required).",
+    "signals": "Trading signals: run the webhook receiver, manage signal providers.",
+    "user": "Accounts: create one, or issue a password reset token.",
+    "vault": "The secret vault (exchange keys, TOTP secrets, wallet and provider keys).",
+}
+
 
 class LazyGroup(click.Group):
     """A group whose subcommands live in ``SUBCOMMANDS`` ("module:attribute")."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from ``SUMMARIES``: nothing is imported to write it."""
+        rows = [
+            (name, self.commands[name].get_short_help_str() if name in self.commands else "")
+            if name not in SUMMARIES
+            else (name, SUMMARIES[name])
+            for name in self.list_commands(ctx)
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = SUBCOMMANDS.get(cmd_name)
@@ -77,6 +103,7 @@ def dashboard(*, engine: bool = True) -> BlockbotXApp:
     import asyncio
 
     from core.db.engine import DatabaseUnavailable
+    from tui.cli.runtime import connect, fail, ready, setup_logging
 
     setup_logging()
     db = connect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -20,7 +20,7 @@ T = TypeVar("T")
 console = Console(stderr=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """A clear one-line error and exit status 1: never a traceback."""
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise SystemExit(1)

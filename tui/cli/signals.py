@@ -26,6 +26,7 @@ from core.services import signals as service
 from core.services.actor import SYSTEM, Actor
 from core.signals.config import PROVIDER_TYPES
 from core.signals.server import serve as serve_signals
+from tui.cli.output import emit_json
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 
@@ -185,7 +186,8 @@ def add(
 
 @provider_group.command("list")
 @click.option("--user", "email", help="Only this user's providers (and the system ones).")
-def list_(email: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the providers as JSON.")
+def list_(email: str | None, as_json: bool) -> None:
     """List signal providers (all of them unless --user is given)."""
 
     async def _go(db: Database) -> None:
@@ -196,6 +198,9 @@ def list_(email: str | None) -> None:
                 rows = await service.list_providers(db, await _actor(db, email))
         except ServiceError as exc:
             fail(str(exc))
+        if as_json:
+            emit_json(rows)  # keys are never part of a provider's view
+            return
         if not rows:
             console.print("No signal providers.", highlight=False)
             return

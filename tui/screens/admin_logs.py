@@ -18,7 +18,7 @@ from core.errors import NotFound
 from core.services import admin
 from core.services.admin import AuditEntry, SecurityEntry
 from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import KeyedTable
+from tui.widgets.table import Cell, KeyedTable
 
 PAGE = 100
 AUDIT_COLUMNS = (
@@ -91,7 +91,7 @@ class LogPane(Vertical):
     async def fetch(self, session: Any, actor: Any, filters: dict[str, str | None]) -> list[Any]:
         raise NotImplementedError
 
-    def cells(self, row: Any) -> dict[str, object]:
+    def cells(self, row: Any) -> dict[str, Cell]:
         raise NotImplementedError
 
     def detail(self, row: Any) -> str:
@@ -103,8 +103,8 @@ class LogPane(Vertical):
 
         async def fetch(session: Any, actor: Any) -> tuple[list[Any], dict[str, str]]:
             rows = await self.fetch(session, actor, filters)
-            emails = {}
-            for uid in {getattr(r, "user_id", None) for r in rows} - set(self.emails) - {None}:
+            emails: dict[str, str] = {}
+            for uid in {r.user_id for r in rows if getattr(r, "user_id", None)} - set(self.emails):
                 try:
                     emails[uid] = (await admin.get_user(session, actor, uid)).email
                 except NotFound:
@@ -188,7 +188,7 @@ class AuditPane(LogPane):
             limit=PAGE, offset=self.page_offset,
         )  # fmt: skip
 
-    def cells(self, r: AuditEntry) -> dict[str, object]:
+    def cells(self, r: AuditEntry) -> dict[str, Cell]:
         d = self.data
         return {
             "when": d.cell(d.when(r.created_at, seconds=True)),
@@ -214,7 +214,7 @@ class SecurityPane(LogPane):
             limit=PAGE, offset=self.page_offset,
         )  # fmt: skip
 
-    def cells(self, r: SecurityEntry) -> dict[str, object]:
+    def cells(self, r: SecurityEntry) -> dict[str, Cell]:
         d = self.data
         return {
             "when": d.cell(d.when(r.created_at, seconds=True)),

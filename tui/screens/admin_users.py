@@ -133,7 +133,10 @@ class UsersPane(Vertical):
     @on(DataTable.RowSelected, "#users-table")
     def _open(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
-            self.app.push_screen(UserScreen(event.row_key.value), lambda _: self.load())
+            self.app.push_screen(UserScreen(event.row_key.value), self._reload_after)
+
+    def _reload_after(self, _result: object) -> None:
+        self.load()
 
     def action_search(self) -> None:
         self.query_one("#user-search", Input).focus()

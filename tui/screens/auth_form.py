@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 UNEXPECTED = "Something went wrong; the details are in the log file."
 
 
-async def call_service(  # type: ignore[no-untyped-def]
+async def call_service(
     widget,
     call: Awaitable[T],
     target: str = "#error",

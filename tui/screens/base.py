@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from typing_extensions import TypeVar as DefaultingTypeVar
 
 from core.db.engine import DatabaseUnavailable
 from core.errors import ServiceError
@@ -31,11 +32,16 @@ from tui.widgets.header import AppHeader
 from tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
     from core.services.actor import Actor
     from tui.app import BlockbotXApp
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+# What a screen gives back when it is dismissed; most give nothing.
+ResultT = DefaultingTypeVar("ResultT", default=None)
+
 UNEXPECTED = "Something went wrong; the details are in the log file."
 LIVE_GROUP = "live"
 """Workers that follow events for as long as their screen exists; groups named ``live…`` are
@@ -43,7 +49,7 @@ the long-running ones (tests don't wait for them to finish)."""
 UNREACHABLE = "Database unavailable: BlockbotX can't reach its database right now."
 
 
-class BaseScreen(Screen[None]):
+class BaseScreen(Screen[ResultT]):
     """A screen of the signed-in dashboard."""
 
     LIVE_KINDS: ClassVar[frozenset[str]] = frozenset()
@@ -99,8 +105,9 @@ class BaseScreen(Screen[None]):
             self._stale = False
             self.load()
 
-    def load(self) -> None:
+    def load(self) -> Worker[Any] | None:
         """Fetch (again) what the screen shows. Screens start a worker here."""
+        return None
 
     async def in_tx(self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
         """``fn(session, actor, ...)`` in one transaction (committed if it returns)."""
@@ -123,7 +130,10 @@ class BaseScreen(Screen[None]):
         """Ask first (from a worker): True when the user said yes."""
         from tui.modals.confirm import ConfirmModal
 
-        return bool(await self.app.push_screen_wait(ConfirmModal(title, question, yes=yes)))
+        answer: bool | None = await self.app.push_screen_wait(
+            ConfirmModal(title, question, yes=yes)
+        )
+        return bool(answer)
 
     async def call(
         self,

@@ -97,7 +97,7 @@ class FieldRow(Horizontal):
         self.set_class(bool(message), "-invalid")
 
 
-class BotFormScreen(BaseScreen):
+class BotFormScreen(BaseScreen[str | None]):
     """``FormSource()`` creates, ``FormSource(bot=…)`` edits, ``FormSource(template=…)`` deploys."""
 
     CSS_PATH = "bot_form.tcss"
@@ -195,7 +195,9 @@ class BotFormScreen(BaseScreen):
             id=f"row-{key}",
         )
 
-    async def on_mount(self) -> None:
+    # Textual runs every class's on_mount in turn (BaseScreen's first), so this async one adds
+    # to the base's rather than replacing it.
+    async def on_mount(self) -> None:  # type: ignore[override]
         await self._lay_settings()
         self._connection_visible()
         self.query_one("#name", Input).focus()

@@ -34,7 +34,7 @@ def on_screen(app: BlockbotXApp, mode: str, then: Callable[[Screen[Any]], object
             await app.switch_mode(mode)
         result = then(app.screen_stack[0])  # the main screen, under any sub-screen
         if hasattr(result, "__await__"):
-            await result  # type: ignore[misc]
+            await result
 
     app.run_worker(go(), group="palette-command")
 

@@ -17,6 +17,7 @@ from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.widget import Widget
 from textual.widgets import DataTable, TabbedContent, TabPane
 
 from core.clock import SYSTEM_CLOCK, Clock
@@ -134,7 +135,7 @@ class DataScreen(BaseScreen):
 
     @property
     def db(self) -> Database:
-        return self.app.db  # type: ignore[attr-defined,no-any-return]
+        return self.app.db  # type: ignore[attr-defined]
 
     @property
     def clock(self) -> Clock:
@@ -166,7 +167,7 @@ class DataScreen(BaseScreen):
         tabs.active = panes[(current + step) % len(panes)]
         pane = tabs.get_pane(tabs.active)
         tables = pane.query(DataTable)
-        focusable = list(tables) or [w for w in pane.query("*") if w.focusable]
+        focusable: list[Widget] = [*tables] or [w for w in pane.query("*") if w.focusable]
         if focusable:
             focusable[0].focus()
 

@@ -28,7 +28,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.auth_form import done
 from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import KeyedTable
+from tui.widgets.table import Cell, KeyedTable
 
 CHAIN_OPTIONS = [(c.capitalize() if c != "bsc" else "BSC", c) for c in EVM_CHAINS]
 WALLET_COLUMNS = (
@@ -102,6 +102,10 @@ def price_fields(symbols: Sequence[str], known: dict[str, Decimal]) -> list[Fiel
         )
         for s in symbols
     ]
+
+
+# A position of any of the three kinds.
+Position = StakingView | FarmView | LiquidityView
 
 
 class DeFiScreen(DataScreen):
@@ -207,8 +211,9 @@ class DeFiScreen(DataScreen):
             fill_table(self.table("liquidity"), LIQUIDITY_COLUMNS,
                        [(p.id, self._liquidity_cells(p)) for p in liquidity])  # fmt: skip
         visible = Portfolio(tuple(staking), tuple(farms), tuple(liquidity))
-        active = sum(1 for p in (*staking, *farms, *liquidity) if p.status == "active")
-        stamps = [p.last_updated for p in (*staking, *farms, *liquidity) if p.status == "active"]
+        shown: list[Position] = [*staking, *farms, *liquidity]
+        active = sum(1 for p in shown if p.status == "active")
+        stamps = [p.last_updated for p in shown if p.status == "active"]
         valued = f" · valued {self.when(min(stamps))}" if stamps else ""
         self.query_one("#summary", Static).update(
             f"{len(wallets)} wallet{'s' if len(wallets) != 1 else ''} · {active} active "
@@ -226,11 +231,16 @@ class DeFiScreen(DataScreen):
         rows, text = empty[self.tab]
         self.say("" if rows else text)
 
-    def _wallet_rows(self, wallets: list[WalletView]) -> list[tuple[str, dict[str, object]]]:
+    def _wallet_rows(self, wallets: list[WalletView]) -> list[tuple[str, dict[str, Cell]]]:
         assert self.portfolio is not None
         counts: dict[str, int] = {}
         values: dict[str, Decimal] = {}
-        for p in (*self.portfolio.staking, *self.portfolio.farms, *self.portfolio.liquidity):
+        held: list[Position] = [
+            *self.portfolio.staking,
+            *self.portfolio.farms,
+            *self.portfolio.liquidity,
+        ]
+        for p in held:
             if p.status != "active":
                 continue
             counts[p.wallet_id] = counts.get(p.wallet_id, 0) + 1
@@ -254,10 +264,10 @@ class DeFiScreen(DataScreen):
             for w in wallets
         ]
 
-    def _status(self, status: str) -> object:
+    def _status(self, status: str) -> Cell:
         return self.cell(status, None if status == "active" else "text-muted")
 
-    def _staking_cells(self, p: StakingView, names: dict[str, str]) -> dict[str, object]:
+    def _staking_cells(self, p: StakingView, names: dict[str, str]) -> dict[str, Cell]:
         return {
             "wallet": self.cell(names.get(p.wallet_id, "")),
             "protocol": self.cell(p.protocol),
@@ -269,7 +279,7 @@ class DeFiScreen(DataScreen):
             "status": self._status(p.status),
         }
 
-    def _farm_cells(self, p: FarmView, names: dict[str, str]) -> dict[str, object]:
+    def _farm_cells(self, p: FarmView, names: dict[str, str]) -> dict[str, Cell]:
         reward = fmt.quantity(p.rewards_earned.quantize(Decimal("1e-8")))
         return {
             "wallet": self.cell(names.get(p.wallet_id, "")),
@@ -282,7 +292,7 @@ class DeFiScreen(DataScreen):
             "status": self._status(p.status),
         }
 
-    def _liquidity_cells(self, p: LiquidityView) -> dict[str, object]:
+    def _liquidity_cells(self, p: LiquidityView) -> dict[str, Cell]:
         loss = p.impermanent_loss > 0
         return {
             "protocol": self.cell(p.protocol),
@@ -425,8 +435,10 @@ class DeFiScreen(DataScreen):
         key, portfolio = self._selected(), self.portfolio
         if key is None or portfolio is None:
             return None
-        pool = {"staking": portfolio.staking, "farms": portfolio.farms,
-                "liquidity": portfolio.liquidity}.get(self.tab, ())  # fmt: skip
+        pools: dict[str, tuple[Position, ...]] = {
+            "staking": portfolio.staking, "farms": portfolio.farms, "liquidity": portfolio.liquidity
+        }  # fmt: skip
+        pool = pools.get(self.tab, ())
         return next((p for p in pool if p.id == key), None)
 
     @work(exclusive=True, group="defi-write")
@@ -438,9 +450,11 @@ class DeFiScreen(DataScreen):
             self.notify(f"That position is already {position.status}.", severity="warning")
             return
         kind = KIND_OF_TAB[self.tab]
-        symbols = symbols_of(Portfolio(*(
-            (position,) if isinstance(position, t) else () for t in (StakingView, FarmView, LiquidityView)
-        )))  # fmt: skip
+        symbols = symbols_of(Portfolio(
+            (position,) if isinstance(position, StakingView) else (),
+            (position,) if isinstance(position, FarmView) else (),
+            (position,) if isinstance(position, LiquidityView) else (),
+        ))  # fmt: skip
         verb = {"staking": "Unstake", "farm": "Withdraw", "liquidity": "Remove liquidity"}[kind]
 
         async def close(v: dict[str, Any]) -> object:

@@ -229,7 +229,7 @@ class ExchangesScreen(BaseScreen):
         self._load()
 
     @work(exclusive=True, group="exchanges-toggle")
-    async def action_toggle(self) -> None:
+    async def action_toggle(self) -> None:  # type: ignore[override]  # our key, not DOMNode's toggle
         connection = self._selected()
         if connection is None:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import math
+from datetime import datetime
 from types import ModuleType
 
 from textual import on, work
@@ -48,7 +49,7 @@ class LoginScreen(AuthFormScreen):
     def __init__(self, notice: str = "") -> None:
         super().__init__()
         self._notice = notice
-        self._locked_until = None
+        self._locked_until: datetime | None = None
         self._retry_code = False
         self._registration_open = self._first_account = False
 
@@ -151,7 +152,7 @@ class LoginScreen(AuthFormScreen):
             if self.is_attached:
                 self.query_one("#sign-in", Button).disabled = False
 
-    async def _attempt(self, call):  # type: ignore[no-untyped-def]
+    async def _attempt(self, call):
         self._retry_code = False
         return await call_service(self, call, on_refusal=self._refused)
 

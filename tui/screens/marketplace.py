@@ -239,7 +239,7 @@ class MarketplaceScreen(DataScreen):
         async def check(name: str, cfg: dict[str, Any], risk: dict[str, Any]) -> BotDraft:
             return templates.template_draft(t, name=name, config=cfg, risk_settings=risk)
 
-        async def create(session: Any, name: str, cfg: dict[str, Any], risk: dict[str, Any]):  # type: ignore[no-untyped-def]
+        async def create(session: Any, name: str, cfg: dict[str, Any], risk: dict[str, Any]):
             return await templates.deploy_template(session, self.actor, t.id, name=name,
                                                    config=cfg, risk_settings=risk,
                                                    clock=self.clock)  # fmt: skip
@@ -260,7 +260,7 @@ class MarketplaceScreen(DataScreen):
                 return await market.strategy_draft(session, self.actor, s.id, name=name,
                                                    config=cfg, risk_settings=risk)  # fmt: skip
 
-        async def create(session: Any, name: str, cfg: dict[str, Any], risk: dict[str, Any]):  # type: ignore[no-untyped-def]
+        async def create(session: Any, name: str, cfg: dict[str, Any], risk: dict[str, Any]):
             return await market.deploy_strategy(session, self.actor, s.id, name=name,
                                                 config=cfg, risk_settings=risk,
                                                 clock=self.clock)  # fmt: skip

@@ -161,8 +161,8 @@ class NotificationPrefsScreen(DataScreen):
             ("#quiet-start", "quiet_hours_start"),
             ("#quiet-end", "quiet_hours_end"),
         ):
-            value = self.query_one(selector, Select).value
-            hour = value if isinstance(value, int) else None
+            chosen = self.query_one(selector, Select).value
+            hour = chosen if isinstance(chosen, int) else None
             if hour != getattr(saved, name):
                 out[name] = hour
         frequency = self.query_one("#digest-frequency", Select).value

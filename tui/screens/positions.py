@@ -131,12 +131,12 @@ class PositionsScreen(BaseScreen):
         self._subscribe({p.symbol for p in rows if p.is_paper})
         self.show_open()
 
-    def _subscribe(self, symbols) -> None:  # type: ignore[no-untyped-def]
+    def _subscribe(self, symbols) -> None:
         """Keep the simulated hub polling exactly the symbols on this board."""
         hub = self.bbx.markets.hubs.get(PAPER_FEED)
         if hub is None:
             return
-        old = getattr(self, "_symbols", set())
+        old: set[str] = getattr(self, "_symbols", set())
         hub.unsubscribe(old - set(symbols))
         hub.subscribe(set(symbols) - old)
         self._symbols = set(symbols)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,6 +28,9 @@ from tui.screens.auth_form import call_service, done
 from tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
+    from core.services.actor import Actor
     from tui.app import BlockbotXApp
 
 TABS = ("password", "two-factor", "sessions", "devices", "history", "api-keys")
@@ -74,14 +77,21 @@ class Pane(Vertical):
     def bbx(self) -> BlockbotXApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def actor(self) -> Actor:
+        actor = self.actor
+        assert actor is not None, "the security screen exists only while signed in"
+        return actor
+
     def on_mount(self) -> None:
         self.load()
 
     want_focus = False
 
-    def load(self) -> None:
-        """Fetch and show the data; panes with data override this."""
+    def load(self) -> Worker[Any] | None:
+        """Fetch and show the data; panes with data override this (as a worker)."""
         self.loaded()
+        return None
 
     def loaded(self) -> None:
         """Called when the data is on screen: focus the first control if the tab was chosen."""
@@ -136,7 +146,7 @@ class PasswordPane(Pane):
         bbx = self.bbx
         ended = await call_service(
             self,
-            accounts.change_password(bbx.db, bbx.actor, current, new, bbx.auth),
+            accounts.change_password(bbx.db, self.actor, current, new, bbx.auth),
             "#password-error",
         )
         if ended is not None:
@@ -174,7 +184,7 @@ class SessionsPane(Pane):
     async def load(self) -> None:
         bbx = self.bbx
         rows = await call_service(
-            self, sessions.list_sessions(bbx.db, bbx.actor, bbx.auth), ".pane-status"
+            self, sessions.list_sessions(bbx.db, self.actor, bbx.auth), ".pane-status"
         )
         if rows is None:
             return
@@ -198,7 +208,7 @@ class SessionsPane(Pane):
         key = table.selected_key
         if key is None:
             return
-        if key == self.bbx.actor.session_id:
+        if key == self.actor.session_id:
             self.say("That is this session: use Log out (F3) to end it.")
             return
         if not await self.app.push_screen_wait(
@@ -209,7 +219,7 @@ class SessionsPane(Pane):
             return
         bbx = self.bbx
         if not await call_service(
-            self, done(sessions.end_session(bbx.db, bbx.actor, key, bbx.auth)), ".pane-status"
+            self, done(sessions.end_session(bbx.db, self.actor, key, bbx.auth)), ".pane-status"
         ):
             return
         self.say("")
@@ -224,7 +234,7 @@ class SessionsPane(Pane):
             return
         bbx = self.bbx
         count = await call_service(
-            self, sessions.end_other_sessions(bbx.db, bbx.actor, bbx.auth), ".pane-status"
+            self, sessions.end_other_sessions(bbx.db, self.actor, bbx.auth), ".pane-status"
         )
         if count is not None:
             self.notify(f"{count} session{'s' if count != 1 else ''} ended.")
@@ -253,7 +263,7 @@ class DevicesPane(Pane):
     @work(exclusive=True, group="devices")
     async def load(self) -> None:
         bbx = self.bbx
-        rows = await call_service(self, sessions.list_devices(bbx.db, bbx.actor), ".pane-status")
+        rows = await call_service(self, sessions.list_devices(bbx.db, self.actor), ".pane-status")
         if rows is None:
             return
         table = self.query_one(KeyTable)
@@ -277,7 +287,7 @@ class DevicesPane(Pane):
             return
         bbx = self.bbx
         await call_service(
-            self, sessions.forget_device(bbx.db, bbx.actor, key, bbx.auth), ".pane-status"
+            self, sessions.forget_device(bbx.db, self.actor, key, bbx.auth), ".pane-status"
         )
         self.load()
 
@@ -305,7 +315,7 @@ class HistoryPane(Pane):
     async def load(self) -> None:
         bbx = self.bbx
         rows = await call_service(
-            self, sessions.login_history(bbx.db, bbx.actor, 50), ".pane-status"
+            self, sessions.login_history(bbx.db, self.actor, 50), ".pane-status"
         )
         if rows is None:
             return

@@ -53,7 +53,7 @@ class ApiKeysPane(Pane):
     @work(exclusive=True, group="api-keys")
     async def load(self) -> None:
         bbx = self.bbx
-        rows = await call_service(self, api_keys.list_api_keys(bbx.db, bbx.actor), ".pane-status")
+        rows = await call_service(self, api_keys.list_api_keys(bbx.db, self.actor), ".pane-status")
         if rows is None:
             return
         now = bbx.auth.now()
@@ -88,7 +88,7 @@ class ApiKeysPane(Pane):
         bbx = self.bbx
         created = await call_service(
             self,
-            api_keys.create_api_key(bbx.db, bbx.actor, name, scopes, days, bbx.auth),
+            api_keys.create_api_key(bbx.db, self.actor, name, scopes, days, bbx.auth),
             ".pane-status",
         )
         if created is None:
@@ -117,7 +117,7 @@ class ApiKeysPane(Pane):
             return
         bbx = self.bbx
         if await call_service(
-            self, api_keys.revoke_api_key(bbx.db, bbx.actor, key, bbx.auth), ".pane-status"
+            self, api_keys.revoke_api_key(bbx.db, self.actor, key, bbx.auth), ".pane-status"
         ):
             self.say("")
             self.notify("API key revoked.")

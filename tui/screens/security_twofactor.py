@@ -28,7 +28,7 @@ class TwoFactorPane(Pane):
     @work(exclusive=True, group="two-factor")
     async def load(self) -> None:
         bbx = self.bbx
-        status = await call_service(self, twofactor.status(bbx.db, bbx.actor), "#two-factor-error")
+        status = await call_service(self, twofactor.status(bbx.db, self.actor), "#two-factor-error")
         if status is None:
             return
         body = self.query_one("#two-factor-body", Vertical)
@@ -67,7 +67,7 @@ class TwoFactorPane(Pane):
     async def _enrol(self) -> None:
         bbx = self.bbx
         enrolment = await call_service(
-            self, twofactor.begin_enrolment(bbx.db, bbx.actor, bbx.auth), "#two-factor-error"
+            self, twofactor.begin_enrolment(bbx.db, self.actor, bbx.auth), "#two-factor-error"
         )
         if enrolment is None:
             return
@@ -105,7 +105,7 @@ class TwoFactorPane(Pane):
         bbx = self.bbx
         codes = await call_service(
             self,
-            twofactor.confirm_enrolment(bbx.db, bbx.actor, code, bbx.auth),
+            twofactor.confirm_enrolment(bbx.db, self.actor, code, bbx.auth),
             "#two-factor-error",
         )
         if codes is None:
@@ -140,7 +140,7 @@ class TwoFactorPane(Pane):
         bbx = self.bbx
         codes = await call_service(
             self,
-            twofactor.regenerate_backup_codes(bbx.db, bbx.actor, password, code, bbx.auth),
+            twofactor.regenerate_backup_codes(bbx.db, self.actor, password, code, bbx.auth),
             "#two-factor-error",
         )
         if codes is None:
@@ -162,7 +162,7 @@ class TwoFactorPane(Pane):
         bbx = self.bbx
         if await call_service(
             self,
-            done(twofactor.disable(bbx.db, bbx.actor, password, code, bbx.auth)),
+            done(twofactor.disable(bbx.db, self.actor, password, code, bbx.auth)),
             "#two-factor-error",
         ):
             self.say("")

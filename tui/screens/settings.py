@@ -7,6 +7,7 @@ is what the app calls at sign-in so the stored theme and time zone take effect.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -239,6 +240,7 @@ class SettingsScreen(DataScreen):
         grid = self.query_one(f"#{tab}-form FieldGrid", FieldGrid)
         grid.clear_marks()
         values = grid.values()
+        call: Awaitable[PrivacyView | ProfileView]
         if tab == "privacy":
             call = in_session(self.db, self.actor, privacy.update_privacy_settings, values,
                               write=True)  # fmt: skip

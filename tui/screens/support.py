@@ -169,7 +169,7 @@ class SupportScreen(DataScreen):
             return
         from tui.screens.ticket import TicketScreen
 
-        self.app.push_screen(TicketScreen(key), lambda _: self.load())
+        self.app.push_screen(TicketScreen(key), self._reload_after)
 
     @work(exclusive=True, group="support-write")
     async def action_new_ticket(self) -> None:
@@ -191,7 +191,10 @@ class SupportScreen(DataScreen):
             self.load()
             from tui.screens.ticket import TicketScreen
 
-            self.app.push_screen(TicketScreen(ticket.id), lambda _: self.load())
+            self.app.push_screen(TicketScreen(ticket.id), self._reload_after)
+
+    def _reload_after(self, _result: object) -> None:
+        self.load()
 
     def action_scope(self) -> None:
         order = [v for _, v in SCOPES]

@@ -90,7 +90,7 @@ class TicketScreen(DataScreen):
             wanted.add(ticket.assigned_to)
         wanted -= set(self._names) | {self.actor.user_id}
 
-        async def lookup(session, actor):  # type: ignore[no-untyped-def]
+        async def lookup(session, actor):
             return {uid: (await admin.get_user(session, actor, uid)).email for uid in wanted}
 
         if wanted:
@@ -194,9 +194,12 @@ class TicketScreen(DataScreen):
                 current=self.ticket.status if self.ticket else None,
             )
         )
-        if status and await self.service(
+        if not status:
+            return
+        changed = await self.service(
             support.set_status, self.ticket_id, status, write=True, clock=self.clock
-        ):
+        )
+        if changed:
             self.load()
 
     @work(exclusive=True, group="ticket-write")
@@ -208,9 +211,12 @@ class TicketScreen(DataScreen):
                 current=self.ticket.priority if self.ticket else None,
             )
         )
-        if priority and await self.service(
+        if not priority:
+            return
+        changed = await self.service(
             support.set_priority, self.ticket_id, priority, write=True, clock=self.clock
-        ):
+        )
+        if changed:
             self.load()
 
     def action_reply(self) -> None:

@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
 from core.events import Event
@@ -247,7 +248,7 @@ class TradesScreen(BaseScreen):
             self._debounce.stop()
         self._debounce = self.set_timer(0.3, self._apply)
 
-    _debounce = None
+    _debounce: Timer | None = None
 
     def action_filter(self) -> None:
         self.query_one("#f-symbol").focus()

@@ -59,7 +59,7 @@ class LineChart(Widget):
 
     points: reactive[tuple[tuple[datetime, Decimal], ...]] = reactive(tuple, layout=False)
 
-    def __init__(self, *, empty: str = "No data yet", **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *, empty: str = "No data yet", **kwargs) -> None:
         super().__init__(**kwargs)
         self._empty = empty
 

@@ -42,7 +42,7 @@ class FilterBar(Input):
         bar: FilterBar
         text: str
 
-    def __init__(self, placeholder: str = "filter…", **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, placeholder: str = "filter…", **kwargs) -> None:
         super().__init__(placeholder=placeholder, **kwargs)
 
     def open(self) -> None:

@@ -24,7 +24,10 @@ class NavBar(Widget):
     """
 
     def on_mount(self) -> None:
-        self.watch(self.app, "current_mode", lambda _mode: self.refresh())
+        self.watch(self.app, "current_mode", self._mode_changed)
+
+    def _mode_changed(self, _mode: str) -> None:
+        self.refresh()
 
     def render(self) -> RenderResult:
         app = self.app
