@@ -90,7 +90,7 @@ def theme_from_dict(data: dict[str, Any], *, default_name: str) -> Theme:
         raise ThemeFileError("name must be lower-case letters, digits and dashes")
     if "primary" not in data:
         raise ThemeFileError('primary is required (a colour like "#268BD2")')
-    colours = {key: _colour(key, data[key]) for key in COLOURS if key in data}
+    colours: dict[str, Any] = {key: _colour(key, data[key]) for key in COLOURS if key in data}
     dark = data.get("dark", True)
     if not isinstance(dark, bool):
         raise ThemeFileError("dark must be true or false")

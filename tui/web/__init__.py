@@ -4,6 +4,7 @@ dashboard from the first frame) and its icon, on textual-serve's server."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import textual_serve
 from aiohttp import web
@@ -16,7 +17,7 @@ FAVICON = (HERE / "favicon.svg").read_bytes()
 class DashboardServer(Server):
     """textual-serve with our page template and a favicon; its own scripts, styles and fonts."""
 
-    def __init__(self, command: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, command: str, **kwargs: Any) -> None:
         super().__init__(
             command,
             statics_path=Path(textual_serve.__file__).parent / "static",

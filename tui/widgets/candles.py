@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -88,7 +89,9 @@ class CandleChart(Widget):
         "candle-chart--sell",
     }
 
-    def __init__(self, *, empty: str = "No candles yet", recent: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, *, empty: str = "No candles yet", recent: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._empty = empty
         self._recent = recent
