@@ -11,16 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    filters,
-)
+from typing import TYPE_CHECKING
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
@@ -29,6 +20,13 @@ from core.services.actor import Actor
 from core.services.telegram_links import chat_actor, pair_chat
 from core.signals.ratelimit import RateLimiter
 from core.telegram.commands import HELP, Control, Reply
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup, Update
+    from telegram.ext import Application, ContextTypes
+
+# python-telegram-bot is imported when the bot is built, not with this module: it pulls in
+# httpx, whose command-line part imports rich, and core stays free of rich (tests/test_layers).
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +39,8 @@ TROUBLE = "Something went wrong; the details are in the server's log."
 def markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(b.label[:64], callback_data=b.data) for b in row]
@@ -125,6 +125,8 @@ class TelegramControl:
 
 
 def build(handlers: TelegramControl, *, token: str, api_url: str) -> Application:  # type: ignore[type-arg]
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, filters
+
     base = api_url.rstrip("/")
     application = (
         ApplicationBuilder()

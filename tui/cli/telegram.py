@@ -48,9 +48,11 @@ def serve(log_format: str, poll_timeout: int) -> None:
     setup_logging(json_format=log_format == "json")
     _log_to_stderr(log_format == "json")
     settings = get_settings()
-    if settings.telegram_bot_token is None:
+    secret = settings.telegram_bot_token
+    if secret is None:
         fail("set telegram_bot_token (BLOCKBOTX_TELEGRAM_BOT_TOKEN) to the bot's token first")
-    token = settings.telegram_bot_token.get_secret_value()
+        return
+    token = secret.get_secret_value()
 
     async def _go(db: Database) -> None:
         stop = asyncio.Event()

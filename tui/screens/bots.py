@@ -52,9 +52,9 @@ class BotsScreen(BotLifecycle):
         Binding("slash", "filter", "Filter", id="bots.filter", tooltip="Filter by name"),
         Binding("t", "cycle_type", "Type", id="bots.type", tooltip="Show one bot type, then all"),
         Binding("s", "sort", "Sort", id="bots.sort", tooltip="Sort by created, name, P&L, win rate…"),
-        Binding("S", "signal_providers", "Signal providers", id="bots.providers",
-                tooltip="Your TradingView and webhook signal providers, their addresses"),
         *LIFECYCLE_BINDINGS,
+        Binding("S", "signal_providers", "Providers", id="bots.providers",
+                tooltip="Your TradingView and webhook signal providers, their addresses"),
     ]  # fmt: skip
 
     def __init__(self) -> None:
