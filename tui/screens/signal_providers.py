@@ -27,13 +27,15 @@ RECEIVER = "http(s)://<your signals serve address>"
 CREATABLE = (("TradingView alerts", "tradingview"), ("Signed webhook", "webhook"))
 
 
-def address(info: ProviderInfo) -> str:
-    """What a sender posts to, with the secret part left as a placeholder."""
+def path(info: ProviderInfo) -> str:
+    """Where on ``signals serve`` a sender posts, the secret part left as a placeholder."""
     if info.type == "tradingview":
-        return f"{RECEIVER}{info.url}/<token>"
-    if info.type == "webhook":
-        return f"{RECEIVER}{info.url}"
+        return f"{info.url}/<token>"
     return info.url or "polled by signals serve"
+
+
+def address(info: ProviderInfo) -> str:
+    return f"{RECEIVER}{path(info)}" if info.type in ("tradingview", "webhook") else path(info)
 
 
 def detail(info: ProviderInfo) -> str:
@@ -82,7 +84,7 @@ class SignalProvidersScreen(DataScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="providers-body"):
-            yield KeyTable("Name", "Type", "On", "Address", id="providers-table")
+            yield KeyTable("Name", "Type", "On", "Path", id="providers-table")
             yield Static("", id="provider-detail", markup=False)
         yield Static("", id="status", classes="hint")
 
@@ -100,7 +102,7 @@ class SignalProvidersScreen(DataScreen):
         for r in rows:
             owner = " (system)" if r.system else ""
             on = "yes" if r.is_active else "no"
-            table.add_row(r.name + owner, r.type, on, address(r), key=r.id)
+            table.add_row(r.name + owner, r.type, on, path(r), key=r.id)
         self.say("" if rows else "No signal providers yet: n makes one.")
         self._show_detail()
 
