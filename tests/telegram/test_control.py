@@ -308,3 +308,15 @@ async def test_forceexit_closes_a_paper_position_after_confirming(
         assert (await bot.api.wait_sent(CHAT, before + 1))[-1]["text"] == refusal
     async with db.session() as s:
         assert await s.scalar(select(Position.status).where(Position.id == theirs)) == "open"
+
+
+async def test_pairing_guesses_are_limited_per_chat(db: Database, bot: Running) -> None:
+    _, chat = await paired(db, bot)
+    guesser = bot.chat(STRANGER)
+    for attempt in range(5):
+        assert "wrong or has expired" in (await guesser.say(f"/start GUESS{attempt:03d}"))["text"]
+    await bot.api.user_says(STRANGER, "/start GUESS005")  # the sixth in a minute: no answer
+    assert "/status" in (await chat.say("/help"))["text"]
+    assert len(bot.api.sent(STRANGER)) == 5
+    bot.clock.advance(minutes=1)
+    assert "wrong or has expired" in (await guesser.say("/start GUESS006"))["text"]
