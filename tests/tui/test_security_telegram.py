@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import TabbedContent
+
 from core.clock import FrozenClock
 from core.db.engine import Database
 from core.services import telegram_links
-from tests.tui.auth_helpers import screen_text, settle
+from tests.tui.auth_helpers import palette_hits, screen_text, settle, wait_for
 from tests.tui.test_auth_security import signed_in_app
 from tui.modals.confirm import ConfirmModal
 from tui.modals.show_once import ShowOnceModal
@@ -22,11 +24,17 @@ async def test_telegram_tab_pairs_and_unpairs(
     app, _auth, _there = await signed_in_app(db, migrated_url, tmp_path, clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        await pilot.press("7")
+        await pilot.press("ctrl+p")  # the palette leads to the tab too
+        await pilot.press(*"telegram: pair")
+        await wait_for(
+            pilot,
+            lambda: any("Telegram: pair a chat" in h for h in palette_hits(app)),
+            what="the command in the palette",
+        )
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, SecurityScreen)
+        assert app.screen.query_one(TabbedContent).active == "telegram"
         assert "No Telegram chat is paired." in screen_text(app)
         await pilot.click("#telegram-code")
         await settle(pilot)
