@@ -5,8 +5,9 @@ NULL) that administrators manage and every user may read and follow. Another use
 reported exactly like a missing one. Administrators reach other users' providers only when they
 ask (``everyone=True``), as the operator CLI does.
 
-Keys: a webhook provider's signing key is generated here and returned once
-(``ProviderWithKey.key``); an api provider's key (optional) and a Telegram bot token are given by
+Keys: a webhook provider's signing key and a TradingView provider's alert token are generated
+here and returned once (``ProviderWithKey.key``; ``secret_path`` is the URL path with the token);
+an api provider's key (optional) and a Telegram bot token are given by
 the user. Either way the table holds only the vault ciphertext, bound to the provider's id.
 """
 
@@ -35,6 +36,8 @@ from core.services.rows import loaded
 from core.services.sessions import check_id
 from core.signals import signing
 from core.signals.config import (
+    GENERATED_KEY_TYPES,
+    alert_path,
     check_type,
     stored_config,
     validate_config,
@@ -42,6 +45,7 @@ from core.signals.config import (
     webhook_path,
 )
 from core.signals.ingest import seal_key
+from core.signals.tradingview import generate_token
 
 MAX_NAME = 64
 MAX_PROVIDERS = 50
@@ -56,7 +60,8 @@ class ProviderInfo:
     name: str
     type: str
     url: str | None
-    """The webhook path (``/signals/<id>``) or the api endpoint; None for Telegram."""
+    """The webhook path (``/signals/<id>``), a TradingView provider's public path
+    (``/tv/<id>``, without its token) or the api endpoint; None for Telegram."""
     config: dict[str, Any]
     is_active: bool
     reliability: Decimal
@@ -72,7 +77,20 @@ class ProviderInfo:
 class ProviderWithKey:
     info: ProviderInfo
     key: str | None = field(repr=False)
-    """A generated webhook key: shown to the user this once, never stored in clear or logged."""
+    """A generated webhook key or alert token: shown to the user this once, never stored in
+    clear or logged."""
+
+    @property
+    def secret_path(self) -> str | None:
+        """The path to post to: a webhook's ``/signals/<id>``, a TradingView provider's
+        ``/tv/<id>/<token>`` (shown this once); None for polled providers."""
+        if self.info.type == "tradingview":
+            return alert_path(self.info.id, self.key)
+        return self.info.url if self.info.type == "webhook" else None
+
+
+def _generate_key(provider_type: str) -> str:
+    return generate_token() if provider_type == "tradingview" else signing.generate_key()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +152,13 @@ def _check_name(name: object) -> str:
 
 
 def _check_key(provider_type: str, key: object) -> str | None:
-    """A user-given key: optional for api providers, a bot token for Telegram, none for webhooks."""
-    if provider_type == "webhook":
+    """A user-given key: optional for api providers, a bot token for Telegram; none for webhook
+    and TradingView providers, whose keys are generated."""
+    if provider_type in GENERATED_KEY_TYPES:
         if key is not None:
-            raise InvalidInput("A webhook provider's key is generated, not given.", field="api_key")
+            raise InvalidInput(
+                f"A {provider_type} provider's key is generated, not given.", field="api_key"
+            )
         return None
     if key is None or key == "":
         if provider_type == "telegram":
@@ -156,6 +177,12 @@ def _check_key(provider_type: str, key: object) -> str | None:
             field="api_key",
         )
     return key.strip()
+
+
+def _public_path(provider_type: str, provider_id: str, url: str | None) -> str | None:
+    if provider_type == "webhook":
+        return webhook_path(provider_id)
+    return alert_path(provider_id) if provider_type == "tradingview" else url
 
 
 def _visible(stmt: Select[Any], actor: Actor, everyone: bool) -> Select[Any]:
@@ -227,7 +254,8 @@ async def create_provider(
         require_admin(actor)
     owner = None if system else actor.user_id
     provider_id = new_id()
-    key = signing.generate_key() if provider_type == "webhook" else given_key
+    generated = provider_type in GENERATED_KEY_TYPES
+    key = _generate_key(provider_type) if generated else given_key
     now = clock.now()
     async with db.sessions.begin() as session:
         owned = select(SignalProvider.name).where(
@@ -243,7 +271,7 @@ async def create_provider(
             user_id=owner,
             name=name,
             type=provider_type,
-            url=webhook_path(provider_id) if provider_type == "webhook" else url,
+            url=_public_path(provider_type, provider_id, url),
             api_key=seal_key(provider_id, key) if key else None,
             config=settings,
             created_at=now,
@@ -255,7 +283,7 @@ async def create_provider(
             session, actor, "signal_provider_created", now, provider_id=provider_id, name=name
         )
         info = _info(row)
-    return ProviderWithKey(info, key if provider_type == "webhook" else None)
+    return ProviderWithKey(info, key if generated else None)
 
 
 async def list_providers(
@@ -335,23 +363,18 @@ async def rotate_provider_key(
     everyone: bool = False,
     clock: Clock = SYSTEM_CLOCK,
 ) -> ProviderWithKey:
-    """A webhook provider gets a new generated key (returned once; the old one stops working at
-    once); an api or Telegram provider gets the key the user gives."""
+    """A webhook or TradingView provider gets a new generated key (returned once; the old one
+    stops working at once); an api or Telegram provider gets the key the user gives."""
     async with db.sessions.begin() as session:
         row = await _load(session, actor, provider_id, write=True, everyone=everyone)
-        key: str | None
-        if row.type == "webhook":
-            if new_key is not None:
-                raise InvalidInput(
-                    "A webhook provider's key is generated, not given.", field="api_key"
-                )
-            key = signing.generate_key()
-        else:
-            key = _check_key(row.type, new_key)
+        generated = row.type in GENERATED_KEY_TYPES
+        key: str | None = _check_key(row.type, new_key)
+        if generated:
+            key = _generate_key(row.type)
         row.api_key = seal_key(row.id, key) if key else None
         await _audit(session, actor, "signal_provider_key_rotated", clock.now(), provider_id=row.id)
         info = _info(await loaded(session, row))
-    return ProviderWithKey(info, key if row.type == "webhook" else None)
+    return ProviderWithKey(info, key if generated else None)
 
 
 async def delete_provider(

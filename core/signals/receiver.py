@@ -33,7 +33,7 @@ from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
 from core.signals import signing
 from core.signals.config import read_config
-from core.signals.ingest import load_source, nonce_expiry, remember_nonce, store_signal
+from core.signals.ingest import Source, load_source, nonce_expiry, remember_nonce, store_signal
 from core.signals.payload import MAX_BODY_BYTES, PayloadError, parse_signal
 from core.signals.ratelimit import RateLimiter
 
@@ -143,6 +143,20 @@ def _headers(request: web.Request) -> tuple[str, int, str]:
     return str(raw_timestamp).strip(), timestamp, signature
 
 
+def take_rate(request: web.Request, source: Source) -> None:
+    """Count one authenticated request against the provider's rate (429 when over it)."""
+    per_minute = read_config(source.type, source.config).rate_limit_per_minute
+    wait = request.app[LIMITER_KEY].take(source.id, per_minute)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise Refused(
+            429,
+            "rate_limited",
+            f"More than {per_minute} signals a minute; retry in {seconds} s.",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
 async def receive_signal(request: web.Request) -> web.Response:
     provider_id = request.match_info["provider_id"]
     if not _PROVIDER_ID.match(provider_id):
@@ -170,16 +184,7 @@ async def receive_signal(request: web.Request) -> web.Response:
                 raise Refused(401, "bad_signature", "The signature does not match the body.")
             if not source.is_active:
                 raise Refused(403, "provider_disabled", "This signal provider is disabled.")
-            per_minute = read_config("webhook", source.config).rate_limit_per_minute
-            wait = request.app[LIMITER_KEY].take(source.id, per_minute)
-            if wait is not None:
-                seconds = max(1, math.ceil(wait))
-                raise Refused(
-                    429,
-                    "rate_limited",
-                    f"More than {per_minute} signals a minute; retry in {seconds} s.",
-                    headers={"Retry-After": str(seconds)},
-                )
+            take_rate(request, source)
             try:
                 payload = parse_signal(body)
             except PayloadError as exc:

@@ -12,9 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
+from core.signals.alert_receiver import create_receiver_app
 from core.signals.ingest import purge_nonces
 from core.signals.pollers import Pollers
-from core.signals.receiver import create_app
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ async def serve(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until ``stop`` is set, then close the listener and let in-flight requests finish."""
-    runner = web.AppRunner(create_app(db, clock=clock), access_log=None)
+    runner = web.AppRunner(create_receiver_app(db, clock=clock), access_log=None)
     await runner.setup()
     background: list[asyncio.Task[None]] = []
     try:

@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "engine": "tui.cli.engine:engine",
     "serve": "tui.cli.serve:serve",
     "signals": "tui.cli.signals:signals_group",
+    "telegram": "tui.cli.telegram:telegram_group",
     "user": "tui.cli.user:user_group",
     "vault": "tui.cli.vault:vault_group",
 }

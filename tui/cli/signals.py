@@ -26,6 +26,7 @@ from core.services import signals as service
 from core.services.actor import SYSTEM, Actor
 from core.signals.config import PROVIDER_TYPES
 from core.signals.server import serve as serve_signals
+from core.signals.tradingview import MESSAGE_TEMPLATE
 from tui.cli.output import emit_json
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
@@ -61,7 +62,8 @@ def _log_to_stderr(json_format: bool) -> None:
     help="Also poll api and Telegram providers (one process polling is enough).",
 )
 def serve(host: str, port: int, log_format: str, poll: bool) -> None:
-    """Receive signed signals at POST /signals/<provider id> until SIGTERM or Ctrl+C."""
+    """Receive signed signals at POST /signals/<provider id> and TradingView alerts at
+    POST /tv/<provider id>/<token> until SIGTERM or Ctrl+C."""
     setup_logging(json_format=log_format == "json")
     _log_to_stderr(log_format == "json")
 
@@ -117,6 +119,8 @@ def _show(info: service.ProviderInfo) -> None:
     where = info.url or "-"
     if info.type == "webhook":
         where = f"{info.url} (on the host running `blockbotx signals serve`)"
+    elif info.type == "tradingview":
+        where = f"{info.url}/<token> (on the host running `blockbotx signals serve`)"
     owner = "system" if info.system else info.owner_id
     console.print(
         f"{info.name} [{info.type}] id {info.id}, owner {owner}, "
@@ -126,14 +130,43 @@ def _show(info: service.ProviderInfo) -> None:
     )
 
 
-def _show_key(key: str | None) -> None:
-    if key is None:
+def _show_key(created: service.ProviderWithKey) -> None:
+    if created.key is None:
+        return
+    if created.info.type == "tradingview":
+        console.print(
+            "Webhook path with its token (shown once; TradingView posts alerts to "
+            "http(s)://<this host>:<port> followed by it). Alert message template:\n"
+            f"  {MESSAGE_TEMPLATE}",
+            highlight=False,
+            markup=False,
+        )
+        click.echo(created.secret_path)  # alone on stdout, so scripts can capture it
         return
     console.print(
         "Signing key (shown once; store it with the sender, it can't be read back):",
         highlight=False,
     )
-    click.echo(key)  # alone on stdout, so scripts can capture it
+    click.echo(created.key)  # alone on stdout, so scripts can capture it
+
+
+def _print_json(created: service.ProviderWithKey) -> None:
+    """One JSON object on stdout; the generated key or token is in it this once."""
+    info = created.info
+    document: dict[str, object] = {
+        "id": info.id,
+        "name": info.name,
+        "type": info.type,
+        "owner_id": info.owner_id,
+        "is_active": info.is_active,
+        "webhook_path": created.secret_path,
+    }
+    if info.type == "webhook":
+        document["key"] = created.key
+    elif info.type == "tradingview":
+        document["passphrase"] = created.key
+        document["message_template"] = MESSAGE_TEMPLATE
+    click.echo(json.dumps(document))
 
 
 @provider_group.command("add")
@@ -147,6 +180,7 @@ def _show_key(key: str | None) -> None:
     is_flag=True,
     help="Read the api key / Telegram bot token from standard input (or a hidden prompt).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the new provider as one JSON object.")
 def add(
     name: str,
     provider_type: str,
@@ -154,8 +188,10 @@ def add(
     config_json: str,
     url: str | None,
     key_stdin: bool,
+    as_json: bool,
 ) -> None:
-    """Add a provider NAME. A webhook provider's signing key is generated and printed once."""
+    """Add a provider NAME. A webhook provider's signing key, and a tradingview provider's
+    webhook path with its secret token, are generated and printed once."""
     try:
         config = json.loads(config_json)
     except json.JSONDecodeError as exc:
@@ -177,9 +213,12 @@ def add(
             )
         except ServiceError as exc:
             fail(str(exc))
+        if as_json:
+            _print_json(created)
+            return
         console.print("Added:", highlight=False)
         _show(created.info)
-        _show_key(created.key)
+        _show_key(created)
 
     run_with_db(_go)
 
@@ -226,8 +265,10 @@ def list_(email: str | None, as_json: bool) -> None:
 @provider_group.command("rotate-key")
 @click.argument("provider_id")
 @click.option("--key-stdin", is_flag=True, help="The new api key / bot token from standard input.")
-def rotate_key(provider_id: str, key_stdin: bool) -> None:
-    """Replace a provider's key; a webhook provider gets a new generated key, printed once."""
+@click.option("--json", "as_json", is_flag=True, help="Print the provider as one JSON object.")
+def rotate_key(provider_id: str, key_stdin: bool, as_json: bool) -> None:
+    """Replace a provider's key; a webhook provider gets a new generated key, a tradingview
+    provider a new token (a new webhook path), printed once."""
     key = _read_key("New key") if key_stdin else None
 
     async def _go(db: Database) -> None:
@@ -235,12 +276,15 @@ def rotate_key(provider_id: str, key_stdin: bool) -> None:
             rotated = await service.rotate_provider_key(db, SYSTEM, provider_id, key, everyone=True)
         except ServiceError as exc:
             fail(str(exc))
+        if as_json:
+            _print_json(rotated)
+            return
         console.print(
             f"New key for {rotated.info.name}; the old one no longer works.",
             highlight=False,
             markup=False,
         )
-        _show_key(rotated.key)
+        _show_key(rotated)
 
     run_with_db(_go)
 

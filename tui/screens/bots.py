@@ -53,6 +53,8 @@ class BotsScreen(BotLifecycle):
         Binding("t", "cycle_type", "Type", id="bots.type", tooltip="Show one bot type, then all"),
         Binding("s", "sort", "Sort", id="bots.sort", tooltip="Sort by created, name, P&L, win rate…"),
         *LIFECYCLE_BINDINGS,
+        Binding("S", "signal_providers", "Providers", id="bots.providers",
+                tooltip="Your TradingView and webhook signal providers, their addresses"),
     ]  # fmt: skip
 
     def __init__(self) -> None:
@@ -162,6 +164,11 @@ class BotsScreen(BotLifecycle):
         self._load()
 
     # -- creating --------------------------------------------------------------------------------
+
+    def action_signal_providers(self) -> None:
+        from tui.screens.signal_providers import SignalProvidersScreen
+
+        self.app.push_screen(SignalProvidersScreen())
 
     @work(exclusive=True, group="bots-new")
     async def action_new_bot(self) -> None:

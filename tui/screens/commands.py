@@ -70,6 +70,8 @@ class AccountProvider(DomainProvider):
                     partial(go, "notifications", push(NotificationPrefsScreen))),
             Command("Settings: export my data", "GDPR export of everything, as CSV files in a zip",
                     partial(go, "settings", act("export"))),
+            Command("Telegram: pair a chat", "A one-time code to send the bot (Security, tab 7)",
+                    partial(_security_tab, app, "telegram")),
         ]  # fmt: skip
         found += [
             Command(
@@ -80,6 +82,15 @@ class AccountProvider(DomainProvider):
             for name in sorted(app.available_themes)
         ]
         return found
+
+
+def _security_tab(app: BlockbotXApp, tab: str) -> None:
+    """The Security screen, on one of its tabs."""
+    from tui.screens.security import SecurityScreen
+
+    screen = SecurityScreen()
+    app.push_screen(screen)
+    app.call_after_refresh(screen.action_tab, tab)
 
 
 def _theme(name: str, screen: Screen[Any]) -> None:

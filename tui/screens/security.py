@@ -1,4 +1,5 @@
-"""Security settings: password, two-factor, sessions, known devices, sign-in history, API keys."""
+"""Security settings: password, two-factor, sessions, known devices, sign-in history, API keys,
+Telegram pairing."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from core.services.actor import Actor
     from tui.app import BlockbotXApp
 
-TABS = ("password", "two-factor", "sessions", "devices", "history", "api-keys")
+TABS = ("password", "two-factor", "sessions", "devices", "history", "api-keys", "telegram")
 
 
 def when(value: datetime | None) -> str:
@@ -340,6 +341,7 @@ class SecurityScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         from tui.screens.security_keys import ApiKeysPane
+        from tui.screens.security_telegram import TelegramPane
         from tui.screens.security_twofactor import TwoFactorPane
 
         yield AppHeader()
@@ -356,6 +358,8 @@ class SecurityScreen(Screen[None]):
                 yield HistoryPane()
             with TabPane("6 API keys", id="api-keys"):
                 yield ApiKeysPane()
+            with TabPane("7 Telegram", id="telegram"):
+                yield TelegramPane()
         yield Footer()
 
     def action_tab(self, tab: str) -> None:

@@ -35,6 +35,8 @@ class BotsProvider(DomainProvider):
             Command("Bots: new bot", "A form for the bot type you choose", partial(go, act("new_bot"))),
             Command("Bots: new bot from a template", "Start from a ready-made setup",
                     partial(go, act("from_template"))),
+            Command("Signal providers", "TradingView and webhook providers: addresses, alert message, new key",
+                    partial(go, act("signal_providers"))),
         ]  # fmt: skip
         try:
             listed = await in_session(app.db, app.actor, bots.list_bots, sort="name",  # type: ignore[arg-type]

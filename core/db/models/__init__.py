@@ -13,6 +13,7 @@ from core.db.models import (  # noqa: F401 - imported for their tables
     referrals,
     signals,
     support,
+    telegram,
     templates,
     trading,
     users,

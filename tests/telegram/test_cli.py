@@ -1,0 +1,83 @@
+"""``blockbotx telegram serve`` as an operator runs it: a real subprocess against the test
+database and the local Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from core.db.engine import Database
+from core.services import telegram_links
+from tests.notifications.servers import ChatApi, start_http
+from tests.service_users import add_user
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "BLOCKBOTX_TELEGRAM_BOT_TOKEN"}
+    return {**env, "DATABASE_URL": url, "NO_COLOR": "1", "COLUMNS": "200", **extra}
+
+
+async def test_serve_pairs_a_chat_answers_it_and_stops_on_sigterm(
+    db: Database, migrated_url: str
+) -> None:
+    api = ChatApi()
+    runner, base = await start_http(api)
+    ann = await add_user(db, "ann@example.com")
+    code = await telegram_links.new_pairing_code(db, ann)
+    env = _env(
+        migrated_url, BLOCKBOTX_TELEGRAM_BOT_TOKEN=api.token, BLOCKBOTX_TELEGRAM_API_URL=base
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", "telegram", "serve", "--poll-timeout", "1",
+        cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    try:
+        seen = []
+        while True:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+            assert line, f"serve exited early: {''.join(seen)}"
+            seen.append(line)
+            if line.startswith("Telegram control running as @blockbotx_test_bot"):
+                break
+        await api.user_says(42, f"/start {code.code}")
+        (answer,) = await api.wait_sent(42, 1)
+        assert "now controls your BlockbotX account" in answer["text"]
+        await api.user_says(42, "/bots")
+        assert (await api.wait_sent(42, 2))[-1]["text"] == "No bots yet."
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 30)
+        seen.append((await proc.stderr.read()).decode())
+        assert code == 0, "".join(seen)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await runner.cleanup()
+    assert "Traceback" not in "".join(seen)
+    assert (await telegram_links.link_state(db, ann)).chat == "42"
+
+
+async def test_serve_without_a_token_or_with_a_wrong_one_says_so(migrated_url: str) -> None:
+    api = ChatApi()
+    runner, base = await start_http(api)
+    try:
+        for extra, message in (
+            ({}, "set telegram_bot_token"),
+            ({"BLOCKBOTX_TELEGRAM_BOT_TOKEN": "999:WRONG"}, "refused the bot token"),
+        ):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tui.cli", "telegram", "serve",
+                cwd=ROOT, env=_env(migrated_url, BLOCKBOTX_TELEGRAM_API_URL=base, **extra),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 1, err
+            assert message in err.decode() and "Traceback" not in err.decode()
+    finally:
+        await runner.cleanup()
