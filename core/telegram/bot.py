@@ -124,7 +124,7 @@ class TelegramControl:
         log.warning("Telegram: %s", type(context.error).__name__, exc_info=context.error)
 
 
-def build(handlers: TelegramControl, *, token: str, api_url: str) -> Application:  # type: ignore[type-arg]
+def build(handlers: TelegramControl, *, token: str, api_url: str) -> Application:
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, filters
 
     base = api_url.rstrip("/")

@@ -32,7 +32,9 @@ class TelegramPane(Pane):
     async def load(self) -> None:
         bbx = self.bbx
         state = await call_service(
-            self, telegram_links.link_state(bbx.db, bbx.actor, clock=bbx.auth.clock), ".pane-status"
+            self,
+            telegram_links.link_state(bbx.db, self.actor, clock=bbx.auth.clock),
+            ".pane-status",
         )
         if state is None:
             return
@@ -52,7 +54,7 @@ class TelegramPane(Pane):
         bbx = self.bbx
         code = await call_service(
             self,
-            telegram_links.new_pairing_code(bbx.db, bbx.actor, clock=bbx.auth.clock),
+            telegram_links.new_pairing_code(bbx.db, self.actor, clock=bbx.auth.clock),
             ".pane-status",
         )
         if code is None:
@@ -81,7 +83,7 @@ class TelegramPane(Pane):
             return
         bbx = self.bbx
         if await call_service(
-            self, telegram_links.unpair(bbx.db, bbx.actor, clock=bbx.auth.clock), ".pane-status"
+            self, telegram_links.unpair(bbx.db, self.actor, clock=bbx.auth.clock), ".pane-status"
         ):
             self.notify("Telegram chat unpaired.")
         self.load()
