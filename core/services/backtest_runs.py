@@ -21,10 +21,12 @@ from core.errors import InvalidInput
 from core.services.actor import Actor
 from core.services.backtests import BacktestRequest, BacktestRun, run_backtest
 from core.strategies.candles import datetime_to_ms
-from core.strategies.technical import TECHNICAL_SIGNALS
+from core.strategies.catalog import StrategyInfo, list_strategies
 
-STRATEGIES = tuple(TECHNICAL_SIGNALS)
-"""The built-in strategies a bare backtest can run."""
+
+def strategies() -> list[StrategyInfo]:
+    """The strategies a bare backtest can run (built-in and installed), with their parameters."""
+    return list_strategies()
 
 
 async def run_range(

@@ -64,7 +64,7 @@ class BacktestsScreen(BaseScreen):
             yield Select[str]((), prompt="none: a built-in strategy", id="bot", compact=True)
             yield Label("Strategy")
             yield Select[str](
-                ((s, s) for s in backtest_runs.STRATEGIES),
+                ((s.name, s.name) for s in backtest_runs.strategies()),
                 prompt="the bot's own",
                 id="strategy",
                 compact=True,
