@@ -76,12 +76,13 @@ def cli(ctx: click.Context, no_engine: bool, strategy_paths: tuple[str, ...]) ->
     if strategy_paths:  # through the environment: engine processes started from here see it too
         import os
 
-        from core.strategies.catalog import PATH_ENV
+        from core.strategies.catalog import PATH_ENV, reload
 
         extra = [str(Path(p).resolve()) for p in strategy_paths]
         os.environ[PATH_ENV] = os.pathsep.join([*extra, os.environ.get(PATH_ENV, "")]).strip(
             os.pathsep
         )
+        reload()
     if ctx.invoked_subcommand is None:
         open_dashboard(engine=not no_engine)
 
