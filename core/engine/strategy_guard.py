@@ -61,14 +61,21 @@ async def guarded(owner: Any, name: str, call: Callable[[], T], timeout: float) 
 
     thread = threading.Thread(target=work, name=f"strategy {name}", daemon=True)
     thread.start()
+    # a late outcome of a timed-out call is read here, so asyncio doesn't report it as lost
+    done.add_done_callback(lambda f: f.cancelled() or f.exception())
+    failure: BaseException | None = None
     try:
         return await asyncio.wait_for(asyncio.shield(done), timeout)
     except TimeoutError:
         _busy[owner] = thread
+    except Exception as exc:
+        failure = exc
+    # raised outside the except blocks: no TimeoutError or OSError in the chain, which the cycle
+    # would take for a lost database connection
+    if failure is None:
         raise StrategyFailed(
             f"Strategy {name!r} did not finish within {timeout:g} s "
             "(BLOCKBOTX_ENGINE_STRATEGY_TIMEOUT_SECONDS)"
-        ) from None
-    except Exception as exc:
-        log.warning("strategy %s raised", name, exc_info=exc)
-        raise StrategyFailed(f"Strategy {name!r} failed: {type(exc).__name__}: {exc}") from None
+        )
+    log.warning("strategy %s raised", name, exc_info=failure)
+    raise StrategyFailed(f"Strategy {name!r} failed: {type(failure).__name__}: {failure}")
