@@ -12,6 +12,7 @@ needs a database: DATABASE_URL, else the embedded one in the data dir.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import resource
 import subprocess
@@ -53,10 +54,12 @@ def timed(fn) -> str:  # type: ignore[no-untyped-def]
     return f"{time.perf_counter() - start:6.2f} s wall, {time.process_time() - cpu:6.2f} s CPU"
 
 
-def whole(checkout: Path, *args: str) -> str:
+def whole(checkout: Path, *args: str, database_url: str | None = None) -> str:
     """Wall time and CPU time (user + system) of the command as a whole process: on a shared,
     loaded machine the CPU time is the steadier figure."""
     env = {**os.environ, "NO_COLOR": "1"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
@@ -75,7 +78,27 @@ def main() -> None:
     parser.add_argument("--candles", type=int, default=1_000_000)
     parser.add_argument("--against", type=Path, help="another checkout to time the same way")
     parser.add_argument("--no-import", action="store_true", help="skip data import")
+    parser.add_argument(
+        "--database-url",
+        help="for data import (default: DATABASE_URL, else a scratch database on the tests' "
+        "embedded server, dropped afterwards)",
+    )
     args = parser.parse_args()
+    url, scratch = args.database_url or os.environ.get("DATABASE_URL"), None
+    if not args.no_import and not url:
+        from tests import pg
+
+        url = scratch = asyncio.run(pg.create_database("bbx_bench_csv"))
+    try:
+        run(args, url)
+    finally:
+        if scratch:
+            from tests import pg
+
+            asyncio.run(pg.drop_database(scratch))
+
+
+def run(args: argparse.Namespace, url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "candles.csv"
         write_csv(path, args.candles)
@@ -99,6 +122,8 @@ def main() -> None:
             checkouts.append((str(args.against), args.against))
         backtest = ["backtest", "--csv", str(path), "--timeframe", "1h"]
         backtest += ["--strategy", "sma_cross", "--set", "fast=10", "--set", "slow=20"]
+        if not args.no_import:
+            whole(ROOT, "db", "upgrade", database_url=url)  # migrations are not the import
         for label, checkout in checkouts:
             print(f"{label}: whole process backtest --csv: {whole(checkout, *backtest)}")
             if not args.no_import:

@@ -20,7 +20,12 @@ REQUIRED = ("open", "high", "low", "close", "volume")
 _NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 _ZERO = r"^\s*[+-]?(?:0+\.?0*|\.0+)(?:[eE][+-]?\d+)?\s*$"
 _ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|\+00:00)?)?$"
-_ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+_ISO_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+)
 _ISO_FORMATS += ("%Y-%m-%d",)
 MAX_DIGITS = 15
 """Up to 15 significant digits a decimal survives float64 and back unchanged (DBL_DIG)."""
@@ -103,7 +108,7 @@ def _numbers(text: pl.Series) -> np.ndarray | None:
             .str.strip_chars_start("0")
             .str.strip_chars_end("0")
         )
-        if (digits.str.len_chars().max() or 0) > MAX_DIGITS:
+        if (digits.str.len_chars() > MAX_DIGITS).any():
             return None
     out = values.to_numpy()
     if not np.isfinite(out).all():

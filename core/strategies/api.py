@@ -139,7 +139,7 @@ def _build_params_model(cls: type[CandleStrategy]) -> type[ConfigModel]:
         f"{cls.__name__}Params",
         __base__=ConfigModel,
         __doc__=cls.description or cls.__doc__,
-        __validators__={"_together": model_validator(mode="after")(_together)},
+        __validators__={"_together": model_validator(mode="after")(_together)},  # type: ignore[dict-item]
         **fields,
     )
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Discriminator, PlainValidator, Tag, ValidationError
 
@@ -167,14 +167,17 @@ def _tag(value: Any) -> str:
     return name if name in BUILTIN_NAMES else "installed"
 
 
-StrategyParams = Annotated[
-    Union[  # noqa: UP007 - a union built from a tuple
-        tuple(
-            [Annotated[model, Tag(name)] for name, model in TECHNICAL_SIGNALS.items()]
-            + [Annotated[Any, PlainValidator(validate_params), Tag("installed")]]
-        )
-    ],
-    Discriminator(_tag),
-]
+if TYPE_CHECKING:
+    StrategyParams = ConfigModel
+else:
+    StrategyParams = Annotated[
+        Union[  # noqa: UP007 - a union built from a tuple
+            tuple(
+                [Annotated[model, Tag(name)] for name, model in TECHNICAL_SIGNALS.items()]
+                + [Annotated[Any, PlainValidator(validate_params), Tag("installed")]]
+            )
+        ],
+        Discriminator(_tag),
+    ]
 """A signal bot's ``indicator``: a built-in's parameters (validated exactly as before the API
 existed, errors under ``indicator.<name>``) or an installed strategy's (``indicator.installed``)."""

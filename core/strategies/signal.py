@@ -61,7 +61,7 @@ class SignalBotConfig(ConfigModel):
     def strategy(self, history: Sequence[ExternalSignal] = ()) -> Strategy:
         if self.source == "provider":
             return ProviderStrategy(self, history)
-        strategy = get(self.indicator.name)(self.indicator)
+        strategy = get(self.indicator.name)(self.indicator)  # type: ignore[attr-defined]
         return TechnicalStrategy(strategy, self.min_confidence)
 
 

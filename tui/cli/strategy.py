@@ -130,8 +130,8 @@ def check_command(name: str, csv_file: str | None, timeframe: str | None, settin
     out = Console(highlight=False)
     out.print(f"Checking {name} on {len(candles):,} candles")
     if report.problems:
-        for problem in report.problems:
-            out.print(f"[red]✗ invalid:[/] {problem}")
+        for message in report.problems:
+            out.print(f"[red]✗ invalid:[/] {message}")
         raise SystemExit(1)
     out.print("[green]✓[/] the class is valid")
     for label, found in (("look-ahead", report.lookahead), ("warm-up", report.warmup)):
