@@ -141,7 +141,7 @@ def build(name: str, params: Mapping[str, Any]) -> CandleStrategy:
         return cls.from_params(params)
     except ValidationError as exc:
         raise describe_validation_error(exc, name) from None
-    except ValueError as exc:  # pragma: no cover - check() errors arrive as ValidationError
+    except ValueError as exc:  # the author's own __init__; check() errors are ValidationErrors
         raise InvalidInput(f"{name}: {exc}", field=name) from None
 
 
