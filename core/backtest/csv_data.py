@@ -1,6 +1,10 @@
 """OHLCV CSV files: a header row, a date/datetime column first (its name may be empty), then
 open, high, low, close and volume in any letter case (other columns are ignored). Every bad
-row is reported with its line number; nothing is imported from a file with an error."""
+row is reported with its line number; nothing is imported from a file with an error.
+
+A file on disk is read by the vectorised reader first (``csv_fast``: the same checks over whole
+columns); this row parser reads it only when that one can't vouch for it, to name the bad line
+and its number (or to read the unusual forms the fast reader leaves to it)."""
 
 from __future__ import annotations
 
@@ -63,6 +67,11 @@ def read_csv(source: str | Path | io.TextIOBase, timeframe: str) -> Candles:
     """Parse and check a CSV file (a path, or an open text stream)."""
     step_ms = timeframe_seconds(timeframe) * 1000
     if isinstance(source, str | Path):
+        from core.backtest.csv_fast import read_fast  # polars: loaded only to read a file
+
+        fast = read_fast(source, step_ms)
+        if fast is not None:
+            return fast
         try:
             with open(source, newline="", encoding="utf-8-sig") as handle:
                 return _parse(handle, step_ms, timeframe)

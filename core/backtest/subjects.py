@@ -15,12 +15,12 @@ from pydantic import ValidationError
 
 from core.backtest.runner import Subject
 from core.errors import InvalidInput
+from core.strategies import catalog
 from core.strategies.config import ConfigModel, describe_validation_error
 from core.strategies.dca import DcaBotConfig
 from core.strategies.grid import GridBotConfig
 from core.strategies.registry import build_strategy, technical_strategy
 from core.strategies.signal import ExternalSignal
-from core.strategies.technical import TECHNICAL_SIGNALS
 
 BACKTESTABLE_BOTS = ("signal", "ai", "dca", "grid")
 BOT_RULES: dict[str, type[ConfigModel]] = {"dca": DcaBotConfig, "grid": GridBotConfig}
@@ -50,15 +50,15 @@ def bot_subject(
 
 
 def named_subject(name: str, params: Mapping[str, Any]) -> Subject:
-    """A built-in technical signal (``sma_cross``…) or a ``dca`` / ``grid`` bot by name, with
-    its parameters (strings from the command line are fine; a JSON list or object given as
+    """A strategy (built-in like ``sma_cross``, or installed) or a ``dca`` / ``grid`` bot by
+    name, with its parameters (strings from the command line are fine; a JSON list or object given as
     text, like ``levels``, is parsed)."""
     model = BOT_RULES.get(name)
     if model is None:
-        if name not in TECHNICAL_SIGNALS:
+        if name not in catalog.names():
             raise InvalidInput(
                 f"Unknown strategy {name!r}: choose one of "
-                f"{', '.join([*TECHNICAL_SIGNALS, *BOT_RULES])}.",
+                f"{', '.join([*catalog.names(), *BOT_RULES])}.",
                 field="strategy",
             )
         return technical_strategy(name, dict(params))

@@ -25,6 +25,7 @@ from core.engine import actions
 from core.engine.context import EngineContext, Parsed
 from core.engine.exit_state import held
 from core.engine.leases import LeasedBot
+from core.engine.strategy_guard import guarded
 from core.engine.trades import Decided, Tx
 from core.engine.venues import PAPER_FEED
 from core.errors import Conflict
@@ -149,7 +150,15 @@ async def _candle_strategy(ctx, feeds, watched, bot, parsed: Parsed, now) -> Pla
     last_ms = int(window.ts[-1])
     cached = parsed.extras.get("decision")
     if cached is None or cached[0] != last_ms:
-        decision = strategy.decide(window)
+        if getattr(strategy, "time_limited", False):
+            decision = await guarded(
+                strategy,
+                strategy.name,
+                lambda: strategy.decide(window),
+                ctx.settings.strategy_timeout_seconds,
+            )
+        else:
+            decision = strategy.decide(window)
         dumped = json.dumps(decision.indicators, separators=(",", ":"), default=str)
         cached = parsed.extras["decision"] = (last_ms, decision, dumped)
     _, decision, dumped = cached

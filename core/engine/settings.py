@@ -47,5 +47,7 @@ class EngineSettings(BaseSettings):
     retention_batch: int = Field(default=20_000, ge=100, le=1_000_000)
     deliver_notifications: bool = True
     """Run the notification delivery loop in the engine process."""
+    strategy_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """An installed strategy that takes longer to decide fails its bot's cycle."""
     shutdown_seconds: float = Field(default=4.0, gt=0, le=60)
     """A stop waits at most this long for the cycle in flight."""

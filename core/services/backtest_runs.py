@@ -23,10 +23,12 @@ from core.market.types import Candle
 from core.services.actor import Actor
 from core.services.backtests import BacktestRequest, BacktestRun, run_backtest
 from core.strategies.candles import datetime_to_ms, ms_to_datetime
-from core.strategies.technical import TECHNICAL_SIGNALS
+from core.strategies.catalog import StrategyInfo, list_strategies
 
-STRATEGIES = tuple(TECHNICAL_SIGNALS)
-"""The built-in strategies a bare backtest can run."""
+
+def strategies() -> list[StrategyInfo]:
+    """The strategies a bare backtest can run (built-in and installed), with their parameters."""
+    return list_strategies()
 
 
 async def run_range(

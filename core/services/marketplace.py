@@ -172,7 +172,7 @@ def validate_strategy_config(type_: str, config: object) -> dict[str, Any]:
     rule = technical_strategy(config["strategy"], params)
     stored: dict[str, Any] = {
         "strategy": config["strategy"],
-        "params": {k: v for k, v in rule.signal.model_dump(mode="json").items() if k != "name"},  # type: ignore[attr-defined]
+        "params": {k: v for k, v in rule.signal.model_dump(mode="json").items() if k != "name"},
         "risk_settings": validate_risk_settings(config.get("risk_settings")).model_dump(
             mode="json", exclude_defaults=True
         ),

@@ -107,15 +107,17 @@ class Candles:
 
     def rows(self) -> list[list]:
         """``[ts_ms, open, high, low, close, volume]`` with exact decimal strings (for JSON)."""
+        columns = (self.open, self.high, self.low, self.close, self.volume)
         return [
-            [int(t), *(str(to_decimal(x)) for x in values)]
-            for t, *values in zip(
-                self.ts.tolist(),
-                self.open.tolist(),
-                self.high.tolist(),
-                self.low.tolist(),
-                self.close.tolist(),
-                self.volume.tolist(),
-                strict=True,
-            )
+            [int(t), *values]
+            for t, *values in zip(self.ts.tolist(), *map(_texts, columns), strict=True)
         ]
+
+
+def _texts(values: np.ndarray) -> list[str]:
+    """``str(to_decimal(x))`` for each value, without a Decimal where ``repr`` already is that
+    text (no exponent: ``repr`` less a trailing ``.0``)."""
+    return [
+        str(Decimal(r)) if "e" in r else r[:-2] if r.endswith(".0") else r
+        for r in map(repr, np.asarray(values, dtype=np.float64).tolist())
+    ]

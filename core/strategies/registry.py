@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from core.errors import InvalidInput
+from core.strategies import catalog
 from core.strategies.ai import AiBotConfig, AiStrategy
 from core.strategies.arbitrage import ArbitrageBotConfig
 from core.strategies.base import Strategy
@@ -17,7 +18,7 @@ from core.strategies.grid import GridBotConfig
 from core.strategies.pump_screener import PumpScreenerConfig
 from core.strategies.risk import RiskSettings
 from core.strategies.signal import ExternalSignal, SignalBotConfig
-from core.strategies.technical import TECHNICAL_SIGNALS, TechnicalStrategy
+from core.strategies.technical import TechnicalStrategy
 
 BOT_CONFIGS: dict[str, type[ConfigModel]] = {
     "dca": DcaBotConfig,
@@ -54,19 +55,17 @@ def validate_risk_settings(data: dict[str, Any] | None) -> RiskSettings:
         raise describe_validation_error(exc, "risk_settings") from None
 
 
-def technical_strategy(name: str, params: dict[str, Any], min_confidence: float = 0) -> Strategy:
-    """A built-in technical signal by name, e.g. ``("sma_cross", {"fast": "10"})``."""
-    model = TECHNICAL_SIGNALS.get(name)
-    if model is None:
-        raise InvalidInput(
-            f"Unknown strategy {name!r}: choose one of {', '.join(TECHNICAL_SIGNALS)}.",
-            field="strategy",
-        )
-    try:
-        signal = model.model_validate({**params, "name": name})
-    except ValidationError as exc:
-        raise describe_validation_error(exc, name) from None
-    return TechnicalStrategy(signal, min_confidence)
+def technical_strategy(
+    name: str, params: Mapping[str, Any], min_confidence: float = 0
+) -> TechnicalStrategy:
+    """A strategy (built-in or installed) by name with its parameters, e.g.
+    ``("sma_cross", {"fast": "10"})``, as the engine and the backtester run it."""
+    return TechnicalStrategy(catalog.build(name, params), min_confidence)
+
+
+get = catalog.get
+"""The strategy class called ``name`` (built-in or installed)."""
+list_strategies = catalog.list_strategies
 
 
 def build_strategy(

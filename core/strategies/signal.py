@@ -17,8 +17,9 @@ from pydantic import Field, model_validator
 
 from core.strategies.base import BUY, HOLD, SELL, Action, Decision, SignalSeries, Strategy
 from core.strategies.candles import Candles, datetime_to_ms, ms_to_datetime, timeframe_seconds
+from core.strategies.catalog import StrategyParams, get
 from core.strategies.config import ConfigModel, Symbol, Timeframe, symbol_field, timeframe_field
-from core.strategies.technical import SmaCross, TechnicalSignal, TechnicalStrategy
+from core.strategies.technical import TECHNICAL_SIGNALS, TechnicalStrategy
 
 
 class SignalBotConfig(ConfigModel):
@@ -29,9 +30,9 @@ class SignalBotConfig(ConfigModel):
     source: Literal["technical", "provider"] = Field(
         default="technical", description="technical: a built-in rule; provider: external signals."
     )
-    indicator: TechnicalSignal = Field(
-        default_factory=SmaCross,
-        description="The built-in rule and its parameters (source technical).",
+    indicator: StrategyParams = Field(
+        default_factory=TECHNICAL_SIGNALS["sma_cross"],
+        description="The strategy (built-in or installed) and its parameters (source technical).",
     )
     provider_id: str | None = Field(
         default=None, description="The signal provider to follow (source provider)."
@@ -61,7 +62,8 @@ class SignalBotConfig(ConfigModel):
     def strategy(self, history: Sequence[ExternalSignal] = ()) -> Strategy:
         if self.source == "provider":
             return ProviderStrategy(self, history)
-        return TechnicalStrategy(self.indicator, self.min_confidence)
+        strategy = get(self.indicator.name)(self.indicator)  # type: ignore[attr-defined]
+        return TechnicalStrategy(strategy, self.min_confidence)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """The built-in technical signals: sma_cross, ema_cross, rsi_reversal, macd_cross,
-bollinger_breakout. Each is a parameter model (``name`` picks the signal) and a vectorized rule.
+bollinger_breakout, written on the strategy API (``core.strategies.api``) like any installed
+strategy; and ``TechnicalStrategy``, which runs one of them for the engine and the backtester.
 
 Confidence is a readable score, not a probability: 50 at the moment a rule fires, rising with
 how decisively it fired (the spread between the averages, how deep RSI went, …), capped at 100.
@@ -7,17 +8,16 @@ how decisively it fired (the spread between the averages, how deep RSI went, …
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, model_validator
 
 from core.strategies import indicators as ind
+from core.strategies.api import CandleStrategy, Param, Signals
 from core.strategies.base import BUY, HOLD, SELL, SignalSeries, Strategy, apply_min_confidence
 from core.strategies.candles import Candles
 from core.strategies.config import ConfigModel
-
-Period = Annotated[int, Field(ge=2, le=1000)]
 
 
 def _score(strength: np.ndarray) -> np.ndarray:
@@ -36,26 +36,31 @@ def _fmt(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:,.6g}"
 
 
-class _MovingAverageCross(ConfigModel):
-    LABEL: ClassVar[str]  # the average's short name in explanations ("SMA", "EMA")
-    fast: Period = Field(default=10, description="Period of the fast moving average, in candles.")
-    slow: Period = Field(default=20, description="Period of the slow moving average, in candles.")
+def _period(default: int, help: str) -> Param:
+    return Param(int, default, min=2, max=1000, help=help)
 
-    @model_validator(mode="after")
-    def _fast_below_slow(self):
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be smaller than slow ({self.slow})")
-        return self
 
-    @property
+def _fast_below_slow(p: Any) -> None:
+    if p.fast >= p.slow:
+        raise ValueError(f"fast ({p.fast}) must be smaller than slow ({p.slow})")
+
+
+class _MovingAverageCross(CandleStrategy):
+    builtin = True
+
+    @classmethod
+    def check(cls, p: Any) -> None:
+        _fast_below_slow(p)
+
     def warmup(self) -> int:
-        return self.slow
+        return int(self.p.slow)  # type: ignore[attr-defined]
 
     def _averages(self, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def compute(self, candles: Candles):
-        label = self.LABEL
+    def signals(self, candles: Candles) -> Signals:
+        p: Any = self.p
+        label = self.name.split("_")[0].upper()
         fast, slow = self._averages(candles.close)
         buy = ind.crossed_above(fast, slow)
         sell = ind.crossed_below(fast, slow)
@@ -64,14 +69,14 @@ class _MovingAverageCross(ConfigModel):
         confidence = _score(spread_pct * 50.0)
 
         def explain(i: int) -> str:
-            pair = f"{label}({self.fast}) {_fmt(fast[i])} vs {label}({self.slow}) {_fmt(slow[i])}"
+            pair = f"{label}({p.fast}) {_fmt(fast[i])} vs {label}({p.slow}) {_fmt(slow[i])}"
             if buy[i]:
                 return f"{pair}: the fast average crossed above the slow one (spread {spread_pct[i]:+.3f}%)."
             if sell[i]:
                 return f"{pair}: the fast average crossed below the slow one (spread {spread_pct[i]:+.3f}%)."
             return f"{pair}: no crossing."
 
-        return (
+        return Signals(
             buy,
             sell,
             confidence,
@@ -83,94 +88,99 @@ class _MovingAverageCross(ConfigModel):
 class SmaCross(_MovingAverageCross):
     """BUY when the fast simple moving average crosses above the slow one, SELL when below."""
 
-    name: Literal["sma_cross"] = "sma_cross"
-    LABEL = "SMA"
+    name = "sma_cross"
+    params: ClassVar[dict[str, Param]] = {
+        "fast": _period(10, "Period of the fast moving average, in candles."),
+        "slow": _period(20, "Period of the slow moving average, in candles."),
+    }
 
-    def _averages(self, close):
-        return ind.sma(close, self.fast), ind.sma(close, self.slow)
+    def _averages(self, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p: Any = self.p
+        return ind.sma(close, p.fast), ind.sma(close, p.slow)
 
 
 class EmaCross(_MovingAverageCross):
     """BUY when the fast exponential moving average crosses above the slow one, SELL when below."""
 
-    name: Literal["ema_cross"] = "ema_cross"
-    LABEL = "EMA"
-    fast: Period = Field(default=12, description="Period of the fast EMA, in candles.")
-    slow: Period = Field(default=26, description="Period of the slow EMA, in candles.")
+    name = "ema_cross"
+    params: ClassVar[dict[str, Param]] = {
+        "fast": _period(12, "Period of the fast EMA, in candles."),
+        "slow": _period(26, "Period of the slow EMA, in candles."),
+    }
 
-    @property
     def warmup(self) -> int:
-        return self.slow * 10  # EMA seeding has faded to well under 1e-9 by then
+        return int(self.p.slow) * 10  # type: ignore[attr-defined]  # EMA seeding has faded by then
 
-    def _averages(self, close):
-        return ind.ema(close, self.fast), ind.ema(close, self.slow)
+    def _averages(self, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p: Any = self.p
+        return ind.ema(close, p.fast), ind.ema(close, p.slow)
 
 
-class RsiReversal(ConfigModel):
+class RsiReversal(CandleStrategy):
     """BUY when RSI climbs back above the oversold line, SELL when it falls back below overbought."""
 
-    name: Literal["rsi_reversal"] = "rsi_reversal"
-    period: Period = Field(default=14, description="RSI period, in candles.")
-    oversold: float = Field(default=30, gt=0, lt=100, description="RSI level counted as oversold.")
-    overbought: float = Field(
-        default=70, gt=0, lt=100, description="RSI level counted as overbought."
-    )
+    name = "rsi_reversal"
+    builtin = True
+    params: ClassVar[dict[str, Param]] = {
+        "period": _period(14, "RSI period, in candles."),
+        "oversold": Param(float, 30, above=0, below=100, help="RSI level counted as oversold."),
+        "overbought": Param(float, 70, above=0, below=100, help="RSI level counted as overbought."),
+    }
 
-    @model_validator(mode="after")
-    def _levels_ordered(self):
-        if self.oversold >= self.overbought:
+    @classmethod
+    def check(cls, p: Any) -> None:
+        if p.oversold >= p.overbought:
             raise ValueError(
-                f"oversold ({self.oversold:g}) must be below overbought ({self.overbought:g})"
+                f"oversold ({p.oversold:g}) must be below overbought ({p.overbought:g})"
             )
-        return self
 
-    @property
     def warmup(self) -> int:
-        return self.period * 10
+        return int(self.p.period) * 10  # type: ignore[attr-defined]
 
-    def compute(self, candles: Candles):
-        values = ind.rsi(candles.close, self.period)
-        buy = ind.crossed_above(values, self.oversold)
-        sell = ind.crossed_below(values, self.overbought)
-        lowest = ind.rolling_min(values, self.period)
-        highest = ind.rolling_max(values, self.period)
+    def signals(self, candles: Candles) -> Signals:
+        p: Any = self.p
+        values = ind.rsi(candles.close, p.period)
+        buy = ind.crossed_above(values, p.oversold)
+        sell = ind.crossed_below(values, p.overbought)
+        lowest = ind.rolling_min(values, p.period)
+        highest = ind.rolling_max(values, p.period)
         confidence = np.where(
-            buy, _score((self.oversold - lowest) * 2.5), _score((highest - self.overbought) * 2.5)
+            buy, _score((p.oversold - lowest) * 2.5), _score((highest - p.overbought) * 2.5)
         )
 
         def explain(i: int) -> str:
-            now = f"RSI({self.period}) {_fmt(values[i])}"
+            now = f"RSI({p.period}) {_fmt(values[i])}"
             if buy[i]:
-                return f"{now} rose back above {self.oversold:g} after reaching {_fmt(lowest[i])}."
+                return f"{now} rose back above {p.oversold:g} after reaching {_fmt(lowest[i])}."
             if sell[i]:
-                return (
-                    f"{now} fell back below {self.overbought:g} after reaching {_fmt(highest[i])}."
-                )
+                return f"{now} fell back below {p.overbought:g} after reaching {_fmt(highest[i])}."
             return f"{now}: no reversal."
 
-        return buy, sell, confidence, {"rsi": values}, explain
+        return Signals(buy, sell, confidence, {"rsi": values}, explain)
 
 
-class MacdCross(ConfigModel):
+class MacdCross(CandleStrategy):
     """BUY when the MACD line crosses above its signal line, SELL when below."""
 
-    name: Literal["macd_cross"] = "macd_cross"
-    fast: Period = Field(default=12, description="Fast EMA period.")
-    slow: Period = Field(default=26, description="Slow EMA period.")
-    signal: Period = Field(default=9, description="Signal line EMA period.")
+    name = "macd_cross"
+    builtin = True
+    params: ClassVar[dict[str, Param]] = {
+        "fast": _period(12, "Fast EMA period."),
+        "slow": _period(26, "Slow EMA period."),
+        "signal": _period(9, "Signal line EMA period."),
+    }
 
-    @model_validator(mode="after")
-    def _fast_below_slow(self):
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be smaller than slow ({self.slow})")
-        return self
+    @classmethod
+    def check(cls, p: Any) -> None:
+        _fast_below_slow(p)
 
-    @property
     def warmup(self) -> int:
-        return (self.slow + self.signal) * 10
+        p: Any = self.p
+        return int(p.slow + p.signal) * 10
 
-    def compute(self, candles: Candles):
-        line, signal, hist = ind.macd(candles.close, self.fast, self.slow, self.signal)
+    def signals(self, candles: Candles) -> Signals:
+        p: Any = self.p
+        line, signal, hist = ind.macd(candles.close, p.fast, p.slow, p.signal)
         buy = ind.crossed_above(hist, 0.0)
         sell = ind.crossed_below(hist, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -184,7 +194,7 @@ class MacdCross(ConfigModel):
                 return f"{now}: MACD crossed below its signal line."
             return f"{now}: no crossing."
 
-        return (
+        return Signals(
             buy,
             sell,
             confidence,
@@ -193,22 +203,23 @@ class MacdCross(ConfigModel):
         )
 
 
-class BollingerBreakout(ConfigModel):
+class BollingerBreakout(CandleStrategy):
     """BUY when the close breaks above the upper band, SELL when it falls back below the middle."""
 
-    name: Literal["bollinger_breakout"] = "bollinger_breakout"
-    period: Period = Field(default=20, description="Bollinger period, in candles.")
-    stddev: float = Field(
-        default=2.0, gt=0, le=10, description="Band width in standard deviations."
-    )
+    name = "bollinger_breakout"
+    builtin = True
+    params: ClassVar[dict[str, Param]] = {
+        "period": _period(20, "Bollinger period, in candles."),
+        "stddev": Param(float, 2.0, above=0, max=10, help="Band width in standard deviations."),
+    }
 
-    @property
     def warmup(self) -> int:
-        return self.period
+        return int(self.p.period)  # type: ignore[attr-defined]
 
-    def compute(self, candles: Candles):
+    def signals(self, candles: Candles) -> Signals:
+        p: Any = self.p
         close = candles.close
-        upper, middle, lower = ind.bollinger(close, self.period, self.stddev)
+        upper, middle, lower = ind.bollinger(close, p.period, p.stddev)
         buy = ind.crossed_above(close, upper)
         sell = ind.crossed_below(close, middle)
         width = upper - lower
@@ -224,7 +235,7 @@ class BollingerBreakout(ConfigModel):
                 return f"{now}: the close fell back below the middle band {_fmt(middle[i])}."
             return f"{now}: no breakout."
 
-        return (
+        return Signals(
             buy,
             sell,
             confidence,
@@ -233,30 +244,55 @@ class BollingerBreakout(ConfigModel):
         )
 
 
-TechnicalSignal = Annotated[
-    SmaCross | EmaCross | RsiReversal | MacdCross | BollingerBreakout,
-    Field(discriminator="name"),
-]
-TECHNICAL_SIGNALS: dict[str, type[ConfigModel]] = {
-    model.model_fields["name"].default: model
-    for model in (SmaCross, EmaCross, RsiReversal, MacdCross, BollingerBreakout)
-}
+BUILTINS: tuple[type[CandleStrategy], ...] = (
+    SmaCross,
+    EmaCross,
+    RsiReversal,
+    MacdCross,
+    BollingerBreakout,
+)
+TECHNICAL_SIGNALS: dict[str, type[ConfigModel]] = {s.name: s.params_model() for s in BUILTINS}
+"""The built-in signals' parameter models by name."""
 
 
 class TechnicalStrategy(Strategy):
-    """A built-in technical signal, optionally filtered by a minimum confidence."""
+    """A strategy of the API (built-in or installed) as the engine and the backtester run it,
+    optionally filtered by a minimum confidence."""
 
-    def __init__(self, signal: ConfigModel, min_confidence: float = 0.0) -> None:
-        self.signal = signal
-        self.name = signal.name  # type: ignore[attr-defined]
+    def __init__(self, strategy: CandleStrategy, min_confidence: float = 0.0) -> None:
+        self.strategy = strategy
+        self.name = strategy.name
         self.min_confidence = float(min_confidence)
 
     @property
+    def signal(self) -> ConfigModel:
+        """The validated parameters (with ``name``), as stored in a bot's config."""
+        return self.strategy.p
+
+    @property
+    def time_limited(self) -> bool:
+        """Installed code runs under the engine's time limit; the built-ins are ours."""
+        return not self.strategy.builtin
+
+    @property
     def lookback(self) -> int:
-        return int(self.signal.warmup) + 2  # type: ignore[attr-defined]
+        return int(self.strategy.warmup()) + 2
 
     def series(self, candles: Candles) -> SignalSeries:
-        buy, sell, confidence, shown, explain = self.signal.compute(candles)  # type: ignore[attr-defined]
+        out = self.strategy.signals(candles)
+        n = len(candles)
+        buy = _flags(out.entry, n, "entry")
+        sell = _flags(out.exit, n, "exit")
+        confidence = (
+            np.full(n, 100.0)
+            if out.confidence is None
+            else np.asarray(out.confidence, dtype=np.float64)
+        )
+        if confidence.shape != (n,):
+            raise ValueError(
+                f"{self.name}: confidence has {len(confidence)} values for {n} candles"
+            )
+        explain = out.explain or self._explain(buy, sell)
         raw = _codes(buy, sell)
         action = apply_min_confidence(raw, confidence, self.min_confidence)
 
@@ -266,4 +302,23 @@ class TechnicalStrategy(Strategy):
                 text += f" Ignored: confidence {confidence[i]:.1f} is below the minimum {self.min_confidence:g}."
             return text
 
-        return SignalSeries(action, confidence, shown, reason)
+        return SignalSeries(action, confidence, out.indicators, reason)
+
+    def _explain(self, buy: np.ndarray, sell: np.ndarray) -> Callable[[int], str]:
+        def explain(i: int) -> str:
+            if sell[i]:
+                return f"{self.name}: exit signal."
+            if buy[i]:
+                return f"{self.name}: entry signal."
+            return f"{self.name}: no signal."
+
+        return explain
+
+
+def _flags(values: object, n: int, what: str) -> np.ndarray:
+    flags = np.asarray(values, dtype=bool)
+    if flags.shape != (n,):
+        raise ValueError(
+            f"the {what} array has shape {flags.shape}, expected ({n},) like the candles"
+        )
+    return flags

@@ -59,8 +59,9 @@ class _Bar:
 @click.option("--timeframe", help="Candle timeframe of the CSV (1m, 15m, 1h, 4h, 1d).")
 @click.option(
     "--strategy",
-    help="Built-in signal (sma_cross, ema_cross, rsi_reversal, macd_cross, bollinger_breakout) "
-    "or a dca / grid bot, with its settings as --set NAME=VALUE.",
+    help="A strategy (built-in: sma_cross, ema_cross, rsi_reversal, macd_cross, "
+    "bollinger_breakout; or installed: blockbotx strategy list) or a dca / grid bot, with its "
+    "settings as --set NAME=VALUE.",
 )
 @click.option(
     "--set",

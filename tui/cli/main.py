@@ -10,6 +10,7 @@ summary line.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -26,6 +27,7 @@ SUBCOMMANDS = {
     "engine": "tui.cli.engine:engine",
     "serve": "tui.cli.serve:serve",
     "signals": "tui.cli.signals:signals_group",
+    "strategy": "tui.cli.strategy:strategy_group",
     "telegram": "tui.cli.telegram:telegram_group",
     "user": "tui.cli.user:user_group",
     "vault": "tui.cli.vault:vault_group",
@@ -85,12 +87,29 @@ class LazyGroup(click.Group):
     help="Only watch: never run the bots in this process (by default the dashboard runs them "
     "when no engine process is alive).",
 )
+@click.option(
+    "--strategy-path",
+    "strategy_paths",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Also load the strategies in this directory (repeatable; see docs/strategies.md).",
+)
 @click.pass_context
-def cli(ctx: click.Context, no_engine: bool) -> None:
+def cli(ctx: click.Context, no_engine: bool, strategy_paths: tuple[str, ...]) -> None:
     """BlockbotX: run and watch crypto trading bots from the terminal.
 
     With no command, opens the dashboard.
     """
+    if strategy_paths:  # through the environment: engine processes started from here see it too
+        import os
+
+        from core.strategies.catalog import PATH_ENV, reload
+
+        extra = [str(Path(p).resolve()) for p in strategy_paths]
+        os.environ[PATH_ENV] = os.pathsep.join([*extra, os.environ.get(PATH_ENV, "")]).strip(
+            os.pathsep
+        )
+        reload()
     if ctx.invoked_subcommand is None:
         open_dashboard(engine=not no_engine)
 

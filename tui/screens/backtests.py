@@ -1,4 +1,5 @@
-"""Backtests: pick a bot (signal and AI bots) or a built-in strategy, a dataset and a range,
+"""Backtests: pick a bot (signal and AI bots) or a strategy (built-in or installed; the
+parameters field shows what it declares), a dataset and a range,
 cash and fee; run it in a worker with a progress bar; open the report. Below, the history of
 past runs (stored under their bot), newest first."""
 
@@ -17,6 +18,7 @@ from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select
 from core.errors import InvalidInput
 from core.services import backtest_runs, backtests, bots
 from core.services.backtests import BacktestRequest
+from core.strategies.api import Param
 from core.strategies.registry import BACKTESTABLE
 from tui import format as fmt
 from tui.screens.base import BaseScreen
@@ -46,6 +48,16 @@ def _number(text: str, field: str) -> Decimal:
     return value
 
 
+def _bounds(p: Param) -> str:
+    low = p.min if p.min is not None else p.above
+    high = p.max if p.max is not None else p.below
+    if p.choices:
+        return f" ({', '.join(p.choices)})"
+    if low is None and high is None:
+        return ""
+    return f" ({'' if low is None else f'{low:g}'}–{'' if high is None else f'{high:g}'})"
+
+
 class BacktestsScreen(BaseScreen):
     CSS_PATH = "backtests.tcss"
     BINDINGS = [  # noqa: RUF012
@@ -64,7 +76,7 @@ class BacktestsScreen(BaseScreen):
             yield Select[str]((), prompt="none: a built-in strategy", id="bot", compact=True)
             yield Label("Strategy")
             yield Select[str](
-                ((s, s) for s in backtest_runs.STRATEGIES),
+                ((s.name, s.name) for s in backtest_runs.strategies()),
                 prompt="the bot's own",
                 id="strategy",
                 compact=True,
@@ -182,6 +194,20 @@ class BacktestsScreen(BaseScreen):
             params=params,
         )
         return request, {"start": start, "end": end + timedelta(days=1) if end else None}
+
+    @on(Select.Changed, "#strategy")
+    def _strategy_chosen(self, event: Select.Changed) -> None:
+        """The parameters field shows what the chosen strategy declares, with defaults."""
+        params = self.query_one("#params", Input)
+        found = {s.name: s for s in backtest_runs.strategies()}.get(str(event.value))
+        if found is None:
+            params.placeholder, params.tooltip = 'JSON, like {"fast": 10, "slow": 30}', None
+            return
+        defaults = {key: p.default for key, p in found.params.items()}
+        params.placeholder = f"JSON; defaults: {json.dumps(defaults)}"
+        params.tooltip = "\n".join(
+            f"{key}: {p.help or p.type.__name__}{_bounds(p)}" for key, p in found.params.items()
+        )
 
     @on(Button.Pressed, "#run")
     def _run_pressed(self) -> None:

@@ -20,7 +20,7 @@ from core.errors import InvalidInput, ServiceError
 from core.services import bots, exchanges, templates
 from core.services.bot_views import BotSpec, BotUpdate, BotView
 from core.services.templates import TemplateView
-from core.strategies.registry import BOT_CONFIGS
+from core.strategies.registry import BOT_CONFIGS, get, list_strategies
 from core.strategies.risk import RiskSettings
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
 from tui.screens.base import BaseScreen
@@ -33,7 +33,13 @@ TYPE_HELP = {
     "arbitrage": "Buys on one market and sells on another when the spread pays the fees.",
     "pump_screener": "Watches pairs for sudden price and volume rises; may buy on them.",
 }
-SECTIONS = {"cfg": "config", "risk": "risk_settings"}
+SECTIONS = {"cfg": "config", "risk": "risk_settings", "ind": "config.indicator"}
+STRATEGY_KEY = "indicator"
+"""A signal bot's strategy: a choice of strategy, then a field per parameter it declares."""
+
+
+def _is_strategy(prefix: str, field: ConfigField, form: BotFormScreen) -> bool:
+    return prefix == "cfg" and field.key == STRATEGY_KEY and form.bot_type == "signal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,16 +212,59 @@ class BotFormScreen(BaseScreen[str | None]):
 
     async def _lay_settings(self) -> None:
         self.query_one("#cfg-title", Static).update(f"Settings of a {self.bot_type} bot")
+        self.fields.pop("ind", None)
         for prefix, model in (("cfg", BOT_CONFIGS[self.bot_type]), ("risk", RiskSettings)):
             fields = fields_for(model)
-            self.fields[prefix] = fields
             box = self.query_one(f"#{prefix}-fields", Vertical)
             await box.remove_children()
             stored = self.values[prefix]
-            await box.mount_all(
-                FieldRow(prefix, f, as_form_value(f.kind, stored[f.key]) if f.key in stored else f.default)
+            rows: list[Widget] = []
+            for f in fields:
+                if prefix == "cfg" and f.key == STRATEGY_KEY and self.bot_type == "signal":
+                    rows.append(Vertical(id="strategy-fields"))
+                    continue
+                value = as_form_value(f.kind, stored[f.key]) if f.key in stored else f.default
+                rows.append(FieldRow(prefix, f, value))
+            self.fields[prefix] = [f for f in fields if not _is_strategy(prefix, f, self)]
+            await box.mount_all(rows)
+        if self.query("#strategy-fields"):
+            chosen = self.values["cfg"].get(STRATEGY_KEY)
+            chosen = dict(chosen) if isinstance(chosen, dict) else {"name": "sma_cross"}
+            await self._lay_strategy(str(chosen.pop("name", "sma_cross")), chosen)
+
+    async def _lay_strategy(self, name: str, stored: dict[str, Any]) -> None:
+        """The strategy choice and one field per parameter the chosen strategy declares."""
+        known = {s.name: s for s in list_strategies()}
+        if name not in known:
+            name = "sma_cross"  # not installed on this machine: choosing again is the way out
+        fields = [f for f in fields_for(get(name).params_model()) if f.key != "name"]
+        self.fields["ind"] = fields
+        box = self.query_one("#strategy-fields", Vertical)
+        await box.remove_children()
+        choice = Select[str](
+            ((f"{n} · {s.source}" if s.source != "built-in" else n, n) for n, s in known.items()),
+            value=name,
+            allow_blank=False,
+            id="ind-name",
+            compact=True,
+        )
+        await box.mount(
+            self._row("ind-name", "Strategy", choice, help=known[name].description),
+            *(
+                FieldRow("ind", f, as_form_value(f.kind, stored[f.key]) if f.key in stored else f.default)
                 for f in fields
-            )  # fmt: skip
+            ),
+        )  # fmt: skip
+
+    @on(Select.Changed, "#ind-name")
+    async def _strategy_changed(self, event: Select.Changed) -> None:
+        current = self.values["cfg"].get(STRATEGY_KEY)
+        if event.value is Select.NULL or (
+            isinstance(current, dict) and current.get("name") == event.value
+        ):
+            return
+        self.values["cfg"][STRATEGY_KEY] = {"name": str(event.value)}
+        await self._lay_strategy(str(event.value), {})
 
     @on(Select.Changed, "#type")
     async def _type_changed(self, event: Select.Changed) -> None:
@@ -259,13 +308,17 @@ class BotFormScreen(BaseScreen[str | None]):
         for prefix, fields in self.fields.items():
             rows = {
                 row.field.key: row
-                for row in self.query(f"#{prefix}-fields FieldRow").results(FieldRow)
+                for row in self.query(FieldRow).results(FieldRow)
+                if row.prefix == prefix
             }
             try:
                 out[prefix] = read(fields, {key: row.raw() for key, row in rows.items()})
             except FormValueError as exc:
                 self._mark(f"{SECTIONS[prefix]}.{exc.key}", str(exc))
                 return None
+        if "ind" in out:
+            name = self.query_one("#ind-name", Select).value
+            out["cfg"][STRATEGY_KEY] = {"name": str(name), **out.pop("ind")}
         return out
 
     def _clear_marks(self) -> None:
@@ -278,6 +331,13 @@ class BotFormScreen(BaseScreen[str | None]):
         """Show ``message`` at the field the service named (``config.slow``), or on top."""
         section, _, key = (field or "").partition(".")
         prefix = {v: k for k, v in SECTIONS.items()}.get(section)
+        if section == "config" and key.split(".")[0] == STRATEGY_KEY and self.query("#ind-name"):
+            # config.indicator.<strategy>[.<parameter>]: the parameter's field, else the choice
+            prefix, key, section = "ind", key.split(".")[-1], "ind-name"
+            declared = [f.key for f in self.fields.get("ind", [])]
+            if key not in declared:  # an installed strategy's message names it: "name.key: …"
+                chosen = self.query_one("#ind-name", Select).value
+                key = next((k for k in declared if f"{chosen}.{k}:" in message), "")
         key = key.split(".")[0]
         target = None
         if prefix and key:
@@ -290,7 +350,7 @@ class BotFormScreen(BaseScreen[str | None]):
             control = target.query_one(f"#{prefix}-{key}")
             control.focus()
             target.scroll_visible()
-        elif field and self.query(f"#row-{section}"):
+        elif section and self.query(f"#row-{section}"):
             row = self.query_one(f"#row-{section}")
             say(row.query_one(".field-error", Static), message)
             row.scroll_visible()

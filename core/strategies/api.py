@@ -1,0 +1,187 @@
+"""The strategy API (version 1): what a strategy written for BlockbotX looks like.
+
+A strategy is a class: it declares its parameters (``params``), how many candles it needs
+before its signals mean something (``warmup``), and computes entry and exit signals over whole
+numpy candle arrays at once (``signals``). The same class runs in backtests, paper bots and live
+bots: the engine calls it on a window of recent candles and acts on the last bar, the backtester
+calls it once on the whole history. docs/strategies.md is the user's guide; the five built-in
+signals (``core.strategies.technical``) are written on this API too.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, create_model, model_validator
+
+from core.strategies.candles import Candles
+from core.strategies.config import ConfigModel
+
+API_VERSION = 1
+"""Raised only when a strategy written for this version could stop working."""
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+ParamType = type[int] | type[float] | type[bool] | type[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One tunable setting: its type (int, float, bool or str), default, allowed range
+    (``min``/``max`` inclusive, ``above``/``below`` exclusive) or fixed ``choices``, and a line
+    of help."""
+
+    type: ParamType
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    above: float | None = None
+    below: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def field(self) -> tuple[Any, Any]:
+        """The pydantic field (annotation, FieldInfo) this parameter validates with."""
+        annotation: Any = self.type
+        if self.choices:
+            annotation = Literal[tuple(self.choices)]
+        return annotation, Field(
+            default=self.default,
+            ge=self.min,
+            le=self.max,
+            gt=self.above,
+            lt=self.below,
+            description=self.help or None,
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Signals:
+    """What ``signals`` returns: for every candle, whether to enter and whether to exit.
+
+    ``entry`` and ``exit`` are bool arrays as long as the candles (an exit wins where both are
+    set). ``confidence`` (0–100 floats, optional) scores each signal; without it every signal
+    counts as 100. ``indicators`` are named arrays recorded with each live decision, and
+    ``explain(i)`` is the readable reason at candle ``i`` (optional).
+    """
+
+    entry: np.ndarray
+    exit: np.ndarray
+    confidence: np.ndarray | None = None
+    indicators: Mapping[str, np.ndarray] = field(default_factory=dict)
+    explain: Callable[[int], str] | None = None
+
+
+class CandleStrategy(ABC):
+    """Base of every strategy. Subclass it, set ``name`` and ``params``, write ``signals``.
+
+    ``self.p`` holds the validated parameter values (``self.p.fast``). Element ``i`` of every
+    array ``signals`` returns may use candles ``0..i`` only: ``blockbotx strategy check``
+    recomputes on shortened histories and reports the first bar where a strategy peeked ahead.
+    """
+
+    name: ClassVar[str] = ""
+    """The name bots, backtests and the command line use: lower case, digits and ``_``."""
+    api_version: ClassVar[int] = API_VERSION
+    description: ClassVar[str] = ""
+    params: ClassVar[dict[str, Param]] = {}
+    builtin: ClassVar[bool] = False
+    """Shipped with BlockbotX (runs without the time limit put on installed strategies)."""
+
+    def __init__(self, p: ConfigModel) -> None:
+        self.p = p
+
+    @classmethod
+    def check(cls, p: Any) -> None:
+        """Raise ValueError with a readable message when values are valid one by one but not
+        together (e.g. fast must be below slow). Called whenever parameters are validated."""
+        return None
+
+    def warmup(self) -> int:
+        """Candles needed before the signals are reliable (indicator seeding included)."""
+        return 0
+
+    @abstractmethod
+    def signals(self, candles: Candles) -> Signals:
+        """Entry and exit signals for every candle; element ``i`` uses candles ``0..i`` only."""
+
+    # -- used by BlockbotX ----------------------------------------------------------------
+
+    @classmethod
+    def params_model(cls) -> type[ConfigModel]:
+        """The pydantic model of ``{"name": ..., **params}`` (built once per class)."""
+        model = cls.__dict__.get("_params_model")
+        if model is None:
+            model = _build_params_model(cls)
+            cls._params_model = model  # type: ignore[attr-defined]
+        return model
+
+    @classmethod
+    def from_params(cls, values: Mapping[str, Any]) -> CandleStrategy:
+        """An instance with ``values`` validated (raises pydantic's ValidationError)."""
+        return cls(cls.params_model().model_validate({**values, "name": cls.name}))
+
+
+def _build_params_model(cls: type[CandleStrategy]) -> type[ConfigModel]:
+    fields: dict[str, Any] = {"name": (Literal[cls.name], cls.name)}
+    for key, param in cls.params.items():
+        fields[key] = param.field()
+
+    def _together(self: Any) -> Any:
+        cls.check(self)
+        return self
+
+    return create_model(
+        f"{cls.__name__}Params",
+        __base__=ConfigModel,
+        __doc__=cls.description or cls.__doc__,
+        __validators__={"_together": model_validator(mode="after")(_together)},  # type: ignore[dict-item]
+        **fields,
+    )
+
+
+def problems_of(cls: Any) -> list[str]:
+    """What is wrong with a strategy class, as readable sentences (empty: it is well formed)."""
+    if not isinstance(cls, type) or not issubclass(cls, CandleStrategy):
+        return [f"{cls!r} is not a subclass of core.strategies.api.CandleStrategy"]
+    out: list[str] = []
+    if not isinstance(cls.name, str) or not NAME.match(cls.name):
+        out.append(
+            f"name {cls.name!r} must be 2-48 characters: a lower-case letter, then lower-case "
+            "letters, digits or _"
+        )
+    if not isinstance(cls.api_version, int) or not 1 <= cls.api_version <= API_VERSION:
+        out.append(
+            f"api_version {cls.api_version!r} is not supported: this BlockbotX has strategy "
+            f"API version {API_VERSION}"
+        )
+    if "signals" in getattr(cls, "__abstractmethods__", ()):
+        out.append("it does not define signals(self, candles)")
+    if not isinstance(cls.params, dict):
+        return [*out, "params must be a dict of name -> Param"]
+    for key, param in cls.params.items():
+        if not isinstance(param, Param):
+            out.append(f"params[{key!r}] is not a Param")
+        elif key == "name" or not key.isidentifier():
+            out.append(f"params[{key!r}]: a parameter name must be an identifier other than name")
+        elif param.type not in (int, float, bool, str):
+            out.append(f"params[{key!r}]: type must be int, float, bool or str")
+    if out:
+        return out
+    try:
+        instance = cls.from_params({})
+    except ValidationError as exc:
+        return [f"the default parameters are not valid: {exc.errors(include_url=False)}"]
+    except Exception as exc:  # the author's own check() or __init__
+        return [f"the default parameters are not valid: {type(exc).__name__}: {exc}"]
+    try:
+        warmup = instance.warmup()
+    except Exception as exc:
+        return [f"warmup() failed: {type(exc).__name__}: {exc}"]
+    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
+        out.append(f"warmup() must return a whole number of candles >= 0, not {warmup!r}")
+    return out
