@@ -58,6 +58,12 @@ from tui.cli.runtime import connect, console, fail, ready, setup_logging
     help="Study name in the database: processes (on any machine) given the same name share it.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
+@click.option(
+    "--user",
+    "user_email",
+    help="Store the run under this account (shown in its backtests screen); without it, the "
+    "run is kept for administrators.",
+)
 @click.option("--cash", default="10000", show_default=True, help="Starting cash (quote currency).")
 @click.option(
     "--fee", default="0.001", show_default=True, help="Fee per fill as a fraction (0.001 = 0.1 %)."
@@ -78,6 +84,7 @@ def optimize(
     jobs: int | None,
     study: str | None,
     seed: int,
+    user_email: str | None,
     cash: str,
     fee: str,
     as_json: bool,
@@ -120,23 +127,38 @@ def optimize(
         fail(str(exc))
     db = connect()
     try:
-        candles, request = asyncio.run(_prepare(db, dataset_id, candles, request))
+        candles, request, owner = asyncio.run(
+            _prepare(db, dataset_id, candles, request, user_email)
+        )
     except ServiceError as exc:
         fail(str(exc))
-    report = _search(db.url, request, candles)
-    _print(report.as_json(), as_json)
+    data = _search(db.url, request, candles).as_json()
+    source = f"csv {csv_file}" if csv_file else f"dataset {dataset_id}"
+    try:
+        data["optimization_id"] = asyncio.run(_store(connect(), owner, data, source))
+    except ServiceError as exc:
+        fail(str(exc))
+    _print(data, as_json)
 
 
-async def _prepare(db: Any, dataset_id: str | None, candles: Any, request: Any) -> Any:
-    """Migrate if needed and load a dataset's candles; the pool is closed before the workers
-    fork."""
+async def _prepare(
+    db: Any, dataset_id: str | None, candles: Any, request: Any, user_email: str | None
+) -> Any:
+    """Migrate if needed, find the owner and load a dataset's candles; the pool is closed
+    before the workers fork."""
     from dataclasses import replace
 
     from core.backtest import BacktestSettings
     from core.backtest.datasets import load_dataset
+    from core.services.actor import Actor
+    from core.services.optimizations import owner_id
 
+    owner = None
     try:
         await ready(db, seed=False)
+        if user_email is not None:
+            async with db.session() as session:
+                owner = Actor(await owner_id(session, user_email))
         if dataset_id is not None:
             async with db.session() as session:
                 info, candles = await load_dataset(session, dataset_id)
@@ -145,7 +167,17 @@ async def _prepare(db: Any, dataset_id: str | None, candles: Any, request: Any) 
             request = replace(request, settings=settings)
     finally:
         await db.dispose()
-    return candles, request
+    return candles, request, owner
+
+
+async def _store(db: Any, owner: Any, data: dict[str, Any], source: str) -> str:
+    from core.services.optimizations import record_optimization
+
+    try:
+        async with db.session() as session:
+            return await record_optimization(session, owner, data, source)
+    finally:
+        await db.dispose()
 
 
 def _search(url: str, request: Any, candles: Any) -> Any:
@@ -224,4 +256,7 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
             f"Walk-forward: {len(data['walk_forward'])} windows, out-of-sample returns "
             f"compounded {data['out_of_sample_return_pct']} %"
         )
-    console.print(f"Took {data['elapsed_s']:,.1f} s.", highlight=False)
+    console.print(
+        f"Took {data['elapsed_s']:,.1f} s; stored as optimisation {data['optimization_id']}.",
+        highlight=False,
+    )
