@@ -18,7 +18,7 @@ from core.errors import InvalidInput
 from core.optimize.objective import check_objective, evaluate, strategy_parameters
 from core.optimize.space import Dimension, check_grid, grid_size, parse_space
 from core.optimize.storage import open_storage
-from core.optimize.trials import Job, Worker
+from core.optimize.trials import RESULT, Job, Worker
 from core.strategies.candles import Candles, ms_to_datetime
 
 Progress = Callable[[int, int], None]
@@ -253,7 +253,8 @@ def _summarise(study: Any, objective: str) -> tuple[dict | None, list[dict], dic
     for t in trials:
         if not t.state.is_finished():
             continue
-        value = t.user_attrs.get("value")
+        result = t.user_attrs.get(RESULT) or {}
+        value = result.get("value")
         if value is None and t.state == TrialState.COMPLETE:  # a duplicate: its original's
             value = repr(t.value)
         rows.append(
@@ -262,9 +263,9 @@ def _summarise(study: Any, objective: str) -> tuple[dict | None, list[dict], dic
                 "params": dict(t.params),
                 "value": None if value is None else float(value),
                 "state": t.state.name.lower(),
-                "trades": t.user_attrs.get("trades"),
+                "trades": result.get("trades"),
                 "duplicate_of": t.user_attrs.get("duplicate_of"),
-                "skipped": t.user_attrs.get("skipped"),
+                "skipped": result.get("skipped") or t.user_attrs.get("skipped"),
             }
         )
     scored = [r for r in rows if r["value"] is not None and r["duplicate_of"] is None]

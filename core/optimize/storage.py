@@ -4,7 +4,7 @@ Optuna creates and migrates its own tables; keeping them out of the default sche
 out of alembic's comparison of our models with the database. Optuna talks to PostgreSQL through
 a synchronous driver (psycopg 3). Several ``optimize`` processes, on one machine or many, share
 a study by name; a PostgreSQL advisory lock per study makes claiming a parameter set atomic
-(``claim_lock``), so no two workers ever evaluate the same one.
+(``core.optimize.trials``), so no two workers ever evaluate the same one.
 """
 
 from __future__ import annotations
@@ -36,8 +36,13 @@ def lock_key(name: str) -> int:
     )
 
 
-def lock_engine(url: str) -> Engine:
-    return sa.create_engine(sync_url(url), poolclass=NullPool, connect_args=_CONNECT_ARGS)
+def lock_engine(url: str, *, pooled: bool = True) -> Engine:
+    """An engine of our own on the Optuna schema: the study locks and the claim queries."""
+    if not pooled:
+        return sa.create_engine(sync_url(url), poolclass=NullPool, connect_args=_CONNECT_ARGS)
+    return sa.create_engine(
+        sync_url(url), pool_size=1, max_overflow=1, pool_pre_ping=True, connect_args=_CONNECT_ARGS
+    )
 
 
 @contextmanager
@@ -57,7 +62,7 @@ def open_storage(url: str) -> Any:
     first use, under a lock so concurrent first runs don't race)."""
     import optuna
 
-    setup = lock_engine(url)
+    setup = lock_engine(url, pooled=False)
     try:
         with advisory_lock(setup, _SETUP_LOCK):
             with setup.begin() as conn:

@@ -8,19 +8,29 @@ trial already holds the same set, this trial evaluates nothing and takes that tr
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from core.backtest import BacktestSettings
 from core.optimize.objective import evaluate
 from core.optimize.space import Dimension, check_grid, grid_size
-from core.optimize.storage import advisory_lock, lock_engine, open_storage
+from core.optimize.storage import lock_engine, lock_key, open_storage
 from core.strategies.candles import Candles
 
+CLAIM = "claim"  # user attribute: the claimed parameter set, as sorted JSON
+RESULT = "result"  # user attribute: what the backtest gave (value as an exact decimal string)
+_CLAIMED = sa.text(
+    "SELECT t.number FROM trials t JOIN trial_user_attributes a ON a.trial_id = t.trial_id "
+    "WHERE t.study_id = :s AND a.key = 'claim' AND a.value_json = :v ORDER BY t.number LIMIT 1"
+)
 WAIT_POLL_S = 0.1  # while another worker finishes the same parameter set
 
 
@@ -45,7 +55,13 @@ def make_sampler(job: Job, worker: int) -> Any:
 
     if job.sampler == "grid":
         return optuna.samplers.GridSampler(check_grid(job.dims), seed=job.seed)
-    return optuna.samplers.TPESampler(seed=job.seed + worker)
+    with warnings.catch_warnings():  # multivariate is "experimental" since Optuna 2.2
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # one joint sample per trial (fewer storage reads than one per parameter); a running
+        # trial counts as a poor result so parallel workers spread out
+        return optuna.samplers.TPESampler(
+            seed=job.seed + worker, multivariate=True, constant_liar=True
+        )
 
 
 def _suggest(trial: Any, dim: Dimension) -> int | float:
@@ -67,6 +83,8 @@ class Worker:
         self.study = optuna.load_study(
             study_name=job.study, storage=self.storage, sampler=make_sampler(job, worker)
         )
+        self.study_id: int = self.study._study_id
+        self.lock = lock_key(f"blockbotx optimize {job.study}")
         self.grid_size = grid_size(job.dims) if job.sampler == "grid" else None
         self.covered = False
 
@@ -83,7 +101,11 @@ class Worker:
     def _grid_left(self) -> bool:
         if self.grid_size is None:
             return True
-        return len(self.study.get_trials(deepcopy=False)) < self.grid_size
+        with self.locks.connect() as conn:
+            count = conn.scalar(
+                sa.text("SELECT count(*) FROM trials WHERE study_id = :s"), {"s": self.study_id}
+            )
+        return int(count or 0) < self.grid_size
 
     def _objective(self, trial: Any) -> float:
         import optuna
@@ -93,51 +115,53 @@ class Worker:
             self.covered = True
             trial.set_user_attr("skipped", "the grid was already covered")
             raise optuna.TrialPruned()
-        with advisory_lock(self.locks, f"blockbotx optimize {self.job.study}"):
-            params = {d.name: _suggest(trial, d) for d in self.job.dims}
-            original = self._same_params(trial.number, params)
-            if original is not None:
-                trial.set_user_attr("duplicate_of", original)
+        params, original = self._claim(trial)
         if original is not None:
             return self._value_of(original)
         job = self.job
-        # who backtested it: the process, after the fork (shared studies span machines)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         found = evaluate(
             job.strategy, params, job.candles, job.settings, job.objective, job.min_trades
         )
-        if found.result is not None:
-            trial.set_user_attr("trades", found.result.trades)
-            trial.set_user_attr("total_return_pct", str(found.result.total_return_pct))
+        result = found.result
+        trial.set_user_attr(  # one write: every storage round trip counts on a busy database
+            RESULT,
+            {
+                # who backtested it: the process, after the fork (a study spans machines)
+                "worker": f"{socket.gethostname()}:{os.getpid()}",
+                "value": None if found.value is None else str(found.value),  # exact
+                "trades": None if result is None else result.trades,
+                "total_return_pct": None if result is None else str(result.total_return_pct),
+                "skipped": found.reason,
+            },
+        )
         if found.value is None:
-            trial.set_user_attr("skipped", found.reason)
             raise optuna.TrialPruned()
-        trial.set_user_attr("value", str(found.value))  # exact, as the backtest reports it
         return float(found.value)
 
-    def _same_params(self, number: int, params: dict[str, Any]) -> int | None:
-        """The trial that claimed ``params`` before this one, if any. Params are only ever set
-        under the study's lock, so whoever holds them claimed them first."""
-        from optuna.trial import TrialState
-
-        holders = [
-            other
-            for other in self.study.get_trials(
-                deepcopy=False,
-                states=(TrialState.COMPLETE, TrialState.RUNNING, TrialState.PRUNED),
-            )
-            if other.number != number and other.params == params
-        ]
-        originals = [t for t in holders if "duplicate_of" not in t.user_attrs] or holders
-        return min(t.number for t in originals) if originals else None
+    def _claim(self, trial: Any) -> tuple[dict[str, Any], int | None]:
+        """Sample the trial's parameters and claim them, or find the trial that claimed them
+        first. The study's transaction-scoped advisory lock makes sample-check-mark atomic
+        across every worker on every machine."""
+        with self.locks.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": self.lock})
+            params = {d.name: _suggest(trial, d) for d in self.job.dims}
+            key = json.dumps(params, sort_keys=True)
+            original = conn.scalar(_CLAIMED, {"s": self.study_id, "v": json.dumps(key)})
+            if original is None:
+                trial.set_user_attr(CLAIM, key)  # committed by Optuna before the lock ends
+            else:
+                trial.set_user_attr("duplicate_of", int(original))
+        return params, None if original is None else int(original)
 
     def _value_of(self, number: int) -> float:
         """The original trial's value, once its worker has finished it."""
         import optuna
         from optuna.trial import TrialState
 
+        storage = self.study._storage
+        trial_id = storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
         while True:
-            (other,) = [t for t in self.study.get_trials(deepcopy=False) if t.number == number]
+            other = storage.get_trial(trial_id)
             if other.state == TrialState.COMPLETE:
                 return float(other.value)
             if other.state.is_finished():

@@ -110,7 +110,7 @@ def test_two_processes_sharing_a_study_run_no_trial_twice(series: Path, migrated
             trials = optuna.load_study(study_name=study, storage=storage).get_trials()
         finally:
             storage.engine.dispose()
-        evaluated = [t for t in trials if "worker" in t.user_attrs]
+        evaluated = [t for t in trials if "result" in t.user_attrs]  # backtested by a worker
         keys = [tuple(sorted(t.params.items())) for t in evaluated]
         assert len(keys) == len(set(keys)), f"{sampler}: a parameter set was backtested twice"
         if sampler == "grid":
