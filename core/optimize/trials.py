@@ -162,7 +162,7 @@ class Worker:
         trial_id = storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
         while True:
             other = storage.get_trial(trial_id)
-            if other.state == TrialState.COMPLETE:
+            if other.state == TrialState.COMPLETE and other.value is not None:
                 return float(other.value)
             if other.state.is_finished():
                 raise optuna.TrialPruned()  # not scored there, so not here either

@@ -1,13 +1,19 @@
-"""A synthetic series with one best sma_cross setting, written as a CSV."""
+"""A synthetic series with one best sma_cross setting, written as a CSV; the CLI runner."""
 
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from core.strategies.candles import Candles
+
+ROOT = Path(__file__).resolve().parents[2]
+NOWHERE = "postgresql://nobody:pw@127.0.0.1:1/nothing"
 
 # A 60-candle sine swing rewards short averages; seeded noise punishes the shortest. Over the
 # grid fast 2..10 step 2 × slow 12..40 step 4, the best total return is fast 4, slow 12
@@ -40,3 +46,17 @@ def write_csv(candles: Candles, path: Path) -> Path:
                 + [1]
             )
     return path
+
+
+def cli(*args: str, database_url: str = NOWHERE) -> subprocess.CompletedProcess[str]:
+    """``blockbotx`` as a user runs it, with a generous timeout: optimize runs worker processes
+    and the test machine may be very busy."""
+    env = {**os.environ, "DATABASE_URL": database_url, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )

@@ -15,8 +15,7 @@ from core.backtest import BacktestSettings, run
 from core.optimize.search import windows
 from core.optimize.storage import open_storage
 from core.strategies import technical_strategy
-from tests.backtest.test_cli import ROOT, cli
-from tests.optimize.series import GRID, OPTIMUM, sine_candles, write_csv
+from tests.optimize.series import GRID, OPTIMUM, ROOT, cli, sine_candles, write_csv
 from tui.cli.main import cli as cli_group
 
 SETTINGS = BacktestSettings(Decimal(10000), Decimal("0.001"), "1h")
@@ -102,7 +101,7 @@ def test_two_processes_sharing_a_study_run_no_trial_twice(series: Path, migrated
             )
             for _ in range(2)
         ]
-        outputs = [p.communicate(timeout=300) for p in procs]
+        outputs = [p.communicate(timeout=900) for p in procs]
         for proc, (_, err) in zip(procs, outputs, strict=True):
             assert proc.returncode == 0, err
         storage = open_storage(migrated_url)

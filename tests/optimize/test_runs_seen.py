@@ -12,8 +12,7 @@ from core.db.engine import Database
 from core.errors import NotFound
 from core.services import optimizations
 from core.services.actor import Role
-from tests.backtest.test_cli import cli
-from tests.optimize.series import sine_candles, write_csv
+from tests.optimize.series import cli, sine_candles, write_csv
 from tests.service_users import add_user
 from tests.tui.auth_helpers import settle
 from tests.tui.dash_helpers import dashboard, trader

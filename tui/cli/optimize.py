@@ -122,7 +122,7 @@ def optimize(
             seed=seed,
         )
         check_request(request)
-        candles = read_csv(csv_file, timeframe) if csv_file else None
+        candles = read_csv(csv_file, timeframe) if csv_file and timeframe else None
     except ServiceError as exc:
         fail(str(exc))
     db = connect()
