@@ -98,3 +98,30 @@ async def test_the_backtests_screen_shows_a_stored_run(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, BacktestsScreen)
+
+
+async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> None:
+    from core.services import backtests
+    from core.services.actor import Actor
+
+    candles = sine_candles()
+    async with db.session() as s:
+        info = await backtests.import_dataset(s, Actor("cli"), "BTC/USDT", "1h", candles)
+    done = cli(
+        "optimize", "--dataset", info.id, "--strategy", "sma_cross", "--space", "fast=2:6:2",
+        "--space", "slow=12:12", "--sampler", "grid", "--oos", "0", "--jobs", "1", "--json",
+        database_url=migrated_url,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["timeframe"] == "1h" and data["in_sample"]["candles"] == 600
+    assert len(data["trials"]) == 3
+    async with db.session() as s:  # kept for administrators: no owner
+        admin = Actor("nobody", role=Role.ADMIN)
+        (run,) = await optimizations.list_optimizations(s, admin)
+    assert run.id == data["optimization_id"] and run.source == f"dataset {info.id}"
+    missing = cli(
+        "optimize", "--dataset", "nope", "--strategy", "sma_cross", "--space", "fast=2:6",
+        database_url=migrated_url,
+    )  # fmt: skip
+    assert missing.returncode == 1 and "No historical dataset 'nope'" in missing.stderr
