@@ -8,6 +8,7 @@ import multiprocessing as mp
 import os
 import queue
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -244,7 +245,7 @@ def _run_workers(job: Job, checked: Checked, progress: Callable[[], None]) -> No
         raise RuntimeError(f"an optimisation worker failed: {errors[0]}")
 
 
-def _summarise(study: Any, objective: str) -> tuple[dict | None, list[dict], dict[str, float]]:
+def _summarise(study: Any) -> tuple[dict | None, list[dict], dict[str, float]]:
     import optuna
     from optuna.trial import TrialState
 
@@ -292,7 +293,6 @@ def search(
     candles: Candles,
     url: str,
     progress: Progress | None = None,
-    study_name: Callable[[], str] | None = None,
 ) -> SearchReport:
     """Run the search on ``candles`` with the studies in the database at ``url``."""
     import optuna
@@ -300,7 +300,8 @@ def search(
     started = time.perf_counter()
     checked = check_request(request)
     parts = windows(len(candles), request.oos, request.walk_forward)
-    base = request.study or (study_name() if study_name else f"optimize-{os.getpid()}")
+    # a fresh run never meets another by chance, whatever machine it runs on
+    base = request.study or f"optimize-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     total, done = checked.trials * len(parts), 0
     report = SearchReport(
         request.strategy,
@@ -337,7 +338,7 @@ def search(
         storage = open_storage(url)
         try:
             study = optuna.load_study(study_name=name, storage=storage)
-            best, rows, importance = _summarise(study, request.objective)
+            best, rows, importance = _summarise(study)
         finally:
             storage.engine.dispose()
         oos = None
