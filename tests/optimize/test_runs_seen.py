@@ -125,3 +125,33 @@ async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> Non
         database_url=migrated_url,
     )  # fmt: skip
     assert missing.returncode == 1 and "No historical dataset 'nope'" in missing.stderr
+
+
+async def test_the_optimisations_screen_at_80x24(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    seeded = await trader(db, history=False)
+    stored = report("small", 12.5)
+    stored["importance"] = {"fast": 0.8, "slow": 0.2}
+    stored["out_of_sample"] = {
+        "start": "2024-02-01T01:00:00Z", "end": "2024-02-10T00:00:00Z", "candles": 216,
+        "value": -1.25, "total_return_pct": "-1.2500", "trades": 4,
+        "buy_and_hold_return_pct": "3.0000",
+    }  # fmt: skip
+    async with db.session() as s:
+        run_id = await optimizations.record_optimization(s, seeded.actor, stored, "csv s.csv")
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OptimizationsScreen)
+        assert screen.query_one("#runs", KeyedTable).keys == [run_id]
+        detail = str(screen.query_one("#run-detail").render())
+        assert "Importance: fast 80%, slow 20%" in detail
+        assert "return -1.2500 % (buy and hold 3.0000 %), 4 trades" in detail
+        trials = screen.query_one("#best-trials", KeyedTable)
+        assert trials.row_count == 1 and trials.region.height >= 3  # visible at 80×24
