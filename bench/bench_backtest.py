@@ -6,14 +6,27 @@ candles with the same rules (signal on a close, fill at the next open, 0.01 % fe
 long-only). Each figure is the best of a few runs after a warm-up (vectorbt's numba compile is
 not counted); the last column compares each engine's time with BlockbotX's.
 
-    python bench/bench_backtest.py [--candles 1000000] [--repeat 3]
+    python bench/bench_backtest.py [--candles 1000000] [--repeat 3] [--whole]
+
+``--whole`` also times whole processes, as a user runs them, on the same candles written to a
+CSV file: ``blockbotx backtest --csv`` against a backtesting.py script that reads the same CSV
+with pandas; and ``blockbotx optimize`` of 100 sma_cross parameter sets (a 10 × 10 grid,
+whole process and search alone) beside vectorbt's sweep of the same 100 pairs (in-process,
+after its numba compile). ``optimize`` uses the configured database (DATABASE_URL, or the
+embedded PostgreSQL).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +35,8 @@ from core.strategies import technical_strategy
 from core.strategies.candles import Candles
 
 FAST, SLOW, FEE = 10, 20, 0.0001
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP = [(f, s) for f in range(5, 15) for s in range(20, 30)]  # 100 sma_cross parameter sets
 CASH = 1_000_000_000  # large enough that backtesting.py's whole-unit orders never starve
 
 
@@ -131,6 +146,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candles", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--whole", action="store_true", help="also time whole processes and optimize"
+    )
     args = parser.parse_args()
     candles = make_candles(args.candles)
     print(
@@ -171,6 +189,153 @@ def main() -> None:
             f"{name:<16}{seconds:>10.3f}{len(candles) / seconds:>16,.0f}"
             f"{seconds / ours:>9.2f}  {text}"
         )
+    if args.whole:
+        whole(candles)
+
+
+def write_csv(candles: Candles, path: Path) -> None:
+    table = np.column_stack(
+        [candles.ts, candles.open, candles.high, candles.low, candles.close, candles.volume]
+    )
+    np.savetxt(
+        path,
+        table,
+        fmt=["%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f"],
+        delimiter=",",
+        header="date,open,high,low,close,volume",
+        comments="",
+    )
+
+
+def process(args: list[str]) -> tuple[float, str]:
+    """Seconds for a whole process (start-up, reading, work, output) and its stdout."""
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:4])}… failed:\n{done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+BACKTESTING_PY_SCRIPT = """
+import sys, warnings
+import pandas as pd
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+warnings.simplefilter("ignore")
+FAST, SLOW, FEE, CASH = {fast}, {slow}, {fee}, {cash}
+df = pd.read_csv(sys.argv[1])
+df.index = pd.to_datetime(df.pop("date"), unit="ms")
+df.columns = ["Open", "High", "Low", "Close", "Volume"]
+def sma(values, n):
+    return pd.Series(values).rolling(n).mean().to_numpy()
+class SmaCross(Strategy):
+    def init(self):
+        self.fast = self.I(sma, self.data.Close, FAST)
+        self.slow = self.I(sma, self.data.Close, SLOW)
+    def next(self):
+        if crossover(self.fast, self.slow):
+            if not self.position:
+                self.buy()
+        elif crossover(self.slow, self.fast) and self.position:
+            self.position.close()
+stats = Backtest(df, SmaCross, cash=CASH, commission=FEE, finalize_trades=False).run()
+print(stats["# Trades"])
+"""
+
+
+def vectorbt_sweep(candles: Candles):
+    """vectorbt's parameter sweep of SWEEP (same rules as bench_vectorbt), in chunks of 10
+    pairs so the arrays fit in memory; returns a callable and a summary."""
+    import vectorbt as vbt
+
+    data = frame(candles)
+
+    def go(df):
+        close, best = df["Close"], -np.inf
+        for k in range(0, len(SWEEP), 10):
+            pairs = SWEEP[k : k + 10]
+            fast = vbt.MA.run(close, [f for f, _ in pairs], short_name="fast")
+            slow = vbt.MA.run(close, [s for _, s in pairs], short_name="slow")
+            entries = np.roll(fast.ma_crossed_above(slow).to_numpy(), 1, axis=0)
+            exits = np.roll(slow.ma_crossed_above(fast).to_numpy(), 1, axis=0)
+            entries[0], exits[0] = False, False  # a signal on a close fills at the next open
+            pf = vbt.Portfolio.from_signals(
+                close, entries, exits, price=df["Open"], fees=FEE, init_cash=CASH, freq="1h"
+            )
+            best = max(best, float(pf.total_return().max()))
+        return best
+
+    go(data.iloc[:5000])  # numba compile
+    return lambda: go(data)
+
+
+def whole(candles: Candles) -> None:
+    print(f"\nWhole processes on a CSV of {len(candles):,} 1h candles (start-up and reading count)")
+    print(f"{'run':<44}{'seconds':>9}{'× ours':>9}  result")
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "candles.csv"
+        write_csv(candles, path)
+        cli = [sys.executable, "-m", "tui.cli"]
+        common = ["--csv", str(path), "--timeframe", "1h", "--strategy", "sma_cross"]
+        money = ["--fee", str(FEE), "--cash", str(CASH)]
+        seconds, out = process(
+            [*cli, "backtest", *common, "--set", f"fast={FAST}", "--set", f"slow={SLOW}",
+             *money, "--json"]
+        )  # fmt: skip
+        ours = seconds
+        rows.append(("blockbotx backtest --csv", seconds, f"{json.loads(out)['trades']} trades"))
+        try:
+            __import__("backtesting")
+        except ImportError:
+            rows.append(("backtesting.py (pandas.read_csv + run)", 0.0, "not installed"))
+        else:
+            script = BACKTESTING_PY_SCRIPT.format(fast=FAST, slow=SLOW, fee=FEE, cash=CASH)
+            seconds, out = process([sys.executable, "-c", script, str(path)])
+            rows.append(
+                ("backtesting.py (pandas.read_csv + run)", seconds, f"{out.strip()} trades")
+            )
+        seconds, out = process(
+            [*cli, "optimize", *common, "--space", "fast=5:14", "--space", "slow=20:29",
+             "--sampler", "grid", "--oos", "0", *money, "--json"]
+        )  # fmt: skip
+        report = json.loads(out)
+        trials = len(report["trials"])
+        search_s = report["elapsed_s"]
+        best = report["best"]
+        rows.append(
+            (
+                f"blockbotx optimize, {trials} sets (whole)",
+                seconds,
+                f"{trials / seconds:.2f} trials/s; best {best['params']} {best['value']} %",
+            )
+        )
+        rows.append(
+            (
+                f"  of which the search ({os.cpu_count()} workers)",
+                search_s,
+                f"{trials / search_s:.2f} trials/s",
+            )
+        )
+    try:
+        sweep = vectorbt_sweep(candles)
+    except ImportError:
+        rows.append(("vectorbt sweep of the same 100 sets", 0.0, "not installed"))
+    else:
+        seconds, best_return = timed(sweep)
+        rows.append(
+            (
+                "vectorbt sweep of the same 100 sets",
+                seconds,
+                f"{len(SWEEP) / seconds:.2f} sets/s (in-process); best {best_return:.2%}",
+            )
+        )
+    for name, seconds, text in rows:
+        if not seconds:
+            print(f"{name:<44}{'—':>9}{'':>9}  {text}")
+        else:
+            print(f"{name:<44}{seconds:>9.2f}{seconds / ours:>9.2f}  {text}")
 
 
 if __name__ == "__main__":

@@ -86,3 +86,18 @@ def ago(value: datetime | None, now: datetime) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def duration(seconds: int | None) -> str:
+    """``45s``, ``12m``, ``3h 20m``, ``2d 4h``: the two largest units, for reading."""
+    if seconds is None:
+        return DASH
+    parts: list[str] = []
+    rest = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size or (unit == "s" and not parts):
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+        if len(parts) == 2 or (parts and not rest):
+            break
+    return " ".join(parts)

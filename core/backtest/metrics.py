@@ -163,3 +163,63 @@ def profit_factor(totals: TradeTotals) -> Decimal | None:
     if totals.losses == 0:
         return None
     return (totals.gains / totals.losses).quantize(RATIO)
+
+
+def periods_per_year(timeframe_seconds: int) -> float:
+    return SECONDS_PER_YEAR / timeframe_seconds
+
+
+def _ratio(value: float) -> Decimal | None:
+    return Decimal(repr(value)).quantize(RATIO) if math.isfinite(value) else None
+
+
+def sortino(curve: np.ndarray, timeframe_seconds: int) -> Decimal | None:
+    """Annualised mean / downside deviation of per-candle returns, target 0: the downside
+    deviation is √(mean over every return of min(r, 0)²). Null with fewer than 2 returns or no
+    losing candle."""
+    if len(curve) < 3:
+        return None
+    returns = curve[1:] / curve[:-1] - 1.0
+    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+    if not math.isfinite(downside) or downside == 0.0:
+        return None
+    return _ratio(
+        float(np.mean(returns)) / downside * math.sqrt(periods_per_year(timeframe_seconds))
+    )
+
+
+def cagr_pct(
+    initial: Decimal, final: Decimal, candles: int, timeframe_seconds: int
+) -> Decimal | None:
+    """Compound annual growth over the span the candles cover (candles × timeframe), in %.
+    Null when it overflows (a short span compounds a gain into an astronomical figure)."""
+    years = candles * timeframe_seconds / SECONDS_PER_YEAR
+    if years <= 0 or final < 0:
+        return None
+    try:
+        growth = float(final / initial) ** (1.0 / years)
+    except OverflowError:
+        return None
+    return _ratio((growth - 1.0) * 100.0)
+
+
+def calmar(cagr: Decimal | None, max_drawdown: Decimal) -> Decimal | None:
+    """CAGR / max drawdown (both in %); null without a drawdown or a CAGR."""
+    if cagr is None or max_drawdown <= 0:
+        return None
+    return (cagr / max_drawdown).quantize(RATIO)
+
+
+def exposure_pct(events: EquityEvents, candles: int) -> Decimal:
+    """Time in market: the share of candles whose close finds a position held, in %."""
+    if not events.bars or candles == 0:
+        return Decimal("0.0000")
+    lengths = np.diff(np.asarray(events.bars), append=candles)
+    holding = np.fromiter((h != 0 for h in events.held), dtype=bool, count=len(events.held))
+    return (Decimal(int(lengths[holding].sum())) / candles * 100).quantize(PCT)
+
+
+def buy_and_hold_pct(candles: Candles) -> Decimal:
+    """Buying at the first candle's open and holding to the last close, without fees, in %."""
+    first, last = to_decimal(candles.open[0]), to_decimal(candles.close[-1])
+    return ((last - first) / first * 100).quantize(PCT)

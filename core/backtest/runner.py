@@ -15,16 +15,23 @@ from typing import Any, Literal
 
 from core.backtest.account import MONEY, PCT, OpenPosition, Trade
 from core.backtest.dca import DcaSimulation
+from core.backtest.equity_export import EquityPath
 from core.backtest.grid import GridSimulation
 from core.backtest.metrics import (
+    buy_and_hold_pct,
+    cagr_pct,
+    calmar,
     equity_curve,
+    exposure_pct,
     max_drawdown_pct,
     profit_factor,
     sharpe,
+    sortino,
     win_rate_pct,
 )
 from core.backtest.signal_replay import SignalSimulation
 from core.backtest.simulation import Progress, Simulation
+from core.backtest.trade_stats import TradeStats
 from core.errors import InvalidInput
 from core.strategies.base import Strategy
 from core.strategies.candles import Candles, ms_to_datetime, timeframe_seconds, to_decimal
@@ -80,9 +87,18 @@ class BacktestResult:
     open_trade: OpenPosition | None
     trade_list: tuple[Trade, ...]
     elapsed_ms: int
+    cagr_pct: Decimal | None
+    sortino: Decimal | None
+    calmar: Decimal | None
+    exposure_pct: Decimal
+    buy_and_hold_return_pct: Decimal
+    trade_stats: TradeStats
+    equity: EquityPath | None = field(default=None, repr=False, compare=False)
+    """The per-candle equity, for ``--equity-csv`` (not part of the JSON report)."""
 
     def as_json(self) -> dict[str, Any]:
         """The report as JSON types: money and ratios as decimal strings, times in ISO 8601."""
+        stats = self.trade_stats
         return {
             "strategy": self.strategy,
             "mode": self.mode,
@@ -100,6 +116,16 @@ class BacktestResult:
             "sharpe": _s(self.sharpe),
             "profit_factor": _s(self.profit_factor),
             "fees_paid": _s(self.fees_paid),
+            "cagr_pct": _s(self.cagr_pct),
+            "sortino": _s(self.sortino),
+            "calmar": _s(self.calmar),
+            "exposure_pct": _s(self.exposure_pct),
+            "buy_and_hold_return_pct": _s(self.buy_and_hold_return_pct),
+            "expectancy": _s(stats.expectancy),
+            "avg_trade_duration_s": stats.avg_duration_s,
+            "max_trade_duration_s": stats.max_duration_s,
+            "best_trade_pct": _s(stats.best_trade_pct),
+            "worst_trade_pct": _s(stats.worst_trade_pct),
             "open_trade": None
             if self.open_trade is None
             else {
@@ -177,6 +203,9 @@ def _report(
     trades = sim.trades
     totals = sim.totals()
     fees = totals.fees + sim.open_fees()
+    tf_seconds = timeframe_seconds(settings.timeframe)
+    drawdown = max_drawdown_pct(candles, sim.events, initial, curve)
+    cagr = cagr_pct(initial, final, len(candles), tf_seconds)
     return BacktestResult(
         strategy=sim.name,
         mode=settings.mode,
@@ -190,11 +219,18 @@ def _report(
         total_return_pct=((final - initial) / initial * 100).quantize(PCT),
         trades=len(trades),
         win_rate_pct=win_rate_pct(totals),
-        max_drawdown_pct=max_drawdown_pct(candles, sim.events, initial, curve),
-        sharpe=sharpe(curve, timeframe_seconds(settings.timeframe)),
+        max_drawdown_pct=drawdown,
+        sharpe=sharpe(curve, tf_seconds),
         profit_factor=profit_factor(totals),
         fees_paid=fees.quantize(MONEY),
         open_trade=sim.open_position(last_close),
         trade_list=tuple(trades),
-        elapsed_ms=round((time.perf_counter() - started) * 1000),
+        cagr_pct=cagr,
+        sortino=sortino(curve, tf_seconds),
+        calmar=calmar(cagr, drawdown),
+        exposure_pct=exposure_pct(sim.events, len(candles)),
+        buy_and_hold_return_pct=buy_and_hold_pct(candles),
+        trade_stats=TradeStats.of(trades, totals),
+        equity=EquityPath(candles.ts, candles.close, sim.events, initial),
+        elapsed_ms=round((time.perf_counter() - started) * 1000),  # last: counts the figures
     )

@@ -91,8 +91,25 @@ class _Bar:
     help="bar: decide candle by candle exactly as live (slower).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--equity-csv",
+    "equity_csv",
+    type=click.Path(dir_okay=False),
+    help="Also write the equity after every candle (time, close, cash, quantity, equity) here.",
+)
 def backtest(
-    csv_file, dataset_id, timeframe, strategy, settings, bot_id, risk_json, cash, fee, mode, as_json
+    csv_file,
+    dataset_id,
+    timeframe,
+    strategy,
+    settings,
+    bot_id,
+    risk_json,
+    cash,
+    fee,
+    mode,
+    as_json,
+    equity_csv,
 ) -> None:
     """Backtest a strategy or a bot over historical candles.
 
@@ -128,6 +145,10 @@ def backtest(
             mode=mode,
             source=f"csv {csv_file}" if csv_file else None,
         )
+        if equity_csv is not None:
+            from core.backtest.equity_export import check_target
+
+            check_target(equity_csv)
         candles = read_csv(csv_file, timeframe) if csv_file else None
     except ServiceError as exc:
         fail(str(exc))
@@ -157,6 +178,15 @@ def backtest(
             outcome = run_with_db(_go)
         except ServiceError as exc:
             fail(str(exc))
+    if equity_csv is not None:
+        from core.backtest.equity_export import write_equity_csv
+
+        assert outcome.result.equity is not None
+        try:
+            rows = write_equity_csv(equity_csv, outcome.result.equity)
+        except ServiceError as exc:
+            fail(str(exc))
+        console.print(f"Equity curve: {rows:,} candles written to {equity_csv}.", highlight=False)
     _print(outcome, as_json)
 
 
@@ -193,8 +223,19 @@ def _money(value: Decimal | None, places: int = 2) -> str:
     return f"{value:,.{places}f}"
 
 
+def _pct(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{_money(value)} %"
+
+
+def _duration(seconds: int | None) -> str:
+    from tui.format import duration
+
+    return "n/a" if seconds is None else duration(seconds)
+
+
 def _summary_table(result: BacktestResult) -> Table:
     data = result.as_json()
+    stats = result.trade_stats
     table = Table(
         title=f"Backtest: {result.strategy} on {result.candles:,} × {result.timeframe} candles",
         show_header=False,
@@ -209,8 +250,19 @@ def _summary_table(result: BacktestResult) -> Table:
         ("Closed trades", str(result.trades)),
         ("Win rate", "n/a" if result.win_rate_pct is None else f"{_money(result.win_rate_pct)} %"),
         ("Max drawdown", f"{_money(result.max_drawdown_pct)} %"),
+        ("Buy and hold", f"{_money(result.buy_and_hold_return_pct)} %"),
+        ("CAGR", _pct(result.cagr_pct)),
+        ("Exposure (time in market)", f"{_money(result.exposure_pct)} %"),
         ("Sharpe (annualised)", _money(result.sharpe)),
+        ("Sortino (annualised)", _money(result.sortino)),
+        ("Calmar", _money(result.calmar)),
         ("Profit factor", _money(result.profit_factor)),
+        ("Expectancy (per trade)", _money(stats.expectancy)),
+        ("Best / worst trade", f"{_pct(stats.best_trade_pct)} / {_pct(stats.worst_trade_pct)}"),
+        (
+            "Trade duration (avg / max)",
+            f"{_duration(stats.avg_duration_s)} / {_duration(stats.max_duration_s)}",
+        ),
         ("Fees paid", _money(result.fees_paid)),
         (
             "Open position",

@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "demo": "tui.cli.demo:demo",
     "doctor": "tui.cli.doctor:doctor",
     "engine": "tui.cli.engine:engine",
+    "optimize": "tui.cli.optimize:optimize",
     "serve": "tui.cli.serve:serve",
     "signals": "tui.cli.signals:signals_group",
     "strategy": "tui.cli.strategy:strategy_group",

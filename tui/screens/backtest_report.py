@@ -64,6 +64,7 @@ class BacktestReportScreen(BaseScreen):
         yield Static(id="report-title")
         with Horizontal(id="figures"):
             yield Static(id="metrics", classes="panel")
+            yield Static(id="ratios", classes="panel")
             yield Static(id="run", classes="panel")
         with Horizontal(id="charts"):
             yield CandleChart(id="candles", empty="This report was stored without its candles.")
@@ -74,6 +75,7 @@ class BacktestReportScreen(BaseScreen):
         self.query_one("#curve").border_title = "Equity after each closed trade"
         self.query_one("#candles").border_title = "Price · ▲ entry  ▼ exit"
         self.query_one("#metrics").border_title = "Metrics"
+        self.query_one("#ratios").border_title = "Against the market · trades"
         self.query_one("#run").border_title = "Run"
 
     def action_back(self) -> None:
@@ -92,6 +94,26 @@ class BacktestReportScreen(BaseScreen):
             self.config = record.config
             self.title_text = record.summary.strategy or ""
             self._show(record.result)
+
+    def _show_ratios(self, r: dict[str, Any]) -> None:
+        """The richer figures (absent from results stored before they existed: shown as —)."""
+
+        def ratio(key: str) -> str:
+            value = _d(r.get(key))
+            return fmt.money(value) if value is not None else fmt.DASH
+
+        best, worst = _d(r.get("best_trade_pct")), _d(r.get("worst_trade_pct"))
+        expectancy = _d(r.get("expectancy"))
+        self.query_one("#ratios", Static).update(
+            f"Buy and hold  {fmt.percent(_d(r.get('buy_and_hold_return_pct')))}\n"
+            f"CAGR          {fmt.percent(_d(r.get('cagr_pct')))}\n"
+            f"Exposure      {fmt.percent(_d(r.get('exposure_pct')), sign=False)} of the time\n"
+            f"Sortino       {ratio('sortino')} · Calmar {ratio('calmar')}\n"
+            f"Expectancy    {fmt.money(expectancy, sign=True)} per trade\n"
+            f"Best / worst  {fmt.percent(best)} / {fmt.percent(worst)}\n"
+            f"Held          {fmt.duration(r.get('avg_trade_duration_s'))} on average, "
+            f"{fmt.duration(r.get('max_trade_duration_s'))} at most"
+        )
 
     def _show(self, r: dict[str, Any]) -> None:
         app = self.app
@@ -112,6 +134,7 @@ class BacktestReportScreen(BaseScreen):
             f"profit factor {fmt.money(factor) if factor is not None else fmt.DASH}\n"
             f"Fees paid     {fmt.money(_d(r.get('fees_paid')))}"
         )
+        self._show_ratios(r)
         open_trade = r.get("open_trade")
         source = self.config.get("source")
         self.query_one("#run", Static).update(

@@ -62,6 +62,13 @@ class BacktestsScreen(BaseScreen):
     CSS_PATH = "backtests.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+r", "run", "Run", id="backtests.run", tooltip="Run the backtest"),
+        Binding(
+            "ctrl+o",
+            "optimizations",
+            "Optimisations",
+            id="backtests.optimizations",
+            tooltip="Optimisation runs: best trials, importance, out-of-sample",
+        ),
         Binding("escape", "back", "Back", id="backtests.back", tooltip="Back", show=False),
     ]
 
@@ -251,6 +258,11 @@ class BacktestsScreen(BaseScreen):
         self.app.push_screen(
             BacktestReportScreen(run.backtest_id, result=run.report(), title=result.strategy)
         )
+
+    def action_optimizations(self) -> None:
+        from tui.screens.optimizations import OptimizationsScreen
+
+        self.app.push_screen(OptimizationsScreen())
 
     @on(DataTable.RowSelected, "#history")
     def _open(self, event: DataTable.RowSelected) -> None:

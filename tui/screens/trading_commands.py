@@ -98,6 +98,8 @@ class TradingProvider(DomainProvider):
             Command("Trades: clear filters", "Every trade again", partial(go, "trades", act("clear"))),
             Command("Backtests: run", "Run the backtest as set up", partial(go, "backtests", act("run"))),
             Command("Backtests: past runs", "Reports of earlier runs", partial(go, "backtests", stay)),
+            Command("Backtests: optimisations", "Best trials, importance, out-of-sample",
+                    partial(go, "backtests", act("optimizations"))),
             Command("Exchanges: add a connection", "Binance or OKX keys, typed masked",
                     partial(go, "exchanges", act("add"))),
         ]  # fmt: skip

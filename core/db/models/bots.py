@@ -120,6 +120,25 @@ class Backtest(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class Optimization(Base):
+    """A ``blockbotx optimize`` run's summary: best trials, parameter importance and the
+    out-of-sample result of each window (the trials themselves are in the Optuna study,
+    schema ``optuna``). ``user_id`` is null for a run the operator kept for administrators."""
+
+    __tablename__ = "optimizations"
+    __table_args__ = (Index(None, "user_id", "created_at"),)
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str | None] = mapped_column(fk("users.id"))
+    study_name: Mapped[str]
+    strategy: Mapped[str]
+    objective: Mapped[str]
+    timeframe: Mapped[str]
+    source: Mapped[str]
+    summary: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class HistoricalDataset(Base):
     """Cached OHLCV candles for backtesting, so the exchange API is not fetched twice."""
 
@@ -252,6 +271,7 @@ __all__ = [
     "BotWallet",
     "Execution",
     "HistoricalDataset",
+    "Optimization",
     "PerformanceSnapshot",
     "PumpDetection",
 ]

@@ -1,0 +1,1 @@
+"""Parameter search over the backtester with Optuna (``blockbotx optimize``): docs/optimize.md."""
