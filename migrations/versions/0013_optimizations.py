@@ -1,7 +1,7 @@
 """optimizations: the summaries of blockbotx optimize runs
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-02
 
 Optuna keeps its studies and trials in tables of its own, in the schema ``optuna`` (created by
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
