@@ -12,7 +12,7 @@ import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
@@ -170,7 +170,14 @@ def periods_per_year(timeframe_seconds: int) -> float:
 
 
 def _ratio(value: float) -> Decimal | None:
-    return Decimal(repr(value)).quantize(RATIO) if math.isfinite(value) else None
+    """A float ratio as a Decimal to ``RATIO``; None when it is not finite or too large to
+    carry that many places (a CAGR of a few hours can be astronomically large)."""
+    if not math.isfinite(value):
+        return None
+    try:
+        return Decimal(repr(value)).quantize(RATIO)
+    except InvalidOperation:
+        return None
 
 
 def sortino(curve: np.ndarray, timeframe_seconds: int) -> Decimal | None:
