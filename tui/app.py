@@ -395,12 +395,20 @@ class BlockbotXApp(App[None]):
         from core.services import sessions
 
         try:
-            active = await sessions.is_active(self.db, actor, self.auth)
+            now = await sessions.current(self.db, actor, self.auth)
         except Exception:  # a database hiccup is not a reason to sign anyone out
             log.warning("session check failed", exc_info=True)
             return
-        if not active and self.actor is actor:
-            self.signed_out("Your session was ended (signed out elsewhere, expired or revoked).")
+        if self.actor is not actor:
+            return
+        if now is None:
+            self.signed_out(
+                "Your session was ended (signed out elsewhere, expired or revoked, "
+                "or the account was banned or suspended)."
+            )
+        elif now.role is not actor.role:
+            # Screens were built for the old role; a fresh sign-in builds them for the new one.
+            self.signed_out(f"Your account is now {now.role.value}; sign in again.")
 
     # -- exit -----------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from core.notifications import notify
 from core.security import passwords, tokens
 from core.security.device import Device
 from core.services import profile, referrals, sessions, twofactor
-from core.services.actor import Actor, Role, require_admin
+from core.services.actor import Actor, Role, require_admin, status_refusal
 from core.services.audit import SecurityEvent, audit, security_event
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.lockout import (
@@ -381,7 +381,8 @@ async def create_account(
     auth: AuthConfig = DEFAULT_AUTH,
 ) -> AccountInfo:
     """An administrator (or the operator's CLI) creates an account; registration rules don't apply."""
-    require_admin(actor)
+    async with db.session() as s:
+        actor = await require_admin(s, actor)
     try:
         role = Role(role)
     except ValueError:
@@ -460,7 +461,7 @@ async def login(
             else:
                 locked = await record_user_failure(s, user, device, auth, reason="bad_password")
                 return locked or AuthenticationFailed(BAD_CREDENTIALS)
-        refusal = sessions.status_refusal(user, now) or await _maintenance_refusal(s, user)
+        refusal = status_refusal(user, now) or await _maintenance_refusal(s, user)
         if refusal is not None:
             return await _refuse(s, user, device, auth, refusal, "refused")
         if not via_reset and auth.hasher.needs_rehash(user.password):
@@ -518,7 +519,7 @@ async def verify_two_factor(
             await audit(
                 s, user_id=user.id, action="backup_code_used", at=now, ip_address=device.ip_address
             )
-        refusal = sessions.status_refusal(user, now) or await _maintenance_refusal(s, user)
+        refusal = status_refusal(user, now) or await _maintenance_refusal(s, user)
         if refusal is not None:
             return await _refuse(s, user, device, auth, refusal, "refused")
         return await _next_step(
@@ -647,7 +648,7 @@ async def refresh(
                 "This session's token was used twice, so it may have been copied: every session "
                 "of this account has been ended. Sign in again."
             )
-        refusal = sessions.status_refusal(user, now)
+        refusal = status_refusal(user, now)
         if refusal is not None:
             await sessions.revoke_all(s, user.id, now, "account_disabled")
             return refusal
@@ -743,11 +744,11 @@ async def issue_reset_token(
     clear token goes back to the operator, who hands it to the user. The user is notified
     (without the token). Signing in with the token as the password asks for a new password
     (after 2FA, if on); any earlier token stops working, and the lock is lifted."""
-    require_admin(actor)
     email = normalize_email(email)
     token = tokens.new_token(tokens.RESET_PREFIX)
     now = auth.now()
     async with db.session() as s, s.begin():
+        actor = await require_admin(s, actor)
         user = await s.scalar(select(User).where(User.email == email).with_for_update())
         if user is None:
             raise NotFound(f"No account {email!r}.")

@@ -37,7 +37,7 @@ from core.db.engine import Database
 from core.db.models import metadata
 from core.db.models.users import DataExport, PrivacySettings, User
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.services.actor import Actor
+from core.services.actor import Actor, recheck
 from core.services.audit import audit
 from core.services.rows import loaded
 from core.services.validation import parse
@@ -327,10 +327,11 @@ async def request_export(
     if fmt not in FORMATS:
         raise InvalidInput("format must be csv (a zip of CSV files) or json.", field="format")
     subject = for_user_id or actor.user_id
-    if subject != actor.user_id and not actor.is_admin:
-        raise Forbidden("Only an administrator can export another user's data.")
     now = clock.now()
     async with db.sessions.begin() as session:
+        actor = await recheck(session, actor)
+        if subject != actor.user_id and not actor.is_admin:
+            raise Forbidden("Only an administrator can export another user's data.")
         if await session.get(User, subject) is None:
             raise NotFound(f"No user {subject!r}.")
         row = DataExport(
