@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.engine import Database
-from core.db.models.admin import SystemSettings
+from core.db.models.admin import AuditLog, SystemSettings
 from core.db.models.notifications import NotificationPriority, NotificationType
 from core.db.models.users import Session, User
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -207,6 +207,28 @@ async def _challenged_user(s: AsyncSession, challenge: Challenge) -> User:
     if user is None or _state(user) != challenge.state:
         raise ChallengeExpired()
     return user
+
+
+CHALLENGE_PASSED = "two_factor_passed"
+
+
+def _challenge_mark(challenge: Challenge) -> str:
+    return hashlib.sha256(f"challenge|{challenge.nonce}".encode()).hexdigest()[:32]
+
+
+async def _challenge_was_passed(s: AsyncSession, challenge: Challenge, auth: AuthConfig) -> bool:
+    """A challenge whose code was accepted once is spent (the user row lock orders attempts)."""
+    found = await s.scalar(
+        select(AuditLog.id)
+        .where(
+            AuditLog.user_id == challenge.user_id,
+            AuditLog.action == CHALLENGE_PASSED,
+            AuditLog.created_at >= challenge.expires_at - auth.challenge_lifetime,  # its issue
+            AuditLog.details["challenge"].astext == _challenge_mark(challenge),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 # ---------------------------------------------------------------------------- account rules
@@ -507,6 +529,8 @@ async def verify_two_factor(
     async def step(s: AsyncSession):  # type: ignore[no-untyped-def]
         now = auth.now()
         user = await _challenged_user(s, challenge)
+        if await _challenge_was_passed(s, challenge, auth):
+            return ChallengeExpired()  # one password check, one sign-in
         until = locked_until(user, now)
         if until is not None:
             await record_history(s, user, device, auth, success=False, reason="locked")
@@ -515,6 +539,14 @@ async def verify_two_factor(
         if used is None:
             locked = await record_user_failure(s, user, device, auth, reason="bad_2fa_code")
             return locked or AuthenticationFailed("That code is wrong or was already used.")
+        await audit(
+            s,
+            user_id=user.id,
+            action=CHALLENGE_PASSED,
+            at=now,
+            ip_address=device.ip_address,
+            details={"challenge": _challenge_mark(challenge), "with": used},
+        )
         if used == "backup":
             await audit(
                 s, user_id=user.id, action="backup_code_used", at=now, ip_address=device.ip_address
