@@ -34,7 +34,7 @@ from core.events import PgListener, Subscription, bus
 from core.security.device import Device, current_device
 from core.services.actor import Actor
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
-from core.services.remembered import RememberedSession
+from core.services.remembered import RememberedSession, SessionMemory
 from themes import DEFAULT_THEME, THEMES
 from tui import keymap, navigation
 from tui.providers import PROVIDERS
@@ -89,7 +89,7 @@ class BlockbotXApp(App[None]):
         started_at: float | None = None,
         auth: AuthConfig = DEFAULT_AUTH,
         device: Device | None = None,
-        remembered: RememberedSession | None = None,
+        remembered: SessionMemory | None = None,
         clock: Clock | None = None,
         listen: bool = True,
         engine: bool = True,
@@ -102,7 +102,7 @@ class BlockbotXApp(App[None]):
         self.auth = auth
         self.clock: Clock = clock or auth.clock
         self.device = device or current_device()
-        self.remembered = remembered or RememberedSession(db.url)
+        self.remembered: SessionMemory = remembered or RememberedSession(db.url)
         self.actor: Actor | None = None
         self.account: AccountInfo | None = None
         self.user_zone: tzinfo | None = None  # the signed-in user's, for showing times

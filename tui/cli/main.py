@@ -8,6 +8,7 @@ doesn't need and shouldn't wait for.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING
 
 import click
@@ -58,22 +59,34 @@ class LazyGroup(click.Group):
     help="Only watch: never run the bots in this process (by default the dashboard runs them "
     "when no engine process is alive).",
 )
+@click.option(
+    "--served",
+    is_flag=True,
+    hidden=True,
+    help="A browser's dashboard under `blockbotx serve`: sign-ins are never remembered.",
+)
 @click.pass_context
-def cli(ctx: click.Context, no_engine: bool) -> None:
+def cli(ctx: click.Context, no_engine: bool, served: bool) -> None:
     """BlockbotX: run and watch crypto trading bots from the terminal.
 
     With no command, opens the dashboard.
     """
     if ctx.invoked_subcommand is None:
-        open_dashboard(engine=not no_engine)
+        open_dashboard(engine=not no_engine, served=served)
 
 
-def open_dashboard(*, engine: bool = True) -> None:
-    dashboard(engine=engine).run()
+def open_dashboard(*, engine: bool = True, served: bool = False) -> None:
+    dashboard(engine=engine, served=served).run()
 
 
-def dashboard(*, engine: bool = True) -> BlockbotXApp:
-    """The app ``blockbotx`` runs, on a database checked and migrated (bench/ runs it too)."""
+def in_a_browser(served: bool = False) -> bool:
+    """Serve mode: asked for, or the app is driven by a web driver (``textual serve``)."""
+    return served or "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
+
+
+def dashboard(*, engine: bool = True, served: bool = False) -> BlockbotXApp:
+    """The app ``blockbotx`` runs, on a database checked and migrated (bench/ runs it too).
+    Served to a browser, it never remembers a session: the OS user is the server's."""
     import asyncio
 
     from core.db.engine import DatabaseUnavailable
@@ -91,10 +104,12 @@ def dashboard(*, engine: bool = True) -> BlockbotXApp:
     except DatabaseUnavailable as exc:
         fail(str(exc))
     from core.config import get_settings
+    from core.services.remembered import NotRemembered
     from tui.app import BlockbotXApp
 
     return BlockbotXApp(
         db,
+        remembered=NotRemembered() if in_a_browser(served) else None,
         engine=engine,
         keymap_overrides=dict(get_settings().keymap),
         refresh_reference_data=not seeded,
