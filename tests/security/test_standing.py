@@ -11,14 +11,18 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
+from core.backtest.sources import simulated_candles
 from core.clock import FrozenClock
 from core.db.engine import Database
+from core.db.models.users import User
 from core.errors import Forbidden
 from core.services import (
     accounts,
     admin,
     api_keys,
+    backtests,
     defi,
     engine_status,
     help,
@@ -97,6 +101,30 @@ ADMIN_ONLY: dict[str, Call] = {
     ),
     "admin.search_users": lambda db, a, t: _in_session(
         db, lambda s: admin.search_users(s, a, "victim")
+    ),
+    "admin.ban_user": lambda db, a, t: _in_session(
+        db, lambda s: admin.ban_user(s, a, t, reason="takeover")
+    ),
+    "admin.list_audit_logs": lambda db, a, t: _in_session(
+        db, lambda s: admin.list_audit_logs(s, a)
+    ),
+    "admin.block_ip": lambda db, a, t: _in_session(
+        db, lambda s: admin.block_ip(s, a, "203.0.113.7", reason="r")
+    ),
+    "admin.update_system_settings": lambda db, a, t: _in_session(
+        db, lambda s: admin.update_system_settings(s, a, registrations_open=False)
+    ),
+    "backtests.import_dataset": lambda db, a, t: _in_session(
+        db,
+        lambda s: backtests.import_dataset(
+            s,
+            a,
+            "BTC/USDT",
+            "1h",
+            simulated_candles(
+                "BTC/USDT", "1h", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC)
+            ),
+        ),
     ),
 }
 
@@ -210,3 +238,14 @@ async def test_a_ban_ends_the_users_sessions(db: Database) -> None:
     async with db.sessions.begin() as s:
         await admin.ban_user(s, sue, actor.user_id, reason="fraud")
     assert await sessions.current(db, actor, auth) is None
+
+
+async def test_a_demoted_superadmin_can_no_longer_act_as_another_user(db: Database) -> None:
+    """No superadmin can demote another, so the operator does it in the database."""
+    await _cast(db)
+    root = await add_user(db, "root@example.com", role=Role.SUPERADMIN)
+    assert (await signals.user_actor(db, root, "victim@example.com")).role is Role.USER
+    async with db.sessions.begin() as s:
+        await s.execute(update(User).where(User.id == root.user_id).values(role="admin"))
+    with pytest.raises(Forbidden, match="superadmin"):
+        await signals.user_actor(db, root, "victim@example.com")
