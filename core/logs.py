@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import logging.handlers
 import os
 from pathlib import Path
-from typing import IO, Any
 
 from core import paths
 
@@ -34,7 +34,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose files only their owner can read (mode 0600): log lines name
     accounts, addresses and bots, and the host may have other users."""
 
-    def _open(self) -> IO[Any]:
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)  # a file left 0644 by an older version is closed up too
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
