@@ -6,12 +6,13 @@ This is the one place that knows the defaults. The TOML file lives in the user c
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core import paths
@@ -21,17 +22,40 @@ class ConfigError(Exception):
     """The configuration file or environment holds a bad value; the message says which."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def read_config_file(path: Path, known: frozenset[str]) -> dict[str, Any]:
+    """The flat TOML file's settings; ConfigError (naming the file, and the key or line) when
+    it isn't UTF-8 TOML or holds a key that is no setting: a misspelt key is refused, never
+    silently ignored."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: can't be read ({exc.strerror or exc})") from None
+    for key in data:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ConfigError(f"{path}: unknown setting {key!r}{hint}")
+    return data
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads the ``[blockbotx]``-less flat TOML file; a syntax error names the file and line."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
         super().__init__(settings_cls)
-        self._data: dict[str, Any] = {}
-        if path.is_file():
-            try:
-                self._data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"{path}: {exc}") from None
+        self._data = read_config_file(path, frozenset(settings_cls.model_fields))
 
     def get_field_value(self, field, field_name):
         return self._data.get(field_name), field_name, False
@@ -53,6 +77,7 @@ class Settings(BaseSettings):
     db_statement_cache: bool = True
     """Switch off behind PgBouncer in transaction mode."""
     log_level: str = "INFO"
+    """One of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)."""
     theme: str | None = None
     keymap: dict[str, str] = Field(default_factory=dict)
     """Dashboard key overrides, binding id -> keys (``[keymap]`` table; see docs/dashboard.md)."""
@@ -72,6 +97,14 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> str:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+        return level
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -88,12 +121,27 @@ def config_file() -> Path:
     return paths.config_dir() / "config.toml"
 
 
+def _where(field: str) -> str:
+    """Where a bad value came from: the environment wins over the file, as in ``Settings``."""
+    import os
+
+    aliases = {"database_url": ("DATABASE_URL", "BLOCKBOTX_DATABASE_URL")}
+    for name in aliases.get(field, (f"BLOCKBOTX_{field.upper()}",)):
+        if any(key.upper() == name for key in os.environ):
+            return f"environment variable {name}"
+    return str(config_file())
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"bad setting in {config_file()} or environment: {problems}") from None
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(
+                f"{_where(str(err['loc'][0]) if err['loc'] else '')}: {field}: {message}"
+            )
+        raise ConfigError("; ".join(problems)) from None

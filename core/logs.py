@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 from core import paths
@@ -28,6 +30,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner can read (mode 0600): log lines name
+    accounts, addresses and bots, and the host may have other users."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # a file left 0644 by an older version is closed up too
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def log_file() -> Path:
     return paths.state_dir() / "blockbotx.log"
 
@@ -35,7 +47,7 @@ def log_file() -> Path:
 def setup(level: str = "INFO", *, json_format: bool = False, path: Path | None = None) -> Path:
     """Send every log record to the rotating log file; returns its path."""
     path = path or log_file()
-    handler = logging.handlers.RotatingFileHandler(
+    handler = PrivateRotatingFileHandler(
         path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
     )
     handler.setFormatter(JsonFormatter() if json_format else logging.Formatter(LOG_FORMAT))

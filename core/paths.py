@@ -10,9 +10,14 @@ from platformdirs import PlatformDirs
 _DIRS = PlatformDirs("blockbotx", appauthor=False)
 
 
-def _dir(env: str, default: str) -> Path:
-    path = Path(os.environ.get(env) or default)
-    path.mkdir(parents=True, exist_ok=True)
+def _dir(env: str, default: str, *, private: bool = False) -> Path:
+    """The directory (made if missing). ``private``: made 0700, and our default one kept 0700;
+    a directory the operator chose keeps the mode they gave it."""
+    chosen = os.environ.get(env)
+    path = Path(chosen or default)
+    path.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
+    if private and not chosen and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
 
 
@@ -27,5 +32,5 @@ def config_dir() -> Path:
 
 
 def state_dir() -> Path:
-    """Logs. ``BLOCKBOTX_STATE_DIR`` overrides."""
-    return _dir("BLOCKBOTX_STATE_DIR", _DIRS.user_state_dir)
+    """Logs (0700: they name accounts and addresses). ``BLOCKBOTX_STATE_DIR`` overrides."""
+    return _dir("BLOCKBOTX_STATE_DIR", _DIRS.user_state_dir, private=True)

@@ -35,7 +35,7 @@ from core.paths import config_dir
 from core.security.device import Device, current_device
 from core.services.actor import Actor
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
-from core.services.remembered import RememberedSession
+from core.services.remembered import RememberedSession, SessionMemory
 from themes import DEFAULT_THEME, THEMES
 from themes.user import load_user_themes
 from tui import keymap, navigation
@@ -91,7 +91,7 @@ class BlockbotXApp(App[None]):
         started_at: float | None = None,
         auth: AuthConfig = DEFAULT_AUTH,
         device: Device | None = None,
-        remembered: RememberedSession | None = None,
+        remembered: SessionMemory | None = None,
         clock: Clock | None = None,
         listen: bool = True,
         engine: bool = True,
@@ -104,7 +104,7 @@ class BlockbotXApp(App[None]):
         self.auth = auth
         self.clock: Clock = clock or auth.clock
         self.device = device or current_device()
-        self.remembered = remembered or RememberedSession(db.url)
+        self.remembered: SessionMemory = remembered or RememberedSession(db.url)
         self.actor: Actor | None = None
         self.account: AccountInfo | None = None
         self.user_zone: tzinfo | None = None  # the signed-in user's, for showing times
@@ -407,12 +407,20 @@ class BlockbotXApp(App[None]):
         from core.services import sessions
 
         try:
-            active = await sessions.is_active(self.db, actor, self.auth)
+            now = await sessions.current(self.db, actor, self.auth)
         except Exception:  # a database hiccup is not a reason to sign anyone out
             log.warning("session check failed", exc_info=True)
             return
-        if not active and self.actor is actor:
-            self.signed_out("Your session was ended (signed out elsewhere, expired or revoked).")
+        if self.actor is not actor:
+            return
+        if now is None:
+            self.signed_out(
+                "Your session was ended (signed out elsewhere, expired or revoked, "
+                "or the account was banned or suspended)."
+            )
+        elif now.role is not actor.role:
+            # Screens were built for the old role; a fresh sign-in builds them for the new one.
+            self.signed_out(f"Your account is now {now.role.value}; sign in again.")
 
     # -- exit -----------------------------------------------------------------------------------
 

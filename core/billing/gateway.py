@@ -15,7 +15,6 @@ from decimal import Decimal
 import stripe
 
 from core.billing.money import Charge, PaymentFailed, to_cents
-from core.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +126,3 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise PaymentFailed(_reason(exc)) from None
         return refund.id
-
-
-def gateway_from_settings(settings: Settings | None = None) -> StripeGateway | None:
-    """The configured gateway, or None when no Stripe key is set (paid actions are refused)."""
-    settings = settings or get_settings()
-    if settings.stripe_api_key is None:
-        return None
-    return StripeGateway(
-        settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
-    )

@@ -46,11 +46,14 @@ class Billing:
 
     gateway: StripeGateway | None = None  # core.billing.gateway (imports stripe)
     clock: Clock = SYSTEM_CLOCK
+    unavailable: str | None = None
+    """Why there is no gateway, when it isn't simply that no Stripe key is configured."""
 
     def require_gateway(self) -> StripeGateway:
         if self.gateway is None:
             raise Conflict(
-                "Payments aren't set up on this BlockbotX (no Stripe key is configured); "
+                self.unavailable
+                or "Payments aren't set up on this BlockbotX (no Stripe key is configured); "
                 "an administrator can grant you a plan."
             )
         return self.gateway

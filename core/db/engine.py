@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,9 +26,18 @@ class DatabaseUnavailable(Exception):
     """The database can't be reached; the message is one line fit for a terminal."""
 
 
+URL_FORM = "postgresql://user:password@host:5432/database"
+
+
 def to_async_url(url: str) -> str:
     """Accept the usual ``postgres://`` / ``postgresql://`` forms and use asyncpg."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    try:
+        parsed = make_url(url.strip().replace("postgres://", "postgresql://", 1))
+    except (ArgumentError, ValueError):
+        # The text may hold a password: it is not repeated, only its shape is asked for.
+        raise DatabaseUnavailable(
+            f"DATABASE_URL is not a database URL; write it as {URL_FORM}"
+        ) from None
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseUnavailable(f"DATABASE_URL must be a PostgreSQL URL, not {parsed.drivername}")
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
@@ -123,7 +133,13 @@ class Database:
 
 def open_database(settings: Settings | None = None) -> Database:
     settings = settings or get_settings()
-    url, _embedded = resolve_url(settings)
-    return Database(
-        url, statement_cache=settings.db_statement_cache, pool_size=settings.db_pool_size
-    )
+    url, embedded = resolve_url(settings)
+    try:
+        return Database(
+            url, statement_cache=settings.db_statement_cache, pool_size=settings.db_pool_size
+        )
+    except Exception as exc:  # a URL that parses but can't make an engine (a bad port...)
+        if embedded:
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUnavailable(f"DATABASE_URL {safe_url(url)} is not usable: {reason}") from None

@@ -1,9 +1,11 @@
 """``vault rotate``: re-encrypt every stored secret under a new master key, in one transaction.
 
 Every vault-encrypted column is listed in ``SECRET_FIELDS`` with the column naming the row's
-owner; the convention for the vault's associated data is ``owner_id`` = the owning user's id
-(or the row's own id for rows no user owns, such as signal providers). A module that adds an
-encrypted column registers it with ``register_secret_field`` so rotation can't miss it.
+owner and the field name its writer binds into the associated data (the column name unless the
+writer uses another: exchange keys are sealed as ``api_key``/``secret_key``/``passphrase``).
+The convention for ``owner_id`` is the owning user's id (or the row's own id for rows no user
+owns, such as signal providers). A module that adds an encrypted column registers it with
+``register_secret_field`` so rotation can't miss it; tests rotate rows made by the services.
 
 Order of work, so that no moment leaves a secret undecryptable:
 1. the current key is saved as a *previous* key, then the new key becomes current;
@@ -37,17 +39,25 @@ class SecretField:
     model: type[Any]
     column: str
     owner_column: str = "user_id"
+    sealed_as: str = ""
+    """The ``field`` of the associated data; empty: the column's name."""
 
     @property
     def table(self) -> str:
         return self.model.__tablename__
 
+    @property
+    def aad_field(self) -> str:
+        return self.sealed_as or self.column
+
 
 SECRET_FIELDS: list[SecretField] = []
 
 
-def register_secret_field(model: type[Any], column: str, owner_column: str = "user_id") -> None:
-    field = SecretField(model, column, owner_column)
+def register_secret_field(
+    model: type[Any], column: str, owner_column: str = "user_id", *, sealed_as: str = ""
+) -> None:
+    field = SecretField(model, column, owner_column, sealed_as)
     if field not in SECRET_FIELDS:
         SECRET_FIELDS.append(field)
 
@@ -60,8 +70,8 @@ def _register_known_fields() -> None:
     from core.db.models.users import TwoFactorAuth
 
     register_secret_field(TwoFactorAuth, "secret")
-    for column in ("encrypted_api_key", "encrypted_secret_key", "encrypted_passphrase"):
-        register_secret_field(ExchangeConnection, column)
+    for name in ("api_key", "secret_key", "passphrase"):  # as core.services.exchanges seals
+        register_secret_field(ExchangeConnection, f"encrypted_{name}", sealed_as=name)
     register_secret_field(Wallet, "encrypted_key")
     register_secret_field(SignalProvider, "api_key", owner_column="id")
     if hasattr(NotificationPreference, "discord_webhook_url"):
@@ -106,11 +116,13 @@ async def reencrypt_all(session: AsyncSession, vault: Vault) -> tuple[dict[str, 
                 continue
             try:
                 plain = vault.decrypt(
-                    sealed, table=field.table, owner_id=owner_id, field=field.column
+                    sealed, table=field.table, owner_id=owner_id, field=field.aad_field
                 )
             except VaultError as exc:
                 raise VaultError(f"{exc} (row {row_id}); nothing was changed") from None
-            fresh = vault.encrypt(plain, table=field.table, owner_id=owner_id, field=field.column)
+            fresh = vault.encrypt(
+                plain, table=field.table, owner_id=owner_id, field=field.aad_field
+            )
             await session.execute(
                 update(model).where(model.id == row_id).values({field.column: fresh})
             )

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.engine import Database
-from core.db.models.admin import SystemSettings
+from core.db.models.admin import AuditLog, SystemSettings
 from core.db.models.notifications import NotificationPriority, NotificationType
 from core.db.models.users import Session, User
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -32,7 +32,7 @@ from core.notifications import notify
 from core.security import passwords, tokens
 from core.security.device import Device
 from core.services import profile, referrals, sessions, twofactor
-from core.services.actor import Actor, Role, require_admin
+from core.services.actor import Actor, Role, require_admin, status_refusal
 from core.services.audit import SecurityEvent, audit, security_event
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.lockout import (
@@ -203,6 +203,28 @@ async def _challenged_user(s: AsyncSession, challenge: Challenge) -> User:
     if user is None or _state(user) != challenge.state:
         raise ChallengeExpired()
     return user
+
+
+CHALLENGE_PASSED = "two_factor_passed"
+
+
+def _challenge_mark(challenge: Challenge) -> str:
+    return hashlib.sha256(f"challenge|{challenge.nonce}".encode()).hexdigest()[:32]
+
+
+async def _challenge_was_passed(s: AsyncSession, challenge: Challenge, auth: AuthConfig) -> bool:
+    """A challenge whose code was accepted once is spent (the user row lock orders attempts)."""
+    found = await s.scalar(
+        select(AuditLog.id)
+        .where(
+            AuditLog.user_id == challenge.user_id,
+            AuditLog.action == CHALLENGE_PASSED,
+            AuditLog.created_at >= challenge.expires_at - auth.challenge_lifetime,  # its issue
+            AuditLog.details["challenge"].astext == _challenge_mark(challenge),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 # ---------------------------------------------------------------------------- account rules
@@ -377,7 +399,8 @@ async def create_account(
     auth: AuthConfig = DEFAULT_AUTH,
 ) -> AccountInfo:
     """An administrator (or the operator's CLI) creates an account; registration rules don't apply."""
-    require_admin(actor)
+    async with db.session() as s:
+        actor = await require_admin(s, actor)
     try:
         role = Role(role)
     except ValueError:
@@ -456,7 +479,7 @@ async def login(
             else:
                 locked = await record_user_failure(s, user, device, auth, reason="bad_password")
                 return locked or AuthenticationFailed(BAD_CREDENTIALS)
-        refusal = sessions.status_refusal(user, now) or await _maintenance_refusal(s, user)
+        refusal = status_refusal(user, now) or await _maintenance_refusal(s, user)
         if refusal is not None:
             return await _refuse(s, user, device, auth, refusal, "refused")
         if not via_reset and auth.hasher.needs_rehash(user.password):
@@ -502,6 +525,8 @@ async def verify_two_factor(
     async def step(s: AsyncSession):
         now = auth.now()
         user = await _challenged_user(s, challenge)
+        if await _challenge_was_passed(s, challenge, auth):
+            return ChallengeExpired()  # one password check, one sign-in
         until = locked_until(user, now)
         if until is not None:
             await record_history(s, user, device, auth, success=False, reason="locked")
@@ -510,11 +535,19 @@ async def verify_two_factor(
         if used is None:
             locked = await record_user_failure(s, user, device, auth, reason="bad_2fa_code")
             return locked or AuthenticationFailed("That code is wrong or was already used.")
+        await audit(
+            s,
+            user_id=user.id,
+            action=CHALLENGE_PASSED,
+            at=now,
+            ip_address=device.ip_address,
+            details={"challenge": _challenge_mark(challenge), "with": used},
+        )
         if used == "backup":
             await audit(
                 s, user_id=user.id, action="backup_code_used", at=now, ip_address=device.ip_address
             )
-        refusal = sessions.status_refusal(user, now) or await _maintenance_refusal(s, user)
+        refusal = status_refusal(user, now) or await _maintenance_refusal(s, user)
         if refusal is not None:
             return await _refuse(s, user, device, auth, refusal, "refused")
         return await _next_step(
@@ -643,7 +676,7 @@ async def refresh(
                 "This session's token was used twice, so it may have been copied: every session "
                 "of this account has been ended. Sign in again."
             )
-        refusal = sessions.status_refusal(user, now)
+        refusal = status_refusal(user, now)
         if refusal is not None:
             await sessions.revoke_all(s, user.id, now, "account_disabled")
             return refusal
@@ -739,11 +772,11 @@ async def issue_reset_token(
     clear token goes back to the operator, who hands it to the user. The user is notified
     (without the token). Signing in with the token as the password asks for a new password
     (after 2FA, if on); any earlier token stops working, and the lock is lifted."""
-    require_admin(actor)
     email = normalize_email(email)
     token = tokens.new_token(tokens.RESET_PREFIX)
     now = auth.now()
     async with db.session() as s, s.begin():
+        actor = await require_admin(s, actor)
         user = await s.scalar(select(User).where(User.email == email).with_for_update())
         if user is None:
             raise NotFound(f"No account {email!r}.")

@@ -27,9 +27,10 @@ from core.clock import SYSTEM_CLOCK, Clock
 from core.db.models.admin import AdminNote, AuditLog, BlockedIP, SecurityLog, SystemSettings
 from core.db.models.users import User
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.services.actor import Actor, Role
+from core.services.actor import Actor, Role, require_admin, require_superadmin
 from core.services.audit import audit
 from core.services.rows import loaded
+from core.services.sessions import revoke_all
 
 RANK = {Role.USER.value: 0, Role.ADMIN.value: 1, Role.SUPERADMIN.value: 2}
 NOTE_CATEGORIES = ("general", "billing", "security", "compliance")
@@ -120,16 +121,8 @@ def _summary(u: User) -> UserSummary:
 
 async def _admin(session: AsyncSession, actor: Actor, *, superadmin: bool = False) -> str:
     """The actor's role as stored; Forbidden unless it is (still) admin enough."""
-    needed = Role.SUPERADMIN if superadmin else Role.ADMIN
-    refusal = Forbidden(f"This needs {'a superadmin' if superadmin else 'an administrator'}.")
-    if RANK[actor.role.value] < RANK[needed.value]:
-        raise refusal
-    row = (
-        await session.execute(select(User.role, User.status).where(User.id == actor.user_id))
-    ).first()
-    if row is None or row.status != "active" or RANK.get(row.role, 0) < RANK[needed.value]:
-        raise refusal
-    return row.role
+    check = require_superadmin if superadmin else require_admin
+    return (await check(session, actor)).role.value
 
 
 async def _target(session: AsyncSession, actor_role: str, actor: Actor, user_id: str) -> User:
@@ -242,6 +235,7 @@ async def suspend_user(
     if user.status == "banned":
         raise Conflict("This account is banned; unban it before suspending it.")
     user.status, user.suspended_until, user.suspended_reason = "suspended", until, reason
+    await revoke_all(session, user.id, clock.now(), "suspended")  # open dashboards sign out
     await _log(
         session,
         actor,
@@ -269,6 +263,7 @@ async def ban_user(
         actor.user_id,
     )
     user.suspended_until = user.suspended_reason = None
+    await revoke_all(session, user.id, clock.now(), "banned")  # open dashboards sign out
     await _log(session, actor, "admin_user_banned", clock, target_user_id=user.id, reason=reason)
     return _summary(await loaded(session, user))
 

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from core.db.engine import Database
-from core.db.models.users import ApiKey, User
-from core.errors import Conflict, InvalidInput
+from core.db.models.users import ApiKey
+from core.errors import Conflict, Forbidden, InvalidInput
 from core.security import tokens
-from core.services.actor import Actor, Role, get_owned, owned_by
+from core.services.actor import Actor, get_owned, owned_by, recheck
 from core.services.audit import audit
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.lockout import AuthenticationFailed
-from core.services.sessions import check_id, status_refusal
+from core.services.sessions import check_id
 
 SCOPES = {
     "read": "read bots, trades, balances and signals",
@@ -188,11 +188,13 @@ async def authenticate_api_key(
         )
         if row is None:
             raise AuthenticationFailed(INVALID_KEY)
-        user = await s.get(User, row.user_id)
-        if user is None or status_refusal(user, now) is not None:
-            raise AuthenticationFailed("The account of this API key can't be used right now.")
+        try:
+            actor = await recheck(s, Actor(user_id=row.user_id), clock=auth.clock)
+        except Forbidden:
+            raise AuthenticationFailed(
+                "The account of this API key can't be used right now."
+            ) from None
         if scope is not None and scope not in row.scopes:
             raise AuthenticationFailed(f"This API key lacks the {scope!r} scope.")
         row.last_used_at = now
-        role = Role(user.role) if user.role in Role._value2member_map_ else Role.USER
-        return Actor(user_id=user.id, role=role)
+        return actor

@@ -34,7 +34,7 @@ from core.backtest.subjects import bot_subject, named_subject
 from core.db.models.bots import Backtest, Bot
 from core.db.models.signals import Signal
 from core.errors import InvalidInput, NotFound
-from core.services.actor import Actor, get_owned, owned_by
+from core.services.actor import Actor, get_owned, owned_by, require_admin
 from core.services.plans import Limit, check_limit
 from core.strategies.candles import Candles
 from core.strategies.registry import validate_bot_config, validate_risk_settings
@@ -242,6 +242,7 @@ async def import_csv_dataset(
     session: AsyncSession, actor: Actor, path: str | Path, symbol: str, timeframe: str
 ) -> DatasetInfo:
     """Read an OHLCV CSV into ``historical_datasets`` (shared market history)."""
+    await require_admin(session, actor)  # before reading a file on the actor's behalf
     check_symbol(symbol)
     candles = await asyncio.to_thread(read_csv, path, timeframe)
     return await import_dataset(session, actor, symbol, timeframe, candles)
@@ -250,7 +251,12 @@ async def import_csv_dataset(
 async def import_dataset(
     session: AsyncSession, actor: Actor, symbol: str, timeframe: str, candles: Candles
 ) -> DatasetInfo:
-    """Store candles already read (and checked) as a dataset; replaces the same range."""
+    """Store candles already read (and checked) as a dataset; replaces the same range.
+
+    Datasets are market history shared by every user's backtests (the table has no owner), so
+    only an administrator or the operator's command line (``SYSTEM``) may write one: a user
+    could otherwise replace the candles everyone else's backtests read."""
+    await require_admin(session, actor)
     info = await save_dataset(session, symbol, timeframe, candles)
     await session.commit()
     return info

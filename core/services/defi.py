@@ -710,7 +710,7 @@ async def register_pool(
     clock: Clock = SYSTEM_CLOCK,
 ) -> PoolView:
     """Admins: add a pool to the registry (TVL, APY and volume start unknown, at 0)."""
-    require_admin(actor)
+    actor = await require_admin(session, actor)
     chain = normalise_chain(chain)
     protocol = _name(protocol, "protocol").lower()
     t0 = validate_address(token0_address, chain, field="token0_address")

@@ -26,7 +26,7 @@ from core.db.models.bots import Bot
 from core.db.models.users import User
 from core.engine import leases, registry
 from core.errors import InvalidInput
-from core.services.actor import Actor
+from core.services.actor import Actor, recheck
 
 MAX_QUEUE = 500
 
@@ -134,6 +134,7 @@ async def engine_status(
         raise InvalidInput(f"limit must be between 1 and {MAX_QUEUE}.", field="limit")
     if cycle_seconds <= 0:
         raise InvalidInput("cycle_seconds must be more than zero.", field="cycle_seconds")
+    actor = await recheck(session, actor)  # everyone's bots only for who is staff now
     admin = actor.is_admin
     current = current_slot_start(now, cycle_seconds)
     mine = [] if admin else [Bot.user_id == actor.user_id]

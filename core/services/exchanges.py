@@ -10,6 +10,7 @@ through ``user_id``, so another user's connection is reported exactly like a mis
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,10 +30,17 @@ from core.errors import Conflict, InvalidInput, ServiceError
 from core.ledger.wallets import MANUAL_BOT_TYPE
 from core.market.ccxt_client import NEEDS_PASSPHRASE, SUPPORTED_EXCHANGES, ExchangeFactory
 from core.market.errors import venue_name
-from core.security.vault import get_vault
+from core.security.vault import VaultError, get_vault
 from core.services.actor import Actor
 
+log = logging.getLogger(__name__)
+
 PERMISSIONS = ("read", "trade")
+KEYS_UNREADABLE = (
+    "The stored keys of this connection can't be decrypted (the master key is not the one "
+    "they were saved with); ask the operator to check the master key, or remove the "
+    "connection and add the keys again."
+)
 _KEY = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces
 _UNSET = object()
 
@@ -304,14 +312,18 @@ async def test_connection(
     """
     factory = factory or ExchangeFactory()
     async with db.session() as session:
-        info, exchange = await open_exchange(
-            session,
-            connection_id,
-            owner_id=actor.user_id,
-            factory=factory,
-            clock=clock,
-            allow_inactive=True,
-        )
+        try:
+            info, exchange = await open_exchange(
+                session,
+                connection_id,
+                owner_id=actor.user_id,
+                factory=factory,
+                clock=clock,
+                allow_inactive=True,
+            )
+        except VaultError as exc:
+            log.error("exchange connection %s: %s", connection_id, exc)
+            raise Conflict(KEYS_UNREADABLE) from None
         await session.commit()
     try:
         broker = CcxtBroker(exchange, venue=info.venue, clock=clock)

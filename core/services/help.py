@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.models.support import FAQ, HelpArticle, HelpCategory
 from core.errors import InvalidInput, NotFound
-from core.services.actor import Actor, require_admin
+from core.services.actor import Actor, recheck, require_admin
 from core.services.audit import audit
 
 QUERY_MAX = 200
@@ -66,8 +66,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _visible(actor: Actor):
-    return True if actor.is_admin else HelpArticle.published.is_(True)
+async def _visible(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
+    """Drafts are seen by administrators (as the database has the actor's role now)."""
+    admin = (await recheck(session, actor)).is_admin
+    return true() if admin else HelpArticle.published.is_(True)
 
 
 def _summary(row: HelpArticle, category_slug: str) -> ArticleSummary:
@@ -77,7 +79,7 @@ def _summary(row: HelpArticle, category_slug: str) -> ArticleSummary:
 async def list_categories(session: AsyncSession, actor: Actor) -> list[CategoryView]:
     count = (
         select(func.count(HelpArticle.id))
-        .where(HelpArticle.category_id == HelpCategory.id, _visible(actor))
+        .where(HelpArticle.category_id == HelpCategory.id, await _visible(session, actor))
         .scalar_subquery()
     )
     rows = await session.execute(
@@ -94,7 +96,7 @@ async def list_articles(
     stmt = (
         select(HelpArticle, HelpCategory.slug)
         .join(HelpCategory, HelpCategory.id == HelpArticle.category_id)
-        .where(_visible(actor))
+        .where(await _visible(session, actor))
         .order_by(HelpCategory.order, HelpArticle.title)
     )
     if category is not None:
@@ -108,7 +110,7 @@ async def get_article(session: AsyncSession, actor: Actor, slug: str) -> Article
         await session.execute(
             select(HelpArticle, HelpCategory.slug)
             .join(HelpCategory, HelpCategory.id == HelpArticle.category_id)
-            .where(HelpArticle.slug == slug, _visible(actor))
+            .where(HelpArticle.slug == slug, await _visible(session, actor))
         )
     ).first()
     if found is None:
@@ -162,7 +164,7 @@ async def search_help(
         select(HelpArticle, HelpCategory.slug)
         .join(HelpCategory, HelpCategory.id == HelpArticle.category_id)
         .where(
-            _visible(actor),
+            await _visible(session, actor),
             or_(
                 doc.op("@@")(tsq),
                 HelpArticle.title.ilike(like),
@@ -189,7 +191,7 @@ async def set_published(
     session: AsyncSession, actor: Actor, slug: str, published: bool, *, clock: Clock = SYSTEM_CLOCK
 ) -> ArticleSummary:
     """Admins: publish or withdraw an article."""
-    require_admin(actor)
+    actor = await require_admin(session, actor)
     found = (
         await session.execute(
             select(HelpArticle, HelpCategory.slug)

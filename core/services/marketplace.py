@@ -44,7 +44,7 @@ from core.db.models.notifications import NotificationType
 from core.db.models.users import User
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.notifications import notify
-from core.services.actor import Actor, get_owned
+from core.services.actor import Actor, get_owned, recheck
 from core.services.plans import Limit, check_limit
 from core.services.referrals import mask_email
 from core.services.templates import BotDraft, bot_draft, merge, validated
@@ -569,13 +569,11 @@ async def refund_purchase(
                 .where(StrategyPurchase.id == purchase_id)
             )
         ).first()
+        if found is not None and found[1].creator_id != actor.user_id:
+            actor = await recheck(session, actor)  # refunding another's sale needs staff now
         if found is None or (found[1].creator_id != actor.user_id and not actor.is_admin):
             raise NotFound(f"No purchase {purchase_id!r}.")
         purchase, strategy = found
-        if actor.is_admin and strategy.creator_id != actor.user_id:
-            from core.services.admin import _admin  # the role as stored now
-
-            await _admin(session, actor)
         if purchase.status != COMPLETED:
             raise Conflict("This purchase is already refunded.")
         payment_id = await session.scalar(

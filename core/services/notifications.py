@@ -156,7 +156,7 @@ async def list_failed_deliveries(
     session: AsyncSession, actor: Actor, *, limit: int = 100
 ) -> list[NotificationView]:
     """Operators: deliveries given up on or still retrying, across all users (admins only)."""
-    require_admin(actor)
+    actor = await require_admin(session, actor)
     _page(limit, 0)
     rows = await session.scalars(
         select(Notification)

@@ -40,9 +40,13 @@ async def configured_billing(clock: Clock) -> AsyncIterator[Billing]:
     if settings.stripe_api_key is None:
         yield Billing(None, clock)
         return
-    from core.billing.gateway import gateway_from_settings  # imports stripe: only when set up
+    from core.billing.configured import StripeNotInstalled, gateway_from_settings
 
-    gateway = gateway_from_settings(settings)
+    try:
+        gateway = gateway_from_settings(settings)  # imports stripe: only when set up
+    except StripeNotInstalled as missing:
+        yield Billing(None, clock, unavailable=str(missing))
+        return
     try:
         yield Billing(gateway, clock)
     finally:

@@ -59,7 +59,7 @@ from core.db.models.notifications import (
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.notifications import notify
 from core.services import referrals
-from core.services.actor import Actor
+from core.services.actor import Actor, require_admin
 from core.services.audit import audit
 
 ACTIVE, CANCELLED, EXPIRED = "active", "cancelled", "expired"
@@ -744,9 +744,7 @@ async def grant_complimentary(
 ) -> SubscriptionView:
     """An administrator gives a user a plan for ``days`` days, free of charge (audited). It
     replaces the user's current plan and does not renew."""
-    from core.services.admin import _admin  # the role as stored now, not as signed in
-
-    await _admin(session, actor)
+    actor = await require_admin(session, actor)
     target = plan_named(plan)
     if target.name is PlanName.FREE:
         raise InvalidInput("Grant a paid plan (basic, pro or enterprise).", field="plan")

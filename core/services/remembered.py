@@ -4,6 +4,10 @@ The refresh token is kept in the system keyring when one is usable, else in a fi
 0600 (in a 0700 directory) under the user config dir. One entry per OS user and database, so
 two installations on one machine don't mix. The token rotates on every start; ``forget``
 (on sign-out, or when the token is refused) removes it.
+
+A served dashboard (``blockbotx serve``) uses ``NotRemembered``: every browser's app runs as
+the server's OS user, so a token kept for that user would sign any browser in as whoever last
+ticked "Remember me".
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ def _os_user() -> str:
 
 
 class RememberedSession:
+    enabled = True
+    """Whether sign-in offers "Remember me"."""
+
     def __init__(
         self, database_url: str, *, directory: Path | None = None, use_keyring: bool | None = None
     ) -> None:
@@ -87,3 +94,21 @@ class RememberedSession:
                 keyring.delete_password(KEYRING_SERVICE, self._keyring_name)
             return
         self.path.unlink(missing_ok=True)
+
+
+class NotRemembered:
+    """Sessions that are never remembered (serve mode): nothing is read, written or removed."""
+
+    enabled = False
+
+    def load(self) -> str | None:
+        return None
+
+    def save(self, token: str) -> None:
+        """Nothing is kept: the next start (a browser tab) signs in again."""
+
+    def forget(self) -> None:
+        """Nothing was kept; the OS user's own remembered session stays untouched."""
+
+
+SessionMemory = RememberedSession | NotRemembered

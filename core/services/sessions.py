@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db.engine import Database
 from core.db.models.notifications import NotificationPriority, NotificationType
 from core.db.models.users import KnownDevice, LoginHistory, Session, User
-from core.errors import Forbidden, NotFound
+from core.errors import NotFound, ServiceError
 from core.notifications import notify
 from core.security import tokens
 from core.security.device import LOCAL, Device
-from core.services.actor import Actor, Role, get_owned, owned_by
+from core.services.actor import Actor, Role, get_owned, owned_by, recheck
 from core.services.audit import audit
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 
@@ -100,24 +100,11 @@ def account_info(user: User) -> AccountInfo:
     return AccountInfo(
         id=user.id,
         email=user.email,
-        role=Role(user.role) if user.role in Role._value2member_map_ else Role.USER,
+        role=Role.of(user.role),
         first_name=user.first_name,
         last_name=user.last_name,
         two_factor_enabled=user.two_factor_enabled,
     )
-
-
-def status_refusal(user: User, now: datetime) -> Forbidden | None:
-    """Why a banned or suspended account may not sign in (an ended suspension lets it in)."""
-    if user.status == "banned" or user.banned_at is not None:
-        reason = f": {user.banned_reason}" if user.banned_reason else ""
-        return Forbidden(f"This account is banned{reason}.")
-    until = user.suspended_until
-    if (until is not None and until > now) or (user.status == "suspended" and until is None):
-        when = f" until {until:%Y-%m-%d %H:%M} UTC" if until is not None else ""
-        reason = f": {user.suspended_reason}" if user.suspended_reason else ""
-        return Forbidden(f"This account is suspended{when}{reason}.")
-    return None
 
 
 def _actor(user: User, row: Session) -> Actor:
@@ -254,17 +241,28 @@ def _active(now: datetime):
     return (Session.revoked_at.is_(None)) & (Session.expires_at > now)
 
 
-async def is_active(db: Database, actor: Actor, auth: AuthConfig = DEFAULT_AUTH) -> bool:
-    """Is the actor's session still valid (not ended elsewhere, not expired)?"""
+async def current(db: Database, actor: Actor, auth: AuthConfig = DEFAULT_AUTH) -> Actor | None:
+    """The session's actor as the database has them now (role re-read), or None when the
+    session was ended elsewhere, has expired, or its account is gone, banned or suspended."""
     if actor.session_id is None:
-        return False
+        return None
     async with db.session() as s:
         found = await s.scalar(
             owned_by(select(Session.id), Session.user_id, actor).where(
                 Session.id == actor.session_id, _active(auth.now())
             )
         )
-    return found is not None
+        if found is None:
+            return None
+        try:
+            return await recheck(s, actor, clock=auth.clock)
+        except ServiceError:
+            return None
+
+
+async def is_active(db: Database, actor: Actor, auth: AuthConfig = DEFAULT_AUTH) -> bool:
+    """Is the actor's session still valid (see ``current``)?"""
+    return await current(db, actor, auth) is not None
 
 
 async def list_sessions(

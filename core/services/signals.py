@@ -30,7 +30,14 @@ from core.db.models.signals import Signal, SignalExecution, SignalProvider
 from core.db.models.users import User
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.ids import new_id
-from core.services.actor import SYSTEM, Actor, Role, require_admin, require_superadmin
+from core.services.actor import (
+    SYSTEM,
+    Actor,
+    Role,
+    recheck,
+    require_admin,
+    require_superadmin,
+)
 from core.services.audit import audit
 from core.services.rows import loaded
 from core.services.sessions import check_id
@@ -185,9 +192,11 @@ def _public_path(provider_type: str, provider_id: str, url: str | None) -> str |
     return alert_path(provider_id) if provider_type == "tradingview" else url
 
 
-def _visible(stmt: Select[Any], actor: Actor, everyone: bool) -> Select[Any]:
+async def _visible(
+    session: AsyncSession, stmt: Select[Any], actor: Actor, everyone: bool
+) -> Select[Any]:
     if everyone:
-        require_admin(actor)
+        await require_admin(session, actor)
         return stmt
     return stmt.where(
         or_(SignalProvider.user_id == actor.user_id, SignalProvider.user_id.is_(None))
@@ -204,13 +213,15 @@ async def _load(
 ) -> SignalProvider:
     """The provider if the actor may see it (and change it, with ``write``); else NotFound."""
     provider_id = check_id(provider_id, "signal provider")
-    stmt = _visible(select(SignalProvider).where(SignalProvider.id == provider_id), actor, everyone)
+    stmt = await _visible(
+        session, select(SignalProvider).where(SignalProvider.id == provider_id), actor, everyone
+    )
     if write:
         stmt = stmt.with_for_update()
     row = await session.scalar(stmt)
     if row is None:
         raise NotFound(f"No signal provider {provider_id!r}.")
-    if write and row.user_id is None and not actor.is_admin:
+    if write and row.user_id is None and not (await recheck(session, actor)).is_admin:
         raise Forbidden("Only an administrator can change a system provider.")
     return row
 
@@ -250,14 +261,14 @@ async def create_provider(
         url = validate_url(url)
     elif url is not None:
         raise InvalidInput(f"A {provider_type} provider has no URL to set.", field="url")
-    if system:
-        require_admin(actor)
     owner = None if system else actor.user_id
     provider_id = new_id()
     generated = provider_type in GENERATED_KEY_TYPES
     key = _generate_key(provider_type) if generated else given_key
     now = clock.now()
     async with db.sessions.begin() as session:
+        if system:
+            await require_admin(session, actor)
         owned = select(SignalProvider.name).where(
             SignalProvider.user_id.is_(None) if owner is None else SignalProvider.user_id == owner
         )
@@ -292,7 +303,7 @@ async def list_providers(
     """The actor's providers and the system providers (every provider with ``everyone``)."""
     async with db.session() as session:
         rows = await session.scalars(
-            _visible(select(SignalProvider), actor, everyone).order_by(
+            (await _visible(session, select(SignalProvider), actor, everyone)).order_by(
                 SignalProvider.name, SignalProvider.id
             )
         )
@@ -502,16 +513,15 @@ async def _executions(
 
 async def user_actor(db: Database, actor: Actor, email: str) -> Actor:
     """For the operator CLI (superadmin): act as the user with this email."""
-    require_superadmin(actor)
-    if not isinstance(email, str) or not email.strip():
-        raise InvalidInput("Give the user's email.", field="email")
-    if "\x00" in email:
-        raise NotFound(f"No user {email.strip()!r}.")
     async with db.session() as session:
+        await require_superadmin(session, actor)
+        if not isinstance(email, str) or not email.strip():
+            raise InvalidInput("Give the user's email.", field="email")
+        if "\x00" in email:
+            raise NotFound(f"No user {email.strip()!r}.")
         user = await session.scalar(
             select(User).where(func.lower(User.email) == email.strip().lower())
         )
     if user is None:
         raise NotFound(f"No user {email.strip()!r}.")
-    role = Role(user.role) if user.role in Role._value2member_map_ else Role.USER
-    return Actor(user_id=user.id, role=role)
+    return Actor(user_id=user.id, role=Role.of(user.role))

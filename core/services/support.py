@@ -21,7 +21,7 @@ from core.db.models.support import SupportTicket, TicketMessage
 from core.db.models.users import User
 from core.errors import Conflict, InvalidInput, NotFound
 from core.notifications import notify
-from core.services.actor import Actor, Role, require_admin
+from core.services.actor import Actor, Role, recheck, require_admin
 from core.services.audit import audit
 from core.services.rows import loaded
 
@@ -95,6 +95,7 @@ def _text(value: str, field: str, limit: int) -> str:
 async def _load(
     session: AsyncSession, actor: Actor, ticket_id: str, *, lock: bool = True
 ) -> SupportTicket:
+    """The ticket if the (already re-checked) actor may see it; else NotFound."""
     stmt = select(SupportTicket).where(SupportTicket.id == ticket_id)
     if not actor.is_admin:
         stmt = stmt.where(SupportTicket.user_id == actor.user_id)
@@ -217,7 +218,7 @@ async def list_tickets(
         raise InvalidInput("limit must be 1-500 and offset not negative.", field="limit")
     stmt = select(SupportTicket)
     if everyone or assigned_to_me:
-        require_admin(actor)
+        actor = await require_admin(session, actor)
         if assigned_to_me:
             stmt = stmt.where(SupportTicket.assigned_to == actor.user_id)
     else:
@@ -231,6 +232,7 @@ async def list_tickets(
 
 
 async def get_ticket(session: AsyncSession, actor: Actor, ticket_id: str) -> TicketView:
+    actor = await recheck(session, actor)
     ticket = await _load(session, actor, ticket_id, lock=False)
     messages = await session.scalars(
         select(TicketMessage)
@@ -250,6 +252,7 @@ async def reply(
 ) -> MessageView:
     """Add a message; staff replying to someone else's ticket reply as staff."""
     content = _text(content, "message", MESSAGE_MAX)
+    actor = await recheck(session, actor)
     ticket = await _load(session, actor, ticket_id)
     if ticket.status == "closed":
         raise Conflict("This ticket is closed; open a new ticket to continue.")
@@ -289,7 +292,7 @@ async def assign_ticket(
     clock: Clock = SYSTEM_CLOCK,
 ) -> TicketView:
     """Staff: give the ticket to a staff member (or ``None`` to unassign)."""
-    require_admin(actor)
+    actor = await require_admin(session, actor)
     ticket = await _load(session, actor, ticket_id)
     if staff_user_id is not None:
         role = await session.scalar(select(User.role).where(User.id == staff_user_id))
@@ -331,7 +334,7 @@ async def set_status(
     session: AsyncSession, actor: Actor, ticket_id: str, status: str, *, clock: Clock = SYSTEM_CLOCK
 ) -> TicketView:
     """Staff: move a ticket to open / in_progress / closed (closing sets ``closed_at``)."""
-    require_admin(actor)
+    actor = await require_admin(session, actor)
     status = _choice(status, STATUSES, "status")
     ticket = await _load(session, actor, ticket_id)
     if status == ticket.status:
@@ -343,6 +346,7 @@ async def close_ticket(
     session: AsyncSession, actor: Actor, ticket_id: str, *, clock: Clock = SYSTEM_CLOCK
 ) -> TicketView:
     """The owner or staff closes a ticket."""
+    actor = await recheck(session, actor)
     ticket = await _load(session, actor, ticket_id)
     if ticket.status == "closed":
         raise Conflict("This ticket is already closed.")
@@ -393,7 +397,7 @@ async def set_priority(
     clock: Clock = SYSTEM_CLOCK,
 ) -> TicketView:
     """Staff: change the ticket's priority (the owner is told)."""
-    require_admin(actor)
+    actor = await require_admin(session, actor)
     priority = _choice(priority, PRIORITIES, "priority")
     ticket = await _load(session, actor, ticket_id)
     if priority == ticket.priority:
@@ -419,7 +423,7 @@ async def set_priority(
 
 async def count_open(session: AsyncSession, actor: Actor) -> int:
     """Staff: tickets not closed yet (for the dashboard's badge)."""
-    require_admin(actor)
+    actor = await require_admin(session, actor)
     return int(
         await session.scalar(
             select(func.count()).select_from(SupportTicket).where(SupportTicket.status != "closed")

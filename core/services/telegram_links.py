@@ -23,9 +23,8 @@ from core.db.engine import Database
 from core.db.models.telegram import TelegramLink
 from core.db.models.users import User
 from core.errors import InvalidInput
-from core.services.actor import Actor, Role
+from core.services.actor import Actor, Role, status_refusal
 from core.services.audit import audit
-from core.services.sessions import status_refusal
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -157,10 +157,24 @@ def take_rate(request: web.Request, source: Source) -> None:
         )
 
 
+def _require_json(request: web.Request) -> None:
+    """A signed webhook's body is JSON and says so (aiohttp reads a missing type as
+    application/octet-stream): anything else is refused before the body is read."""
+    kind = request.content_type
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise Refused(
+            415,
+            "unsupported_media_type",
+            f"Send the signal as JSON with Content-Type: application/json (not {kind}).",
+            headers={"Accept-Post": "application/json"},
+        )
+
+
 async def receive_signal(request: web.Request) -> web.Response:
     provider_id = request.match_info["provider_id"]
     if not _PROVIDER_ID.match(provider_id):
         raise Refused(404, "unknown_provider", "No signal provider at this address.")
+    _require_json(request)
     raw_timestamp, timestamp, signature = _headers(request)
     body = await request.read()
     db, clock = request.app[DB_KEY], request.app[CLOCK_KEY]

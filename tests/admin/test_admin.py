@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -150,7 +150,7 @@ async def test_ranks(db: Database, cast: dict[str, Actor]) -> None:
             s,
             sue,
             ada.user_id,
-            until=clock.now() + timedelta(hours=1),
+            until=datetime.now(UTC) + timedelta(hours=1),  # acting is checked on the real clock
             reason="Review",
             clock=clock,
         )

@@ -9,9 +9,9 @@ from core.backtest.datasets import load_dataset
 from core.db.engine import Database
 from core.db.models.bots import Backtest, Bot
 from core.db.models.users import User
-from core.errors import InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.services import backtests as service
-from core.services.actor import Actor
+from core.services.actor import SYSTEM, Actor, Role
 from tests.strategies.helpers import random_walk
 
 
@@ -53,7 +53,10 @@ async def test_import_dataset_and_replace(db: Database, tmp_path: Path) -> None:
     alice = await add_user(db, "alice@example.com")
     path = write_csv(tmp_path / "btc.csv")
     async with db.session() as session:
-        first = await service.import_csv_dataset(session, alice, path, "btc/usdt", "1h")
+        with pytest.raises(Forbidden):  # shared market history: not a user's to replace
+            await service.import_csv_dataset(session, alice, path, "btc/usdt", "1h")
+        assert await service.datasets(session, alice) == []
+        first = await service.import_csv_dataset(session, SYSTEM, path, "btc/usdt", "1h")
     assert (first.symbol, first.timeframe, first.candle_count, first.replaced) == (
         "BTC/USDT",
         "1h",
@@ -61,7 +64,10 @@ async def test_import_dataset_and_replace(db: Database, tmp_path: Path) -> None:
         False,
     )
     async with db.session() as session:
-        again = await service.import_csv_dataset(session, alice, path, "BTC/USDT", "1h")
+        admin = Actor(user_id=alice.user_id, role=Role.ADMIN)  # what alice's Actor claims...
+        with pytest.raises(Forbidden):  # ...is re-read: she is no administrator
+            await service.import_csv_dataset(session, admin, path, "BTC/USDT", "1h")
+        again = await service.import_csv_dataset(session, SYSTEM, path, "BTC/USDT", "1h")
         assert again.replaced and again.id == first.id
         _info, candles = await load_dataset(session, first.id)
         listed = await service.datasets(session, alice)
@@ -69,7 +75,7 @@ async def test_import_dataset_and_replace(db: Database, tmp_path: Path) -> None:
     assert [d.id for d in listed] == [first.id]
     async with db.session() as session:
         with pytest.raises(InvalidInput, match="not a trading pair"):
-            await service.import_csv_dataset(session, alice, path, "bitcoin", "1h")
+            await service.import_csv_dataset(session, SYSTEM, path, "bitcoin", "1h")
         with pytest.raises(NotFound):
             await load_dataset(session, "nope")
 
@@ -80,7 +86,7 @@ async def test_bot_backtest_is_stored_and_private(db: Database, tmp_path: Path) 
     bot_id = await add_bot(db, alice)
     async with db.session() as session:
         dataset = await service.import_csv_dataset(
-            session, alice, write_csv(tmp_path / "d.csv", 600), "ETH/USDT", "1h"
+            session, SYSTEM, write_csv(tmp_path / "d.csv", 600), "ETH/USDT", "1h"
         )
     request = service.BacktestRequest(
         cash=D(10000), fee=D("0.001"), dataset_id=dataset.id, bot_id=bot_id

@@ -11,6 +11,7 @@ from core.backtest.sources import simulated_candles
 from core.db.engine import Database
 from core.errors import InvalidInput
 from core.services import backtests as service
+from core.services.actor import SYSTEM
 from core.strategies import technical_strategy
 from tests.backtest.test_service import add_user
 
@@ -27,7 +28,7 @@ async def test_simulated_history_as_a_dataset(db: Database) -> None:
 
     alice = await add_user(db, "alice@example.com")
     async with db.session() as session:
-        info = await service.import_dataset(session, alice, "ETH/USDT", "1h", candles)
+        info = await service.import_dataset(session, SYSTEM, "ETH/USDT", "1h", candles)
         request = service.BacktestRequest(
             D(1000), D("0.001"), dataset_id=info.id, strategy="sma_cross"
         )

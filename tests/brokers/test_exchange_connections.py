@@ -265,3 +265,29 @@ async def test_testnet_switch_waits_for_live_bots_to_stop(db: Database) -> None:
     assert (real.is_testnet, real.venue) == (False, "Binance")
     assert (await exchanges.set_testnet(db, alice, conn.id, False)) == real  # already there
     assert (await exchanges.set_testnet(db, alice, conn.id, True)).venue == "Binance testnet"
+
+
+async def test_keys_the_vault_cannot_open_are_a_clear_refusal(
+    db: Database, fake: FakeBinance
+) -> None:
+    """Keys sealed under another master key (or moved from another row): a ServiceError that
+    says what to do, never a raw VaultError, and the connection is left as it was."""
+    alice = await add_user(db, "alice@example.com")
+    bob = await add_user(db, "bob@example.com")
+    conn = await exchanges.add_connection(db, alice, exchange="binance", api_key=KEY, secret=SECRET)
+    bobs = await exchanges.add_connection(db, bob, exchange="binance", api_key=KEY, secret=SECRET)
+    async with db.sessions.begin() as s:
+        stolen = await s.scalar(
+            select(ExchangeConnection.encrypted_api_key).where(ExchangeConnection.id == bobs.id)
+        )
+        await s.execute(
+            update(ExchangeConnection)
+            .where(ExchangeConnection.id == conn.id)
+            .values(encrypted_api_key=stolen)
+        )
+    with pytest.raises(Conflict, match="can't be decrypted") as refused:
+        await exchanges.test_connection(db, alice, conn.id, factory=exchange_factory(fake))
+    assert KEY not in str(refused.value) and "master key" in str(refused.value)
+    async with db.session() as s:
+        row = await s.get(ExchangeConnection, conn.id)
+    assert row is not None and row.last_used is None and row.encrypted_api_key == stolen

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from core.clock import FrozenClock
 from core.db.engine import Database
+from core.security import vault as vault_module
 from core.security.device import Device, describe
 from core.security.passwords import Hasher
 from core.security.vault import Vault
@@ -29,6 +32,16 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def auth(clock: FrozenClock) -> AuthConfig:
     return AuthConfig(clock=clock, hasher=FAST_HASHER, vault=Vault(b"\x07" * 32, "test"))
+
+
+@pytest.fixture
+def key_file_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The master key in a key file under ``tmp_path`` (as without a keyring)."""
+    monkeypatch.delenv("BLOCKBOTX_MASTER_KEY", raising=False)
+    monkeypatch.setenv("BLOCKBOTX_CONFIG_DIR", str(tmp_path))
+    vault_module.get_vault.cache_clear()
+    yield tmp_path
+    vault_module.get_vault.cache_clear()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from core.clock import FrozenClock
 from core.db.engine import Database
+from core.db.models.admin import AuditLog
 from core.db.models.notifications import Notification, NotificationChannel, NotificationType
 from core.db.models.users import TwoFactorAuth, User
 from core.errors import Conflict, InvalidInput
@@ -240,3 +241,44 @@ async def sign_in_count(db: Database) -> int:
 
 
 __all__ = ["sign_in"]
+
+
+async def test_a_challenge_signs_in_once(
+    db: Database, auth: AuthConfig, clock: FrozenClock, device: Device
+) -> None:
+    """One password check, one sign-in: a second code (a later step, or a backup code) on the
+    same challenge is refused, and the spent challenge is the only thing recorded."""
+    me = await signed_up_and_in(db, auth, device, "once@example.com")
+    secret, codes = await enrol(db, auth, clock, me)
+    step = await accounts.login(
+        db, email="once@example.com", password=PASSWORD, device=device, auth=auth
+    )
+    done = await accounts.verify_two_factor(
+        db, step.challenge, code(secret, clock), device=device, auth=auth
+    )
+    assert isinstance(done, accounts.SignedIn)
+    clock.advance(seconds=60)  # well within the challenge's five minutes; a fresh code
+    with pytest.raises(accounts.ChallengeExpired):
+        await accounts.verify_two_factor(
+            db, step.challenge, code(secret, clock), device=device, auth=auth
+        )
+    with pytest.raises(accounts.ChallengeExpired):
+        await accounts.verify_two_factor(db, step.challenge, codes[0], device=device, auth=auth)
+    assert (await twofactor.status(db, me.actor)).backup_codes_left == 10  # nothing was spent
+    # A fresh password check still signs in.
+    fresh = await accounts.login(
+        db, email="once@example.com", password=PASSWORD, device=device, auth=auth
+    )
+    assert isinstance(
+        await accounts.verify_two_factor(
+            db, fresh.challenge, code(secret, clock), device=device, auth=auth
+        ),
+        accounts.SignedIn,
+    )
+    async with db.session() as s:
+        marks = (
+            await s.scalars(
+                select(AuditLog.details).where(AuditLog.action == accounts.CHALLENGE_PASSED)
+            )
+        ).all()
+    assert len(marks) == 2 and step.challenge.nonce not in str(marks)

@@ -14,6 +14,7 @@ from core.db.models.trading import ExchangeConnection
 from core.security import rotation
 from core.security import vault as vault_module
 from core.security.vault import Vault, VaultError, encode_key, generate_key
+from core.services import exchanges
 from tests.service_users import add_user
 
 
@@ -56,69 +57,38 @@ def test_previous_keys_decrypt_old_ciphertexts() -> None:
     assert not both.encrypted_with_this_key(sealed)
 
 
-@pytest.fixture
-def key_file_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("BLOCKBOTX_MASTER_KEY", raising=False)
-    monkeypatch.setenv("BLOCKBOTX_CONFIG_DIR", str(tmp_path))
-    vault_module.get_vault.cache_clear()
-    yield tmp_path
-    vault_module.get_vault.cache_clear()
-
-
-async def _seed_connections(db: Database, vault: Vault) -> dict[str, tuple[str, str]]:
+async def _seed_connections(db: Database) -> dict[str, tuple[str, str]]:
+    """Two users' exchange connections, made by the exchange service (as ``exchange add``)."""
     out = {}
     for email in ("a@example.com", "b@example.com"):
         actor = await add_user(db, email)
-        async with db.session() as s, s.begin():
-            s.add(
-                ExchangeConnection(
-                    user_id=actor.user_id,
-                    exchange="binance",
-                    encrypted_api_key=vault.encrypt(
-                        f"key-{email}",
-                        table="exchange_connections",
-                        owner_id=actor.user_id,
-                        field="encrypted_api_key",
-                    ),
-                    encrypted_secret_key=vault.encrypt(
-                        f"secret-{email}",
-                        table="exchange_connections",
-                        owner_id=actor.user_id,
-                        field="encrypted_secret_key",
-                    ),
-                )
-            )
+        await exchanges.add_connection(
+            db, actor, exchange="binance", api_key=f"key-{email}", secret=f"secret-{email}"
+        )
         out[actor.user_id] = (f"key-{email}", f"secret-{email}")
     return out
+
+
+def _open(vault: Vault, r: ExchangeConnection) -> tuple[str, str]:
+    """The keys under ``vault``, bound as the exchange service seals them."""
+    bound = {"table": "exchange_connections", "owner_id": r.user_id}
+    return (
+        vault.decrypt(r.encrypted_api_key, field="api_key", **bound),
+        vault.decrypt(r.encrypted_secret_key, field="secret_key", **bound),
+    )
 
 
 async def _decrypted(db: Database, vault: Vault) -> dict[str, tuple[str, str]]:
     async with db.session() as s:
         rows = (await s.scalars(select(ExchangeConnection))).all()
-    return {
-        r.user_id: (
-            vault.decrypt(
-                r.encrypted_api_key,
-                table="exchange_connections",
-                owner_id=r.user_id,
-                field="encrypted_api_key",
-            ),
-            vault.decrypt(
-                r.encrypted_secret_key,
-                table="exchange_connections",
-                owner_id=r.user_id,
-                field="encrypted_secret_key",
-            ),
-        )
-        for r in rows
-    }
+    return {r.user_id: _open(vault, r) for r in rows}
 
 
 async def test_rotation_with_a_key_file(db: Database, key_file_source: Path) -> None:
     before = vault_module.load_vault()
     assert before.source == "file"
     assert stat.S_IMODE((key_file_source / "master.key").stat().st_mode) == 0o600
-    plain = await _seed_connections(db, before)
+    plain = await _seed_connections(db)
     report = await rotation.rotate_master_key(db)
     after = vault_module.get_vault()
     assert after.key != before.key and after.key_id == report.key_id and after.previous == ()
@@ -131,7 +101,7 @@ async def test_rotation_with_a_key_file(db: Database, key_file_source: Path) -> 
 
 async def test_failed_rotation_changes_nothing(db: Database, key_file_source: Path) -> None:
     before = vault_module.load_vault()
-    plain = await _seed_connections(db, before)
+    plain = await _seed_connections(db)
     async with db.session() as s, s.begin():
         row = (
             await s.scalars(select(ExchangeConnection).order_by(ExchangeConnection.user_id))
@@ -141,7 +111,7 @@ async def test_failed_rotation_changes_nothing(db: Database, key_file_source: Pa
             "moved",
             table="exchange_connections",
             owner_id=other.user_id,
-            field="encrypted_secret_key",
+            field="secret_key",
         )
         plain.pop(row.user_id)
     with pytest.raises(VaultError, match="nothing was changed"):
@@ -157,20 +127,7 @@ async def _decrypted_lenient(db: Database, vault: Vault) -> dict[str, tuple[str,
     async with db.session() as s:
         for r in (await s.scalars(select(ExchangeConnection))).all():
             try:
-                out[r.user_id] = (
-                    vault.decrypt(
-                        r.encrypted_api_key,
-                        table="exchange_connections",
-                        owner_id=r.user_id,
-                        field="encrypted_api_key",
-                    ),
-                    vault.decrypt(
-                        r.encrypted_secret_key,
-                        table="exchange_connections",
-                        owner_id=r.user_id,
-                        field="encrypted_secret_key",
-                    ),
-                )
+                out[r.user_id] = _open(vault, r)
             except VaultError:
                 continue
     return out
@@ -180,7 +137,7 @@ async def test_interrupted_rotation_is_finished_by_the_next(
     db: Database, key_file_source: Path
 ) -> None:
     old = vault_module.load_vault()
-    plain = await _seed_connections(db, old)
+    plain = await _seed_connections(db)
     # The state a crash between "new key stored" and "rows committed" leaves behind.
     vault_module.store_previous_keys((old.key,), "file")
     vault_module.store_master_key(generate_key(), "file")
@@ -197,7 +154,7 @@ async def test_rotation_with_keys_from_the_environment(
 ) -> None:
     old = vault_module.load_vault()
     assert old.source == "environment"
-    plain = await _seed_connections(db, old)
+    plain = await _seed_connections(db)
     with pytest.raises(VaultError, match="BLOCKBOTX_PREVIOUS_MASTER_KEY"):
         await rotation.rotate_master_key(db)
     new = generate_key()

@@ -64,6 +64,7 @@ async def test_serve_receives_a_signed_signal_and_exits_on_sigterm(
         payload = body(price="65000.25", id="cli-1")
         ts = int(time.time())
         headers = {
+            "Content-Type": "application/json",
             signing.TIMESTAMP_HEADER: str(ts),
             signing.SIGNATURE_HEADER: signing.sign(hook.key, ts, payload),  # type: ignore[arg-type]
         }

@@ -342,3 +342,24 @@ async def test_two_receivers_share_the_replay_cache(
     finally:
         await runner.cleanup()
     assert len(await _signals(db)) == 1
+
+
+async def test_a_signed_webhook_must_say_it_sends_json(
+    db: Database, receiver: Receiver, webhook: service.ProviderWithKey
+) -> None:
+    before = await snapshot(db)
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "application/octet-stream"):
+        got, answer, headers = await receiver.post(
+            webhook.info.url, body(id=f"t-{kind}"), key=webhook.key, headers={"Content-Type": kind}
+        )
+        assert (got, answer["error"]) == (415, "unsupported_media_type"), kind
+        assert "application/json" in answer["message"] and kind in answer["message"]
+        assert headers["Accept-Post"] == "application/json"
+    assert await snapshot(db) == before
+    got, answer, _ = await receiver.post(
+        webhook.info.url,
+        body(id="with-charset"),
+        key=webhook.key,
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert (got, answer["status"]) == (201, "accepted")

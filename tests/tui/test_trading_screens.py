@@ -17,6 +17,7 @@ from core.engine.venues import Markets
 from core.market.hub import MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
 from core.services import backtests, bots, exchanges, plans, trading
+from core.services.actor import SYSTEM
 from core.services.bot_views import BotSpec
 from tests.fake_exchange import FakeBinance, exchange_factory
 from tests.tui.auth_helpers import settle, type_into
@@ -167,7 +168,7 @@ async def test_backtest_a_bot_over_a_dataset_range(
         ), clock=seeded.auth.clock)  # fmt: skip
     candles = simulated_candles("ETH/USDT", "1h", NOW - timedelta(days=60), NOW)
     async with db.session() as s:
-        dataset = await backtests.import_dataset(s, seeded.actor, "ETH/USDT", "1h", candles)
+        dataset = await backtests.import_dataset(s, SYSTEM, "ETH/USDT", "1h", candles)
     app = dashboard(migrated_url, tmp_path, seeded)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

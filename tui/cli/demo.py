@@ -199,6 +199,7 @@ async def _after_history(
     from core.backtest.sources import simulated_candles
     from core.seed.defi import WETH
     from core.services import backtests, defi
+    from core.services.actor import SYSTEM
     from core.services.backtests import BacktestRequest
 
     now = clock.now()
@@ -206,7 +207,7 @@ async def _after_history(
         "ETH/USDT", "15m", now - timedelta(days=30), now - timedelta(days=2)
     )
     async with db.session() as session:
-        dataset = await backtests.import_dataset(session, actor, "ETH/USDT", "15m", candles)
+        dataset = await backtests.import_dataset(session, SYSTEM, "ETH/USDT", "15m", candles)
         await backtests.run_backtest(
             session, actor,
             BacktestRequest(cash=Decimal(10000), fee=Decimal("0.001"), dataset_id=dataset.id,

@@ -10,6 +10,7 @@ summary line.
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,15 +96,19 @@ class LazyGroup(click.Group):
     type=click.Path(file_okay=False, exists=True),
     help="Also load the strategies in this directory (repeatable; see docs/strategies.md).",
 )
+@click.option(
+    "--served",
+    is_flag=True,
+    hidden=True,
+    help="A browser's dashboard under `blockbotx serve`: sign-ins are never remembered.",
+)
 @click.pass_context
-def cli(ctx: click.Context, no_engine: bool, strategy_paths: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, no_engine: bool, strategy_paths: tuple[str, ...], served: bool) -> None:
     """BlockbotX: run and watch crypto trading bots from the terminal.
 
     With no command, opens the dashboard.
     """
     if strategy_paths:  # through the environment: engine processes started from here see it too
-        import os
-
         from core.strategies.catalog import PATH_ENV, reload
 
         extra = [str(Path(p).resolve()) for p in strategy_paths]
@@ -112,15 +117,21 @@ def cli(ctx: click.Context, no_engine: bool, strategy_paths: tuple[str, ...]) ->
         )
         reload()
     if ctx.invoked_subcommand is None:
-        open_dashboard(engine=not no_engine)
+        open_dashboard(engine=not no_engine, served=served)
 
 
-def open_dashboard(*, engine: bool = True) -> None:
-    dashboard(engine=engine).run()
+def open_dashboard(*, engine: bool = True, served: bool = False) -> None:
+    dashboard(engine=engine, served=served).run()
 
 
-def dashboard(*, engine: bool = True) -> BlockbotXApp:
-    """The app ``blockbotx`` runs, on a database checked and migrated (bench/ runs it too)."""
+def in_a_browser(served: bool = False) -> bool:
+    """Serve mode: asked for, or the app is driven by a web driver (``textual serve``)."""
+    return served or "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
+
+
+def dashboard(*, engine: bool = True, served: bool = False) -> BlockbotXApp:
+    """The app ``blockbotx`` runs, on a database checked and migrated (bench/ runs it too).
+    Served to a browser, it never remembers a session: the OS user is the server's."""
     import asyncio
 
     from core.db.engine import DatabaseUnavailable
@@ -139,10 +150,12 @@ def dashboard(*, engine: bool = True) -> BlockbotXApp:
     except DatabaseUnavailable as exc:
         fail(str(exc))
     from core.config import get_settings
+    from core.services.remembered import NotRemembered
     from tui.app import BlockbotXApp
 
     return BlockbotXApp(
         db,
+        remembered=NotRemembered() if in_a_browser(served) else None,
         engine=engine,
         keymap_overrides=dict(get_settings().keymap),
         refresh_reference_data=not seeded,

@@ -22,7 +22,7 @@ console = Console(stderr=True)
 
 def fail(message: str) -> NoReturn:
     """A clear one-line error and exit status 1: never a traceback."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise SystemExit(1)
 
 

@@ -1,13 +1,21 @@
 """``blockbotx serve``: the dashboard in a browser through textual-serve.
 
-Every browser tab runs its own dashboard process (``blockbotx``, with the same options), so
-sign-in is required exactly as in a terminal; nothing is shared between tabs but the database.
+Every browser tab runs its own dashboard process (``blockbotx --served``, with the same
+options), so sign-in is required exactly as in a terminal; nothing is shared between tabs but
+the database. A served dashboard never remembers a session: each tab's process runs as the
+server's OS user, so a remembered token would sign every browser in as one person.
+
+The tab's process imports the very ``tui``/``core`` this server runs: Python starts it with
+``-P`` (the working directory is not put on ``sys.path``, so a ``core/`` folder there can't
+shadow the package) and with this package's directory first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
+from pathlib import Path
 
 import click
 
@@ -32,6 +40,30 @@ def serve(host: str, port: int, public_url: str | None, no_engine: bool) -> None
     from tui.web import DashboardServer
 
     setup_logging()
-    command = shlex.join([sys.executable, "-m", "tui.cli", *(["--no-engine"] if no_engine else [])])
+    os.environ["PYTHONPATH"] = child_pythonpath(os.environ.get("PYTHONPATH"))  # tabs inherit it
+    command = shlex.join(child_command(no_engine=no_engine))
     click.echo(f"Serving BlockbotX on http://{host}:{port} (Ctrl+C stops).")
     DashboardServer(command, host=host, port=port, title="BlockbotX", public_url=public_url).serve()
+
+
+def package_root() -> Path:
+    """The directory holding the ``tui`` and ``core`` packages this process runs."""
+    import tui
+
+    return Path(tui.__file__).resolve().parent.parent
+
+
+def child_pythonpath(current: str | None) -> str:
+    return os.pathsep.join([str(package_root()), *([current] if current else [])])
+
+
+def child_command(*, no_engine: bool) -> list[str]:
+    """A browser tab's dashboard process (run in the server's working directory)."""
+    return [
+        sys.executable,
+        "-P",
+        "-m",
+        "tui.cli",
+        "--served",
+        *(["--no-engine"] if no_engine else []),
+    ]

@@ -22,14 +22,14 @@ async def billing_for(app: App[Any]) -> AsyncIterator[Billing]:
     if given is not None:
         yield given
         return
-    from core.billing.gateway import gateway_from_settings  # imports stripe: only when paying
+    from core.billing.configured import configured_billing  # stripe: only when paying
 
-    gateway = gateway_from_settings()
+    billing = configured_billing(app_clock(app))
     try:
-        yield Billing(gateway, app_clock(app))
+        yield billing
     finally:
-        if gateway is not None:
-            await gateway.close()
+        if billing.gateway is not None:
+            await billing.gateway.close()
 
 
 def money(amount: Decimal) -> str:

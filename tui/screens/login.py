@@ -64,7 +64,8 @@ class LoginScreen(AuthFormScreen):
             yield Input(
                 placeholder="password or reset token", password=True, id="password", max_length=4096
             )
-            yield Checkbox("Remember me on this computer", value=True, id="remember")
+            if self.bbx.remembered.enabled:  # never in a browser (serve mode)
+                yield Checkbox("Remember me on this computer", value=True, id="remember")
             yield Static("", id="error", classes="error")
             with Horizontal(classes="auth-buttons"):
                 yield Button("Sign in", variant="primary", id="sign-in")
@@ -112,7 +113,8 @@ class LoginScreen(AuthFormScreen):
     def _submit(self) -> None:
         email = self.query_one("#email", Input).value
         password = self.take("#password")
-        remember = self.query_one("#remember", Checkbox).value
+        boxes = self.query("#remember").results(Checkbox)
+        remember = any(box.value for box in boxes)
         self.show_error("")
         self._sign_in(email, password, remember)
 
