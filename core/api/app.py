@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
@@ -67,12 +67,17 @@ def _scope(dependant: Dependant) -> str | None:
     return None
 
 
-def _document_scopes(app: FastAPI) -> None:
-    """Name each operation's scope in the OpenAPI document (``x-scope``) and its description."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and (scope := _scope(route.dependant)):
-            route.openapi_extra = {**(route.openapi_extra or {}), "x-scope": scope}
-            route.description = f"Scope: `{scope}`. {route.description or ''}".strip()
+def _document_scopes(router: APIRouter) -> None:
+    """Name each operation's scope in the OpenAPI document (``x-scope``) and its description
+    (once: the routers are module-level, shared by every app made)."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        extra = route.openapi_extra or {}
+        if "x-scope" in extra or not (scope := _scope(route.dependant)):
+            continue
+        route.openapi_extra = {**extra, "x-scope": scope}
+        route.description = f"Scope: `{scope}`. {route.description or ''}".strip()
 
 
 async def _audit_writes(
@@ -116,6 +121,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.api = ctx
     problems.install(app)
     for module in (account, bots, positions, orders, trades, backtests, notifications):
+        _document_scopes(module.router)
         app.include_router(module.router, prefix=PREFIX, responses=ERRORS)
     app.middleware("http")(_audit_writes)
 
@@ -123,7 +129,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
     async def docs() -> str:
         return docs_page.render(app.openapi(), OPENAPI_URL)
 
-    _document_scopes(app)
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
