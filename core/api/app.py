@@ -16,7 +16,16 @@ from pydantic import BaseModel
 from core.api import docs_page, problems
 from core.api.auth import Caller
 from core.api.context import ApiContext
-from core.api.routers import account, backtests, bots, notifications, orders, positions, trades
+from core.api.routers import (
+    account,
+    backtests,
+    bots,
+    notifications,
+    orders,
+    positions,
+    signals,
+    trades,
+)
 from core.services.audit import audit
 
 log = logging.getLogger(__name__)
@@ -120,7 +129,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     )
     app.state.api = ctx
     problems.install(app)
-    for module in (account, bots, positions, orders, trades, backtests, notifications):
+    for module in (account, bots, positions, orders, trades, backtests, notifications, signals):
         _document_scopes(module.router)
         app.include_router(module.router, prefix=PREFIX, responses=ERRORS)
     app.middleware("http")(_audit_writes)

@@ -74,4 +74,5 @@ def scoped(scope: str) -> Callable[..., Awaitable[Caller]]:
 Reader = Annotated[Caller, Depends(scoped("read"))]
 BotsCaller = Annotated[Caller, Depends(scoped("bots"))]
 Trader = Annotated[Caller, Depends(scoped("trade"))]
+Signaller = Annotated[Caller, Depends(scoped("signals"))]
 Context = Annotated[ApiContext, Depends(api_context)]

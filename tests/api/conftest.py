@@ -21,7 +21,7 @@ from core.clock import SYSTEM_CLOCK
 from core.db.engine import Database
 from core.db.models.users import ApiKey
 from core.engine.venues import Markets
-from core.services import api_keys, backtests, notifications, trading
+from core.services import api_keys, backtests, notifications, signals, trading
 from core.services.actor import Actor
 from core.services.backtests import BacktestRequest
 from tests.service_users import add_user
@@ -79,7 +79,7 @@ async def key_for(
 @dataclass
 class World:
     """One user's objects: a bot, a manual paper position, a resting order, a notification,
-    a stored backtest (on a shared dataset)."""
+    a stored backtest (on a shared dataset), a webhook signal provider."""
 
     actor: Actor
     bot_id: str
@@ -88,6 +88,7 @@ class World:
     notification_id: str
     backtest_id: str
     dataset_id: str
+    provider_id: str
 
 
 async def dataset(db: Database) -> str:
@@ -146,7 +147,17 @@ async def world(db: Database, email: str, dataset_id: str) -> World:
             ),
         )
     assert run.backtest_id is not None
-    return World(actor, bot.id, position.id, resting.id, note.id, run.backtest_id, dataset_id)
+    provider = await signals.create_provider(db, actor, name="desk", type="webhook")
+    return World(
+        actor,
+        bot.id,
+        position.id,
+        resting.id,
+        note.id,
+        run.backtest_id,
+        dataset_id,
+        provider.info.id,
+    )
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core.db.engine import Database
 from core.db.models.admin import AuditLog
 from core.db.models.bots import Bot
+from core.db.models.signals import Signal
 from core.db.models.trading import Order, Position
 from core.services import api_keys
 from tests.api.conftest import ALL_SCOPES, Api, World, key_for
@@ -56,6 +57,12 @@ ENDPOINTS: list[tuple[str, str, str, Any]] = [
     ("POST", "/bots/{bot_id}/resume", "bots", None),
     ("POST", "/bots/{bot_id}/stop", "bots", {"close_positions": False}),
     ("POST", "/backtests", "bots", {"dataset_id": "{dataset_id}", "bot_id": "{bot_id}"}),
+    (
+        "POST",
+        "/signals/{provider_id}",
+        "signals",
+        {"symbol": "BTC/USDT", "action": "buy", "price": 65000.1},
+    ),
 ]
 
 
@@ -166,6 +173,11 @@ async def test_the_owner_with_the_right_scope_gets_every_endpoint(
     assert run["backtest_id"] and "final_equity" in run["result"]
     report = answers["GET /backtests/{backtest_id}"].json()
     assert report["summary"]["id"] == alice.backtest_id
+    posted = answers["POST /signals/{provider_id}"].json()
+    async with db.session() as s:
+        signal = await s.get(Signal, posted["signal_id"])
+    assert signal is not None and signal.provider_id == alice.provider_id
+    assert signal.action == "BUY" and str(signal.price).startswith("65000.100000")
     # every successful write left an audit row naming the key by its prefix only
     async with db.session() as s:
         audited = list(await s.scalars(select(AuditLog).where(AuditLog.action == "api_write")))

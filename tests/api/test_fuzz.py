@@ -20,7 +20,8 @@ from tests.api.conftest import ALL_SCOPES, Api, World, key_for
 EXAMPLES = 4  # per operation and mode: enough to reach every branch of the input checks
 TABLES = (
     "bots", "bot_wallets", "bot_balances", "orders", "positions", "trades", "notifications",
-    "backtests", "audit_logs", "exchange_connections", "historical_datasets",
+    "backtests", "audit_logs", "exchange_connections", "historical_datasets", "signals",
+    "signal_providers",
 )  # fmt: skip
 
 
