@@ -48,16 +48,21 @@ def status_of(exc: ServiceError) -> int:
 
 
 def problem(
-    status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
 ) -> JSONResponse:
     title = HTTPStatus(status).phrase
-    body = {
+    body: dict[str, Any] = {
         "type": TYPE_BASE + title.lower().replace(" ", "-").replace("'", ""),
         "title": title,
         "status": status,
         "detail": detail,
-        **extra,
     }
+    if errors:
+        body["errors"] = errors
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
@@ -83,10 +88,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
-        extra = {}
+        errors = None
         if isinstance(exc, InvalidInput) and exc.field:
-            extra["errors"] = [{"field": exc.field, "message": str(exc)}]
-        return problem(status_of(exc), str(exc), **extra)
+            errors = [{"field": exc.field, "message": str(exc)}]
+        return problem(status_of(exc), str(exc), errors=errors)
 
     @app.exception_handler(ApiProblem)
     async def _api(request: Request, exc: ApiProblem) -> JSONResponse:

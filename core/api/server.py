@@ -52,7 +52,7 @@ async def serve(
     *,
     stop: asyncio.Event,
     on_ready: Callable[[str], None] | None = None,
-    grace: float = GRACE_SECONDS,
+    grace: int = GRACE_SECONDS,
 ) -> None:
     config = uvicorn.Config(
         create_app(ctx),

@@ -184,7 +184,7 @@ async def test_the_owner_with_the_right_scope_gets_every_endpoint(
     writes = [e for e in ENDPOINTS if e[0] != "GET"]
     assert len(audited) == len(writes)
     assert all(a.user_id == alice.actor.user_id for a in audited)
-    prefixes = {a.details["key_prefix"] for a in audited}
+    prefixes = {(a.details or {})["key_prefix"] for a in audited}
     assert prefixes <= {k[:12] for k in keys.values()}
     assert not any(k in str(a.details) for a in audited for k in keys.values())
     # last use recorded

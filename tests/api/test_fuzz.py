@@ -12,6 +12,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 from sqlalchemy import text
 
 from core.db.engine import Database
@@ -79,6 +80,8 @@ class Fuzz:
 
     def all(self, spec: dict[str, Any]) -> None:
         for result in schemathesis.openapi.from_dict(spec).get_all_operations():
+            if isinstance(result, Err):
+                raise result.err()
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 self.run(result.ok(), mode)
 
