@@ -102,8 +102,10 @@ async def test_serve_answers_and_sigterm_finishes_the_request_in_flight(
 ) -> None:
     alice = await add_user(db, "alice@example.com")
     key = await key_for(db, alice, "read", "bots")
+    other = await key_for(db, alice, "read", name="other")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tui.cli", "api", "serve", "--port", "0", "--log-format", "json",
+        "--burst", "3", "--rate", "0.01",
         cwd=ROOT, env=_env(migrated_url), stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stderr is not None
@@ -114,6 +116,11 @@ async def test_serve_answers_and_sigterm_finishes_the_request_in_flight(
         headers = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
             assert (await http.get("/api/v1/account")).json()["email"] == "alice@example.com"
+            limited = [
+                (await http.get("/api/v1/account", headers={"Authorization": f"Bearer {other}"}))
+                for _ in range(4)
+            ]
+            assert [a.status_code for a in limited] == [200, 200, 200, 429]  # --burst 3
             # a request in flight: headers sent, the body still coming
             body = json.dumps({"name": "Late", "type": "signal"}).encode()
             host, port = base.removeprefix("http://").rsplit(":", 1)

@@ -27,10 +27,25 @@ def api_group() -> None:
     show_default=True,
     help="Log lines as text or one JSON object per line.",
 )
-def serve(host: str, port: int, log_format: str) -> None:
+@click.option(
+    "--rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Requests per second each API key may make, on average.",
+)
+@click.option(
+    "--burst",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests an API key may make at once after a quiet spell.",
+)
+def serve(host: str, port: int, log_format: str, rate: float, burst: int) -> None:
     """Serve /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs). SIGTERM lets
     the requests in flight finish before the process exits."""
     from core.api.context import ApiContext
+    from core.api.ratelimit import RateLimiter
     from core.api.server import bind
     from core.api.server import serve as serve_api
     from core.engine.venues import Markets
@@ -55,7 +70,8 @@ def serve(host: str, port: int, log_format: str) -> None:
                 highlight=False,
             )
 
-        await serve_api(ApiContext(db, Markets.simulated()), sock, stop=stop, on_ready=ready)
+        ctx = ApiContext(db, Markets.simulated(), limiter=RateLimiter(rate=rate, burst=burst))
+        await serve_api(ctx, sock, stop=stop, on_ready=ready)
         console.print("Stopped.", highlight=False)
 
     run_with_db(_go)

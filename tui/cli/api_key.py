@@ -91,11 +91,12 @@ def list_(email: str, as_json: bool) -> None:
         if not rows:
             console.print("No API keys.", highlight=False)
             return
-        for r in map(_row, rows):
-            state = "active" if r["active"] else ("revoked" if r["revoked_at"] else "expired")
+        now = SYSTEM_CLOCK.now()
+        for r in rows:
+            state = "active" if r.active(now) else ("revoked" if r.revoked_at else "expired")
+            used = f"{r.last_used_at:%Y-%m-%d %H:%M} UTC" if r.last_used_at else "never"
             click.echo(
-                f"{r['id']}  {r['prefix']}  {', '.join(r['scopes'])}  {state}  "  # type: ignore[arg-type]
-                f"last used {r['last_used_at'] or 'never'}  {r['name']}"
+                f"{r.id}  {r.prefix}  {','.join(r.scopes)}  {state}  last used {used}  {r.name}"
             )
 
     run_with_db(_go)
