@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -74,13 +75,23 @@ def _validation_detail(errors: list[Any]) -> tuple[str, list[dict[str, str]]]:
             "field": ".".join(
                 str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
             ),
-            "message": str(e.get("msg", "invalid")),
+            "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
         }
         for e in errors
     ]
     first = fields[0] if fields else {"field": "", "message": "invalid input"}
     where = f"{first['field']}: " if first["field"] else ""
     return f"{where}{first['message']}.", fields
+
+
+def _data_exception(exc: DBAPIError) -> bool:
+    """PostgreSQL's class 22, "data exception": a value it can't take (NUL in text, a number
+    out of range), as opposed to a lost connection or a bug in a query."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str):
+            return state.startswith("22")
+    return False
 
 
 def install(app: FastAPI) -> None:
@@ -106,6 +117,19 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not _data_exception(exc):
+            return await _unexpected(request, exc)
+        # PostgreSQL refused a value the checks let through (its transaction rolled back): the
+        # input's fault, said plainly; logged so a missing check can be added where it belongs.
+        log.warning(
+            "database refused a value in %s %s: %s", request.method, request.url.path, exc.orig
+        )
+        if "0x00" in str(exc.orig):
+            return problem(422, "Text can't contain NUL characters (\\u0000).")
+        return problem(422, "A value doesn't fit: too long, out of range or not valid text.")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -361,22 +361,22 @@ async def csv_text(
 ) -> AsyncIterator[str]:
     """The filtered trades as CSV text (header first, then a chunk per page, newest first):
     the same rows and columns as ``export_csv``, streamed instead of written to a file. The
-    filter is checked before the first chunk, so bad input fails before anything is sent."""
+    filter is checked and the first page read before anything is returned, so bad input fails
+    while an error can still be answered."""
     f = trade_filter.checked()
+    page = await _page(db, actor, f, "time", True, EXPORT_BATCH, None)
 
     def text(rows: Iterable[Iterable[str]]) -> str:
         buffer = io.StringIO()
         csv.writer(buffer).writerows(rows)
         return buffer.getvalue()
 
-    async def chunks() -> AsyncIterator[str]:
+    async def chunks(page: Page[HistoryRow]) -> AsyncIterator[str]:
         yield text([CSV_COLUMNS])
-        after = None
         while True:
-            page = await _page(db, actor, f, "time", True, EXPORT_BATCH, after)
             yield text(_csv_row(r) for r in page.items)
             if page.next_cursor is None:
                 return
-            after = page.next_cursor
+            page = await _page(db, actor, f, "time", True, EXPORT_BATCH, page.next_cursor)
 
-    return chunks()
+    return chunks(page)

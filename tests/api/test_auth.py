@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -127,3 +128,35 @@ async def test_openapi_document_and_offline_docs_page(api: Api) -> None:
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "/api/v1/bots/{bot_id}/start" in page.text and "<script" not in page.text
     assert "scope <code>bots</code>" in page.text
+
+
+async def test_hostile_values_are_422_never_a_server_error(api: Api, db: Database) -> None:
+    """NUL characters (PostgreSQL text can't hold them) and numbers beyond what the ledger
+    stores are bad input like any other."""
+    alice = await add_user(db, "alice@example.com")
+    key = await key_for(db, alice, "read", "bots", "trade")
+    nul = "\x00"
+    order = {"symbol": "BTC/USDT", "side": "buy"}
+    requests: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/trades", {"params": {"symbol": nul}}),
+        ("GET", "/trades.csv", {"params": {"bot_id": nul}}),
+        ("GET", "/bots", {"params": {"search": nul}}),
+        ("GET", "/positions", {"params": {"bot_id": nul}}),
+        ("GET", "/bots/%00", {}),
+        ("POST", "/bots", {"json": {"name": f"a{nul}b", "type": "signal"}}),
+        ("POST", "/orders", {"json": {**order, "symbol": f"BTC{nul}/USDT", "quantity": "1"}}),
+        ("POST", "/orders", {"json": {**order, "quantity": "1e999999"}}),
+        ("POST", "/orders/estimate", {"json": {**order, "quantity": "1", "price": "1e-99"}}),
+        ("POST", "/bots", {"json": {"name": "x", "type": "signal", "initial_balance": "9e99"}}),
+        ("POST", "/backtests", {"json": {"dataset_id": "x", "cash": "1e400"}}),
+    ]
+    async with api.client(key) as client:
+        answers = [await client.request(m, path, **kw) for m, path, kw in requests]
+    for (method, path, _), answer in zip(requests, answers, strict=True):
+        assert answer.status_code == 422, f"{method} {path}: {answer.text}"
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answers[0].json()["detail"] == "Text can't contain NUL characters (\\u0000)."
+    assert "more digits than the ledger stores" in answers[7].json()["detail"]
+    assert answers[7].json()["errors"][0]["field"] == "quantity"
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(Bot)) == 0

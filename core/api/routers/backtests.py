@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api.auth import BotsCaller, Context, Reader
+from core.api.fields import Amount
 from core.services import backtests
 from core.services.backtests import BacktestRecord, BacktestRequest, BacktestSummary, parse_decimal
 
@@ -26,8 +27,8 @@ class BacktestRun(BaseModel):
     )
     params: dict[str, Any] | None = None
     risk_settings: dict[str, Any] | None = None
-    cash: str = Field(default="10000", max_length=64, description="A decimal, as a string.")
-    fee: str = Field(default="0.001", max_length=64, description="A fraction, as a string.")
+    cash: Amount = "10000"
+    fee: Amount = Field(default="0.001", description="A fraction of each trade, as a string.")
     mode: Literal["fast", "bar"] = "fast"
 
 

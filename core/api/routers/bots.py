@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api.auth import BotsCaller, Context, Reader
+from core.api.fields import Amount
 from core.ledger.wallets import DEFAULT_PAPER_BALANCE, DEFAULT_QUOTE
 from core.services import bots
 from core.services.backtests import parse_decimal
@@ -36,9 +37,7 @@ class BotCreate(BaseModel):
     risk_settings: dict[str, Any] = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=2000)
     paper_trading: bool = True
-    initial_balance: str = Field(
-        default=str(DEFAULT_PAPER_BALANCE), max_length=64, description="A decimal, as a string."
-    )
+    initial_balance: Amount = str(DEFAULT_PAPER_BALANCE)
     exchange_connection_id: str | None = Field(default=None, max_length=64)
     quote: str = Field(default=DEFAULT_QUOTE, max_length=20)
 

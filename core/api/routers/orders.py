@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api.auth import Context, Reader, Trader
+from core.api.fields import Amount
 from core.api.routers.positions import Cursor
 from core.services import trading
 from core.services.trading_views import OrderEstimate, OrderView, Page
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-Amount = Annotated[str, Field(max_length=64, description="A decimal, as a string.")]
 
 
 class OrderRequest(BaseModel):
