@@ -1,8 +1,8 @@
 """Profit by day: what the user's trades realised each calendar day in their time zone.
 
-A day is midnight to midnight in the user's profile time zone (UTC when none is set), so the
-figure for "today" matches the Overview's. Days without trades are listed with zeros, newest
-first, the way a trader reads a daily report.
+A day is midnight to midnight in the user's profile time zone (UTC when none is set), the day
+the trader lives in. Days without trades are listed with zeros, newest first, the way a trader
+reads a daily report.
 """
 
 from __future__ import annotations
