@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -151,3 +152,13 @@ async def test_serve_answers_and_sigterm_finishes_the_request_in_flight(
     assert any(line.startswith("{") for line in output.splitlines())  # --log-format json
     async with db.session() as s:
         assert await s.scalar(select(Bot.name).where(Bot.user_id == alice.user_id)) == "Late"
+
+
+async def test_serve_on_a_busy_port_is_one_clear_line(migrated_url: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = await _run(migrated_url, "api", "serve", "--port", str(port))
+    assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in err, err
+    assert "Traceback" not in err and out == ""
