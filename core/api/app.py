@@ -18,6 +18,7 @@ from core.api.auth import Caller
 from core.api.context import ApiContext
 from core.api.routers import (
     account,
+    analytics,
     backtests,
     bots,
     notifications,
@@ -129,7 +130,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
     )
     app.state.api = ctx
     problems.install(app)
-    for module in (account, bots, positions, orders, trades, backtests, notifications, signals):
+    for module in (
+        account, analytics, bots, positions, orders, trades, backtests, notifications, signals,
+    ):  # fmt: skip
         _document_scopes(module.router)
         app.include_router(module.router, prefix=PREFIX, responses=ERRORS)
     app.middleware("http")(_audit_writes)

@@ -42,6 +42,7 @@ ENDPOINTS: list[tuple[str, str, str, Any]] = [
     ("GET", "/trades/totals", "read", None),
     ("GET", "/trades.csv", "read", None),
     ("GET", "/profit/daily", "read", None),
+    ("GET", "/analytics/30d", "read", None),
     ("GET", "/backtests", "read", None),
     ("GET", "/backtests/{backtest_id}", "read", None),
     ("GET", "/notifications", "read", None),
@@ -169,6 +170,9 @@ async def test_the_owner_with_the_right_scope_gets_every_endpoint(
     assert lines[0].startswith("executed_at,id,symbol") and len(lines) == 2  # the one buy
     days = answers["GET /profit/daily"].json()
     assert len(days) == 30 and sum(d["trades"] for d in days) == 1
+    figures = answers["GET /analytics/30d"].json()
+    assert set(figures) == {"portfolio", "bot_performance", "trading", "defi"}
+    assert figures["trading"]["period"] == "30d"
     run = answers["POST /backtests"].json()
     assert run["backtest_id"] and "final_equity" in run["result"]
     report = answers["GET /backtests/{backtest_id}"].json()
