@@ -7,6 +7,7 @@ import json
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
 
 from core import paths
@@ -61,3 +62,10 @@ def setup(level: str = "INFO", *, json_format: bool = False, path: Path | None =
     for noisy in ("sqlalchemy.engine", "asyncio", "aiohttp.access", "alembic.runtime"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return path
+
+
+def add_stderr_handler(*, json_format: bool = False) -> None:
+    """A headless server also logs to stderr (for systemd / a log shipper), besides the file."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter(LOG_FORMAT))
+    logging.getLogger().addHandler(handler)

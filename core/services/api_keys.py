@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from core.db.engine import Database
-from core.db.models.users import ApiKey
-from core.errors import Conflict, Forbidden, InvalidInput
+from core.db.models.users import ApiKey, User
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.security import tokens
-from core.services.actor import Actor, get_owned, owned_by, recheck
+from core.services.actor import Actor, Role, get_owned, owned_by, recheck, require_superadmin
 from core.services.audit import audit
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.lockout import AuthenticationFailed
@@ -31,6 +31,10 @@ MAX_NAME = 64
 MAX_ACTIVE_KEYS = 20
 MAX_EXPIRY_DAYS = 365
 INVALID_KEY = "This API key is not valid."
+
+
+class ScopeMissing(AuthenticationFailed):
+    """The key is valid but not for this: an HTTP API answers 403 here, 401 for a bad key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,25 @@ async def authenticate_api_key(
                 "The account of this API key can't be used right now."
             ) from None
         if scope is not None and scope not in row.scopes:
-            raise AuthenticationFailed(f"This API key lacks the {scope!r} scope.")
+            raise ScopeMissing(f"This API key lacks the {scope!r} scope.")
         row.last_used_at = now
         return actor
+
+
+def _actor_of(user: User) -> Actor:
+    role = Role(user.role) if user.role in Role._value2member_map_ else Role.USER
+    return Actor(user_id=user.id, role=role)
+
+
+async def key_owner(db: Database, actor: Actor, key_id: str) -> Actor:
+    """For the operator CLI (superadmin): the owner of a key, to act as when revoking it (a
+    banned owner's key can still be revoked)."""
+    key_id = check_id(key_id, "API key")
+    async with db.session() as s:
+        await require_superadmin(s, actor)
+        user = await s.scalar(
+            select(User).join(ApiKey, ApiKey.user_id == User.id).where(ApiKey.id == key_id)
+        )
+    if user is None:
+        raise NotFound(f"No API key {key_id!r}.")
+    return _actor_of(user)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -341,6 +342,7 @@ __all__ = [
     "HistoryRow",
     "TradeFilter",
     "TradeTotals",
+    "csv_text",
     "export_csv",
     "search",
     "symbols",
@@ -356,3 +358,29 @@ async def trade_bots(db: Database, actor: Actor) -> list[tuple[str, str]]:
             select(Bot.id, Bot.name).where(Bot.user_id == actor.user_id).order_by(Bot.name, Bot.id)
         )
         return [(bot_id, name) for bot_id, name in rows.all()]
+
+
+async def csv_text(
+    db: Database, actor: Actor, trade_filter: TradeFilter = TradeFilter()
+) -> AsyncIterator[str]:
+    """The filtered trades as CSV text (header first, then a chunk per page, newest first):
+    the same rows and columns as ``export_csv``, streamed instead of written to a file. The
+    filter is checked and the first page read before anything is returned, so bad input fails
+    while an error can still be answered."""
+    f = trade_filter.checked()
+    page = await _page(db, actor, f, "time", True, EXPORT_BATCH, None)
+
+    def text(rows: Iterable[Iterable[str]]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        return buffer.getvalue()
+
+    async def chunks(page: Page[HistoryRow]) -> AsyncIterator[str]:
+        yield text([CSV_COLUMNS])
+        while True:
+            yield text(_csv_row(r) for r in page.items)
+            if page.next_cursor is None:
+                return
+            page = await _page(db, actor, f, "time", True, EXPORT_BATCH, page.next_cursor)
+
+    return chunks(page)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from tui.app import BlockbotXApp
 
 SUBCOMMANDS = {
+    "api": "tui.cli.api:api_group",
+    "api-key": "tui.cli.api_key:api_key_group",
     "backtest": "tui.cli.backtest:backtest",
     "data": "tui.cli.data:data_group",
     "db": "tui.cli.db:db_group",
