@@ -103,6 +103,9 @@ async def test_sign_in_create_start_watch_stop_loss_stop_delete(
         await pilot.press("y")
         await settle(pilot)
         assert "active" in str(table.get_row(bot_id)[2])
+        # the summary counts active bots; whether anything runs them is the engine's to say
+        summary = str(screen.query_one("#summary").render())
+        assert "1 bot · 1 active" in summary and "running" not in summary
 
         # Its first cycle buys; the positions screen shows the position.
         await pilot.press("3")

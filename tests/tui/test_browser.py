@@ -179,7 +179,6 @@ def _sign_in_and_change_screen(browser, served: str) -> None:  # type: ignore[no
     assert "◊" in frames.text and "⭘" not in frames.text
     ActionChains(browser).send_keys("2").perform()
     frames.wait_for("Win rate", "the bots screen")
-    assert "0 active" in frames.text and "running" not in frames.text  # not "6 running"
 
     with urllib.request.urlopen(served + "/favicon.ico", timeout=10) as icon:
         assert icon.status == 200 and icon.headers["Content-Type"] == "image/svg+xml"
