@@ -39,14 +39,19 @@ SUBCOMMANDS = {
 
 # Each subcommand's line in ``blockbotx --help`` (its help's first sentence).
 SUMMARIES = {
+    "api": "The REST API for scripts and remote control, authenticated by API keys.",
+    "api-key": "API keys for the REST API: create, list, revoke.",
     "backtest": "Backtest a strategy or a bot over historical candles.",
     "data": "Historical datasets: import a CSV, fetch from an exchange, simulate, list.",
     "db": "Database: schema migrations, backup and restore.",
     "demo": "Create a demo account with paper bots of every type on the simulated market.",
     "doctor": "Check the database, master key, clock, channels and exchanges.",
     "engine": "Run the bots: lease due bots, run their cycles, watch exits.",
+    "optimize": "Search a strategy's parameters: each trial is a backtest, scored by --objective.",
     "serve": "Serve the dashboard to web browsers (login still required).",
     "signals": "Trading signals: run the webhook receiver, manage signal providers.",
+    "strategy": "Strategies: write one from a template, list the installed ones, check one.",
+    "telegram": "Telegram control: paired chats drive their accounts (/status, /profit …).",
     "user": "Accounts: create one, or issue a password reset token.",
     "vault": "The secret vault (exchange keys, TOTP secrets, wallet and provider keys).",
 }
