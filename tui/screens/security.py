@@ -79,7 +79,7 @@ class Pane(Vertical):
 
     @property
     def actor(self) -> Actor:
-        actor = self.actor
+        actor = self.bbx.actor
         assert actor is not None, "the security screen exists only while signed in"
         return actor
 
