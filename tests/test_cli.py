@@ -59,14 +59,14 @@ async def test_upgrade_current_downgrade_against_a_fresh_database() -> None:
     try:
         before = run_cli("db", "current", env=env)
         assert before.returncode == 0, before.stderr
-        assert "pending" in before.stderr
+        assert "pending" in before.stdout  # the result, on stdout
 
         up = run_cli("db", "upgrade", env=env)
         assert up.returncode == 0, up.stderr
         assert "Upgraded base" in up.stderr
 
         now = run_cli("db", "current", env=env)
-        assert "up to date" in now.stderr
+        assert "up to date" in now.stdout
 
         down = run_cli("db", "downgrade", "base", "--yes", env=env)
         assert down.returncode == 0, down.stderr
