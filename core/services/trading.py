@@ -47,6 +47,7 @@ from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import UnknownSymbol
 from core.market.hub import Backoff, MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
+from core.market.types import MarketInfo, quantum
 from core.services.actor import Actor
 from core.services.plans import Limit, check_limit
 from core.services.trading_views import (
@@ -272,6 +273,17 @@ async def _sync_live(db: Database, venue: _Venue) -> dict[str, Decimal]:
     return totals
 
 
+async def _check_live_notional(venue: _Venue, request: OrderRequest) -> None:
+    """A live market order under the minimum order value is refused here, in our words, before
+    the exchange refuses it in its own (a limit order is checked at its price already)."""
+    info = venue.pair.info
+    if request.type is not OrderType.MARKET or not info.min_notional:
+        return
+    assert isinstance(venue.broker, CcxtBroker)
+    ticker = await CcxtFeed(venue.broker.exchange, name=venue.pair.exchange).ticker(request.symbol)
+    request.normalized(info, ticker.ask if request.side is Side.BUY else ticker.bid)
+
+
 async def _order_result(db: Database, result: OrderResult) -> OrderView:
     async with db.session() as session:
         row = (
@@ -318,7 +330,6 @@ async def estimate_order(
             await session.commit()
         try:
             info = venue.pair.info
-            request = request.normalized(info)
             if isinstance(venue.broker, PaperBroker):
                 ticker = await venue.broker.prices.ticker(request.symbol)
                 available: Decimal | None = await WalletFunds(session, venue.wallet.id).available(
@@ -334,6 +345,8 @@ async def estimate_order(
                 )
         finally:
             await venue.close()
+    typed = request
+    request = request.normalized(info, ticker.ask if request.side is Side.BUY else ticker.bid)
     quote = ticker.ask if request.side is Side.BUY else ticker.bid
     if request.type is OrderType.LIMIT:
         assert request.price is not None
@@ -362,7 +375,30 @@ async def estimate_order(
         available=available,
         sufficient=None if available is None else available >= needed,
         min_quantity=info.min_quantity,
+        min_notional=info.min_notional,
+        adjustments=adjustments(typed, request, info),
     )
+
+
+def adjustments(typed: OrderRequest, fitted: OrderRequest, info: MarketInfo) -> tuple[str, ...]:
+    """What fitting the order to the pair's steps changed, said plainly (never silent)."""
+    notes = []
+    if fitted.quantity != typed.quantity:
+        step = quantum(info.quantity_precision)
+        notes.append(
+            f"Quantity rounded down to {info.symbol}'s step of {step:f} {info.base}: "
+            f"{typed.quantity.normalize():f} → {fitted.quantity.normalize():f} {info.base}."
+        )
+    for name, before, after in (
+        ("Limit price", typed.price, fitted.price),
+        ("Stop price", typed.stop_price, fitted.stop_price),
+    ):
+        if before is not None and after is not None and before != after:
+            notes.append(
+                f"{name} rounded to {info.symbol}'s tick of {quantum(info.price_precision):f} "
+                f"{info.quote}: {before.normalize():f} → {after.normalize():f} {info.quote}."
+            )
+    return tuple(notes)
 
 
 async def place_order(
@@ -396,6 +432,7 @@ async def place_order(
         await session.commit()
     try:
         if venue.connection is not None:
+            await _check_live_notional(venue, request)
             await _sync_live(db, venue)
         result = await ctx.desk.submit(
             db.sessions,

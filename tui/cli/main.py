@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "demo": "tui.cli.demo:demo",
     "doctor": "tui.cli.doctor:doctor",
     "engine": "tui.cli.engine:engine",
+    "exchanges": "tui.cli.exchanges:exchanges_group",
     "serve": "tui.cli.serve:serve",
     "signals": "tui.cli.signals:signals_group",
     "user": "tui.cli.user:user_group",
