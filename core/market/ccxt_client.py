@@ -21,8 +21,20 @@ _OPTIONS: dict[str, dict[str, Any]] = {
     # Exchanges whose market list spans every product type unless asked for spot alone.
     "binance": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False},
     "okx": {"fetchMarkets": {"types": ["spot"]}},
-    "bybit": {"fetchMarkets": {"types": ["spot"]}},
+    "bybit": {
+        "fetchMarkets": {"types": ["spot"]},
+        # Reconciling asks for recent orders only (Bybit keeps the last 500 queryable).
+        "fetchOrder": {"acknowledged": True},
+    },
 }
+
+_CLIENT_ID_PARAM = dict.fromkeys(("bybit", "bybiteu", "bybitid"), "orderLinkId")
+"""Exchanges whose ccxt ``fetch_order`` passes the client order id on under its own name only."""
+
+
+def client_id_params(exchange_id: str, client_order_id: str) -> dict[str, str]:
+    """The params that find an order by our client order id (fetch and cancel)."""
+    return {_CLIENT_ID_PARAM.get(exchange_id, "clientOrderId"): client_order_id}
 
 
 @dataclass(frozen=True, slots=True)
