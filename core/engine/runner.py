@@ -31,6 +31,7 @@ from core.engine.context import EngineContext
 from core.engine.cycle import BatchStats, run_batch
 from core.engine.exits import ExitWatcher
 from core.engine.ids import fast_id
+from core.engine.order_sweep import OrderSweep
 from core.engine.settings import EngineSettings
 from core.engine.venues import PAPER_FEED, Markets
 from core.ledger.book import Ledger
@@ -110,6 +111,9 @@ class EngineRunner:
             db, self.markets, self.settings, owner=self.process_id, clock=clock
         )
         self.watcher = ExitWatcher(self.ctx)
+        self.order_sweep = OrderSweep(
+            self.ctx.desk, self.markets.exchanges, misses_allowed=self.settings.reconcile_misses
+        )
         self.stats = EngineStats()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -388,7 +392,8 @@ class EngineRunner:
                 return
 
     async def housekeeping_once(self, *, wallets: bool = True) -> None:
-        """Wallet snapshots (when asked), performance snapshots, reports, retention, tidying."""
+        """Wallet snapshots (when asked), performance snapshots, reports, retention, tidying,
+        and the sweep of live orders still pending or open."""
         now = self.clock.now()
         s = self.settings
         if wallets:
@@ -405,6 +410,9 @@ class EngineRunner:
         )
         async with self.db.sessions.begin() as session:
             await housekeeping.tidy(session, now)
+        await self.order_sweep.run(
+            self.db, older_than=now - timedelta(seconds=s.reconcile_after_seconds)
+        )
 
     async def _housekeeping(self) -> None:
         last_wallets = float("-inf")

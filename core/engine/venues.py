@@ -1,7 +1,8 @@
 """Where a bot trades: its wallet, a broker and the prices of that market.
 
 A paper bot trades in its simulation wallet through the paper broker, priced by the simulated
-market's hub (``PAPER_FEED``). A live bot trades in its live wallet through the ccxt broker of its
+market's hub (``PAPER_FEED``), or by an exchange's public hub when the wallet names a
+``paper_market`` (real prices and candles, no keys). A live bot trades in its live wallet through the ccxt broker of its
 exchange connection (keys decrypted only to build the client, for the bot's owner), priced by a
 shared public hub of that exchange. Pairs are loaded from the catalog, and stored on first use.
 """
@@ -53,6 +54,12 @@ class Markets:
         if hub is None:
             raise Conflict("No simulated market is running for paper bots.")
         return hub
+
+    def paper_hub_of(self, paper_market: str | None) -> PriceHub:
+        """A simulation wallet's prices: an exchange's public data, or the simulated market."""
+        if paper_market is None:
+            return self.paper_hub()
+        return self.public_hub(paper_market, paper_market, False)
 
     def public_hub(self, exchange: str, feed_name: str, testnet: bool) -> PriceHub:
         """The shared public price hub of an exchange (no keys: prices are public)."""
@@ -133,7 +140,7 @@ async def open_venue(
                 f"The bot has no {'simulation' if paper else 'live'} wallet; create it again."
             )
     if wallet.is_paper:
-        hub = markets.paper_hub()
+        hub = markets.paper_hub_of(wallet.paper_market)
         broker = PaperBroker(hub, clock=markets.clock, slippage=markets.slippage, venue="Paper")
         return Venue(wallet, broker, hub)
     if wallet.exchange_connection_id is None:

@@ -430,8 +430,13 @@ class OrderDesk:
         sessions: async_sessionmaker[AsyncSession],
         broker: CcxtBroker,
         order_id: str,
+        *,
+        fail_unknown: bool = True,
     ) -> OrderResult:
-        """Bring a live order in line with the exchange (after a crash or an unconfirmed send)."""
+        """Bring a live order in line with the exchange (after a crash or an unconfirmed send).
+
+        A pending order the exchange doesn't know is marked failed, unless ``fail_unknown`` is
+        off (the sweep asks a few times first): then the exchange's answer is raised."""
         async with sessions() as session:
             order = await session.get(Order, order_id)
             if order is None or order.is_paper or order.wallet_id is None:
@@ -444,7 +449,7 @@ class OrderDesk:
         try:
             answer = await broker.fetch(request, exchange_order_id=exchange_order_id)
         except InvalidInput as exc:  # the exchange has no such order
-            if not pending:
+            if not pending or not fail_unknown:
                 raise
             await self._note(
                 sessions, order_id, OrderStatus.FAILED, f"Never reached the exchange: {exc}"

@@ -1,11 +1,13 @@
-"""the exchange's minimum order value (notional) per trading pair
+"""the exchange's minimum order value (notional) per trading pair; paper wallets on an
+exchange's real prices
 
 Revision ID: 0014
 Revises: 0007
 Create Date: 2026-12-02
 
 Orders under a pair's minimum order value are refused before they are sent (live) or filled
-(paper), with the figure named; ccxt reports it as ``limits.cost.min``.
+(paper), with the figure named; ccxt reports it as ``limits.cost.min``. A simulation wallet
+with a ``paper_market`` trades on that exchange's public prices instead of the simulated market.
 """
 
 from collections.abc import Sequence
@@ -24,7 +26,9 @@ def upgrade() -> None:
         'trading_pairs',
         sa.Column('min_notional', sa.Numeric(precision=65, scale=30), nullable=True),
     )
+    op.add_column('bot_wallets', sa.Column('paper_market', sa.String(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('bot_wallets', 'paper_market')
     op.drop_column('trading_pairs', 'min_notional')
