@@ -25,7 +25,6 @@ from core.errors import Conflict
 from core.ledger.wallets import LIVE, SIMULATION, WalletInfo, bot_wallet
 from core.market.catalog import Pair, load_pair, sync_markets
 from core.market.ccxt_client import ExchangeFactory
-from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import UnknownSymbol
 from core.market.hub import MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
@@ -63,12 +62,9 @@ class Markets:
 
     def public_hub(self, exchange: str, feed_name: str, testnet: bool) -> PriceHub:
         """The shared public price hub of an exchange (no keys: prices are public)."""
-        hub = self.hubs.get(feed_name)
-        if hub is None:
-            client = self.exchanges.create(exchange, testnet=testnet)
-            feed = CcxtFeed(client, name=feed_name, testnet=testnet)
-            hub = self.hubs.add(PriceHub(feed, clock=self.clock))
-        return hub
+        return self.hubs.public(
+            self.exchanges, exchange, feed_name=feed_name, testnet=testnet, clock=self.clock
+        )
 
     def offset_hub(self, offset_percent: Decimal) -> PriceHub:
         """The simulated market moved by ``offset_percent`` (an arbitrage bot's market B)."""

@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 
 from core.brokers.ccxt_broker import CcxtBroker
 from core.brokers.paper import PaperBroker, reservation
@@ -271,6 +272,7 @@ class OrderDesk:
         order.exchange_order_id = answer.exchange_order_id or order.exchange_order_id
         order.error = answer.reason
         order.updated_at = self.clock.now()
+        flag_modified(order, "updated_at")  # the clock's time even if unchanged, not now()
         if answer.status is OrderStatus.FILLED and order.filled_at is None:
             fills = answer.fills
             order.filled_at = fills[-1].executed_at if fills else self.clock.now()

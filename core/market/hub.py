@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.clock import SYSTEM_CLOCK, Clock
+from core.market.ccxt_client import ExchangeFactory
+from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import ExchangeFailure, RateLimited
 from core.market.feed import MarketFeed
 from core.market.types import Ticker
@@ -169,6 +171,23 @@ class MarketHubs:
 
     def get(self, name: str) -> PriceHub | None:
         return self.hubs.get(name)
+
+    def public(
+        self,
+        factory: ExchangeFactory,
+        exchange: str,
+        *,
+        feed_name: str | None = None,
+        testnet: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> PriceHub:
+        """The shared hub of an exchange's public prices (no keys), created on first use."""
+        name = feed_name or (f"{exchange}-testnet" if testnet else exchange)
+        hub = self.hubs.get(name)
+        if hub is None:
+            feed = CcxtFeed(factory.create(exchange, testnet=testnet), name=name, testnet=testnet)
+            hub = self.add(PriceHub(feed, clock=clock))
+        return hub
 
     async def close(self) -> None:
         for hub in self.hubs.values():

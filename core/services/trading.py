@@ -44,7 +44,8 @@ from core.ledger.wallets import (
 from core.market.catalog import Pair, load_pair, sync_markets
 from core.market.ccxt_client import ExchangeFactory
 from core.market.ccxt_feed import CcxtFeed
-from core.market.errors import UnknownSymbol
+from core.market.errors import UnknownSymbol, venue_name
+from core.market.exchange_list import exchange_spec
 from core.market.hub import Backoff, MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
 from core.market.types import MarketInfo, quantum
@@ -102,6 +103,13 @@ class TradingContext:
         if hub is None:
             raise Conflict(f"No price feed {name!r} is running.")
         return hub
+
+    def paper_hub(self, market: str | None) -> PriceHub:
+        """Paper prices: the simulated market, or an exchange's public data (no keys)."""
+        if market is None or market == PAPER_FEED:
+            return self.hub(PAPER_FEED)
+        spec = exchange_spec(market)
+        return self.hubs.public(self.exchanges, spec.id, clock=self.clock)
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -219,15 +227,16 @@ async def _paper_venue(
     feed: str = PAPER_FEED,
     wallet: WalletInfo | None = None,
 ) -> _Venue:
-    hub = ctx.hub(feed)
+    hub = ctx.paper_hub(feed)
 
     async def load_feed():  # type: ignore[no-untyped-def]
         return hub.feed
 
-    pair = await _pair(session, feed, symbol, load_feed)
+    pair = await _pair(session, hub.name, symbol, load_feed)
     if wallet is None:
         wallet = await manual_wallet(session, actor.user_id, initial_balance=ctx.paper_balance)
-    broker = PaperBroker(hub, clock=ctx.clock, slippage=ctx.slippage, venue="Paper")
+    label = "Paper" if hub.name == PAPER_FEED else f"Paper · {venue_name(hub.name)} prices"
+    broker = PaperBroker(hub, clock=ctx.clock, slippage=ctx.slippage, venue=label)
     return _Venue(wallet, pair, broker)
 
 
@@ -315,13 +324,17 @@ async def estimate_order(
     price: Decimal | str | int | None = None,
     stop_price: Decimal | str | int | None = None,
     connection_id: str | None = None,
+    market: str | None = None,
     ctx: TradingContext,
 ) -> OrderEstimate:
-    """Cost, fee and balance check for the confirm dialog; places nothing."""
+    """Cost, fee and balance check for the confirm dialog; places nothing. Paper orders (no
+    ``connection_id``) are priced by ``market``'s public data, or the simulated market."""
     request = _request(symbol, side, type, quantity, price, stop_price)
     async with db.session() as session:
         if connection_id is None:
-            venue = await _paper_venue(session, actor, request.symbol, ctx)
+            venue = await _paper_venue(
+                session, actor, request.symbol, ctx, feed=market or PAPER_FEED
+            )
             await session.commit()  # the manual wallet, if this was its first use
         else:
             venue = await _live_venue(
@@ -412,9 +425,11 @@ async def place_order(
     price: Decimal | str | int | None = None,
     stop_price: Decimal | str | int | None = None,
     connection_id: str | None = None,
+    market: str | None = None,
     ctx: TradingContext,
 ) -> OrderView:
-    """Place a manual order: paper without ``connection_id``, else on that exchange connection.
+    """Place a manual order: paper without ``connection_id`` (on ``market``'s real prices, or
+    the simulated market), else on that exchange connection.
 
     A rejected paper order changes nothing; a rejected live order is kept as ``failed`` with
     the exchange's reason (and no trade). Either way the typed error is raised with a message
@@ -423,7 +438,9 @@ async def place_order(
     request = _request(symbol, side, type, quantity, price, stop_price)
     async with db.session() as session:
         if connection_id is None:
-            venue = await _paper_venue(session, actor, request.symbol, ctx)
+            venue = await _paper_venue(
+                session, actor, request.symbol, ctx, feed=market or PAPER_FEED
+            )
         else:
             await check_limit(session, actor.user_id, Limit.LIVE_TRADING, clock=ctx.clock)
             venue = await _live_venue(
