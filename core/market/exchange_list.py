@@ -137,10 +137,17 @@ def exchange_spec(exchange_id: str) -> ExchangeSpec:
 
 
 def search_exchanges(text: str) -> list[ExchangeSpec]:
-    """The exchanges whose id or name contains ``text`` (case-insensitive), by name."""
+    """The exchanges whose id or name contains ``text`` (case-insensitive): the exact id first,
+    then those starting with it, then the rest, each by name."""
     needle = text.strip().lower()
     found = [s for s in exchange_specs() if needle in s.id or needle in s.name.lower()]
-    return sorted(found, key=lambda s: s.name.lower())
+
+    def rank(spec: ExchangeSpec) -> tuple[bool, bool, str]:
+        name = spec.name.lower()
+        starts = spec.id.startswith(needle) or name.startswith(needle)
+        return spec.id != needle, not starts, name
+
+    return sorted(found, key=rank)
 
 
 @functools.cache
