@@ -132,8 +132,12 @@ class AddConnectionModal(ModalScreen[bool]):
     def _choose(self, exchange_id: str) -> None:
         """Show the credentials this exchange signs in with, and its testnet if it has one."""
         spec = self.chosen = self.specs[exchange_id]
+        labels = [
+            label if label == "API key" else label.lower() for label in spec.credential_labels()
+        ]
+        asks = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
         self.query_one("#exchange-chosen", Static).update(
-            f"[b]{spec.name}[/] · needs {', '.join(spec.credential_labels()).lower()}"
+            Content.from_markup("[b]$name[/b] · signs in with $asks", name=spec.name, asks=asks)
         )
         for field in ("api-secret", "passphrase"):
             needed = spec.needs_secret if field == "api-secret" else spec.needs_passphrase
