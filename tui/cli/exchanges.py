@@ -25,7 +25,8 @@ def list_exchanges(as_json: bool, search: str) -> None:
     if as_json:
         click.echo(json.dumps([s.as_dict() for s in specs], indent=2))
         return
-    table = Table(title=f"{len(specs)} exchanges", title_justify="left")
+    title = f"{len(specs)} exchange{'' if len(specs) == 1 else 's'}"
+    table = Table(title=title, title_justify="left")
     for header in ("Id", "Name", "Testnet", "Websocket", "Timeframes", "Keys"):
         table.add_column(header)
     for s in specs:
