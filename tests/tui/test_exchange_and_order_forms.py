@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from textual.widgets import Checkbox, Input, OptionList, Select, Static
 
 from core.db.engine import Database
+from core.db.models.bots import Bot, BotWallet
 from core.engine.venues import Markets
 from core.market.hub import MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
@@ -21,6 +23,8 @@ from tests.fake_exchange import Failure, FakeBinance, exchange_factory
 from tests.tui.auth_helpers import settle, type_into, wait_for
 from tests.tui.dash_helpers import dashboard, trader
 from tui.modals.add_connection import AddConnectionModal
+from tui.screens.bot_form import BotFormScreen
+from tui.screens.bots import BotsScreen
 from tui.screens.exchanges import ExchangesScreen
 from tui.screens.order import OrderScreen
 from tui.widgets.table import KeyedTable
@@ -58,7 +62,7 @@ async def test_the_order_screen_takes_no_navigation_key_as_input(
         assert not isinstance(app.focused, Input)
         # The venue offers paper on the simulated market and on every exchange's real prices.
         venues = [str(v) for _, v in order.query_one("#venue", Select)._options]
-        assert venues[:2] == ["paper", "paper:alpaca"] and "paper:kraken" in venues
+        assert venues[:2] == ["paper:simulated", "paper:alpaca"] and "paper:kraken" in venues
         # Entering a field is a choice: then digits are typed, and Esc gives the keys back.
         await type_into(pilot, "#quantity", "0.5", keys=True)
         assert order.query_one("#quantity", Input).value == "0.5"
@@ -161,3 +165,38 @@ async def test_a_connection_test_without_an_answer_says_so_in_time(
         await pilot.press("t")
         await wait_for(pilot, lambda: "Connected to" in str(out.render()), what="connected")
         assert (await exchanges.get_connection(db, seeded.actor, connection.id)).last_used
+
+
+async def test_a_paper_bot_chooses_an_exchanges_real_prices(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    seeded = await trader(db, history=False)
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, BotsScreen), what="bots")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, BotFormScreen), what="the form")
+        form = app.screen
+        market = form.query_one("#market", Select)
+        assert market.value == "simulated" and form.query_one("#row-market").display
+        await type_into(pilot, "#name", "Kraken dips")
+        await type_into(pilot, "#cfg-symbol", "BTC/EUR")  # not on the simulated market
+        market.value = "kraken"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BotsScreen), what="saved")
+        async with db.session() as s:
+            wallet = await s.scalar(
+                select(BotWallet)
+                .join(Bot, Bot.id == BotWallet.bot_id)
+                .where(Bot.name == "Kraken dips", BotWallet.wallet_type == "simulation")
+            )
+        assert wallet is not None and wallet.paper_market == "kraken"
+        # Off paper, the choice of prices gives way to the exchange connection.
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, BotFormScreen), what="the form")
+        app.screen.query_one("#paper", Checkbox).value = False
+        await settle(pilot)
+        assert not app.screen.query_one("#row-market").display
+        assert app.screen.query_one("#row-connection").display

@@ -23,6 +23,7 @@ from core.services.templates import TemplateView
 from core.strategies.registry import BOT_CONFIGS
 from core.strategies.risk import RiskSettings
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
+from tui.markets import SIMULATED, paper_markets
 from tui.screens.base import BaseScreen
 
 TYPE_HELP = {
@@ -163,6 +164,14 @@ class BotFormScreen(BaseScreen):
                     help="On: the simulated market with a paper wallet. Off: a live exchange.",
                 )  # fmt: skip
                 yield self._row(
+                    "market",
+                    "Prices",
+                    Select[str](paper_markets(), value=SIMULATED, allow_blank=False,
+                                id="market", compact=True),
+                    help="Paper bots trade on the simulated market or on an exchange's real "
+                    "prices and candles (public data: no keys).",
+                )  # fmt: skip
+                yield self._row(
                     "connection",
                     "Exchange",
                     Select[str]((), prompt="choose a connection", id="connection", compact=True),
@@ -233,6 +242,7 @@ class BotFormScreen(BaseScreen):
             return
         paper = self.query_one("#paper", Checkbox).value
         self.query_one("#row-connection").display = not paper
+        self.query_one("#row-market").display = paper
 
     @work(exclusive=True, group="bot-form-connections")
     async def _load_connections(self) -> None:
@@ -326,6 +336,8 @@ class BotFormScreen(BaseScreen):
             paper = self.query_one("#paper", Checkbox).value
             connection = self.query_one("#connection", Select).value
             connection_id = None if paper or connection is Select.NULL else str(connection)
+            market = str(self.query_one("#market", Select).value)
+            paper_market = market if paper and market != SIMULATED else None
             balance = self._balance()
             if self.source.template is not None:
                 deployed = await templates.deploy_template(
@@ -336,7 +348,8 @@ class BotFormScreen(BaseScreen):
                 return deployed.bot_id
             spec = BotSpec(name=name, type=self.bot_type, config=config, risk_settings=risk,
                            description=description or None, paper_trading=paper,
-                           initial_balance=balance, exchange_connection_id=connection_id)  # fmt: skip
+                           initial_balance=balance, exchange_connection_id=connection_id,
+                           paper_market=paper_market)  # fmt: skip
             return (await bots.create_bot(session, actor, spec, clock=clock)).id
 
     def _balance(self) -> Decimal:

@@ -18,16 +18,15 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from core.market.simulated import DEFAULT_SYMBOLS
 from core.services import exchanges, trading
-from core.services.exchanges import available_exchanges
 from core.services.trading_views import OrderEstimate
 from tui import format as fmt
+from tui.markets import SIMULATED, paper_markets
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.widgets.pnl import pnl_markup
 from tui.widgets.table import Column, KeyedTable
 
-PAPER = "paper"
-PAPER_ON = "paper:"  # + an exchange id: paper orders on that exchange's real prices
+PAPER = "paper:"  # + the market paper orders are priced by (see ``tui.markets``)
 SYMBOLS = tuple(s.symbol for s in DEFAULT_SYMBOLS)
 ORDER_COLUMNS = (
     Column("time", "Time"),
@@ -58,13 +57,6 @@ def estimate_text(e: OrderEstimate) -> str:
     return "\n".join(lines)
 
 
-def paper_venues() -> list[tuple[str, str]]:
-    """Paper on the simulated market, then paper on each exchange's real prices."""
-    return [("Paper · simulated market", PAPER)] + [
-        (f"Paper · {s.name} prices", PAPER_ON + s.id) for s in available_exchanges()
-    ]
-
-
 class OrderScreen(BaseScreen):
     CSS_PATH = "order.tcss"
     LIVE_KINDS = frozenset({"trade"})
@@ -80,8 +72,8 @@ class OrderScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         with Grid(id="ticket"):
             yield Label("Venue")
-            yield Select[str](paper_venues(), value=PAPER, allow_blank=False, id="venue",
-                              compact=True)  # fmt: skip
+            yield Select[str](paper_markets(PAPER), value=PAPER + SIMULATED, allow_blank=False,
+                              id="venue", compact=True)  # fmt: skip
             yield Label("Symbol")
             yield Input("BTC/USDT", id="symbol", compact=True,
                         suggester=SuggestFromList(SYMBOLS, case_sensitive=False))  # fmt: skip
@@ -121,7 +113,7 @@ class OrderScreen(BaseScreen):
         found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
         if found:
             self.query_one("#venue", Select).set_options(
-                paper_venues()
+                paper_markets(PAPER)
                 + [(f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found if c.is_active]
             )  # fmt: skip
 
@@ -181,14 +173,15 @@ class OrderScreen(BaseScreen):
     def _venue(self) -> str | None:
         """The chosen exchange connection (None: paper)."""
         value = self.query_one("#venue", Select).value
-        if value in (PAPER, Select.NULL) or str(value).startswith(PAPER_ON):
+        if value is Select.NULL or str(value).startswith(PAPER):
             return None
         return str(value)
 
     def _market(self) -> str | None:
         """The exchange whose real prices a paper order uses (None: the simulated market)."""
         value = str(self.query_one("#venue", Select).value)
-        return value.removeprefix(PAPER_ON) if value.startswith(PAPER_ON) else None
+        market = value.removeprefix(PAPER) if value.startswith(PAPER) else SIMULATED
+        return None if market == SIMULATED else market
 
     @on(Select.Changed, "#type")
     def _type_changed(self, event: Select.Changed) -> None:
