@@ -23,7 +23,7 @@ from core.services.templates import TemplateView
 from core.strategies.registry import BOT_CONFIGS
 from core.strategies.risk import RiskSettings
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
-from tui.markets import SIMULATED, paper_markets
+from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.screens.base import BaseScreen
 
 TYPE_HELP = {
@@ -166,7 +166,7 @@ class BotFormScreen(BaseScreen):
                 yield self._row(
                     "market",
                     "Prices",
-                    Select[str](paper_markets(), value=SIMULATED, allow_blank=False,
+                    Select[str](simulated_choice(), value=SIMULATED, allow_blank=False,
                                 id="market", compact=True),
                     help="Paper bots trade on the simulated market or on an exchange's real "
                     "prices and candles (public data: no keys).",
@@ -210,6 +210,14 @@ class BotFormScreen(BaseScreen):
         self.query_one("#name", Input).focus()
         if not self.editing:
             self._load_connections()
+            self._load_markets()
+
+    @work(exclusive=True, group="bot-form-markets")
+    async def _load_markets(self) -> None:
+        market = self.query_one("#market", Select)
+        chosen = market.value
+        market.set_options(await paper_market_choices())
+        market.value = chosen
 
     async def _lay_settings(self) -> None:
         self.query_one("#cfg-title", Static).update(f"Settings of a {self.bot_type} bot")

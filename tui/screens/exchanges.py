@@ -4,6 +4,8 @@ shown again but as their first four characters), test (sign in and read the bala
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -98,6 +100,8 @@ class ExchangesScreen(BaseScreen):
 
     @work(exclusive=True, group="exchanges-add")
     async def action_add(self) -> None:
+        # The first reading of ccxt's exchange list takes a moment: off the event loop.
+        await asyncio.to_thread(exchanges.available_exchanges)
         await self.app.push_screen_wait(AddConnectionModal(self._add))
 
     async def _add(self, new: NewConnection) -> str | None:

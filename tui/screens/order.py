@@ -20,7 +20,7 @@ from core.market.simulated import DEFAULT_SYMBOLS
 from core.services import exchanges, trading
 from core.services.trading_views import OrderEstimate
 from tui import format as fmt
-from tui.markets import SIMULATED, paper_markets
+from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.widgets.pnl import pnl_markup
@@ -72,8 +72,8 @@ class OrderScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         with Grid(id="ticket"):
             yield Label("Venue")
-            yield Select[str](paper_markets(PAPER), value=PAPER + SIMULATED, allow_blank=False,
-                              id="venue", compact=True)  # fmt: skip
+            yield Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
+                              allow_blank=False, id="venue", compact=True)  # fmt: skip
             yield Label("Symbol")
             yield Input("BTC/USDT", id="symbol", compact=True,
                         suggester=SuggestFromList(SYMBOLS, case_sensitive=False))  # fmt: skip
@@ -110,12 +110,15 @@ class OrderScreen(BaseScreen):
 
     @work(exclusive=True, group="order-connections")
     async def _load_connections(self) -> None:
-        found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
-        if found:
-            self.query_one("#venue", Select).set_options(
-                paper_markets(PAPER)
-                + [(f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found if c.is_active]
-            )  # fmt: skip
+        """Paper on every market, then the user's active connections (the choice is kept)."""
+        found = await self.call(exchanges.list_connections(self.bbx.db, self.actor)) or []
+        connections = [
+            (f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found if c.is_active
+        ]
+        venue = self.query_one("#venue", Select)
+        chosen = venue.value
+        venue.set_options(await paper_market_choices(PAPER) + connections)
+        venue.value = chosen
 
     @work(exclusive=True, group="order-list")
     async def _load_orders(self) -> None:
