@@ -169,6 +169,7 @@ async def test_a_paper_bot_trades_on_the_exchange_prices(db: Database, venue: Ve
         async with db.session() as s:
             (position,) = (await s.scalars(select(Position))).all()
             (buy,) = (await s.scalars(select(Trade))).all()
+            assert position.wallet_id is not None
             wallet = await get_wallet(s, position.wallet_id)
         assert (wallet.paper_market, position.is_paper_trade) == (venue.id, True)
         assert buy.executed_price == D(50000) and buy.bot_id == bot_id

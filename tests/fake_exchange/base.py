@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -217,7 +217,7 @@ class FakeExchange:
 
     # -- server -------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeExchange:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
