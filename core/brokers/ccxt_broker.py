@@ -30,6 +30,7 @@ from core.brokers.types import (
     Side,
 )
 from core.clock import SYSTEM_CLOCK, Clock
+from core.market.ccxt_client import client_id_params
 from core.market.ccxt_feed import to_decimal
 from core.market.errors import (
     ExchangeFailure,
@@ -90,7 +91,7 @@ class CcxtBroker:
                 raw = await self.exchange.create_order(
                     request.symbol, kind, request.side.value, amount, price, dict(params)
                 )
-                return await self._order(raw, request)
+                return await self._answer(raw, request)
             except _RATE_LIMITED as exc:
                 last = exc  # refused before processing: resend after the back-off
             except _UNKNOWN_OUTCOME as exc:
@@ -136,7 +137,9 @@ class CcxtBroker:
         await self._markets()
         try:
             raw = await self.exchange.fetch_order(
-                exchange_order_id, request.symbol, {"clientOrderId": request.client_order_id}
+                exchange_order_id,
+                request.symbol,
+                client_id_params(self.exchange.id, request.client_order_id),
             )
         except ccxt.BaseError as exc:
             raise translate(exc, self.venue) from None
@@ -148,14 +151,16 @@ class CcxtBroker:
         await self._markets()
         try:
             raw = await self.exchange.cancel_order(
-                exchange_order_id, request.symbol, {"clientOrderId": request.client_order_id}
+                exchange_order_id,
+                request.symbol,
+                client_id_params(self.exchange.id, request.client_order_id),
             )
         except ccxt.OrderNotFound:
             # Already filled or cancelled on the exchange: report what it is now.
             return await self.fetch(request, exchange_order_id=exchange_order_id)
         except ccxt.BaseError as exc:
             raise translate(exc, self.venue) from None
-        return await self._order(raw, request)
+        return await self._answer(raw, request)
 
     async def balances(self) -> dict[str, Decimal]:
         """Total balance of every asset the account holds (free + locked)."""
@@ -171,6 +176,22 @@ class CcxtBroker:
         }
 
     # -- helpers ------------------------------------------------------------------------------
+
+    async def _answer(self, raw: dict[str, Any], request: OrderRequest) -> BrokerOrder:
+        """The order after a create or cancel. Exchanges like OKX answer with its ids only: then
+        ask for its state at once; if that look fails the order is known to be open, and the
+        reconcile sweep books what became of it."""
+        if raw.get("status") is not None or raw.get("id") is None:
+            return await self._order(raw, request)
+        exchange_order_id = str(raw["id"])
+        try:
+            return await self.fetch(request, exchange_order_id=exchange_order_id)
+        except ExchangeFailure as exc:
+            log.warning("%s: order %s placed, its state unknown yet: %s", self.venue,
+                        request.client_order_id, exc)  # fmt: skip
+            return BrokerOrder(
+                request.client_order_id, OrderStatus.OPEN, exchange_order_id=exchange_order_id
+            )
 
     async def _markets(self) -> None:
         try:

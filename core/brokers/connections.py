@@ -8,6 +8,7 @@ ever opened for the user it belongs to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import ccxt.async_support as ccxt
 from sqlalchemy import select, update
@@ -91,8 +92,10 @@ async def open_exchange(
     clock: Clock = SYSTEM_CLOCK,
     trade: bool = False,
     allow_inactive: bool = False,
+    mark_used: bool = True,
 ) -> tuple[ConnectionInfo, ccxt.Exchange]:
-    """A ccxt client with the connection's keys; marks it used. The caller closes the client.
+    """A ccxt client with the connection's keys; marks it used (unless ``mark_used`` is off:
+    the caller marks it after a success). The caller closes the client.
 
     ``trade``: the call will place or cancel orders, so the connection must allow trading.
     """
@@ -104,9 +107,14 @@ async def open_exchange(
             f"The {venue_name(row.exchange)} connection is read-only; allow trading on it first."
         )
     exchange = factory.create(row.exchange, credentials(row), testnet=row.is_testnet)
+    if mark_used:
+        await mark_connection_used(session, row.id, clock.now())
+    return _info(row), exchange
+
+
+async def mark_connection_used(session: AsyncSession, connection_id: str, when: datetime) -> None:
     await session.execute(
         update(ExchangeConnection)
-        .where(ExchangeConnection.id == row.id)
-        .values(last_used=clock.now())
+        .where(ExchangeConnection.id == connection_id)
+        .values(last_used=when)
     )
-    return _info(row), exchange

@@ -7,8 +7,8 @@
   that is already marketable fills at once like a market order, never worse than its limit;
 - stop-loss / take-profit sell orders rest until the bid falls to / rises to the stop price,
   then fill as market orders;
-- an order the wallet can't pay for, or below the pair's minimum, is rejected with a clear
-  reason. Nothing is ever partially faked: a paper order fills completely or not at all.
+- an order the wallet can't pay for, or below the pair's minimum size or value (notional), is
+  rejected with a clear reason. Nothing is ever partially faked: a paper order fills completely or not at all.
 
 Fees are ``quantity x price x rate`` exactly, in the quote currency.
 """
@@ -30,7 +30,7 @@ from core.brokers.types import (
     Side,
 )
 from core.clock import SYSTEM_CLOCK, Clock
-from core.market.errors import InsufficientFunds, OrderRejected
+from core.market.errors import BelowMinimum, InsufficientFunds, OrderRejected
 from core.market.types import MONEY_CONTEXT, MarketInfo, Ticker, quantum
 
 
@@ -76,6 +76,9 @@ class PaperBroker:
         ticker = await self.prices.ticker(request.symbol)
         if request.type is OrderType.MARKET:
             fill = self._market_fill(request, info, ticker, reference=self._quote(request, ticker))
+            refusal = info.notional_error(fill.quantity, fill.price)
+            if refusal is not None:
+                raise BelowMinimum(refusal, field="quantity")
             await self._ensure_funds(request, info, fill.quantity * fill.price + fill.fee)
             return self._filled(request, fill)
         if request.type is OrderType.LIMIT:

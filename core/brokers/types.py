@@ -80,8 +80,12 @@ class OrderRequest:
     """Trigger price of stop-loss and take-profit orders (sell orders that execute at market)."""
     client_order_id: str = field(default_factory=new_client_order_id)
 
-    def normalized(self, info: MarketInfo) -> OrderRequest:
-        """This request fitted to the pair's rules, or a clear InvalidInput / BelowMinimum."""
+    def normalized(self, info: MarketInfo, reference: Decimal | None = None) -> OrderRequest:
+        """This request fitted to the pair's rules, or a clear InvalidInput / BelowMinimum.
+
+        The minimum order value is checked at the limit or stop price, else at ``reference``
+        (the current quote of a market order) when given; brokers check market fills too.
+        """
         if info.symbol != self.symbol:
             raise InvalidInput(f"Rules for {info.symbol} do not apply to {self.symbol}.")
         if not isinstance(self.side, Side) or not isinstance(self.type, OrderType):
@@ -125,6 +129,10 @@ class OrderRequest:
             stop = info.round_price(_positive(self.stop_price, "stop_price"))
             if stop <= 0:
                 raise InvalidInput("The stop price rounds to zero.", field="stop_price")
+        at = price or stop or reference
+        refusal = info.notional_error(quantity, at) if at is not None else None
+        if refusal is not None:
+            raise BelowMinimum(refusal, field="quantity")
         return replace(self, quantity=quantity, price=price, stop_price=stop)
 
 

@@ -34,6 +34,8 @@ class Parsed:
     raw_config: dict[str, Any]
     raw_risk: dict[str, Any]
     extras: dict[str, Any] = field(default_factory=dict)
+    paper_market: str | None = None
+    """The exchange whose public prices the bot paper-trades on (None: the simulated market)."""
 
 
 @dataclass
@@ -53,7 +55,13 @@ class EngineContext:
         self.desk = OrderDesk(clock=self.clock)
 
     def parsed(
-        self, bot_id: str, bot_type: str, updated_at: datetime, config: Any, risk: Any
+        self,
+        bot_id: str,
+        bot_type: str,
+        updated_at: datetime,
+        config: Any,
+        risk: Any,
+        paper_market: str | None = None,
     ) -> Parsed:
         """The bot's validated config and risk settings (InvalidInput if they no longer are)."""
         cached = self._parsed.get(bot_id)
@@ -64,6 +72,7 @@ class EngineContext:
                 validate_risk_settings(risk),
                 config or {},
                 risk or {},
+                paper_market=paper_market,
             )
             self._parsed[bot_id] = cached
         return cached

@@ -92,7 +92,8 @@ async def load_feeds(session: AsyncSession, bots: list[LeasedBot]) -> Feeds:
 
 def hub_for(ctx: EngineContext, feeds: Feeds, bot: LeasedBot) -> PriceHub:
     if bot.paper_trading:
-        return ctx.markets.paper_hub()
+        known = ctx.known(bot.id, bot.updated_at)
+        return ctx.markets.paper_hub_of(known.paper_market if known else None)
     found = feeds.live.get(bot.id)
     if found is None:
         raise Conflict("The bot's exchange connection was removed; it can't trade live.")
@@ -127,7 +128,9 @@ async def plan(
     bot: LeasedBot,
     now: datetime,
 ) -> Plan:
-    parsed = ctx.parsed(bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings)
+    parsed = ctx.parsed(
+        bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings, bot.paper_market
+    )
     planner = _PLANNERS[bot.type]
     return await planner(ctx, feeds, watched, bot, parsed, now)
 

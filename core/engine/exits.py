@@ -159,6 +159,7 @@ class ExitWatcher:
                 Bot.risk_settings,
                 Bot.updated_at.label("bot_updated_at"),
                 BotWallet.wallet_type,
+                BotWallet.paper_market,
                 ExchangeConnection.exchange,
                 ExchangeConnection.is_testnet,
             )
@@ -177,12 +178,17 @@ class ExitWatcher:
             by_bot[row.bot_id].append(row)
             try:
                 parsed = self.ctx.parsed(
-                    row.bot_id, row.bot_type, row.bot_updated_at, row.config, row.risk_settings
+                    row.bot_id,
+                    row.bot_type,
+                    row.bot_updated_at,
+                    row.config,
+                    row.risk_settings,
+                    row.paper_market,
                 )
             except ServiceError:
                 continue  # settings no longer valid: the bot's cycle reports it
             feed = (
-                PAPER_FEED
+                (row.paper_market or PAPER_FEED)
                 if row.wallet_type == "simulation"
                 else (f"{row.exchange}-testnet" if row.is_testnet else str(row.exchange))
             )
@@ -285,7 +291,12 @@ async def apply_exit(
     position, bot = row
     if position.status != "open" or bot.status not in PROTECTED or bot.type not in WATCHED_TYPES:
         return None
-    parsed = ctx.parsed(bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings)
+    market = await session.scalar(
+        select(BotWallet.paper_market).where(
+            BotWallet.bot_id == bot.id, BotWallet.wallet_type == "simulation"
+        )
+    )
+    parsed = ctx.parsed(bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings, market)
     rules = effective_rules(bot.type, bot.config or {}, parsed.risk)
     state = exit_state(position, rules)
     outcome = evaluate(rules, state, Bar.tick(now, price))

@@ -82,6 +82,8 @@ class LeasedBot:
     slot_at: datetime  # the slot's start: ``last_execution_at`` once the cycle is written
     config: dict[str, Any] | None = None
     risk_settings: dict[str, Any] | None = None
+    paper_market: str | None = None
+    """Filled by ``load_settings`` with the config: the paper wallet's exchange, if any."""
 
     @property
     def execution_id(self) -> str:
@@ -149,19 +151,21 @@ async def claim_due(
 
 
 async def load_settings(session: AsyncSession, bots: list[LeasedBot]) -> None:
-    """Fill in the config and risk settings of these bots (one query)."""
+    """Fill in the config, risk settings and paper market of these bots (one query)."""
     if not bots:
         return
     conn = await session.connection()
     rows: list[Any] = list(
         await conn.exec_driver_sql(
-            "SELECT id, config::text, risk_settings::text FROM bots WHERE id = ANY($1::text[])",
+            "SELECT b.id, b.config::text, b.risk_settings::text, w.paper_market FROM bots b "
+            "LEFT JOIN bot_wallets w ON w.bot_id = b.id AND w.wallet_type = 'simulation' "
+            "WHERE b.id = ANY($1::text[])",
             ([b.id for b in bots],),
         )
     )
-    found = {r[0]: (json.loads(r[1]), json.loads(r[2])) for r in rows}
+    found = {r[0]: (json.loads(r[1]), json.loads(r[2]), r[3]) for r in rows}
     for bot in bots:
-        bot.config, bot.risk_settings = found.get(bot.id, ({}, {}))
+        bot.config, bot.risk_settings, bot.paper_market = found.get(bot.id, ({}, {}, None))
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ from core.engine.context import EngineContext
 from core.engine.cycle import BatchStats, run_batch
 from core.engine.exits import ExitWatcher
 from core.engine.ids import fast_id
+from core.engine.order_sweep import OrderSweep
 from core.engine.periodic import PeriodicJob, PeriodicRunner
 from core.engine.settings import EngineSettings
 from core.engine.venues import PAPER_FEED, Markets
@@ -120,6 +121,9 @@ class EngineRunner:
         )
         self.watcher = ExitWatcher(self.ctx)
         self.periodic = PeriodicRunner(db, jobs, clock)
+        self.order_sweep = OrderSweep(
+            self.ctx.desk, self.markets.exchanges, misses_allowed=self.settings.reconcile_misses
+        )
         self.stats = EngineStats()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -443,7 +447,8 @@ class EngineRunner:
 
     async def housekeeping_once(self, *, wallets: bool = True) -> None:
         """Wallet snapshots (when asked), performance snapshots, reports, retention, tidying,
-        then the periodic jobs handed to this engine that are due."""
+        the sweep of live orders still pending or open, then the periodic jobs handed to this
+        engine that are due."""
         now = self.clock.now()
         s = self.settings
         if wallets:
@@ -460,6 +465,9 @@ class EngineRunner:
         )
         async with self.db.sessions.begin() as session:
             await housekeeping.tidy(session, now)
+        await self.order_sweep.run(
+            self.db, older_than=now - timedelta(seconds=s.reconcile_after_seconds)
+        )
         await self.periodic.run_due()
 
     async def _housekeeping(self) -> None:

@@ -51,3 +51,9 @@ class EngineSettings(BaseSettings):
     """An installed strategy that takes longer to decide fails its bot's cycle."""
     shutdown_seconds: float = Field(default=4.0, gt=0, le=60)
     """A stop waits at most this long for the cycle in flight."""
+    reconcile_after_seconds: float = Field(default=30.0, ge=0, le=86400)
+    """Live orders pending or open, untouched this long, are checked with their exchange by
+    housekeeping (younger ones may still be on their way)."""
+    reconcile_misses: int = Field(default=3, ge=1, le=100)
+    """Checks in a row on which the exchange doesn't know a pending order before it is marked
+    failed."""

@@ -1,7 +1,8 @@
 """Where a bot trades: its wallet, a broker and the prices of that market.
 
 A paper bot trades in its simulation wallet through the paper broker, priced by the simulated
-market's hub (``PAPER_FEED``). A live bot trades in its live wallet through the ccxt broker of its
+market's hub (``PAPER_FEED``), or by an exchange's public hub when the wallet names a
+``paper_market`` (real prices and candles, no keys). A live bot trades in its live wallet through the ccxt broker of its
 exchange connection (keys decrypted only to build the client, for the bot's owner), priced by a
 shared public hub of that exchange. Pairs are loaded from the catalog, and stored on first use.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +27,6 @@ from core.errors import Conflict
 from core.ledger.wallets import LIVE, SIMULATION, WalletInfo, bot_wallet
 from core.market.catalog import Pair, load_pair, sync_markets
 from core.market.ccxt_client import ExchangeFactory
-from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import UnknownSymbol
 from core.market.hub import MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
@@ -64,18 +65,29 @@ class Markets:
             raise Conflict("No simulated market is running for paper bots.")
         return hub
 
+    def paper_hub_of(self, paper_market: str | None) -> PriceHub:
+        """A simulation wallet's prices: an exchange's public data, or the simulated market."""
+        if paper_market is None:
+            return self.paper_hub()
+        return self.public_hub(paper_market, paper_market, False)
+
     def public_hub(self, exchange: str, feed_name: str, testnet: bool) -> PriceHub:
         """The shared public price hub of an exchange (no keys: prices are public)."""
-        hub = self.hubs.get(feed_name)
-        if hub is None:
-            client = self.exchanges.create(exchange, testnet=testnet)
-            feed = CcxtFeed(client, name=feed_name, testnet=testnet)
-            hub = PriceHub(feed, clock=self.clock, stale_after=self.stale_after)
-            stream = None
-            if self.stream_prices and streams_tickers(exchange):
-                stream = TickerStream(hub, pro_client(client, ws_origin=self.ws_origin))
-            hub = self.hubs.add(hub, stream=stream)
-        return hub
+        return self.hubs.public(
+            self.exchanges,
+            exchange,
+            feed_name=feed_name,
+            testnet=testnet,
+            clock=self.clock,
+            stale_after=self.stale_after,
+            stream=self._stream if self.stream_prices else None,
+        )
+
+    def _stream(self, hub: PriceHub, client: Any) -> TickerStream | None:
+        """A websocket price stream for an exchange's hub, where ccxt.pro offers one."""
+        if not streams_tickers(client.id):
+            return None
+        return TickerStream(hub, pro_client(client, ws_origin=self.ws_origin))
 
     def offset_hub(self, offset_percent: Decimal) -> PriceHub:
         """The simulated market moved by ``offset_percent`` (an arbitrage bot's market B)."""
@@ -147,11 +159,9 @@ async def open_venue(
                 f"The bot has no {'simulation' if paper else 'live'} wallet; create it again."
             )
     if wallet.is_paper:
-        hub = markets.paper_hub()
-        paper_broker = PaperBroker(
-            hub, clock=markets.clock, slippage=markets.slippage, venue="Paper"
-        )
-        return Venue(wallet, paper_broker, hub)
+        hub = markets.paper_hub_of(wallet.paper_market)
+        broker = PaperBroker(hub, clock=markets.clock, slippage=markets.slippage, venue="Paper")
+        return Venue(wallet, broker, hub)
     if wallet.exchange_connection_id is None:
         raise Conflict("The bot's exchange connection was removed; it can't trade live.")
     info, exchange = await open_exchange(

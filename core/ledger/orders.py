@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 
 from core.brokers.ccxt_broker import CcxtBroker
 from core.brokers.paper import PaperBroker, reservation
@@ -271,6 +272,7 @@ class OrderDesk:
         order.exchange_order_id = answer.exchange_order_id or order.exchange_order_id
         order.error = answer.reason
         order.updated_at = self.clock.now()
+        flag_modified(order, "updated_at")  # the clock's time even if unchanged, not now()
         if answer.status is OrderStatus.FILLED and order.filled_at is None:
             fills = answer.fills
             order.filled_at = fills[-1].executed_at if fills else self.clock.now()
@@ -430,8 +432,13 @@ class OrderDesk:
         sessions: async_sessionmaker[AsyncSession],
         broker: CcxtBroker,
         order_id: str,
+        *,
+        fail_unknown: bool = True,
     ) -> OrderResult:
-        """Bring a live order in line with the exchange (after a crash or an unconfirmed send)."""
+        """Bring a live order in line with the exchange (after a crash or an unconfirmed send).
+
+        A pending order the exchange doesn't know is marked failed, unless ``fail_unknown`` is
+        off (the sweep asks a few times first): then the exchange's answer is raised."""
         async with sessions() as session:
             order = await session.get(Order, order_id)
             if order is None or order.is_paper or order.wallet_id is None:
@@ -444,7 +451,7 @@ class OrderDesk:
         try:
             answer = await broker.fetch(request, exchange_order_id=exchange_order_id)
         except InvalidInput as exc:  # the exchange has no such order
-            if not pending:
+            if not pending or not fail_unknown:
                 raise
             await self._note(
                 sessions, order_id, OrderStatus.FAILED, f"Never reached the exchange: {exc}"

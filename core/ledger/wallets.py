@@ -43,6 +43,8 @@ class WalletInfo:
     initial_balance: Decimal
     exchange_connection_id: str | None
     is_manual: bool
+    paper_market: str | None = None
+    """The exchange whose public prices a simulation wallet trades on (None: simulated)."""
 
     @property
     def is_paper(self) -> bool:
@@ -75,6 +77,7 @@ def _info(wallet: BotWallet, bot: Bot) -> WalletInfo:
         initial_balance=wallet.initial_balance,
         exchange_connection_id=wallet.exchange_connection_id,
         is_manual=bot.type == MANUAL_BOT_TYPE,
+        paper_market=wallet.paper_market,
     )
 
 
@@ -86,8 +89,10 @@ async def open_wallet(
     initial_balance: Decimal = DEFAULT_PAPER_BALANCE,
     quote: str = DEFAULT_QUOTE,
     exchange_connection_id: str | None = None,
+    paper_market: str | None = None,
 ) -> WalletInfo:
-    """Create a bot's wallet with its starting cash (a live wallet starts empty until synced)."""
+    """Create a bot's wallet with its starting cash (a live wallet starts empty until synced);
+    a simulation wallet with a ``paper_market`` trades on that exchange's public prices."""
     if wallet_type not in (SIMULATION, LIVE):
         raise InvalidInput("A wallet is either 'simulation' or 'live'.", field="wallet_type")
     if wallet_type == SIMULATION:
@@ -111,6 +116,7 @@ async def open_wallet(
         quote_currency=quote,
         initial_balance=initial_balance,
         exchange_connection_id=exchange_connection_id,
+        paper_market=paper_market if wallet_type == SIMULATION else None,
     )
     session.add(wallet)
     await session.flush()

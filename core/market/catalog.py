@@ -1,4 +1,5 @@
-"""The ``exchanges`` and ``trading_pairs`` rows: each pair's precision, minimum size and fees.
+"""The ``exchanges`` and ``trading_pairs`` rows: each pair's precision, size and value limits
+and fees.
 
 ``sync_markets`` loads them from a feed (ccxt ``load_markets`` or the simulated market's own
 list) and upserts them; pairs the market no longer lists are marked inactive, never deleted
@@ -85,6 +86,7 @@ async def sync_markets(session: AsyncSession, feed: MarketFeed) -> dict[str, Pai
                 "max_order_size": m.max_quantity,
                 "price_precision": m.price_precision,
                 "quantity_precision": m.quantity_precision,
+                "min_notional": m.min_notional,
                 "active": m.active,
             }
             for m in markets
@@ -102,6 +104,7 @@ async def sync_markets(session: AsyncSession, feed: MarketFeed) -> dict[str, Pai
                         "max_order_size",
                         "price_precision",
                         "quantity_precision",
+                        "min_notional",
                         "active",
                     )
                 }
@@ -136,6 +139,7 @@ def _pair(exchange: Exchange, row: TradingPair) -> Pair:
             maker_fee=maker,
             taker_fee=taker,
             active=row.active,
+            min_notional=row.min_notional,
         ),
     )
 

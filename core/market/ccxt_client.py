@@ -1,7 +1,8 @@
 """Creating ccxt (async) exchange clients: one place that knows the options we rely on.
 
-Spot only, no currency endpoint (it needs extra key rights we never ask for), rate limiting on,
-testnet through ``set_sandbox_mode``. ``api_origin`` sends every API call to another server
+Any exchange of ``exchange_list`` (every qualifying ccxt spot exchange); spot only, no currency
+endpoint (it needs extra key rights we never ask for), rate limiting on, testnet through
+``set_sandbox_mode``. ``api_origin`` sends every API call to another server
 with the same paths: the tests' fake exchange and the doctor's checks use it.
 """
 
@@ -14,19 +15,26 @@ from urllib.parse import urlsplit, urlunsplit
 import ccxt.async_support as ccxt
 
 from core.errors import InvalidInput
-
-SUPPORTED_EXCHANGES = ("binance", "okx")
-NEEDS_PASSPHRASE = frozenset({"okx"})
+from core.market.exchange_list import exchange_spec
 
 _OPTIONS: dict[str, dict[str, Any]] = {
-    "binance": {
-        "defaultType": "spot",
+    # Exchanges whose market list spans every product type unless asked for spot alone.
+    "binance": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False},
+    "okx": {"fetchMarkets": {"types": ["spot"]}},
+    "bybit": {
         "fetchMarkets": {"types": ["spot"]},
-        "fetchCurrencies": False,
-        "fetchMargins": False,
+        # Reconciling asks for recent orders only (Bybit keeps the last 500 queryable).
+        "fetchOrder": {"acknowledged": True},
     },
-    "okx": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False},
 }
+
+_CLIENT_ID_PARAM = dict.fromkeys(("bybit", "bybiteu", "bybitid"), "orderLinkId")
+"""Exchanges whose ccxt ``fetch_order`` passes the client order id on under its own name only."""
+
+
+def client_id_params(exchange_id: str, client_order_id: str) -> dict[str, str]:
+    """The params that find an order by our client order id (fetch and cancel)."""
+    return {_CLIENT_ID_PARAM.get(exchange_id, "clientOrderId"): client_order_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +58,22 @@ class ExchangeFactory:
         *,
         testnet: bool = False,
     ) -> ccxt.Exchange:
-        if exchange_id not in SUPPORTED_EXCHANGES:
-            raise InvalidInput(
-                f"Unsupported exchange {exchange_id!r}; BlockbotX connects to "
-                f"{' and '.join(SUPPORTED_EXCHANGES)}.",
-                field="exchange",
-            )
+        spec = exchange_spec(exchange_id)
+        if testnet and not spec.sandbox:
+            raise InvalidInput(f"{spec.name} has no testnet (sandbox) in ccxt.", field="testnet")
         config: dict[str, Any] = {
             "enableRateLimit": self.rate_limit,
             "timeout": self.timeout_ms,
-            "options": dict(_OPTIONS[exchange_id]),
+            "options": {"defaultType": "spot", "fetchCurrencies": False}
+            | _OPTIONS.get(spec.id, {}),
         }
         if credentials is not None:
             config["apiKey"] = credentials.api_key
             config["secret"] = credentials.secret
             if credentials.passphrase is not None:
                 config["password"] = credentials.passphrase
-        exchange: ccxt.Exchange = getattr(ccxt, exchange_id)(config)
+        exchange: ccxt.Exchange = getattr(ccxt, spec.id)(config)
+        exchange.has["fetchCurrencies"] = False
         if testnet:
             exchange.set_sandbox_mode(True)
         if self.api_origin:

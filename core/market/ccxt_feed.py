@@ -40,6 +40,7 @@ def decimal_places(step: Any, mode: int) -> int:
 def market_info(market: dict[str, Any], mode: int) -> MarketInfo:
     precision = market.get("precision") or {}
     limits = (market.get("limits") or {}).get("amount") or {}
+    cost = (market.get("limits") or {}).get("cost") or {}
     return MarketInfo(
         symbol=market["symbol"],
         base=market["base"],
@@ -51,6 +52,7 @@ def market_info(market: dict[str, Any], mode: int) -> MarketInfo:
         maker_fee=to_decimal(market.get("maker")) or DEFAULT_FEE,
         taker_fee=to_decimal(market.get("taker")) or DEFAULT_FEE,
         active=market.get("active") is not False,
+        min_notional=to_decimal(cost.get("min")) or None,
     )
 
 

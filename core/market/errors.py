@@ -9,12 +9,13 @@ from __future__ import annotations
 import ccxt.async_support as ccxt
 
 from core.errors import InvalidInput, ServiceError
+from core.market.exchange_list import display_name
 
-VENUE_NAMES = {"binance": "Binance", "okx": "OKX", "simulated": "The simulated market"}
+SIMULATED = "simulated"
 
 
 def venue_name(exchange_id: str, *, testnet: bool = False) -> str:
-    name = VENUE_NAMES.get(exchange_id, exchange_id)
+    name = "The simulated market" if exchange_id == SIMULATED else display_name(exchange_id)
     return f"{name} testnet" if testnet else name
 
 

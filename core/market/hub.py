@@ -21,9 +21,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.clock import SYSTEM_CLOCK, Clock
+from core.market.ccxt_client import ExchangeFactory
+from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import ExchangeFailure, RateLimited, StalePrice
 from core.market.feed import MarketFeed
 from core.market.types import Ticker
@@ -260,6 +262,28 @@ class MarketHubs:
         """Whether the hub has a live stream task."""
         task = self._streams.get(name)
         return task is not None and not task.done()
+
+    def public(
+        self,
+        factory: ExchangeFactory,
+        exchange: str,
+        *,
+        feed_name: str | None = None,
+        testnet: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
+        stale_after: timedelta = timedelta(seconds=30),
+        stream: Callable[[PriceHub, Any], Streamer | None] | None = None,
+    ) -> PriceHub:
+        """The shared hub of an exchange's public prices (no keys), created on first use;
+        ``stream(hub, client)`` gives it a price stream (or None where there is none)."""
+        name = feed_name or (f"{exchange}-testnet" if testnet else exchange)
+        hub = self.hubs.get(name)
+        if hub is None:
+            client = factory.create(exchange, testnet=testnet)
+            feed = CcxtFeed(client, name=name, testnet=testnet)
+            hub = PriceHub(feed, clock=clock, stale_after=stale_after)
+            hub = self.add(hub, stream=stream(hub, client) if stream is not None else None)
+        return hub
 
     async def close(self) -> None:
         self._stop.set()

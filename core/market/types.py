@@ -76,6 +76,19 @@ class MarketInfo:
     maker_fee: Decimal = Decimal("0.001")
     taker_fee: Decimal = Decimal("0.001")
     active: bool = True
+    min_notional: Decimal | None = None
+    """The smallest order value in the quote currency (ccxt's ``limits.cost.min``)."""
+
+    def notional_error(self, quantity: Decimal, price: Decimal) -> str | None:
+        """Why ``quantity`` at ``price`` is under the minimum order value, or None when it isn't."""
+        if not self.min_notional or quantity * price >= self.min_notional:
+            return None
+        return (
+            f"The minimum order value (notional) for {self.symbol} is "
+            f"{self.min_notional.normalize():f} {self.quote}; this order is worth "
+            f"{(quantity * price).quantize(quantum(max(self.price_precision, 2))).normalize():f} "
+            f"{self.quote}."
+        )
 
     def round_quantity(self, quantity: Decimal) -> Decimal:
         """Quantities are cut down to the step: never trade more than was asked."""

@@ -28,6 +28,9 @@ class BotSpec:
     initial_balance: Decimal = DEFAULT_PAPER_BALANCE
     exchange_connection_id: str | None = None
     quote: str = DEFAULT_QUOTE
+    paper_market: str | None = None
+    """The exchange (ccxt id) whose public prices and candles the paper wallet trades on;
+    None: the simulated market."""
 
 
 @dataclass(frozen=True, slots=True)

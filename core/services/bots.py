@@ -34,6 +34,7 @@ from core.ledger.accounting import storable
 from core.ledger.book import CloseReason
 from core.ledger.orders import OrderDesk
 from core.ledger.wallets import LIVE, MANUAL_BOT_TYPE, SIMULATION, get_wallet, open_wallet
+from core.market.exchange_list import exchange_spec
 from core.market.simulated import DEFAULT_SYMBOLS
 from core.market.types import Timeframe
 from core.notifications import notify
@@ -147,6 +148,17 @@ def _paper_market_check(config: dict[str, Any]) -> None:
         Timeframe.parse(timeframe)
 
 
+def _exchange_market(market: str | None, bot_type: str) -> str | None:
+    """The exchange a paper wallet is priced by (any exchange of the list; no keys needed)."""
+    if market is None or market.strip().lower() in ("", "simulated"):
+        return None
+    if bot_type == "arbitrage":
+        raise InvalidInput(
+            "An arbitrage bot names its two markets in its settings.", field="paper_market"
+        )
+    return exchange_spec(market).id
+
+
 async def _connections_check(
     session: AsyncSession, actor: Actor, spec_connection: str | None, config: dict[str, Any]
 ) -> None:
@@ -241,6 +253,7 @@ async def create_bot(
     config = _config(spec.type, spec.config)
     risk = _risk(spec.risk_settings)
     balance = _balance(spec.initial_balance)
+    paper_market = _exchange_market(spec.paper_market, spec.type)
     if spec.paper_trading:
         if spec.exchange_connection_id is not None:
             raise InvalidInput(
@@ -248,7 +261,8 @@ async def create_bot(
                 "or make it a live bot.",
                 field="exchange_connection_id",
             )
-        _paper_market_check(config)
+        if paper_market is None:
+            _paper_market_check(config)
     elif spec.type == "arbitrage":
         raise InvalidInput(
             "Arbitrage bots paper-trade: both legs need a wallet on each market, and a bot has "
@@ -286,7 +300,9 @@ async def create_bot(
     )
     session.add(bot)
     await session.flush()
-    await open_wallet(session, bot.id, initial_balance=balance, quote=spec.quote)
+    await open_wallet(
+        session, bot.id, initial_balance=balance, quote=spec.quote, paper_market=paper_market
+    )
     if not spec.paper_trading:
         await open_wallet(
             session,

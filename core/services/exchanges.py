@@ -1,5 +1,6 @@
-"""Exchange connections: add, list, test, enable/disable, testnet/real, relabel and remove
-(Binance, OKX).
+"""Exchange connections: add, list, test, enable/disable, testnet/real, relabel and remove, on
+any exchange of ``core.market.exchange_list`` whose keys are a key, a secret and a passphrase at
+most (each asked for only where that exchange requires it).
 
 Keys are encrypted by the vault (bound to the owner and the field) before they reach the
 database and decrypted only to make a call; after entry a key is only ever shown masked (its
@@ -10,6 +11,7 @@ through ``user_id``, so another user's connection is reported exactly like a mis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -21,15 +23,22 @@ from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.brokers.ccxt_broker import CcxtBroker
-from core.brokers.connections import TABLE, credentials, load_connection, open_exchange
+from core.brokers.connections import (
+    TABLE,
+    credentials,
+    load_connection,
+    mark_connection_used,
+    open_exchange,
+)
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
 from core.db.models.bots import Bot, BotWallet
 from core.db.models.trading import ExchangeConnection, Order, Position
 from core.errors import Conflict, InvalidInput, ServiceError
 from core.ledger.wallets import MANUAL_BOT_TYPE
-from core.market.ccxt_client import NEEDS_PASSPHRASE, SUPPORTED_EXCHANGES, ExchangeFactory
+from core.market.ccxt_client import ExchangeFactory
 from core.market.errors import venue_name
+from core.market.exchange_list import ExchangeSpec, exchange_spec, search_exchanges
 from core.security.vault import VaultError, get_vault
 from core.services.actor import Actor
 
@@ -41,6 +50,7 @@ KEYS_UNREADABLE = (
     "they were saved with); ask the operator to check the master key, or remove the "
     "connection and add the keys again."
 )
+TEST_TIMEOUT_SECONDS = 10.0
 _KEY = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces
 _UNSET = object()
 
@@ -65,6 +75,12 @@ class ConnectionTest:
     ok: bool
     message: str
     balances: tuple[tuple[str, Decimal], ...] = ()
+
+
+def available_exchanges(search: str = "") -> list[ExchangeSpec]:
+    """Every exchange BlockbotX can trade on (public information: no user needed), by name,
+    narrowed to those whose id or name contains ``search``."""
+    return search_exchanges(search)
 
 
 def mask(key: str) -> str:
@@ -139,19 +155,28 @@ async def add_connection(
     permissions: Sequence[str] = ("read",),
     label: str | None = None,
 ) -> ConnectionView:
-    exchange = (exchange or "").strip().lower()
-    if exchange not in SUPPORTED_EXCHANGES:
+    spec = exchange_spec(exchange)
+    exchange = spec.id
+    if not spec.connectable:
         raise InvalidInput(
-            f"BlockbotX connects to {' and '.join(venue_name(e) for e in SUPPORTED_EXCHANGES)}; "
-            f"{exchange or 'nothing'!r} is not supported.",
+            f"{spec.name} signs in with {', '.join(spec.credential_labels())}; BlockbotX "
+            "connections hold an API key, a secret and a passphrase only. Its public prices "
+            "work for paper trading.",
             field="exchange",
         )
+    if testnet and not spec.sandbox:
+        raise InvalidInput(f"{spec.name} has no testnet (sandbox).", field="testnet")
     key = _secret(api_key, "api_key", "API key")
-    secret_key = _secret(secret, "secret", "API secret")
-    if exchange in NEEDS_PASSPHRASE:
-        phrase: str | None = _secret(passphrase, "passphrase", f"{venue_name(exchange)} passphrase")
+    if spec.needs_secret:
+        secret_key = _secret(secret, "secret", "API secret")
+    elif secret:
+        raise InvalidInput(f"{spec.name} keys have no secret.", field="secret")
+    else:
+        secret_key = ""
+    if spec.needs_passphrase:
+        phrase: str | None = _secret(passphrase, "passphrase", f"{spec.name} passphrase")
     elif passphrase:
-        raise InvalidInput(f"{venue_name(exchange)} keys have no passphrase.", field="passphrase")
+        raise InvalidInput(f"{spec.name} keys have no passphrase.", field="passphrase")
     else:
         phrase = None
     vault = get_vault()
@@ -304,11 +329,14 @@ async def test_connection(
     *,
     factory: ExchangeFactory | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    timeout: float = TEST_TIMEOUT_SECONDS,
 ) -> ConnectionTest:
-    """Sign in to the exchange with the stored keys and read the balances.
+    """Sign in to the exchange with the stored keys and read the balances, within ``timeout``
+    seconds in all (markets and balance, retries included).
 
     Works on a disabled connection too (to check it before enabling it again). A failure is
-    reported in the result, with the reason, rather than raised.
+    reported in the result, with the reason, rather than raised; only a success marks the
+    connection used.
     """
     factory = factory or ExchangeFactory()
     async with db.session() as session:
@@ -320,18 +348,26 @@ async def test_connection(
                 factory=factory,
                 clock=clock,
                 allow_inactive=True,
+                mark_used=False,
             )
         except VaultError as exc:
             log.error("exchange connection %s: %s", connection_id, exc)
             raise Conflict(KEYS_UNREADABLE) from None
-        await session.commit()
     try:
         broker = CcxtBroker(exchange, venue=info.venue, clock=clock)
-        balances = await broker.balances()
+        balances = await asyncio.wait_for(broker.balances(), timeout)
+    except TimeoutError:
+        return ConnectionTest(
+            ok=False,
+            message=f"{info.venue} did not answer within {timeout:g} s: check the network and "
+            "the exchange's status, then test again.",
+        )
     except ServiceError as exc:
         return ConnectionTest(ok=False, message=str(exc))
     finally:
         await exchange.close()
+    async with db.session() as session, session.begin():
+        await mark_connection_used(session, info.id, clock.now())
     held = tuple(sorted(balances.items()))
     return ConnectionTest(
         ok=True,

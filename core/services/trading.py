@@ -44,9 +44,11 @@ from core.ledger.wallets import (
 from core.market.catalog import Pair, load_pair, sync_markets
 from core.market.ccxt_client import ExchangeFactory
 from core.market.ccxt_feed import CcxtFeed
-from core.market.errors import UnknownSymbol
+from core.market.errors import UnknownSymbol, venue_name
+from core.market.exchange_list import exchange_spec
 from core.market.hub import Backoff, MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
+from core.market.types import MarketInfo, quantum
 from core.services.actor import Actor
 from core.services.plans import Limit, check_limit
 from core.services.trading_views import (
@@ -101,6 +103,13 @@ class TradingContext:
         if hub is None:
             raise Conflict(f"No price feed {name!r} is running.")
         return hub
+
+    def paper_hub(self, market: str | None) -> PriceHub:
+        """Paper prices: the simulated market, or an exchange's public data (no keys)."""
+        if market is None or market == PAPER_FEED:
+            return self.hub(PAPER_FEED)
+        spec = exchange_spec(market)
+        return self.hubs.public(self.exchanges, spec.id, clock=self.clock)
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -218,15 +227,16 @@ async def _paper_venue(
     feed: str = PAPER_FEED,
     wallet: WalletInfo | None = None,
 ) -> _Venue:
-    hub = ctx.hub(feed)
+    hub = ctx.paper_hub(feed)
 
     async def load_feed():
         return hub.feed
 
-    pair = await _pair(session, feed, symbol, load_feed)
+    pair = await _pair(session, hub.name, symbol, load_feed)
     if wallet is None:
         wallet = await manual_wallet(session, actor.user_id, initial_balance=ctx.paper_balance)
-    broker = PaperBroker(hub, clock=ctx.clock, slippage=ctx.slippage, venue="Paper")
+    label = "Paper" if hub.name == PAPER_FEED else f"Paper · {venue_name(hub.name)} prices"
+    broker = PaperBroker(hub, clock=ctx.clock, slippage=ctx.slippage, venue=label)
     return _Venue(wallet, pair, broker)
 
 
@@ -272,6 +282,17 @@ async def _sync_live(db: Database, venue: _Venue) -> dict[str, Decimal]:
     return totals
 
 
+async def _check_live_notional(venue: _Venue, request: OrderRequest) -> None:
+    """A live market order under the minimum order value is refused here, in our words, before
+    the exchange refuses it in its own (a limit order is checked at its price already)."""
+    info = venue.pair.info
+    if request.type is not OrderType.MARKET or not info.min_notional:
+        return
+    assert isinstance(venue.broker, CcxtBroker)
+    ticker = await CcxtFeed(venue.broker.exchange, name=venue.pair.exchange).ticker(request.symbol)
+    request.normalized(info, ticker.ask if request.side is Side.BUY else ticker.bid)
+
+
 async def _order_result(db: Database, result: OrderResult) -> OrderView:
     async with db.session() as session:
         row = (
@@ -303,13 +324,17 @@ async def estimate_order(
     price: Decimal | str | int | None = None,
     stop_price: Decimal | str | int | None = None,
     connection_id: str | None = None,
+    market: str | None = None,
     ctx: TradingContext,
 ) -> OrderEstimate:
-    """Cost, fee and balance check for the confirm dialog; places nothing."""
+    """Cost, fee and balance check for the confirm dialog; places nothing. Paper orders (no
+    ``connection_id``) are priced by ``market``'s public data, or the simulated market."""
     request = _request(symbol, side, type, quantity, price, stop_price)
     async with db.session() as session:
         if connection_id is None:
-            venue = await _paper_venue(session, actor, request.symbol, ctx)
+            venue = await _paper_venue(
+                session, actor, request.symbol, ctx, feed=market or PAPER_FEED
+            )
             await session.commit()  # the manual wallet, if this was its first use
         else:
             venue = await _live_venue(
@@ -318,7 +343,6 @@ async def estimate_order(
             await session.commit()
         try:
             info = venue.pair.info
-            request = request.normalized(info)
             if isinstance(venue.broker, PaperBroker):
                 ticker = await venue.broker.prices.ticker(request.symbol)
                 available: Decimal | None = await WalletFunds(session, venue.wallet.id).available(
@@ -335,6 +359,8 @@ async def estimate_order(
                 )
         finally:
             await venue.close()
+    typed = request
+    request = request.normalized(info, ticker.ask if request.side is Side.BUY else ticker.bid)
     quote = ticker.ask if request.side is Side.BUY else ticker.bid
     if request.type is OrderType.LIMIT:
         assert request.price is not None
@@ -363,7 +389,30 @@ async def estimate_order(
         available=available,
         sufficient=None if available is None else available >= needed,
         min_quantity=info.min_quantity,
+        min_notional=info.min_notional,
+        adjustments=adjustments(typed, request, info),
     )
+
+
+def adjustments(typed: OrderRequest, fitted: OrderRequest, info: MarketInfo) -> tuple[str, ...]:
+    """What fitting the order to the pair's steps changed, said plainly (never silent)."""
+    notes = []
+    if fitted.quantity != typed.quantity:
+        step = quantum(info.quantity_precision)
+        notes.append(
+            f"Quantity rounded down to {info.symbol}'s step of {step:f} {info.base}: "
+            f"{typed.quantity.normalize():f} → {fitted.quantity.normalize():f} {info.base}."
+        )
+    for name, before, after in (
+        ("Limit price", typed.price, fitted.price),
+        ("Stop price", typed.stop_price, fitted.stop_price),
+    ):
+        if before is not None and after is not None and before != after:
+            notes.append(
+                f"{name} rounded to {info.symbol}'s tick of {quantum(info.price_precision):f} "
+                f"{info.quote}: {before.normalize():f} → {after.normalize():f} {info.quote}."
+            )
+    return tuple(notes)
 
 
 async def place_order(
@@ -377,9 +426,11 @@ async def place_order(
     price: Decimal | str | int | None = None,
     stop_price: Decimal | str | int | None = None,
     connection_id: str | None = None,
+    market: str | None = None,
     ctx: TradingContext,
 ) -> OrderView:
-    """Place a manual order: paper without ``connection_id``, else on that exchange connection.
+    """Place a manual order: paper without ``connection_id`` (on ``market``'s real prices, or
+    the simulated market), else on that exchange connection.
 
     A rejected paper order changes nothing; a rejected live order is kept as ``failed`` with
     the exchange's reason (and no trade). Either way the typed error is raised with a message
@@ -388,7 +439,9 @@ async def place_order(
     request = _request(symbol, side, type, quantity, price, stop_price)
     async with db.session() as session:
         if connection_id is None:
-            venue = await _paper_venue(session, actor, request.symbol, ctx)
+            venue = await _paper_venue(
+                session, actor, request.symbol, ctx, feed=market or PAPER_FEED
+            )
         else:
             await check_limit(session, actor.user_id, Limit.LIVE_TRADING, clock=ctx.clock)
             venue = await _live_venue(
@@ -397,6 +450,7 @@ async def place_order(
         await session.commit()
     try:
         if venue.connection is not None:
+            await _check_live_notional(venue, request)
             await _sync_live(db, venue)
         result = await ctx.desk.submit(
             db.sessions,

@@ -110,6 +110,9 @@ class OrderEstimate:
     available: Decimal | None  # free balance of ``asset`` (None when unknown)
     sufficient: bool | None
     min_quantity: Decimal
+    min_notional: Decimal | None = None
+    adjustments: tuple[str, ...] = ()
+    """How the exchange's rules changed what was typed (rounded quantity or price), in words."""
 
 
 @dataclass(frozen=True, slots=True)

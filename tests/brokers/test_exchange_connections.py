@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,7 +18,7 @@ from core.security.vault import get_vault
 from core.services import bots, exchanges, trading
 from core.services.actor import Role
 from core.services.bots import BotSpec
-from tests.fake_exchange import FakeBinance, exchange_factory
+from tests.fake_exchange import Failure, FakeBinance, exchange_factory
 from tests.ledger.support import START
 from tests.service_users import add_user
 
@@ -98,8 +97,11 @@ async def test_keys_are_stored_only_encrypted_and_shown_masked(db: Database) -> 
 async def test_bad_input_is_refused_and_nothing_is_stored(db: Database) -> None:
     alice = await add_user(db, "alice@example.com")
     cases = [
-        ({"exchange": "kraken"}, "not supported"),
+        ({"exchange": "mtgox"}, "not an exchange BlockbotX can trade on"),
+        ({"exchange": "hyperliquid"}, "Private key, Wallet address; BlockbotX connections"),
+        ({"exchange": "kraken", "testnet": True}, "Kraken has no testnet"),
         ({"exchange": "okx"}, "passphrase"),
+        ({"exchange": "kucoin"}, "KuCoin passphrase"),
         ({"passphrase": "pass-phrase"}, "no passphrase"),
         ({"permissions": ["read", "withdraw"]}, "never uses withdrawal"),
         ({"permissions": ["admin"]}, "Unknown permission"),
@@ -146,9 +148,18 @@ async def test_test_marks_last_used_and_reports_failures_clearly(
         db, bob, wrong.id, factory=exchange_factory(fake), clock=clock
     )
     assert not failed.ok and "rejected the API credentials" in failed.message
-    assert (await exchanges.get_connection(db, bob, wrong.id)).last_used == START + timedelta(
-        minutes=5
-    )
+    assert (await exchanges.get_connection(db, bob, wrong.id)).last_used is None  # no success
+
+    # An exchange that never answers: a clear message within the time allowed, not used.
+    fake.fail(Failure.TIMEOUT, times=5)
+    clock.advance(minutes=5)
+    silent = await exchanges.test_connection(
+        db, alice, good.id, factory=exchange_factory(fake, timeout_ms=60_000), clock=clock,
+        timeout=0.5,
+    )  # fmt: skip
+    assert not silent.ok
+    assert silent.message.startswith("Binance testnet did not answer within 0.5 s")
+    assert (await exchanges.get_connection(db, alice, good.id)).last_used == START
 
 
 async def test_disable_read_only_and_remove(db: Database, fake: FakeBinance) -> None:

@@ -1,4 +1,5 @@
-"""A fake Binance spot exchange (aiohttp) for offline tests of everything that speaks ccxt.
+"""Local fake exchanges (aiohttp) for offline tests of everything that speaks ccxt: Binance,
+OKX and Bybit, each checking request signatures the way the real exchange does.
 
     async with FakeBinance() as fake:
         fake.add_account("key", "secret", USDT=10_000)
@@ -8,18 +9,12 @@ Importable by any test suite (engine, doctor) as ``tests.fake_exchange``.
 """
 
 from core.market.ccxt_client import ExchangeFactory
-from tests.fake_exchange.binance import (
-    Account,
-    Failure,
-    FakeBinance,
-    Order,
-    Symbol,
-    default_symbols,
-)
+from tests.fake_exchange.base import Account, Failure, FakeExchange, Order, Symbol, default_symbols
+from tests.fake_exchange.binance import FakeBinance
 
 
 def exchange_factory(
-    fake: FakeBinance, *, timeout_ms: int = 2_000, rate_limit: bool = False
+    fake: FakeExchange, *, timeout_ms: int = 2_000, rate_limit: bool = False
 ) -> ExchangeFactory:
     """An ``ExchangeFactory`` whose clients talk to ``fake`` (short timeout, no throttling)."""
     return ExchangeFactory(api_origin=fake.url, timeout_ms=timeout_ms, rate_limit=rate_limit)
@@ -29,6 +24,7 @@ __all__ = [
     "Account",
     "Failure",
     "FakeBinance",
+    "FakeExchange",
     "Order",
     "Symbol",
     "default_symbols",

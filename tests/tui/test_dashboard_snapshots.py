@@ -172,8 +172,21 @@ def test_trades(demo_url: str, tmp_path: Path, snap_compare, size) -> None:  # t
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=size, run_before=keys("4"))
 
 
+def typed_into(screen_key: str, *opened: str, field: str, text: str, then: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """Open a screen (and a dialog), enter ``field`` as a user does, type ``text`` key by key."""
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await keys(screen_key, *opened)(pilot)
+        pilot.app.screen.query_one(field).focus()
+        await pilot.press(*text, *then)
+        await settle(pilot)
+        no_blink(pilot.app)
+
+    return run_before
+
+
 def test_order_confirm(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    run = keys("5", "0", "full_stop", "0", "2", "enter")
+    run = typed_into("5", field="#quantity", text="0.02", then=("enter",))
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
 
 
@@ -205,7 +218,7 @@ def test_backtest_report(demo_url: str, tmp_path: Path, snap_compare) -> None:  
 
 
 def test_exchanges_add(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    run = keys("7", "n", "A", "b", "C", "d", "1", "2", "3", "4", "5", "6", "7", "8")
+    run = typed_into("7", "n", field="#api-key", text="AbCd12345678")
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=run)
 
 

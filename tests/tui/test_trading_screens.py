@@ -22,10 +22,11 @@ from core.services.bot_views import BotSpec
 from tests.fake_exchange import FakeBinance, exchange_factory
 from tests.tui.auth_helpers import settle, type_into
 from tests.tui.dash_helpers import NOW, dashboard, trader
+from tui.modals.add_connection import AddConnectionModal
 from tui.modals.confirm import ConfirmModal
 from tui.screens.backtest_report import BacktestReportScreen
 from tui.screens.backtests import BacktestsScreen
-from tui.screens.exchanges import AddConnectionModal, ExchangesScreen
+from tui.screens.exchanges import ExchangesScreen
 from tui.screens.order import OrderScreen
 from tui.widgets.table import KeyedTable
 
@@ -64,10 +65,10 @@ async def test_connect_an_exchange_and_trade_paper_and_live(
         assert isinstance(modal, AddConnectionModal)
         assert (
             modal.query_one("#api-key", Input).password
-            and modal.query_one("#secret", Input).password
+            and modal.query_one("#api-secret", Input).password
         )
         await type_into(pilot, "#api-key", KEY)
-        await type_into(pilot, "#secret", SECRET)
+        await type_into(pilot, "#api-secret", SECRET)
         modal.query_one("#testnet").value = True  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "demo": "tui.cli.demo:demo",
     "doctor": "tui.cli.doctor:doctor",
     "engine": "tui.cli.engine:engine",
+    "exchanges": "tui.cli.exchanges:exchanges_group",
     "optimize": "tui.cli.optimize:optimize",
     "serve": "tui.cli.serve:serve",
     "signals": "tui.cli.signals:signals_group",

@@ -23,6 +23,7 @@ from core.services.templates import TemplateView
 from core.strategies.registry import BOT_CONFIGS, get, list_strategies
 from core.strategies.risk import RiskSettings
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
+from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.screens.base import BaseScreen
 
 TYPE_HELP = {
@@ -169,6 +170,14 @@ class BotFormScreen(BaseScreen[str | None]):
                     help="On: the simulated market with a paper wallet. Off: a live exchange.",
                 )  # fmt: skip
                 yield self._row(
+                    "market",
+                    "Prices",
+                    Select[str](simulated_choice(), value=SIMULATED, allow_blank=False,
+                                id="market", compact=True),
+                    help="Paper bots trade on the simulated market or on an exchange's real "
+                    "prices and candles (public data: no keys).",
+                )  # fmt: skip
+                yield self._row(
                     "connection",
                     "Exchange",
                     Select[str]((), prompt="choose a connection", id="connection", compact=True),
@@ -209,6 +218,14 @@ class BotFormScreen(BaseScreen[str | None]):
         self.query_one("#name", Input).focus()
         if not self.editing:
             self._load_connections()
+            self._load_markets()
+
+    @work(exclusive=True, group="bot-form-markets")
+    async def _load_markets(self) -> None:
+        market = self.query_one("#market", Select)
+        chosen = market.value
+        market.set_options(await paper_market_choices())
+        market.value = chosen
 
     async def _lay_settings(self) -> None:
         self.query_one("#cfg-title", Static).update(f"Settings of a {self.bot_type} bot")
@@ -284,6 +301,7 @@ class BotFormScreen(BaseScreen[str | None]):
             return
         paper = self.query_one("#paper", Checkbox).value
         self.query_one("#row-connection").display = not paper
+        self.query_one("#row-market").display = paper
 
     @work(exclusive=True, group="bot-form-connections")
     async def _load_connections(self) -> None:
@@ -388,6 +406,8 @@ class BotFormScreen(BaseScreen[str | None]):
             paper = self.query_one("#paper", Checkbox).value
             connection = self.query_one("#connection", Select).value
             connection_id = None if paper or connection is Select.NULL else str(connection)
+            market = str(self.query_one("#market", Select).value)
+            paper_market = market if paper and market != SIMULATED else None
             balance = self._balance()
             if self.source.template is not None:
                 deployed = await templates.deploy_template(
@@ -398,7 +418,8 @@ class BotFormScreen(BaseScreen[str | None]):
                 return deployed.bot_id
             spec = BotSpec(name=name, type=self.bot_type, config=config, risk_settings=risk,
                            description=description or None, paper_trading=paper,
-                           initial_balance=balance, exchange_connection_id=connection_id)  # fmt: skip
+                           initial_balance=balance, exchange_connection_id=connection_id,
+                           paper_market=paper_market)  # fmt: skip
             return (await bots.create_bot(session, actor, spec, clock=clock)).id
 
     def _balance(self) -> Decimal:

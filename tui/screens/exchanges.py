@@ -1,26 +1,27 @@
-"""Exchange connections: list, add (keys typed masked, cleared from the form once sent, never
-shown again but as their first four characters), test (sign in and read the balances), enable /
-disable, and remove."""
+"""Exchange connections: list, add (any exchange BlockbotX trades on; keys typed masked, never
+shown again but as their first four characters), test (sign in and read the balances, within
+10 seconds), enable / disable, testnet / real, and remove."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Static
 
 from core.services import exchanges
-from core.services.exchanges import ConnectionView
+from core.services.exchanges import TEST_TIMEOUT_SECONDS, ConnectionView
 from tui import format as fmt
+from tui.modals.add_connection import AddConnectionModal, NewConnection
 from tui.screens.base import BaseScreen, succeeded
 from tui.widgets.table import Column, KeyedTable
 
+NO_CONNECTIONS = "No connections yet: press n to add one."
 COLUMNS = (
     Column("venue", "Exchange"),
+    Column("net", "Network"),
     Column("label", "Label"),
     Column("key", "API key"),
     Column("perms", "Permissions"),
@@ -28,95 +29,6 @@ COLUMNS = (
     Column("used", "Last used", optional=True),
     Column("added", "Added", optional=True),
 )
-VENUES = (("Binance", "binance"), ("OKX (needs a passphrase)", "okx"))
-
-
-@dataclass(frozen=True, slots=True)
-class NewConnection:
-    exchange: str
-    api_key: str
-    secret: str
-    passphrase: str | None
-    testnet: bool
-    trade: bool
-    label: str
-
-    def __repr__(self) -> str:  # the secrets must never reach a log line
-        return f"NewConnection({self.exchange}, testnet={self.testnet}, trade={self.trade})"
-
-
-class AddConnectionModal(ModalScreen[NewConnection | None]):
-    CSS_PATH = "../modals/modals.tcss"
-    DEFAULT_CSS = """
-    #add-exchange { width: 72; }
-    #add-grid { grid-size: 2; grid-columns: 12 1fr; grid-rows: 1; grid-gutter: 1 1; height: auto; }
-    #add-exchange Checkbox { margin-top: 1; }
-    """
-    BINDINGS = [  # noqa: RUF012
-        Binding("escape", "cancel", "Cancel", id="exchange-add.cancel", tooltip="Add nothing"),
-        Binding("ctrl+s", "add", "Add", id="exchange-add.save", tooltip="Add the connection"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="add-exchange"):
-            yield Label("Add an exchange connection", classes="dialog-title")
-            yield Static(
-                "Create an API key on the exchange with read (and, to trade, trade) rights — "
-                "never withdrawal. Keys are encrypted before they are stored.",
-                classes="dialog-text",
-            )
-            with Grid(id="add-grid"):
-                yield Label("Exchange")
-                yield Select[str](
-                    VENUES, value="binance", allow_blank=False, id="exchange", compact=True
-                )
-                yield Label("API key")
-                yield Input(password=True, id="api-key", compact=True, max_length=512)
-                yield Label("Secret")
-                yield Input(password=True, id="secret", compact=True, max_length=512)
-                yield Label("Passphrase")
-                yield Input(password=True, id="passphrase", compact=True, max_length=512,
-                            placeholder="OKX only")  # fmt: skip
-                yield Label("Label")
-                yield Input(id="label", compact=True, max_length=64, placeholder="optional")
-            yield Checkbox("Testnet (the exchange's sandbox)", id="testnet", compact=True)
-            yield Checkbox("Allow trading (else read-only)", value=True, id="trade", compact=True)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Add (ctrl+s)", variant="primary", id="add")
-                yield Button("Cancel (esc)", id="cancel")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#api-key").focus()
-
-    def _take(self, selector: str) -> str:
-        field = self.query_one(selector, Input)
-        value, field.value = field.value, ""
-        return value
-
-    def action_add(self) -> None:
-        self.dismiss(
-            NewConnection(
-                exchange=str(self.query_one("#exchange", Select).value),
-                api_key=self._take("#api-key"),
-                secret=self._take("#secret"),
-                passphrase=self._take("#passphrase") or None,
-                testnet=self.query_one("#testnet", Checkbox).value,
-                trade=self.query_one("#trade", Checkbox).value,
-                label=self.query_one("#label", Input).value,
-            )
-        )
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.action_add() if event.button.id == "add" else self.action_cancel()
-
-    @on(Input.Submitted)
-    def _next(self) -> None:
-        self.focus_next()
 
 
 class ExchangesScreen(BaseScreen):
@@ -129,9 +41,13 @@ class ExchangesScreen(BaseScreen):
         Binding("d", "remove", "Remove", id="exchanges.remove", tooltip="Remove the connection and its keys"),
     ]  # fmt: skip
 
+    test_timeout: float = TEST_TIMEOUT_SECONDS
+    """How long ``t`` waits for the exchange before saying it did not answer."""
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, ConnectionView] = {}
+        self.rows_were_empty = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(
@@ -160,6 +76,7 @@ class ExchangesScreen(BaseScreen):
                 c.id,
                 (
                     c.venue,
+                    "testnet" if c.is_testnet else "real",
                     c.label or fmt.DASH,
                     c.api_key_masked,
                     ", ".join(c.permissions),
@@ -170,8 +87,12 @@ class ExchangesScreen(BaseScreen):
             )
             for c in found
         )
+        hint = self.query_one("#test-result", Static)
         if not found:
-            self.query_one("#test-result", Static).update("No connections yet: press n to add one.")
+            hint.update(NO_CONNECTIONS)
+        elif self.rows_were_empty:
+            hint.update("")  # the first connection: the hint to add one is done
+        self.rows_were_empty = not found
 
     def _selected(self) -> ConnectionView | None:
         key = self.query_one("#connections", KeyedTable).selected_key
@@ -179,9 +100,13 @@ class ExchangesScreen(BaseScreen):
 
     @work(exclusive=True, group="exchanges-add")
     async def action_add(self) -> None:
-        new = await self.app.push_screen_wait(AddConnectionModal())
-        if new is None:
-            return
+        # The first reading of ccxt's exchange list takes a moment: off the event loop.
+        await asyncio.to_thread(exchanges.available_exchanges)
+        await self.app.push_screen_wait(AddConnectionModal(self._add))
+
+    async def _add(self, new: NewConnection) -> str | None:
+        """The dialog's submit: None once stored, else why not (the dialog keeps the form)."""
+        refused: list[str] = []
         added = await self.call(
             exchanges.add_connection(
                 self.bbx.db,
@@ -193,11 +118,14 @@ class ExchangesScreen(BaseScreen):
                 testnet=new.testnet,
                 permissions=("read", "trade") if new.trade else ("read",),
                 label=new.label,
-            )
+            ),
+            refusal=lambda exc: refused.append(str(exc)),
         )
-        if added is not None:
-            self.notify(f"Added {added.venue} ({added.api_key_masked}). Press t to test it.")
-            self._load()
+        if added is None:
+            return refused[0] if refused else "The connection was not added; try again."
+        self.notify(f"Added {added.venue} ({added.api_key_masked}). Press t to test it.")
+        self._load()
+        return None
 
     def action_test(self) -> None:
         connection = self._selected()
@@ -213,11 +141,15 @@ class ExchangesScreen(BaseScreen):
         if connection is None:
             return
         out = self.query_one("#test-result", Static)
-        out.update(f"Testing {connection.venue}…")
+        out.update(
+            f"Testing {connection.venue}: signing in and reading the balances "
+            f"(at most {self.test_timeout:g} s)…"
+        )
         result = await self.call(
             exchanges.test_connection(
                 self.bbx.db, self.actor, connection.id,
                 factory=self.bbx.markets.exchanges, clock=self.bbx.clock,
+                timeout=self.test_timeout,
             )
         )  # fmt: skip
         if result is None:

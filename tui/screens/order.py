@@ -1,5 +1,7 @@
-"""Manual order: market or limit, in paper mode (the simulated market, the manual paper wallet)
-or on one of your exchange connections. Enter asks the trading service for an estimate and shows
+"""Manual order: market or limit, in paper mode (the manual paper wallet, priced by the
+simulated market or by any exchange's real public prices) or on one of your exchange
+connections. No field has focus when the screen opens, so the number keys keep switching screens
+until you tab (or click) into the ticket. Enter asks the trading service for an estimate and shows
 it — expected price, cost, fee and the balance it needs — before anything is sent. Recent orders
 below, with cancel for the ones still open."""
 
@@ -18,12 +20,13 @@ from core.market.simulated import DEFAULT_SYMBOLS
 from core.services import exchanges, trading
 from core.services.trading_views import OrderEstimate
 from tui import format as fmt
+from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.widgets.pnl import pnl_markup
 from tui.widgets.table import Column, KeyedTable
 
-PAPER = "paper"
+PAPER = "paper:"  # + the market paper orders are priced by (see ``tui.markets``)
 SYMBOLS = tuple(s.symbol for s in DEFAULT_SYMBOLS)
 ORDER_COLUMNS = (
     Column("time", "Time"),
@@ -47,6 +50,7 @@ def estimate_text(e: OrderEstimate) -> str:
         f"Fee             {fmt.money(e.fee, 4)} ({fmt.percent(e.fee_rate * 100, sign=False, places=3)})",
         f"{'Total cost' if e.side == 'buy' else 'You receive'}      {fmt.money(e.total)}",
     ]
+    lines.extend(f"[$warning]{note}[/]" for note in e.adjustments)
     if e.available is not None:
         mark = "" if e.sufficient else "  [b $error]not enough[/]"
         lines.append(f"Available       {fmt.quantity(e.available)} {e.asset}{mark}")
@@ -68,7 +72,7 @@ class OrderScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         with Grid(id="ticket"):
             yield Label("Venue")
-            yield Select[str]([("Paper · simulated market", PAPER)], value=PAPER,
+            yield Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
                               allow_blank=False, id="venue", compact=True)  # fmt: skip
             yield Label("Symbol")
             yield Input("BTC/USDT", id="symbol", compact=True,
@@ -91,7 +95,7 @@ class OrderScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#orders").border_title = "Recent orders (yours and your bots')"
-        self.query_one("#quantity").focus()
+        self.query_one("#orders").focus()  # never an input: digits still switch screens
         self._load_connections()
         self._quote()
         self.set_interval(1.0, self._quote)
@@ -106,12 +110,15 @@ class OrderScreen(BaseScreen):
 
     @work(exclusive=True, group="order-connections")
     async def _load_connections(self) -> None:
-        found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
-        if found:
-            self.query_one("#venue", Select).set_options(
-                [("Paper · simulated market", PAPER)]
-                + [(f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found if c.is_active]
-            )  # fmt: skip
+        """Paper on every market, then the user's active connections (the choice is kept)."""
+        found = await self.call(exchanges.list_connections(self.bbx.db, self.actor)) or []
+        connections = [
+            (f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found if c.is_active
+        ]
+        venue = self.query_one("#venue", Select)
+        chosen = venue.value
+        venue.set_options(await paper_market_choices(PAPER) + connections)
+        venue.value = chosen
 
     @work(exclusive=True, group="order-list")
     async def _load_orders(self) -> None:
@@ -148,16 +155,14 @@ class OrderScreen(BaseScreen):
             self.query_one("#quote", Static).update("")
             return
         symbol = self.query_one("#symbol", Input).value.strip().upper()
-        if symbol in SYMBOLS:
-            self._fetch_quote(symbol)
+        market = self._market()
+        if market is not None or symbol in SYMBOLS:
+            self._fetch_quote(symbol, market)
 
     @work(exclusive=True, group="order-quote")
-    async def _fetch_quote(self, symbol: str) -> None:
-        hub = self.bbx.markets.hubs.get("simulated")
-        if hub is None:
-            return
+    async def _fetch_quote(self, symbol: str, market: str | None) -> None:
         try:
-            t = await hub.ticker(symbol)
+            t = await self.bbx.trading.paper_hub(market).ticker(symbol)
         except Exception:
             return
         change = t.change_24h_percent
@@ -169,8 +174,17 @@ class OrderScreen(BaseScreen):
     # -- the ticket ------------------------------------------------------------------------------
 
     def _venue(self) -> str | None:
+        """The chosen exchange connection (None: paper)."""
         value = self.query_one("#venue", Select).value
-        return None if value in (PAPER, Select.NULL) else str(value)
+        if value is Select.NULL or str(value).startswith(PAPER):
+            return None
+        return str(value)
+
+    def _market(self) -> str | None:
+        """The exchange whose real prices a paper order uses (None: the simulated market)."""
+        value = str(self.query_one("#venue", Select).value)
+        market = value.removeprefix(PAPER) if value.startswith(PAPER) else SIMULATED
+        return None if market == SIMULATED else market
 
     @on(Select.Changed, "#type")
     def _type_changed(self, event: Select.Changed) -> None:
@@ -199,6 +213,7 @@ class OrderScreen(BaseScreen):
             "quantity": self.query_one("#quantity", Input).value,
             "price": self.query_one("#price", Input).value if order_type == "limit" else None,
             "connection_id": self._venue(),
+            "market": self._market(),
         }
 
     @work(exclusive=True, group="order-review")

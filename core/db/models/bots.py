@@ -217,6 +217,9 @@ class BotWallet(Base):
     exchange_connection_id: Mapped[str | None] = mapped_column(
         fk("exchange_connections.id", ondelete="SET NULL")
     )
+    paper_market: Mapped[str | None]
+    """A simulation wallet priced by this exchange's public data (a ccxt id); NULL: the
+    simulated market."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -77,6 +77,8 @@ class TradingPair(Base):
     quote: Mapped[str]
     min_order_size: Mapped[Decimal] = money()
     max_order_size: Mapped[Decimal | None] = money(nullable=True)
+    min_notional: Mapped[Decimal | None] = money(nullable=True)
+    """The smallest order value in the quote currency (the exchange's minimum notional)."""
     price_precision: Mapped[int]
     quantity_precision: Mapped[int]
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
