@@ -160,8 +160,10 @@ async def open_venue(
             )
     if wallet.is_paper:
         hub = markets.paper_hub_of(wallet.paper_market)
-        broker = PaperBroker(hub, clock=markets.clock, slippage=markets.slippage, venue="Paper")
-        return Venue(wallet, broker, hub)
+        paper_broker = PaperBroker(
+            hub, clock=markets.clock, slippage=markets.slippage, venue="Paper"
+        )
+        return Venue(wallet, paper_broker, hub)
     if wallet.exchange_connection_id is None:
         raise Conflict("The bot's exchange connection was removed; it can't trade live.")
     info, exchange = await open_exchange(
