@@ -225,7 +225,9 @@ async def _paper_venue(
 
     pair = await _pair(session, feed, symbol, load_feed)
     if wallet is None:
-        wallet = await manual_wallet(session, actor.user_id, initial_balance=ctx.paper_balance)
+        wallet = await manual_wallet(
+            session, actor.user_id, initial_balance=ctx.paper_balance, at=ctx.clock.now()
+        )
     broker = PaperBroker(hub, clock=ctx.clock, slippage=ctx.slippage, venue="Paper")
     return _Venue(wallet, pair, broker)
 
@@ -622,7 +624,9 @@ async def list_positions(
 async def paper_account(db: Database, actor: Actor, *, ctx: TradingContext) -> AccountView:
     """The manual paper wallet (created with its starting balance on first use)."""
     async with db.session() as session, session.begin():
-        wallet = await manual_wallet(session, actor.user_id, initial_balance=ctx.paper_balance)
+        wallet = await manual_wallet(
+            session, actor.user_id, initial_balance=ctx.paper_balance, at=ctx.clock.now()
+        )
         (value,) = await wallet_values(session, wallet_ids=[wallet.id])
         cash = (await balances(session, wallet.id)).get(wallet.quote)
     return AccountView(
