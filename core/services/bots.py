@@ -53,6 +53,7 @@ from core.services.bot_views import (
     execution_view,
     performance_view,
 )
+from core.services.like import containing
 from core.services.signals import followable_provider
 from core.services.trading_views import position_view
 from core.strategies.registry import BOT_CONFIGS, validate_bot_config, validate_risk_settings
@@ -396,7 +397,7 @@ async def list_bots(
             (Bot.config["symbol"].astext == wanted) | Bot.config["symbols"].contains([wanted])
         )
     if search and search.strip():
-        stmt = stmt.where(Bot.name.ilike(f"%{_escape_like(search.strip())}%", escape="\\"))
+        stmt = stmt.where(Bot.name.ilike(containing(search.strip()), escape="\\"))
     columns = stmt.selected_columns
     key = {
         "name": func.lower(Bot.name),
@@ -431,10 +432,6 @@ async def list_bots(
         )
         for bot, pnl, pnl_percent, win_rate, closed, open_ in rows
     ]
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def get_bot(
