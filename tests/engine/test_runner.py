@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal as D
+from itertools import pairwise
 
 from cuid2 import Cuid
 from sqlalchemy import select, update
@@ -75,11 +76,19 @@ def test_performance_formulas_by_hand() -> None:
     r = [0.1, -0.1, 1045 / 990 - 1]
     mean = sum(r) / 3
     std = (sum((x - mean) ** 2 for x in r) / 2) ** 0.5
-    assert perf.sharpe == D(f"{mean / std * 8760**0.5:.4f}")
+    assert perf.sharpe is None  # 3 hourly returns are too few to mean anything
+    assert perf.volatility_percent == D(f"{std * 8760**0.5 * 100:.4f}")
     assert perf.risk_score == min(D(100), 2 * D(10) + perf.volatility_percent / 2).quantize(
         D("0.01")
     )
-    assert perf.rating == "good"  # a gain, Sharpe ≥ 0.5, drawdown ≤ 20 %, under 5 trades
+    # From MIN_SHARPE_RETURNS hourly returns on: a gain, Sharpe ≥ 0.5, drawdown ≤ 20 %.
+    long = [D(1000) + D(i % 3) * 10 + i for i in range(performance.MIN_SHARPE_RETURNS + 1)]
+    steady = performance.compute(D(1000), long, [D(60), D(-20), D(-20), D(25)])
+    r = [float(b / a - 1) for a, b in pairwise(long)]
+    mean = sum(r) / len(r)
+    std = (sum((x - mean) ** 2 for x in r) / (len(r) - 1)) ** 0.5
+    assert steady.sharpe == D(f"{mean / std * 8760**0.5:.4f}")
+    assert steady.rating == "good"
     flat = performance.compute(D(1000), [D(1000), D(1000)], [])
     assert (flat.sharpe, flat.profit_factor, flat.win_rate, flat.rating) == (None, None, 0, "fair")
 
