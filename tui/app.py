@@ -71,6 +71,9 @@ class BlockbotXApp(App[None]):
                 tooltip="Password, 2FA, sessions, API keys", show=False),
         Binding("f3", "logout", "Log out", id="app.logout",
                 tooltip="Sign out and forget this computer", show=False),
+        Binding("escape", "leave_field", "Leave field", id="app.leave-field", show=False,
+                tooltip="Out of a text field first, so the screen's keys work again",
+                priority=True),
         Binding("escape", "back", "Back", id="app.back", tooltip="Back to the previous screen",
                 show=False),
         *_nav_bindings(),
@@ -338,18 +341,33 @@ class BlockbotXApp(App[None]):
             return
         self.switch_mode(destination.id)
 
-    def action_back(self) -> None:
-        """Esc: out of a text field (so the screen's keys work again), else back one screen
-        within the current main screen."""
-        from textual.widgets import DataTable, Input
+    def action_leave_field(self) -> None:
+        """Esc in a text field of a screen leaves the field (to the screen's table, if any) and
+        does nothing else; the next Esc, and every screen key, then work as the footer says.
+        Elsewhere — a dialog (Esc cancels it), the / filter (Esc clears it), no text field —
+        the key goes on to the usual bindings."""
+        from textual.actions import SkipAction
+        from textual.screen import ModalScreen
+        from textual.widgets import DataTable, Input, TextArea
 
-        if isinstance(self.focused, Input):
-            tables = self.screen.query(DataTable)
-            if tables:
-                tables.first().focus()
-            else:
-                self.screen.set_focus(None)
-        elif self.current_mode != SIGN_IN and len(self.screen_stack) > 1:
+        from tui.widgets.filter_bar import FilterBar
+
+        focused = self.focused
+        if (
+            not isinstance(focused, Input | TextArea)
+            or isinstance(focused, FilterBar)
+            or isinstance(self.screen, ModalScreen)
+        ):
+            raise SkipAction
+        tables = self.screen.query(DataTable)
+        if tables:
+            tables.first().focus()
+        else:
+            self.screen.set_focus(None)
+
+    def action_back(self) -> None:
+        """Esc: back one screen within the current main screen."""
+        if self.current_mode != SIGN_IN and len(self.screen_stack) > 1:
             self.pop_screen()
 
     def action_help(self) -> None:
