@@ -68,3 +68,47 @@ async def test_bot_page_shows_only_figures_that_mean_something(
         chart = app.screen.query_one("#equity", LineChart)
         await wait_for(pilot, lambda: chart.border_title != "Equity", what="the equity span")
         assert chart.border_title == "Equity · 23 h"
+
+
+async def test_settings_tab_reads_like_settings(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """No `provider id None`, no raw JSON, no `allowed symbols []`; DCA levels one per line."""
+    seeded = await trader(db, history=False)
+    async with db.sessions.begin() as s:
+        signal = await create_bot(s, seeded.actor, BotSpec(name="Signals", type="signal"))
+        ladder = await create_bot(
+            s,
+            seeded.actor,
+            BotSpec(
+                name="Ladder",
+                type="dca",
+                config={"levels": [{"drop_percent": "2", "buy_percent": "50"},
+                                   {"drop_percent": "5", "buy_percent": "100"}]},
+            ),
+        )  # fmt: skip
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for bot_id in (signal.id, ladder.id):
+            app.open_bot(bot_id)
+            await wait_for(
+                pilot,
+                lambda b=bot_id: (
+                    isinstance(app.screen, BotDetailScreen)  # type: ignore[misc]
+                    and app.screen.bot_id == b
+                    and app.screen.detail is not None
+                ),
+                what="the bot page",
+            )
+            await settle(pilot)
+            shown = str(app.screen.query_one("#config", Static).render())
+            assert "None" not in shown and "{" not in shown and "[]" not in shown, shown
+            if bot_id == signal.id:
+                assert "allowed symbols  any pair" in shown
+                assert "indicator  fast 10 · name sma_cross · slow 20" in shown
+            else:
+                assert "1. buy percent 50 · drop percent 2" in shown
+                assert "2. buy percent 100 · drop percent 5" in shown
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, BotDetailScreen), what="back")

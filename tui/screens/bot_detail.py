@@ -4,7 +4,6 @@ with the lifecycle keys. Its own events refresh it."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -61,17 +60,45 @@ BACKTEST_COLUMNS = (
 )
 
 
+# What an empty list means for the keys where it means something other than "none".
+EMPTY_MEANS = {"allowed_symbols": "any pair", "allowed_actions": "none"}
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _plain(value: Any) -> str:
+    """One value as a person reads it: yes/no, lists joined, rules as ``key value`` pairs."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return " · ".join(f"{_words(k)} {_plain(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
 def settings_text(values: dict[str, Any]) -> str:
-    """``key: value`` lines; nested rules as compact JSON."""
+    """``key  value`` lines a person can read: settings that are not set are left out, an
+    empty list says what it means, nested rules are ``key value`` pairs and a list of rules
+    (DCA levels, trailing steps) is one numbered line each."""
     if not values:
         return "[dim]defaults[/]"
     lines = []
     for key, value in values.items():
-        shown = (
-            json.dumps(value, separators=(", ", ": ")) if isinstance(value, dict | list) else value
-        )
-        lines.append(f"[b]{key.replace('_', ' ')}[/]  {shown}")
-    return "\n".join(lines)
+        if value is None:
+            continue
+        if isinstance(value, list) and not value:
+            shown = EMPTY_MEANS.get(key, "none")
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            rows = [f"  {i}. {_plain(v)}" for i, v in enumerate(value, start=1)]
+            lines.append(f"[b]{_words(key)}[/]\n" + "\n".join(rows))
+            continue
+        else:
+            shown = _plain(value)
+        lines.append(f"[b]{_words(key)}[/]  {shown}")
+    return "\n".join(lines) or "[dim]defaults[/]"
 
 
 def last_run(b: BotView, executions: tuple[ExecutionView, ...], now: datetime) -> str:
