@@ -277,6 +277,11 @@ async def test_performance_snapshots_and_reports_once_per_period(db) -> None:  #
     async with db.session() as s:
         weekly = await s.scalar(select(Notification).where(Notification.type == "WEEKLY_REPORT"))
     assert weekly.metadata_["trades"] == 2 and "arbitrage: 2 trade(s)" in weekly.message
+    # Amounts for reading: to the cent with the currency; the exact one stays in the metadata.
+    exact = D(weekly.metadata_["realized_pnl"])
+    shown = f"{exact.quantize(D('0.01')):+,.2f} USDT"
+    assert f"realised P&L {shown}" in weekly.message and f"P&L {shown}" in weekly.title
+    assert str(exact.normalize()) not in weekly.message or exact == exact.quantize(D("0.01"))
 
 
 async def reports(db) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
