@@ -71,7 +71,7 @@ class BlockbotXApp(App[None]):
                 tooltip="Password, 2FA, sessions, API keys", show=False),
         Binding("f3", "logout", "Log out", id="app.logout",
                 tooltip="Sign out and forget this computer", show=False),
-        Binding("escape", "leave_field", "Leave field", id="app.leave-field", show=False,
+        Binding("escape", "leave_field", "Leave field", id="app.leave-field",
                 tooltip="Out of a text field first, so the screen's keys work again",
                 priority=True),
         Binding("escape", "back", "Back", id="app.back", tooltip="Back to the previous screen",
@@ -323,6 +323,8 @@ class BlockbotXApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("security", "logout"):
             return self.actor is not None
+        if action == "leave_field":
+            return self._in_text_field()
         if action == "go":
             try:
                 return navigation.by_id(str(parameters[0])).allowed(self.actor)
@@ -341,24 +343,28 @@ class BlockbotXApp(App[None]):
             return
         self.switch_mode(destination.id)
 
-    def action_leave_field(self) -> None:
-        """Esc in a text field of a screen leaves the field (to the screen's table, if any) and
-        does nothing else; the next Esc, and every screen key, then work as the footer says.
-        Elsewhere — a dialog (Esc cancels it), the / filter (Esc clears it), no text field —
-        the key goes on to the usual bindings."""
-        from textual.actions import SkipAction
+    def _in_text_field(self) -> bool:
+        """A screen's text field has the focus (a dialog's Esc cancels it, the / filter's
+        clears it: those keep their own)."""
         from textual.screen import ModalScreen
-        from textual.widgets import DataTable, Input, TextArea
+        from textual.widgets import Input, TextArea
 
         from tui.widgets.filter_bar import FilterBar
 
         focused = self.focused
-        if (
-            not isinstance(focused, Input | TextArea)
-            or isinstance(focused, FilterBar)
-            or isinstance(self.screen, ModalScreen)
-        ):
-            raise SkipAction
+        return (
+            isinstance(focused, Input | TextArea)
+            and not isinstance(focused, FilterBar)
+            and not isinstance(self.screen, ModalScreen)
+        )
+
+    def action_leave_field(self) -> None:
+        """Esc in a text field of a screen leaves the field (to the screen's table, if any) and
+        does nothing else; the next Esc, and every screen key, then work as the footer says.
+        Out of a text field the binding is off (``check_action``), so Esc goes on to the
+        screen's own binding and the footer shows that one."""
+        from textual.widgets import DataTable
+
         tables = self.screen.query(DataTable)
         if tables:
             tables.first().focus()
