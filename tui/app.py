@@ -73,6 +73,9 @@ class BlockbotXApp(App[None]):
                 tooltip="Password, 2FA, sessions, API keys", show=False),
         Binding("f3", "logout", "Log out", id="app.logout",
                 tooltip="Sign out and forget this computer", show=False),
+        Binding("escape", "leave_field", "Leave field", id="app.leave-field",
+                tooltip="Out of a text field first, so the screen's keys work again",
+                priority=True),
         Binding("escape", "back", "Back", id="app.back", tooltip="Back to the previous screen",
                 show=False),
         *_nav_bindings(),
@@ -332,6 +335,8 @@ class BlockbotXApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("security", "logout"):
             return self.actor is not None
+        if action == "leave_field":
+            return self._in_text_field()
         if action == "go":
             try:
                 return navigation.by_id(str(parameters[0])).allowed(self.actor)
@@ -350,19 +355,38 @@ class BlockbotXApp(App[None]):
             return
         self.switch_mode(destination.id)
 
-    async def action_back(self) -> None:
-        """Esc: out of a text field (so the screen's keys work again), else back one screen
-        within the current main screen."""
-        from textual.widgets import DataTable, Input
+    def _in_text_field(self) -> bool:
+        """A screen's text field has the focus (a dialog's Esc cancels it, the / filter's
+        clears it: those keep their own)."""
+        from textual.screen import ModalScreen
+        from textual.widgets import Input, TextArea
 
-        if isinstance(self.focused, Input):
-            tables = self.screen.query(DataTable)
-            if tables:
-                tables.first().focus()
-            else:
-                self.screen.set_focus(None)
-        elif self.current_mode != SIGN_IN and len(self.screen_stack) > 1:
-            self.pop_screen()
+        from tui.widgets.filter_bar import FilterBar
+
+        focused = self.focused
+        return (
+            isinstance(focused, Input | TextArea)
+            and not isinstance(focused, FilterBar)
+            and not isinstance(self.screen, ModalScreen)
+        )
+
+    def action_leave_field(self) -> None:
+        """Esc in a text field of a screen leaves the field (to the screen's table, if any) and
+        does nothing else; the next Esc, and every screen key, then work as the footer says.
+        Out of a text field the binding is off (``check_action``), so Esc goes on to the
+        screen's own binding and the footer shows that one."""
+        from textual.widgets import DataTable
+
+        tables = self.screen.query(DataTable)
+        if tables:
+            tables.first().focus()
+        else:
+            self.screen.set_focus(None)
+
+    async def action_back(self) -> None:
+        """Esc: back one screen within the current main screen."""
+        if self.current_mode != SIGN_IN and len(self.screen_stack) > 1:
+            await self.pop_screen()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, collect

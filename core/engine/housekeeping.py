@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import ARRAY, Date, Integer, String, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -234,14 +234,30 @@ async def reports(session: AsyncSession, now: datetime, clock: Clock) -> int:
     return sent
 
 
+CENT = Decimal("0.01")
+
+
+def readable(amount: Decimal, currency: str) -> str:
+    """An amount for reading: signed, to the cent, with its currency (``+130.42 USDT``); the
+    exact figure stays in the metadata."""
+    return f"{amount.quantize(CENT, rounding=ROUND_HALF_EVEN):+,.2f} {currency}"
+
+
+def _per_currency(totals: dict[str, Decimal]) -> str:
+    return " and ".join(readable(v, c) for c, v in sorted(totals.items())) or readable(
+        Decimal(0), "USDT"
+    )
+
+
 async def _report(session: AsyncSession, user_id: str, period: Period, clock: Clock) -> None:
+    quote = func.split_part(Trade.symbol, "/", 2)
     rows = (
         await session.execute(
             select(
                 Bot.name,
+                quote,
                 func.count(Trade.id),
                 func.coalesce(func.sum(Trade.profit_loss), 0),
-                func.coalesce(func.sum(Trade.fee), 0),
             )
             .join(Trade, Trade.bot_id == Bot.id)
             .where(
@@ -249,29 +265,32 @@ async def _report(session: AsyncSession, user_id: str, period: Period, clock: Cl
                 Trade.executed_at >= period.start,
                 Trade.executed_at < period.end,
             )
-            .group_by(Bot.name)
-            .order_by(Bot.name)
+            .group_by(Bot.name, quote)
+            .order_by(Bot.name, quote)
         )
     ).all()
-    trades = sum(r[1] for r in rows)
-    realized = sum((Decimal(r[2] or 0) for r in rows), Decimal(0))
+    trades = sum(r[2] for r in rows)
+    realized: dict[str, Decimal] = {}
+    for _name, currency, _count, pnl in rows:
+        realized[currency] = realized.get(currency, Decimal(0)) + Decimal(pnl)
     lines = [
-        f"{name}: {count} trade(s), realised P&L {Decimal(pnl or 0).normalize():f}"
-        for name, count, pnl, _fee in rows
+        f"{name}: {count} trade(s), realised P&L {readable(Decimal(pnl), currency)}"
+        for name, currency, count, pnl in rows
     ]
     word = "Daily" if period.kind is NotificationType.DAILY_REPORT else "Weekly"
+    total = _per_currency(realized)
     message = (
         f"{word} report for {period.label}: {trades} trade(s), realised P&L before fees "
-        f"{realized.normalize():f}."
-        + (" " + "; ".join(lines) + "." if lines else " Your bots made no trades.")
+        f"{total}." + (" " + "; ".join(lines) + "." if lines else " Your bots made no trades.")
     )
+    exact = sum(realized.values(), Decimal(0))
     await notify(
         session,
         user_id=user_id,
         type=period.kind,
-        title=f"{word} report: {trades} trade(s), P&L {realized.normalize():f}"[:200],
+        title=f"{word} report: {trades} trade(s), P&L {total}"[:200],
         message=message,
-        metadata={"period": period.key, "trades": trades, "realized_pnl": str(realized)},
+        metadata={"period": period.key, "trades": trades, "realized_pnl": str(exact)},
         clock=clock,
     )
 

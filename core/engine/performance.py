@@ -51,7 +51,13 @@ def hourly_returns(curve: Sequence[Decimal]) -> list[float]:
     return [float(b / a - 1) for a, b in itertools.pairwise(curve) if a > 0]
 
 
+MIN_SHARPE_RETURNS = 30
+"""Fewer hourly returns than this give no Sharpe ratio: annualising the mean and spread of a
+handful of hours (one trade's jump, say) gives figures like 37.9 that mean nothing."""
+
+
 def sharpe_and_volatility(returns: Sequence[float]) -> tuple[Decimal | None, Decimal | None]:
+    """Annualised Sharpe (none under ``MIN_SHARPE_RETURNS``) and volatility (from 2 returns)."""
     if len(returns) < 2:
         return None, None
     mean = sum(returns) / len(returns)
@@ -60,7 +66,10 @@ def sharpe_and_volatility(returns: Sequence[float]) -> tuple[Decimal | None, Dec
     if std == 0 or not math.isfinite(std):
         return None, Decimal(0)
     annual = math.sqrt(HOURS_PER_YEAR)
-    return Decimal(f"{mean / std * annual:.4f}"), Decimal(f"{std * annual * 100:.4f}")
+    volatility = Decimal(f"{std * annual * 100:.4f}")
+    if len(returns) < MIN_SHARPE_RETURNS:
+        return None, volatility
+    return Decimal(f"{mean / std * annual:.4f}"), volatility
 
 
 def rate(

@@ -13,6 +13,7 @@ orders keep ``bot_id`` NULL as the seed says.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, text
@@ -23,6 +24,7 @@ from core.db.models.bots import Bot, BotBalance, BotWallet
 from core.errors import Conflict, InvalidInput, NotFound
 from core.ids import new_id
 from core.ledger.accounting import storable
+from core.ledger.cash_flows import EXCHANGE, FUNDING, record_flow
 from core.market.errors import InsufficientFunds
 
 SIMULATION = "simulation"
@@ -90,9 +92,11 @@ async def open_wallet(
     quote: str = DEFAULT_QUOTE,
     exchange_connection_id: str | None = None,
     paper_market: str | None = None,
+    at: datetime | None = None,
 ) -> WalletInfo:
     """Create a bot's wallet with its starting cash (a live wallet starts empty until synced);
-    a simulation wallet with a ``paper_market`` trades on that exchange's public prices."""
+    a simulation wallet with a ``paper_market`` trades on that exchange's public prices. The
+    starting cash is recorded as a cash flow ``at`` (default: the database's now)."""
     if wallet_type not in (SIMULATION, LIVE):
         raise InvalidInput("A wallet is either 'simulation' or 'live'.", field="wallet_type")
     if wallet_type == SIMULATION:
@@ -122,6 +126,15 @@ async def open_wallet(
     await session.flush()
     session.add(BotBalance(wallet_id=wallet.id, asset=quote, amount=initial_balance, locked=0))
     await session.flush()
+    await record_flow(
+        session,
+        user_id=bot.user_id,
+        wallet_id=wallet.id,
+        amount=initial_balance,
+        currency=quote,
+        reason=FUNDING,
+        at=at,
+    )
     return _info(wallet, bot)
 
 
@@ -156,8 +169,10 @@ async def manual_wallet(
     connection_id: str | None = None,
     venue: str = "paper",
     initial_balance: Decimal = DEFAULT_PAPER_BALANCE,
+    at: datetime | None = None,
 ) -> WalletInfo:
-    """The user's wallet for manual trades: paper (no connection) or live on one connection."""
+    """The user's wallet for manual trades: paper (no connection) or live on one connection
+    (``at``: when it is funded, if it is created now)."""
     # Serialise creation per user so two screens can't create two manual bots at once.
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"manual-bot:{user_id}"}
@@ -191,6 +206,7 @@ async def manual_wallet(
             wallet_type=wallet_type,
             initial_balance=initial_balance,
             exchange_connection_id=connection_id,
+            at=at,
         )
     wallet = await bot_wallet(session, bot.id, wallet_type)
     if wallet is None:
@@ -200,6 +216,7 @@ async def manual_wallet(
             wallet_type=wallet_type,
             initial_balance=initial_balance,
             exchange_connection_id=connection_id,
+            at=at,
         )
     return wallet
 
@@ -275,13 +292,26 @@ async def release(session: AsyncSession, wallet_id: str, asset: str, amount: Dec
 
 
 async def sync_balances(session: AsyncSession, wallet_id: str, totals: dict[str, Decimal]) -> None:
-    """Make a live wallet's amounts what the exchange reports (the exchange is the truth)."""
+    """Make a live wallet's amounts what the exchange reports (the exchange is the truth). A
+    change of the quote cash is money moved on the exchange: a cash flow, not profit."""
     await lock_balances(session, wallet_id, set(totals) or {DEFAULT_QUOTE})
     rows = await session.scalars(
         select(BotBalance).where(BotBalance.wallet_id == wallet_id).with_for_update()
     )
+    info = await get_wallet(session, wallet_id)
+    moved = Decimal(0)
     for row in rows:
         amount = storable(totals.get(row.asset, Decimal(0)), "balance")
+        if row.asset == info.quote:
+            moved = amount - row.amount
         row.amount = amount
         row.locked = min(row.locked, amount)
     await session.flush()
+    await record_flow(
+        session,
+        user_id=info.user_id,
+        wallet_id=wallet_id,
+        amount=moved,
+        currency=info.quote,
+        reason=EXCHANGE,
+    )

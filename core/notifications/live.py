@@ -16,16 +16,17 @@ _TITLE_LIMIT = 200
 
 
 def event_for(row: Notification) -> Event:
-    return Event(
-        KIND,
-        row.user_id,
-        {
-            "id": row.id,
-            "type": str(row.type),
-            "priority": str(row.priority),
-            "title": row.title[:_TITLE_LIMIT],
-        },
-    )
+    data = {
+        "id": row.id,
+        "type": str(row.type),
+        "priority": str(row.priority),
+        "title": row.title[:_TITLE_LIMIT],
+    }
+    # What happened, for the types that cover several things (a bot paused or stopped).
+    action = (row.metadata_ or {}).get("action")
+    if action is not None:
+        data["action"] = str(action)
+    return Event(KIND, row.user_id, data)
 
 
 async def publish(session: AsyncSession, rows: list[Notification]) -> None:

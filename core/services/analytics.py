@@ -26,6 +26,7 @@ from core.db.models.trading import PortfolioHistory, Position, Trade
 from core.db.models.users import User
 from core.errors import InvalidInput
 from core.ledger.accounting import percent
+from core.ledger.returns import portfolio_return
 from core.ledger.snapshots import wallet_values
 from core.services.actor import Actor
 
@@ -215,14 +216,14 @@ async def _portfolio(
     values = await wallet_values(session, user_id=user_id)
     current = sum((v.total for v in values), ZERO)
     history = PortfolioHistory
+    point = select(history.timestamp, history.total_value).where(history.user_id == user_id)
     base = None
     if start is not None:
-        base = await session.scalar(
-            select(history.total_value)
-            .where(history.user_id == user_id, history.timestamp <= start)
-            .order_by(history.timestamp.desc())
-            .limit(1)
-        )
+        base = (
+            await session.execute(
+                point.where(history.timestamp <= start).order_by(history.timestamp.desc()).limit(1)
+            )
+        ).first()
     in_period = [history.user_id == user_id, history.timestamp <= now]
     if start is not None:
         in_period.append(history.timestamp >= start)
@@ -237,12 +238,12 @@ async def _portfolio(
         )
     ).one()
     if base is None and first is not None:
-        base = await session.scalar(
-            select(history.total_value)
-            .where(history.user_id == user_id, history.timestamp == first)
-            .limit(1)
-        )
-    change = None if base is None else current - base
+        base = (await session.execute(point.where(history.timestamp == first).limit(1))).first()
+    change = (
+        None
+        if base is None
+        else await portfolio_return(session, user_id, start=(base[0], base[1]), now=(now, current))
+    )
     return {
         "value": _s(current),
         "cash": _s(sum((v.cash for v in values), ZERO)),
@@ -252,9 +253,10 @@ async def _portfolio(
         "unrealized_pnl": _s(sum((v.unrealized_pnl for v in values), ZERO)),
         "realized_pnl": _s(sum((v.realized_pnl for v in values), ZERO)),
         "fees": _s(sum((v.fees_paid for v in values), ZERO)),
-        "start_value": _s(base),
-        "change": _s(change),
-        "change_percent": None if base is None or change is None else _s(percent(change, base)),
+        "start_value": None if change is None else _s(change.start_value),
+        "net_flows": None if change is None else _s(change.net_flows),
+        "change": None if change is None else _s(change.gain),
+        "change_percent": None if change is None else _s(change.percent),
         "high": _s(max(high, current) if high is not None else current),
         "low": _s(min(low, current) if low is not None else current),
         "snapshots": points,

@@ -8,9 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 from core.db.models.bots import Bot, Execution, PerformanceSnapshot
+from core.engine import performance
 from core.ledger.wallets import DEFAULT_PAPER_BALANCE, DEFAULT_QUOTE
 from core.services.backtests import BacktestSummary
 from core.services.trading_views import PositionView
+
+MIN_SHARPE_RETURNS = performance.MIN_SHARPE_RETURNS  # screens say why there's no Sharpe yet
 
 
 @dataclass(frozen=True, slots=True)

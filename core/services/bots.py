@@ -32,7 +32,9 @@ from core.events import Event, publish_in
 from core.ids import new_id
 from core.ledger.accounting import storable
 from core.ledger.book import CloseReason
+from core.ledger.cash_flows import DELETED, record_flow
 from core.ledger.orders import OrderDesk
+from core.ledger.snapshots import wallet_values
 from core.ledger.wallets import LIVE, MANUAL_BOT_TYPE, SIMULATION, get_wallet, open_wallet
 from core.market.exchange_list import exchange_spec
 from core.market.simulated import DEFAULT_SYMBOLS
@@ -52,6 +54,7 @@ from core.services.bot_views import (
     execution_view,
     performance_view,
 )
+from core.services.like import containing
 from core.services.signals import followable_provider
 from core.services.trading_views import position_view
 from core.strategies.registry import BOT_CONFIGS, validate_bot_config, validate_risk_settings
@@ -301,7 +304,12 @@ async def create_bot(
     session.add(bot)
     await session.flush()
     await open_wallet(
-        session, bot.id, initial_balance=balance, quote=spec.quote, paper_market=paper_market
+        session,
+        bot.id,
+        initial_balance=balance,
+        quote=spec.quote,
+        paper_market=paper_market,
+        at=now,
     )
     if not spec.paper_trading:
         await open_wallet(
@@ -410,7 +418,7 @@ async def list_bots(
             (Bot.config["symbol"].astext == wanted) | Bot.config["symbols"].contains([wanted])
         )
     if search and search.strip():
-        stmt = stmt.where(Bot.name.ilike(f"%{_escape_like(search.strip())}%", escape="\\"))
+        stmt = stmt.where(Bot.name.ilike(containing(search.strip()), escape="\\"))
     columns = stmt.selected_columns
     key = {
         "name": func.lower(Bot.name),
@@ -445,10 +453,6 @@ async def list_bots(
         )
         for bot, pnl, pnl_percent, win_rate, closed, open_ in rows
     ]
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def get_bot(
@@ -539,7 +543,9 @@ async def update_bot(
     return await _view(session, bot)
 
 
-async def delete_bot(session: AsyncSession, actor: Actor, bot_id: str) -> None:
+async def delete_bot(
+    session: AsyncSession, actor: Actor, bot_id: str, *, clock: Clock = SYSTEM_CLOCK
+) -> None:
     """Delete a stopped bot without open positions or resting orders. Its trades stay (their
     ``bot_id`` becomes empty); executions, positions and wallets go with it."""
     bot = await _owned_bot(session, actor, bot_id, for_update=True)
@@ -564,6 +570,18 @@ async def delete_bot(session: AsyncSession, actor: Actor, bot_id: str) -> None:
     if resting:
         raise Conflict(f"The bot has {resting} open order(s); stop it to cancel them first.")
     user_id = bot.user_id
+    # What the bot's wallets still hold leaves the portfolio with it: a withdrawal, not a loss.
+    wallet_ids = list(await session.scalars(select(BotWallet.id).where(BotWallet.bot_id == bot.id)))
+    for value in await wallet_values(session, wallet_ids=wallet_ids):
+        await record_flow(
+            session,
+            user_id=user_id,
+            wallet_id=value.wallet_id,
+            amount=-value.total,
+            currency=value.quote,
+            reason=DELETED,
+            at=clock.now(),
+        )
     await session.delete(bot)
     await session.flush()
     await publish_in(session, Event("bot", user_id, {"bot_id": bot_id, "action": "deleted"}))

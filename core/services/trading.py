@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.brokers.ccxt_broker import CcxtBroker
@@ -50,6 +50,7 @@ from core.market.hub import Backoff, MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
 from core.market.types import MarketInfo, quantum
 from core.services.actor import Actor
+from core.services.like import containing
 from core.services.plans import Limit, check_limit
 from core.services.trading_views import (
     AccountView,
@@ -234,7 +235,9 @@ async def _paper_venue(
 
     pair = await _pair(session, hub.name, symbol, load_feed)
     if wallet is None:
-        wallet = await manual_wallet(session, actor.user_id, initial_balance=ctx.paper_balance)
+        wallet = await manual_wallet(
+            session, actor.user_id, initial_balance=ctx.paper_balance, at=ctx.clock.now()
+        )
     label = "Paper" if hub.name == PAPER_FEED else f"Paper · {venue_name(hub.name)} prices"
     broker = PaperBroker(hub, clock=ctx.clock, slippage=ctx.slippage, venue=label)
     return _Venue(wallet, pair, broker)
@@ -642,10 +645,14 @@ async def list_positions(
     *,
     status: str | None = "open",
     bot_id: str | None = None,
+    search: str = "",
     limit: int = 50,
     after: str | None = None,
 ) -> Page[PositionView]:
-    """Positions of the user's bots (manual ones included), newest first."""
+    """Positions of the user's bots (manual ones included): open ones newest opened first,
+    closed ones newest *closed* first (a position opened last month and closed now leads).
+    ``search``: every word appears in the symbol or the bot's name (case-insensitive), so a
+    filter reaches every page, not just the rows loaded so far."""
     limit = _limit(limit)
     cursor = _cursor(after)
     stmt = (
@@ -659,25 +666,32 @@ async def list_positions(
         stmt = stmt.where(Position.status == status)
     if bot_id:
         stmt = stmt.where(Position.bot_id == bot_id)
-    if cursor:
+    for word in search.split():
+        pattern = containing(word)
         stmt = stmt.where(
-            or_(
-                Position.created_at < cursor[0],
-                and_(Position.created_at == cursor[0], Position.id < cursor[1]),
-            )
+            or_(Position.symbol.ilike(pattern, escape="\\"), Bot.name.ilike(pattern, escape="\\"))
         )
-    stmt = stmt.order_by(Position.created_at.desc(), Position.id.desc()).limit(limit)
+    when: Any = (  # newest close first for closed positions, newest opened otherwise
+        func.coalesce(Position.closed_at, Position.created_at)
+        if status == "closed"
+        else Position.created_at
+    )
+    if cursor:
+        stmt = stmt.where(or_(when < cursor[0], and_(when == cursor[0], Position.id < cursor[1])))
+    stmt = stmt.add_columns(when).order_by(when.desc(), Position.id.desc()).limit(limit)
     async with db.session() as session:
-        rows = (await session.execute(stmt)).all()
-    items = [position_view(p, b) for p, b in rows]
-    key = (rows[-1][0].created_at, rows[-1][0].id) if rows else None
+        rows: list[Any] = list((await session.execute(stmt)).all())
+    items = [position_view(p, b) for p, b, _ in rows]
+    key = (rows[-1][2], rows[-1][0].id) if rows else None
     return Page(tuple(items), _next(items, limit, key))
 
 
 async def paper_account(db: Database, actor: Actor, *, ctx: TradingContext) -> AccountView:
     """The manual paper wallet (created with its starting balance on first use)."""
     async with db.session() as session, session.begin():
-        wallet = await manual_wallet(session, actor.user_id, initial_balance=ctx.paper_balance)
+        wallet = await manual_wallet(
+            session, actor.user_id, initial_balance=ctx.paper_balance, at=ctx.clock.now()
+        )
         (value,) = await wallet_values(session, wallet_ids=[wallet.id])
         cash = (await balances(session, wallet.id)).get(wallet.quote)
     return AccountView(

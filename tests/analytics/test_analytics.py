@@ -34,7 +34,8 @@ async def ledger_of(db: Database, actor, clock: FrozenClock) -> str:  # type: ig
     snapshots and a staking position."""
     now = clock.now()
     async with db.sessions.begin() as s:
-        bot = await create_bot(s, actor, BotSpec(name="Swing", type="dca"), clock=clock)
+        funded = FrozenClock(now - timedelta(days=5))  # the starting cash predates the periods
+        bot = await create_bot(s, actor, BotSpec(name="Swing", type="dca"), clock=funded)
         wallet_id = await s.scalar(select(BotWallet.id).where(BotWallet.bot_id == bot.id))
 
         def trade(symbol, side, qty, price, fee, fee_ccy, pnl, ago):  # type: ignore[no-untyped-def]

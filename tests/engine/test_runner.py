@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal as D
+from itertools import pairwise
 
 from cuid2 import Cuid
 from sqlalchemy import select, update
@@ -77,11 +78,19 @@ def test_performance_formulas_by_hand() -> None:
     r = [0.1, -0.1, 1045 / 990 - 1]
     mean = sum(r) / 3
     std = (sum((x - mean) ** 2 for x in r) / 2) ** 0.5
-    assert perf.sharpe == D(f"{mean / std * 8760**0.5:.4f}")
+    assert perf.sharpe is None  # 3 hourly returns are too few to mean anything
+    assert perf.volatility_percent == D(f"{std * 8760**0.5 * 100:.4f}")
     assert perf.risk_score == min(D(100), 2 * D(10) + perf.volatility_percent / 2).quantize(
         D("0.01")
     )
-    assert perf.rating == "good"  # a gain, Sharpe ≥ 0.5, drawdown ≤ 20 %, under 5 trades
+    # From MIN_SHARPE_RETURNS hourly returns on: a gain, Sharpe ≥ 0.5, drawdown ≤ 20 %.
+    long = [D(1000) + D(i % 3) * 10 + i for i in range(performance.MIN_SHARPE_RETURNS + 1)]
+    steady = performance.compute(D(1000), long, [D(60), D(-20), D(-20), D(25)])
+    r = [float(b / a - 1) for a, b in pairwise(long)]
+    mean = sum(r) / len(r)
+    std = (sum((x - mean) ** 2 for x in r) / (len(r) - 1)) ** 0.5
+    assert steady.sharpe == D(f"{mean / std * 8760**0.5:.4f}")
+    assert steady.rating == "good"
     flat = performance.compute(D(1000), [D(1000), D(1000)], [])
     assert (flat.sharpe, flat.profit_factor, flat.win_rate, flat.rating) == (None, None, 0, "fair")
 
@@ -270,6 +279,11 @@ async def test_performance_snapshots_and_reports_once_per_period(db) -> None:  #
     async with db.session() as s:
         weekly = await s.scalar(select(Notification).where(Notification.type == "WEEKLY_REPORT"))
     assert weekly.metadata_["trades"] == 2 and "arbitrage: 2 trade(s)" in weekly.message
+    # Amounts for reading: to the cent with the currency; the exact one stays in the metadata.
+    exact = D(weekly.metadata_["realized_pnl"])
+    shown = f"{exact.quantize(D('0.01')):+,.2f} USDT"
+    assert f"realised P&L {shown}" in weekly.message and f"P&L {shown}" in weekly.title
+    assert str(exact.normalize()) not in weekly.message or exact == exact.quantize(D("0.01"))
 
 
 async def reports(db) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

@@ -139,6 +139,9 @@ async def test_security_screen_by_keyboard(db: Database, migrated_url: str, tmp_
         await pilot.press("enter")
         await settle(pilot)
         assert PASSWORD not in screen_text(app)
+        await pilot.press("escape")  # out of the password field first
+        await settle(pilot)
+        assert isinstance(app.screen, SecurityScreen)
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, OverviewScreen)

@@ -165,3 +165,30 @@ def test_preferences_snapshot(db: Database, migrated_url: str, snap_compare) -> 
     me = seed(migrated_url, lambda d: add_user(d, "ann@example.com"))
     app = ScreenApp(migrated_url, me, NotificationPrefsScreen)
     assert snap_compare(app, terminal_size=WIDE, run_before=_ready)
+
+
+async def test_types_say_what_happened(db: Database, migrated_url: str) -> None:
+    """Pausing says paused and resuming resumed (their types are BOT_STOPPED and BOT_STARTED);
+    TWO_FA_ENABLED reads as words."""
+    from core.services.bots import BotSpec, create_bot, pause_bot, resume_bot, start_bot
+
+    me = await add_user(db, "words@example.com")
+    clock = FrozenClock(NOW - timedelta(hours=1))
+    async with db.sessions.begin() as s:
+        bot = await create_bot(s, me, BotSpec(name="Ladder", type="dca"), clock=clock)
+    for step in (start_bot, pause_bot, resume_bot):
+        clock.advance(minutes=1)
+        async with db.sessions.begin() as s:
+            await step(s, me, bot.id, clock=clock)
+    clock.advance(minutes=1)
+    async with db.sessions.begin() as s:
+        await notify(s, user_id=me.user_id, type=T.TWO_FA_ENABLED, title="2FA is on",
+                     message="Two-factor authentication is on.", clock=clock)  # fmt: skip
+    app = ScreenApp(migrated_url, me, NotificationsScreen)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#inbox")
+        kinds = [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+    assert kinds[:4] == [
+        "Two-factor authentication enabled", "Bot resumed", "Bot paused", "Bot started",
+    ]  # fmt: skip

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from core.db.engine import Database
 from core.services import analytics
+from core.services.bots import BotSpec, create_bot
 from tests.tui.auth_helpers import settle, wait_for
 from tests.tui.dash_helpers import NOW, bulk_trades, dashboard, trader
 from tui import format as fmt
@@ -39,3 +40,34 @@ async def test_analytics_follow_the_period(db: Database, migrated_url: str, tmp_
         await wait_for(pilot, lambda: f"{week['trades']} trades" in shown(), what="7d figures")
         assert box.border_title == "Analytics · 7d"
         assert f"volume {fmt.money(Decimal(week['volume']))}" in shown()
+
+
+async def test_funding_a_bot_leaves_the_return_unchanged(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """A new bot's 10,000 starting cash is a cash flow: the overview's time-weighted return and
+    its gain stay what they were, while the portfolio value grows by 10,000."""
+    seeded = await trader(db)
+    async with db.session() as s:
+        before = await analytics.compute(s, seeded.actor.user_id, "portfolio", "24h", NOW)
+    async with db.sessions.begin() as s:
+        await create_bot(
+            s,
+            seeded.actor,
+            BotSpec(name="Funded", type="dca", initial_balance=Decimal(10000)),
+            clock=seeded.auth.clock,
+        )
+    expected = (
+        f"Time-weighted return {fmt.percent(Decimal(before['change_percent']))}"
+        f" ({fmt.money(Decimal(before['change']), sign=True)})"
+    )
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        box = app.screen.query_one("#period", Static)
+        await wait_for(pilot, lambda: "trades" in str(box.render()), what="the analytics")
+        assert expected in str(box.render())
+    async with db.session() as s:
+        after = await analytics.compute(s, seeded.actor.user_id, "portfolio", "24h", NOW)
+    assert Decimal(after["value"]) == Decimal(before["value"]) + 10000
+    assert Decimal(after["net_flows"]) == 10000

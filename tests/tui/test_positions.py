@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import select
+
 from core.db.engine import Database
+from core.db.models.bots import Bot, BotWallet
+from core.db.models.trading import Position
 from core.services import trading
+from core.services.bots import BotSpec, create_bot
 from tests.tui.auth_helpers import settle, wait_for
-from tests.tui.dash_helpers import dashboard, trader
+from tests.tui.dash_helpers import NOW, dashboard, trader
 from tui.modals.confirm import ConfirmModal
 from tui.screens.positions import PositionsScreen
 from tui.widgets.table import KeyedTable
+
+D = Decimal
 
 
 async def test_positions_mark_live_and_close_by_hand(
@@ -62,3 +71,66 @@ async def test_positions_mark_live_and_close_by_hand(
         await pilot.press("escape")
         await settle(pilot)
         assert len(table.keys) == 2
+
+
+async def _closed_history(db: Database, user_id: str, swing_id: str) -> None:
+    """150 closed positions opened a day ago, closed in the last two hours in another order
+    than they opened; every third on the Swing bot, the rest manual."""
+    async with db.sessions.begin() as s:
+        manual = await s.scalar(
+            select(Bot.id).where(Bot.user_id == user_id, Bot.type == "manual").limit(1)
+        )
+        wallets = {
+            bot_id: await s.scalar(select(BotWallet.id).where(BotWallet.bot_id == bot_id))
+            for bot_id in (manual, swing_id)
+        }
+        for i in range(150):
+            bot_id = swing_id if i % 3 == 0 else manual
+            s.add(Position(bot_id=bot_id, wallet_id=wallets[bot_id], symbol="BTC/USDT", side="BUY",
+                           quantity=D(1), entry_price=D(100), current_price=D(101), exit_price=D(101),
+                           stop_loss=D(0), take_profit=D(0), cost_basis=D(0), profit_loss=D(1),
+                           status="closed", close_reason="SIGNAL",
+                           created_at=NOW - timedelta(days=1) + timedelta(minutes=i),
+                           closed_at=NOW - timedelta(minutes=1 + (i * 37) % 120)))  # fmt: skip
+
+
+async def test_closed_tab_newest_closes_first_through_filters(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """The position closed just now heads the closed tab although it was opened first; a
+    filter reaches every page; clearing it leaves the rows newest closed first."""
+    seeded = await trader(db)
+    async with db.sessions.begin() as s:
+        swing = await create_bot(s, seeded.actor, BotSpec(name="Swing", type="dca"))
+    await _closed_history(db, seeded.actor.user_id, swing.id)
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#open-table", KeyedTable)
+        await wait_for(pilot, lambda: table.row_count == 3, what="open positions")
+        sol = next(k for k in table.keys if table.get_row(k)[0] == "SOL/USDT")
+        table.move_cursor(row=table.get_row_index(sol))
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: sol not in table.keys, what="SOL closed")
+        await pilot.press("x")
+        closed = app.screen.query_one("#closed-table", KeyedTable)
+        await wait_for(pilot, lambda: sol in closed.keys, what="the new close")
+        assert closed.keys[0] == sol
+
+        def bots() -> set[str]:
+            return {str(closed.get_row(k)[2]) for k in closed.keys}
+
+        await pilot.press("slash", *"swing")
+        await wait_for(pilot, lambda: closed.row_count == 50, what="every Swing close")
+        assert bots() == {"Swing"}
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: closed.row_count == 100, what="the first page again")
+        assert closed.keys[0] == sol
+        rows = await trading.list_positions(db, seeded.actor, status="closed", limit=100)
+        assert closed.keys == [p.id for p in rows.items]
+        stamps = [p.closed_at for p in rows.items]
+        assert stamps == sorted(stamps, reverse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from sqlalchemy import text
 from textual.widgets import ProgressBar, Select, Static
 
 from core.db.engine import Database
@@ -87,3 +88,38 @@ def _export_files(app) -> list[str]:  # type: ignore[no-untyped-def]
         for n in app._notifications
         if "Exported to" in n.message
     ]
+
+
+async def test_a_new_sort_starts_at_its_first_row(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """After `s`, `r`, `]` the cursor and the view are on the list's first row: the biggest
+    trade by total ↓ is the first one seen, not the row the newest trade moved to."""
+    seeded = await trader(db, history=False)
+    await bulk_trades(db, seeded.actor.user_id, 90)  # one page; the newest is a small one
+    async with db.session() as s:
+        biggest = await s.scalar(
+            text("SELECT id FROM trades WHERE user_id = :u ORDER BY total DESC, id DESC LIMIT 1"),
+            {"u": seeded.actor.user_id},
+        )
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#trades", KeyedTable)
+        await wait_for(pilot, lambda: table.row_count == 90, what="the trades")
+        await pilot.press("j", "j", "j")  # the cursor away from the top
+        await pilot.press("s", "s")
+        await wait_for(pilot, lambda: "by total ↓" in table.border_subtitle, what="the sort")
+        await wait_for(pilot, lambda: table.keys[0] == biggest, what="total order")
+        await settle(pilot)
+        assert table.cursor_row == 0 and table.scroll_y == 0
+        await pilot.press("j")  # a key that scrolls to the cursor keeps the top in view
+        await settle(pilot)
+        assert table.cursor_row == 1 and table.scroll_y == 0
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "by total ↑" in table.border_subtitle, what="reversed")
+        await wait_for(pilot, lambda: table.keys[-1] == biggest, what="ascending order")
+        await settle(pilot)
+        assert table.cursor_row == 0 and table.scroll_y == 0

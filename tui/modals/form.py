@@ -41,6 +41,7 @@ class Field:
 
 
 Values = dict[str, Any]
+AREA_ROWS = 6
 
 
 class FieldGrid(Grid):
@@ -57,6 +58,17 @@ class FieldGrid(Grid):
         for f in self.fields:
             yield Label(f.label, classes="form-label")
             yield control(f)
+
+    def on_mount(self) -> None:
+        # Each row as tall as its control: an "auto" row gave a text area one line, in which
+        # nothing typed could be seen.
+        self.styles.grid_rows = " ".join(
+            str(AREA_ROWS) if f.kind == "area" else "1" for f in self.fields
+        )
+
+    def first_control(self) -> Widget | None:
+        controls = self.query("Input, Select, TextArea, Checkbox")
+        return controls.first() if controls else None
 
     def values(self) -> Values:
         out: Values = {}
@@ -172,6 +184,14 @@ class FormModal(ModalScreen[R | None], Generic[R]):
     @property
     def grid(self) -> FieldGrid:
         return self.query_one(FieldGrid)
+
+    def on_mount(self) -> None:
+        # Typing goes to the first field at once (the scrolling body took the focus before,
+        # so keys went nowhere); the body scrolls to whichever field has the focus.
+        self.query_one(".form-body").can_focus = False
+        first = self.grid.first_control()
+        if first is not None:
+            first.focus()
 
     def on_resize(self) -> None:
         # Keep the buttons on screen: the fields scroll when the terminal is short.

@@ -4,8 +4,8 @@ with the lifecycle keys. Its own events refresh it."""
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from textual import on, work
@@ -16,7 +16,13 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from core.events import Event
 from core.services import bots, charts
-from core.services.bot_views import BotDetail
+from core.services.bot_views import (
+    MIN_SHARPE_RETURNS,
+    BotDetail,
+    BotView,
+    ExecutionView,
+    PerformanceView,
+)
 from tui import format as fmt
 from tui.screens.bot_actions import LIFECYCLE_BINDINGS, BotLifecycle, Target
 from tui.screens.bots import status_text
@@ -27,6 +33,7 @@ from tui.widgets.table import Column, KeyedTable
 
 EQUITY_SPAN = timedelta(days=30)
 CHART_CANDLES = 300  # one a column on the widest terminals; fewer show on narrower ones
+REFRESH_SECONDS = 10.0
 POSITION_COLUMNS = (
     Column("symbol", "Symbol"),
     Column("qty", "Qty", right=True),
@@ -55,17 +62,82 @@ BACKTEST_COLUMNS = (
 )
 
 
+# What an empty list means for the keys where it means something other than "none".
+EMPTY_MEANS = {"allowed_symbols": "any pair", "allowed_actions": "none"}
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _plain(value: Any) -> str:
+    """One value as a person reads it: yes/no, lists joined, rules as ``key value`` pairs."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return " · ".join(f"{_words(k)} {_plain(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
 def settings_text(values: dict[str, Any]) -> str:
-    """``key: value`` lines; nested rules as compact JSON."""
+    """``key  value`` lines a person can read: settings that are not set are left out, an
+    empty list says what it means, nested rules are ``key value`` pairs and a list of rules
+    (DCA levels, trailing steps) is one numbered line each."""
     if not values:
         return "[dim]defaults[/]"
     lines = []
     for key, value in values.items():
-        shown = (
-            json.dumps(value, separators=(", ", ": ")) if isinstance(value, dict | list) else value
-        )
-        lines.append(f"[b]{key.replace('_', ' ')}[/]  {shown}")
-    return "\n".join(lines)
+        if value is None:
+            continue
+        if isinstance(value, list) and not value:
+            shown = EMPTY_MEANS.get(key, "none")
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            rows = [f"  {i}. {_plain(v)}" for i, v in enumerate(value, start=1)]
+            lines.append(f"[b]{_words(key)}[/]\n" + "\n".join(rows))
+            continue
+        else:
+            shown = _plain(value)
+        lines.append(f"[b]{_words(key)}[/]  {shown}")
+    return "\n".join(lines) or "[dim]defaults[/]"
+
+
+def last_run(b: BotView, executions: tuple[ExecutionView, ...], now: datetime) -> str:
+    """When the bot last ran: its slot, or its latest execution (a resume clears the slot so
+    the engine runs it at once; the run before is still its last one)."""
+    runs = [t for t in (b.last_execution_at, *(e.timestamp for e in executions[:1])) if t]
+    if runs:
+        return f"last run {fmt.ago(max(runs), now)}"
+    return "first run due" if b.status == "active" else "never run"
+
+
+def ratio_lines(p: PerformanceView) -> str:
+    """Sharpe and profit factor only where they mean something (the snapshot's metrics keep
+    None where the engine had too little to go on; the columns hold 0 there)."""
+    m = p.metrics
+    if m.get("sharpe") is not None:
+        sharpe = f"{Decimal(m['sharpe']):.2f}"
+    else:
+        returns = max(0, int(m.get("equity_points", 1)) - 1)
+        sharpe = f"{fmt.DASH} ({returns} of {MIN_SHARPE_RETURNS} hourly returns)"
+    if m.get("profit_factor") is not None:
+        factor = f"{Decimal(m['profit_factor']):.2f}"
+    elif Decimal(m.get("gross_profit") or 0) > 0:
+        factor = "∞ (no losing trade)"
+    else:
+        factor = fmt.DASH
+    return f"Sharpe {sharpe}\nProfit factor {factor} · risk {p.risk_score:.0f} · {p.rating}"
+
+
+def span_text(first: datetime, last: datetime) -> str:
+    """``45 min``, ``23 h``, ``30 days``: what a chart's points really cover."""
+    minutes = int((last - first) / timedelta(minutes=1))
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
 
 
 class BotDetailScreen(BotLifecycle):
@@ -111,11 +183,18 @@ class BotDetailScreen(BotLifecycle):
                 yield KeyedTable(BACKTEST_COLUMNS, id="backtests")
 
     def on_mount(self) -> None:
-        self.query_one("#equity").border_title = "Equity · 30 days"
+        self.query_one("#equity").border_title = "Equity"
+        # A running bot's cycles publish nothing when it holds: look again now and then so
+        # "last run" and the performance panel stay current.
+        self.set_interval(REFRESH_SECONDS, self._refresh_running)
         self.query_one("#positions").border_title = "Open positions"
         for panel, title in (("#performance", "Performance"), ("#wallets", "Wallets"),
                              ("#config", "Settings"), ("#risk", "Risk and exits")):  # fmt: skip
             self.query_one(panel).border_title = title
+
+    def _refresh_running(self) -> None:
+        if self.is_current and self.detail is not None and self.detail.bot.status == "active":
+            self._load()
 
     def live(self, events: list[Event]) -> None:
         if any(e.data.get("bot_id") in (self.bot_id, None) for e in events):
@@ -158,8 +237,12 @@ class BotDetailScreen(BotLifecycle):
             )
         )
         if points is not None:
-            self.query_one("#equity", LineChart).set_points(
-                [(p.timestamp, p.total_value) for p in points]
+            chart = self.query_one("#equity", LineChart)
+            chart.set_points([(p.timestamp, p.total_value) for p in points])
+            chart.border_title = (
+                f"Equity · {span_text(points[0].timestamp, points[-1].timestamp)}"
+                if len(points) > 1
+                else "Equity"
             )
 
     @work(exclusive=True, group="bot-candles")
@@ -182,7 +265,7 @@ class BotDetailScreen(BotLifecycle):
         error = f"\n[$error]last error: {b.last_error}[/]" if b.last_error else ""
         self.query_one("#headline", Static).update(
             f"[b]{b.name}[/]  {b.type} · {status_text(b.status)} · {b.symbol} · {mode} · "
-            f"last run {fmt.ago(b.last_execution_at, now)}"
+            f"{last_run(b, d.recent_executions, now)}"
             + (f"\n[dim]{b.description}[/]" if b.description else "")
             + error
         )
@@ -193,8 +276,8 @@ class BotDetailScreen(BotLifecycle):
             else (
                 f"Return   {pnl_markup(p.total_return)} ({pnl_markup(p.total_return_percent, percent=True)})\n"
                 f"Trades   {p.total_trades} · win rate {fmt.percent(p.win_rate, sign=False, places=1)}\n"
-                f"Drawdown {fmt.percent(p.max_drawdown_percent, sign=False)} · Sharpe {p.sharpe_ratio:.2f}\n"
-                f"Profit factor {p.profit_factor:.2f} · risk {p.risk_score:.0f} · {p.rating}\n"
+                f"Drawdown {fmt.percent(p.max_drawdown_percent, sign=False)}\n"
+                f"{ratio_lines(p)}\n"
                 f"[dim]as of {fmt.when(p.timestamp, now)}[/]"
             )
         )

@@ -56,8 +56,21 @@ COLUMNS = (
 )
 
 
-def humane(type_: str) -> str:
-    return type_.replace("_", " ").capitalize()
+# Types whose name doesn't read as words; a bot's lifecycle types carry what happened.
+WORDS = {"TWO_FA_ENABLED": "Two-factor authentication enabled"}
+BOT_ACTIONS = frozenset({"started", "paused", "resumed", "stopped"})
+
+
+def humane(type_: str, action: object = None) -> str:
+    """A notification type in words: ``Bot paused`` (BOT_STOPPED, action paused), ``Bot
+    resumed`` (BOT_STARTED, action resumed), ``Two-factor authentication enabled``."""
+    if type_.startswith("BOT_") and action in BOT_ACTIONS:
+        return f"Bot {action}"
+    return WORDS.get(type_, type_.replace("_", " ").capitalize())
+
+
+def _action(row: NotificationView) -> object:
+    return (row.metadata or {}).get("action")
 
 
 def types_for(choice: object) -> list[str] | None:
@@ -147,7 +160,7 @@ class NotificationsScreen(DataScreen):
                 "unread": self.cell("●" if bold else "", "accent"),
                 "when": self.cell(self.when(r.created_at), bold=bold),
                 "priority": self.cell(r.priority.value.capitalize(), PRIORITY_COLOUR.get(r.priority.value)),
-                "type": self.cell(humane(r.type.value), bold=bold),
+                "type": self.cell(humane(r.type.value, _action(r)), bold=bold),
                 "title": self.cell(r.title, bold=bold),
             }))  # fmt: skip
         table = self.query_one("#inbox", KeyedTable)
@@ -175,7 +188,7 @@ class NotificationsScreen(DataScreen):
             Content.from_markup(
                 "[b]$title[/]  [dim]$kind · $state[/]",
                 title=row.title,
-                kind=humane(row.type.value),
+                kind=humane(row.type.value, _action(row)),
                 state=state,
             )
         )
@@ -235,7 +248,7 @@ def toast(app: App[Any], event: Event) -> None:
     data = event.data
     app.notify(
         str(data.get("title", "")),
-        title=humane(str(data.get("type", "Notification"))),
+        title=humane(str(data.get("type", "Notification")), data.get("action")),
         severity=SEVERITY.get(str(data.get("priority")), "information"),  # type: ignore[arg-type]
     )
 

@@ -62,11 +62,12 @@ def analytics_text(found: dict[str, analytics.AnalyticsView], *, narrow: bool = 
     net = pnl_markup(t["net_pnl"])
     if narrow:
         return (
-            f"Return {change} · best {best}\n"
+            f"Time-weighted return {change} · best {best}\n"
             f"{t['trades']} trades · win {rate} · net {net} · fees {fmt.money(t['fees'])}"
         )
     first = (
-        f"Return {change} · high {fmt.money(p['high'])} · low {fmt.money(p['low'])}"
+        f"Time-weighted return {change} · high {fmt.money(p['high'])}"
+        f" · low {fmt.money(p['low'])}"
         f" · best bot {best}"
     )
     second = (

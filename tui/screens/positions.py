@@ -230,7 +230,12 @@ class PositionsScreen(BaseScreen):
             return
         page = await self.call(
             trading.list_positions(
-                self.bbx.db, self.actor, status="closed", limit=CLOSED_PAGE, after=after
+                self.bbx.db,
+                self.actor,
+                status="closed",
+                search=self.filter,
+                limit=CLOSED_PAGE,
+                after=after,
             )
         )
         if page is None:
@@ -256,8 +261,7 @@ class PositionsScreen(BaseScreen):
                     (p.close_reason or "").replace("_", " ").lower(),
                 ),
             )
-            for p in self.closed_rows
-            if self._wanted(p.symbol, p.bot_name)
+            for p in self.closed_rows  # filtered by the service: every page, not just these
         )
 
     @on(DataTable.RowHighlighted, "#closed-table")
@@ -286,7 +290,7 @@ class PositionsScreen(BaseScreen):
     def _filtered(self, event: FilterBar.Filter) -> None:
         self.filter = event.text
         self.show_open()
-        self.show_closed()
+        self._load_closed(reset=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "close_position":

@@ -334,6 +334,9 @@ class HistoryPane(Pane):
 
 class SecurityScreen(Screen[None]):
     CSS_PATH = "security.tcss"
+    # The tab strip, not the password field: digits pick a tab, Esc leaves (a focused field
+    # would take both).
+    AUTO_FOCUS = "#security-tabs Tabs"
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back", id="security.back", tooltip="Back to the dashboard"),
         *(Binding(str(i + 1), f"tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)),

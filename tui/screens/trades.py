@@ -78,6 +78,9 @@ class TradesScreen(BaseScreen):
         self.next_cursor: str | None = None
         self.total_count: int | None = None
         self.rows: dict[str, HistoryRow] = {}
+        # Set when the next page is another list (sort, page, filter): its first row is shown
+        # with the cursor on it; a live refresh of the same list keeps the cursor's row.
+        self._new_list = False
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="filters"):
@@ -144,7 +147,8 @@ class TradesScreen(BaseScreen):
         if page is None:
             return
         self.next_cursor = page.next_cursor
-        self._show(page.items)
+        self._show(page.items, from_top=self._new_list)
+        self._new_list = False
 
     @work(exclusive=True, group="trades-totals")
     async def _load_totals(self) -> None:
@@ -153,10 +157,10 @@ class TradesScreen(BaseScreen):
             self.total_count = totals.count
             self._summary(totals)
 
-    def _show(self, rows: tuple[HistoryRow, ...]) -> None:
+    def _show(self, rows: tuple[HistoryRow, ...], *, from_top: bool) -> None:
         app, now = self.app, self.bbx.clock.now()
         self.rows = {r.trade.id: r for r in rows}
-        self.query_one("#trades", KeyedTable).sync(
+        lines = (
             (
                 r.trade.id,
                 (
@@ -175,6 +179,7 @@ class TradesScreen(BaseScreen):
             )
             for r in rows
         )
+        self.query_one("#trades", KeyedTable).sync(lines, from_top=from_top)
         self._page_line()
 
     def _page_line(self) -> None:
@@ -230,6 +235,7 @@ class TradesScreen(BaseScreen):
         self.filter = wanted
         self.cursors = [None]
         self.total_count = None
+        self._new_list = True
         self.load()
 
     @on(Select.Changed)
@@ -268,11 +274,13 @@ class TradesScreen(BaseScreen):
     def action_reverse(self) -> None:
         self.descending = not self.descending
         self.cursors = [None]
+        self._new_list = True
         self._load_page()
 
     def _sort(self, sort: str) -> None:
         self.sort_by = sort
         self.cursors = [None]
+        self._new_list = True
         self._load_page()
 
     @on(DataTable.HeaderSelected)
@@ -292,6 +300,7 @@ class TradesScreen(BaseScreen):
             self.cursors.pop()
         else:
             return
+        self._new_list = True
         self._load_page()
 
     @on(DataTable.RowSelected)

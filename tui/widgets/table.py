@@ -104,9 +104,10 @@ class KeyedTable(DataTable):
     def keys(self) -> list[str]:
         return [row.key.value for row in self.ordered_rows if row.key.value is not None]
 
-    def sync(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
+    def sync(self, rows: Iterable[tuple[str, Sequence[Cell]]], *, from_top: bool = False) -> None:
         """Show exactly ``rows`` (cells for every column, shown or not), in this order, changing
-        only what differs."""
+        only what differs. The cursor stays on its row (a live update), or with ``from_top`` (a
+        new sort, page or filter: another list) goes to the first row, scrolled into view."""
         self._rows = list(rows)
         shown = [i for i, c in enumerate(self.all_columns) if c in self.columns_spec]
         order = [key for key, _ in self._rows]
@@ -136,7 +137,10 @@ class KeyedTable(DataTable):
                     self._update_count += 1
                     self.refresh()
             self._raw = raw
-            if selected is not None and selected in keep:
+            if from_top:
+                self.move_cursor(row=0, animate=False, scroll=False)
+                self.scroll_home(animate=False)
+            elif selected is not None and selected in keep:
                 self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
 
     def _cells(self, cells: Sequence[Cell]) -> list[Cell]:

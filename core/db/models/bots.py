@@ -265,6 +265,25 @@ Index(
 )
 
 
+class CashFlow(Base):
+    """Money put into or taken out of a user's wallets (BlockbotX addition, revision 0015):
+    a paper wallet's starting cash, a live wallet's balance re-read from its exchange, a
+    deleted bot's remaining value. Returns are time-weighted around these (docs/commerce.md).
+    ``wallet_id`` has no foreign key: the record outlives a deleted bot's wallet."""
+
+    __tablename__ = "cash_flows"
+    __table_args__ = (Index(None, "user_id", "occurred_at"),)
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(fk("users.id"))
+    wallet_id: Mapped[str]
+    # Positive in (a deposit, a bot's funding), negative out (a withdrawal, a deleted bot).
+    amount: Mapped[Decimal] = money()
+    currency: Mapped[str]
+    reason: Mapped[str]
+    occurred_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
 __all__ = [
     "Backtest",
     "Bot",
@@ -272,6 +291,7 @@ __all__ = [
     "BotBalanceSnapshot",
     "BotExecution",
     "BotWallet",
+    "CashFlow",
     "Execution",
     "HistoricalDataset",
     "Optimization",
