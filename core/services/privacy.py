@@ -117,7 +117,7 @@ SECRET_COLUMNS = {
     "signal_providers": {"api_key"},
 }
 _SECRET_NAME = re.compile(
-    r"password|secret|encrypted|key_hash|backup_codes|webhook|api_key$|(^|_)(refresh|reset|verification|access)_token"
+    r"password|secret|encrypted|key_hash|code_hash|backup_codes|webhook|api_key$|(^|_)(refresh|reset|verification|access)_token"
 )
 _VAULT_VALUE = re.compile(r"^v\d+:[0-9a-f]{8}:")
 REDACTED = "[secret withheld]"
@@ -140,6 +140,7 @@ _SETTINGS = (
     "exchange_connections",
     "wallets",
     "signal_providers",
+    "telegram_links",
 )
 _BOTS = (
     "bots",
@@ -152,6 +153,8 @@ _BOTS = (
     "performance_snapshots",
     "execution_daily",
     "backtests",
+    "optimizations",
+    "cash_flows",
     "pump_detections",
     "signal_executions",
 )

@@ -102,11 +102,11 @@ async def test_the_backtests_screen_shows_a_stored_run(
 
 async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> None:
     from core.services import backtests
-    from core.services.actor import Actor
+    from core.services.actor import SYSTEM
 
     candles = sine_candles()
-    async with db.session() as s:
-        info = await backtests.import_dataset(s, Actor("cli"), "BTC/USDT", "1h", candles)
+    async with db.session() as s:  # datasets are shared: the operator imports them
+        info = await backtests.import_dataset(s, SYSTEM, "BTC/USDT", "1h", candles)
     done = cli(
         "optimize", "--dataset", info.id, "--strategy", "sma_cross", "--space", "fast=2:6:2",
         "--space", "slow=12:12", "--sampler", "grid", "--oos", "0", "--jobs", "1", "--json",
@@ -116,8 +116,8 @@ async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> Non
     data = json.loads(done.stdout)
     assert data["timeframe"] == "1h" and data["in_sample"]["candles"] == 600
     assert len(data["trials"]) == 3
+    admin = await add_user(db, "admin@example.com", role=Role.ADMIN)
     async with db.session() as s:  # kept for administrators: no owner
-        admin = Actor("nobody", role=Role.ADMIN)
         (run,) = await optimizations.list_optimizations(s, admin)
     assert run.id == data["optimization_id"] and run.source == f"dataset {info.id}"
     missing = cli(

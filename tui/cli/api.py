@@ -7,9 +7,14 @@ import signal
 
 import click
 
-from core import logs
 from core.db.engine import Database
-from tui.cli.runtime import console, fail, run_with_db, setup_logging
+from tui.cli.runtime import (
+    console,
+    fail,
+    headless_logging,
+    log_format_option,
+    run_with_db,
+)
 
 
 @click.group("api")
@@ -20,13 +25,7 @@ def api_group() -> None:
 @api_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Log lines as text or one JSON object per line.",
-)
+@log_format_option
 @click.option(
     "--rate",
     default=5.0,
@@ -50,8 +49,7 @@ def serve(host: str, port: int, log_format: str, rate: float, burst: int) -> Non
     from core.api.server import serve as serve_api
     from core.engine.venues import Markets
 
-    setup_logging(json_format=log_format == "json")
-    logs.add_stderr_handler(json_format=log_format == "json")
+    headless_logging(log_format)
     try:
         sock = bind(host, port)
     except OSError as exc:

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 
 import click
 
-from core import logs
 from core.db.engine import Database
 from tui.cli.output import emit_json, out
-from tui.cli.runtime import console, run_with_db, setup_logging
-
-
-def _log_to_stderr(json_format: bool) -> None:
-    """Headless: log to stderr too (systemd's journal, a log shipper), besides the file."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logs.JsonFormatter() if json_format else logging.Formatter(logs.LOG_FORMAT)
-    )
-    logging.getLogger().addHandler(handler)
+from tui.cli.runtime import console, headless_logging, log_format_option, run_with_db
 
 
 @click.command("engine")
@@ -32,13 +20,7 @@ def _log_to_stderr(json_format: bool) -> None:
     "jobs that are due), print a summary on stdout, and exit.",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --once: the summary as JSON.")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Log lines as text or one JSON object per line.",
-)
+@log_format_option
 def engine(once: bool, log_format: str, as_json: bool) -> None:
     """Run the bots: lease due bots, run their cycles, watch exits on every price update.
 
@@ -47,8 +29,7 @@ def engine(once: bool, log_format: str, as_json: bool) -> None:
     """
     if as_json and not once:
         raise click.UsageError("--json goes with --once (a running engine has no summary).")
-    setup_logging(json_format=log_format == "json")
-    _log_to_stderr(log_format == "json")
+    headless_logging(log_format)
     from core.engine.runner import EngineRunner
     from core.engine.settings import EngineSettings
     from core.services.periodic import engine_jobs

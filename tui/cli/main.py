@@ -48,6 +48,7 @@ SUMMARIES = {
     "demo": "Create a demo account with paper bots of every type on the simulated market.",
     "doctor": "Check the database, master key, clock, channels and exchanges.",
     "engine": "Run the bots: lease due bots, run their cycles, watch exits.",
+    "exchanges": "The exchanges BlockbotX trades on (every qualifying ccxt spot exchange).",
     "optimize": "Search a strategy's parameters: each trial is a backtest, scored by --objective.",
     "serve": "Serve the dashboard to web browsers (login still required).",
     "signals": "Trading signals: run the webhook receiver, manage signal providers.",

@@ -34,6 +34,23 @@ def setup_logging(json_format: bool = False) -> None:
     logs.setup(settings.log_level, json_format=json_format)
 
 
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text or one JSON object per line.",
+)
+"""The servers' and the engine's ``--log-format``."""
+
+
+def headless_logging(log_format: str) -> None:
+    """A server's logs: to the log file and to stderr too (systemd's journal, a log shipper),
+    as text or one JSON object per line."""
+    setup_logging(json_format=log_format == "json")
+    logs.add_stderr_handler(json_format=log_format == "json")
+
+
 def connect() -> Database:
     """Open the configured database (starting the embedded one if needed)."""
     try:

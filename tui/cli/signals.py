@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 import sys
 
@@ -18,7 +17,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from core import logs
 from core.config import get_settings
 from core.db.engine import Database
 from core.errors import ServiceError
@@ -28,7 +26,14 @@ from core.signals.config import PROVIDER_TYPES
 from core.signals.server import serve as serve_signals
 from core.signals.tradingview import MESSAGE_TEMPLATE
 from tui.cli.output import emit_json
-from tui.cli.runtime import console, fail, run_with_db, setup_logging
+from tui.cli.runtime import (
+    console,
+    fail,
+    headless_logging,
+    log_format_option,
+    run_with_db,
+    setup_logging,
+)
 
 
 @click.group("signals")
@@ -36,25 +41,10 @@ def signals_group() -> None:
     """Trading signals: run the webhook receiver, manage signal providers."""
 
 
-def _log_to_stderr(json_format: bool) -> None:
-    """A headless server also logs to stderr (for systemd / a log shipper), besides the file."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logs.JsonFormatter() if json_format else logging.Formatter(logs.LOG_FORMAT)
-    )
-    logging.getLogger().addHandler(handler)
-
-
 @signals_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Log lines as text or one JSON object per line.",
-)
+@log_format_option
 @click.option(
     "--poll/--no-poll",
     default=True,
@@ -64,8 +54,7 @@ def _log_to_stderr(json_format: bool) -> None:
 def serve(host: str, port: int, log_format: str, poll: bool) -> None:
     """Receive signed signals at POST /signals/<provider id> and TradingView alerts at
     POST /tv/<provider id>/<token> until SIGTERM or Ctrl+C."""
-    setup_logging(json_format=log_format == "json")
-    _log_to_stderr(log_format == "json")
+    headless_logging(log_format)
 
     async def _go(db: Database) -> None:
         stop = asyncio.Event()

@@ -19,8 +19,13 @@ from core.engine.venues import Markets
 from core.services.trading import TradingContext
 from core.telegram.bot import serve as serve_telegram
 from core.telegram.commands import Control
-from tui.cli.runtime import console, fail, run_with_db, setup_logging
-from tui.cli.signals import _log_to_stderr
+from tui.cli.runtime import (
+    console,
+    fail,
+    headless_logging,
+    log_format_option,
+    run_with_db,
+)
 
 
 @click.group("telegram")
@@ -29,13 +34,7 @@ def telegram_group() -> None:
 
 
 @telegram_group.command("serve")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Log lines as text or one JSON object per line.",
-)
+@log_format_option
 @click.option(
     "--poll-timeout",
     default=10,
@@ -45,8 +44,7 @@ def telegram_group() -> None:
 )
 def serve(log_format: str, poll_timeout: int) -> None:
     """Answer the commands of paired Telegram chats until SIGTERM or Ctrl+C."""
-    setup_logging(json_format=log_format == "json")
-    _log_to_stderr(log_format == "json")
+    headless_logging(log_format)
     settings = get_settings()
     secret = settings.telegram_bot_token
     if secret is None:
