@@ -20,13 +20,13 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,24 @@ async def publish_in(session: AsyncSession, event: Event, *, local: EventBus | N
     dropped if the savepoint or a transaction around it rolls back — as PostgreSQL drops the
     NOTIFY."""
     await session.execute(select(func.pg_notify(CHANNEL, event.to_json())))
-    target = local or bus
+    _publish_on_commit(session, [event], local or bus)
+
+
+async def publish_all_in(
+    session: AsyncSession, events: Sequence[Event], *, local: EventBus | None = None
+) -> None:
+    """``publish_in`` for many events with one statement (NOTIFY each, in order)."""
+    if not events:
+        return
+    payloads = [event.to_json() for event in events]
+    await session.execute(
+        text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+        {"channel": CHANNEL, "payloads": payloads},
+    )
+    _publish_on_commit(session, list(events), local or bus)
+
+
+def _publish_on_commit(session: AsyncSession, events: list[Event], target: EventBus) -> None:
     sync_session = session.sync_session
     registered = sync_session.get_nested_transaction() or sync_session.get_transaction()
 
@@ -183,7 +200,8 @@ async def publish_in(session: AsyncSession, event: Event, *, local: EventBus | N
         if settled or committed.in_nested_transaction():
             return  # a savepoint was released; the real commit is still to come
         _forget()
-        target.publish(event)
+        for event in events:
+            target.publish(event)
 
     def _after_rollback(_session: Any, previous: Any) -> None:
         enclosing = registered

@@ -40,6 +40,7 @@ from core.errors import ServiceError
 from core.market.types import Ticker
 from core.strategies.risk import (
     Bar,
+    ExitFill,
     ExitOutcome,
     RiskSettings,
     evaluate,
@@ -74,6 +75,7 @@ class Watched:
     lower: Decimal | None
     upper: Decimal | None
     deadline: datetime | None
+    paper: bool = True
 
     def breached(self, price: Decimal, now: datetime) -> bool:
         if self.lower is not None and price <= self.lower:
@@ -89,7 +91,15 @@ def watch(position: Any, feed: str, rules: RiskSettings) -> Watched | None:
     if lower is None and upper is None and deadline is None:
         return None
     return Watched(
-        position.id, position.bot_id, feed, position.symbol, rules, lower, upper, deadline
+        position.id,
+        position.bot_id,
+        feed,
+        position.symbol,
+        rules,
+        lower,
+        upper,
+        deadline,
+        bool(position.is_paper_trade),
     )
 
 
@@ -116,6 +126,9 @@ class ExitWatcher:
         self.dirty = True
         self.loaded_at: datetime | None = None
         self.exits = 0
+        self.batches = 0
+        self.statements = 0
+        """Statements the batched exits sent (``exit_batch.Batched.statements``)."""
         self.latencies_ms: deque[float] = deque(maxlen=10_000)
 
     @property
@@ -243,6 +256,32 @@ class ExitWatcher:
         self.update(watched, position)
         return outcome
 
+    async def _batch(
+        self, found: list[tuple[Watched, Ticker]], now: datetime, arrived: float | None
+    ) -> list[tuple[Watched, Ticker]]:
+        """Close the paper positions of ``found`` together; returns what is left for the
+        one-by-one path."""
+        from core.engine.exit_batch import close_together
+
+        try:
+            async with self.ctx.db.sessions() as session, session.begin():
+                batch = await close_together(self.ctx, session, found, now)
+        except ServiceError as exc:
+            log.warning("batched exits failed (%s): one by one instead", exc)
+            return found
+        self.batches += 1
+        self.statements += batch.statements
+        for watched in batch.gone:
+            self.drop(watched)
+        done = time.perf_counter()
+        for watched, outcome, position in batch.done:
+            if outcome.fills:
+                self.exits += 1
+                if arrived is not None:
+                    self.latencies_ms.append((done - arrived) * 1000)
+            self.update(watched, position)
+        return batch.one_by_one
+
     async def handle_all(
         self,
         found: list[tuple[Watched, Ticker]],
@@ -256,6 +295,10 @@ class ExitWatcher:
         update to each committed exit is kept in ``latencies_ms``."""
         if not found:
             return
+        if self.ctx.settings.batch_exits:
+            found = await self._batch(found, now, arrived)
+            if not found:
+                return
         gate = asyncio.Semaphore(limit)
 
         async def one(watched: Watched, ticker: Ticker) -> None:
@@ -306,12 +349,11 @@ async def apply_exit(
             await session.flush()
         return outcome, position
     first = outcome.fills[0]
-    key = f"{bot.id}-exit-{position.id}-{first.reason.value}-{state.take_profit_levels_hit}"
+    key = exit_key(bot.id, position.id, first, state.take_profit_levels_hit)
     tx = Tx(ctx, session, bot, key, now, Decided(), {})
     sold: list[str] = []
     for fill in outcome.fills:
-        rule = fill.reason.value.replace("_", " ").lower()
-        why = f"{rule.capitalize()} at {fill.price.normalize():f} (price {price.normalize():f})."
+        why = exit_why(fill, price)
         applied = await sell(
             tx,
             position,
@@ -326,27 +368,48 @@ async def apply_exit(
         return None  # only dust below the pair's quantity step is left: nothing to sell
     if position.status == "open":  # the ledger updated the row's object in this session
         write_state(position, rules, outcome.state)
-    session.add(
-        Execution(
-            bot_id=bot.id,
-            execution_id=key,
-            signal="SELL",
-            confidence=Decimal(100),
-            reason=f"Exit rule: {'; '.join(sold)} for {position.symbol} at {price.normalize():f}.",
-            price=position.current_price,
-            indicators={
-                "position_id": position.id,
-                "rule": first.reason.value,
-                "trigger": str(first.price),
-                "price": str(price),
-            },
-            status="success",
-            error=None,
-            timestamp=now,
-        )
-    )
+    session.add(exit_execution(bot.id, key, sold, position, price, first, now))
     await session.flush()
     return outcome, position
+
+
+def exit_key(bot_id: str, position_id: str, first: ExitFill, levels_hit: int) -> str:
+    """The exit's execution id (and the seed of its orders' client ids)."""
+    return f"{bot_id}-exit-{position_id}-{first.reason.value}-{levels_hit}"
+
+
+def exit_why(fill: ExitFill, price: Decimal) -> str:
+    rule = fill.reason.value.replace("_", " ").lower()
+    return f"{rule.capitalize()} at {fill.price.normalize():f} (price {price.normalize():f})."
+
+
+def exit_execution(
+    bot_id: str,
+    key: str,
+    sold: list[str],
+    position: Position,
+    price: Decimal,
+    first: ExitFill,
+    now: datetime,
+) -> Execution:
+    """The SELL execution that records an exit."""
+    return Execution(
+        bot_id=bot_id,
+        execution_id=key,
+        signal="SELL",
+        confidence=Decimal(100),
+        reason=f"Exit rule: {'; '.join(sold)} for {position.symbol} at {price.normalize():f}.",
+        price=position.current_price,
+        indicators={
+            "position_id": position.id,
+            "rule": first.reason.value,
+            "trigger": str(first.price),
+            "price": str(price),
+        },
+        status="success",
+        error=None,
+        timestamp=now,
+    )
 
 
 def position_quantity(position: Position) -> Decimal:

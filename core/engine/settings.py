@@ -37,6 +37,9 @@ class EngineSettings(BaseSettings):
     and any stream that drops."""
     stale_price_seconds: float = Field(default=30.0, gt=0, le=3600)
     """A symbol with no price this recent is stale: its bots wait and the engine screen says so."""
+    batch_exits: bool = True
+    """Close the paper positions one tick breaches together, in one transaction of a few
+    set-based statements (``core.engine.exit_batch``); off: each in its own transaction."""
     watch_refresh_seconds: float = Field(default=2.0, gt=0, le=600)
     """How often the exit watcher reloads the open positions other processes opened."""
     housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -267,6 +267,59 @@ async def _venue_of(tx: Tx, position: Position) -> Venue:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a trade tells: the notification (``notify``'s arguments) and the dashboard events."""
+
+    notification: dict[str, Any]
+    events: tuple[Event, ...]
+
+
+def trade_notice_of(
+    bot: Bot,
+    execution_id: str,
+    position: Position,
+    side: str,
+    quantity: Decimal,
+    price: Decimal,
+    reason: str,
+    *,
+    notice: NotificationType = NotificationType.TRADE_EXECUTED,
+    pnl: Decimal | None = None,
+) -> Notice:
+    verb = "Bought" if side == "BUY" else "Sold"
+    title = {
+        NotificationType.STOP_LOSS_HIT: f"Stop-loss hit: {bot.name} sold {position.symbol}",
+        NotificationType.TAKE_PROFIT_HIT: f"Take-profit hit: {bot.name} sold {position.symbol}",
+    }.get(notice, f"{bot.name}: {verb.lower()} {position.symbol}")
+    message = (
+        f"{verb} {quantity.normalize():f} {position.symbol} at {price.normalize():f}. {reason}"
+    )
+    if pnl is not None:
+        message += f" Realised P&L before fees: {pnl.normalize():f}."
+    data = {"bot_id": bot.id, "position_id": position.id, "symbol": position.symbol}
+    return Notice(
+        {
+            "user_id": bot.user_id,
+            "type": notice,
+            "title": title[:200],
+            "message": message,
+            "priority": NotificationPriority.HIGH
+            if notice is NotificationType.STOP_LOSS_HIT
+            else NotificationPriority.NORMAL,
+            "metadata": {
+                "bot_id": bot.id,
+                "position_id": position.id,
+                "execution_id": execution_id,
+            },
+        },
+        (
+            Event("trade", bot.user_id, {**data, "side": side}),
+            Event("position", bot.user_id, {**data, "status": position.status}),
+        ),
+    )
+
+
 async def trade_notice(
     tx: Tx,
     position: Position,
@@ -278,34 +331,12 @@ async def trade_notice(
     notice: NotificationType = NotificationType.TRADE_EXECUTED,
     pnl: Decimal | None = None,
 ) -> None:
-    bot = tx.bot
-    verb = "Bought" if side == "BUY" else "Sold"
-    title = {
-        NotificationType.STOP_LOSS_HIT: f"Stop-loss hit: {bot.name} sold {position.symbol}",
-        NotificationType.TAKE_PROFIT_HIT: f"Take-profit hit: {bot.name} sold {position.symbol}",
-    }.get(notice, f"{bot.name}: {verb.lower()} {position.symbol}")
-    message = (
-        f"{verb} {quantity.normalize():f} {position.symbol} at {price.normalize():f}. {reason}"
+    told = trade_notice_of(
+        tx.bot, tx.execution_id, position, side, quantity, price, reason, notice=notice, pnl=pnl
     )
-    if pnl is not None:
-        message += f" Realised P&L before fees: {pnl.normalize():f}."
-    await notify(
-        tx.session,
-        user_id=bot.user_id,
-        type=notice,
-        title=title[:200],
-        message=message,
-        priority=NotificationPriority.HIGH
-        if notice is NotificationType.STOP_LOSS_HIT
-        else NotificationPriority.NORMAL,
-        metadata={"bot_id": bot.id, "position_id": position.id, "execution_id": tx.execution_id},
-        clock=tx.ctx.clock,
-    )
-    data = {"bot_id": bot.id, "position_id": position.id, "symbol": position.symbol}
-    await publish_in(tx.session, Event("trade", bot.user_id, {**data, "side": side}))
-    await publish_in(
-        tx.session, Event("position", bot.user_id, {**data, "status": position.status})
-    )
+    await notify(tx.session, **told.notification, clock=tx.ctx.clock)
+    for event in told.events:
+        await publish_in(tx.session, event)
 
 
 async def enforce_daily_loss(tx: Tx, rules: RiskSettings) -> bool:

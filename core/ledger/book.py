@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.brokers.types import Fill, Side
 from core.clock import SYSTEM_CLOCK, Clock
+from core.db.models.bots import BotBalance
 from core.db.models.trading import Position, Trade
 from core.errors import InvalidInput
 from core.ids import new_id
@@ -129,6 +130,75 @@ class Ledger:
         release: Decimal,
     ) -> AppliedFill:
         info = pair.info
+        other_fee = fill.fee_currency not in (info.quote, info.base) and fill.fee
+        assets = {info.quote, info.base} | ({fill.fee_currency} if other_fee else set())
+        rows = await lock_balances(session, wallet.id, assets)
+        position = await self.open_position(session, wallet.id, info.symbol, for_update=True)
+        opened = position is None
+        position, trade, applied = self.book_fill(
+            fill,
+            wallet,
+            pair,
+            rows,
+            position,
+            order_id=order_id,
+            close_reason=close_reason,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+            release=release,
+        )
+        if opened:
+            session.add(position)
+        await session.flush()
+        session.add(trade)  # written by the next flush (or any query: autoflush)
+        return applied
+
+    def book_fill(
+        self,
+        fill: Fill,
+        wallet: WalletInfo,
+        pair: Pair,
+        rows: Mapping[str, BotBalance],
+        position: Position | None,
+        *,
+        order_id: str | None = None,
+        close_reason: CloseReason | None = None,
+        stop_loss: Decimal | None = None,
+        take_profit: Decimal | None = None,
+        release: Decimal = ZERO,
+    ) -> tuple[Position, Trade, AppliedFill]:
+        """The arithmetic of one fill on rows already locked: checks everything, then changes
+        the balance rows and the position (a new one when ``position`` is None) in memory and
+        returns them with the trade to insert. No SQL: ``apply_fill`` and the engine's batched
+        exits (``core.engine.exit_batch``) both book through here, so both book alike."""
+        with localcontext(CONTEXT):
+            return self._book_fill(
+                fill,
+                wallet,
+                pair,
+                rows,
+                position,
+                order_id,
+                close_reason,
+                stop_loss,
+                take_profit,
+                release,
+            )
+
+    def _book_fill(
+        self,
+        fill: Fill,
+        wallet: WalletInfo,
+        pair: Pair,
+        rows: Mapping[str, BotBalance],
+        position: Position | None,
+        order_id: str | None,
+        close_reason: CloseReason | None,
+        stop_loss: Decimal | None,
+        take_profit: Decimal | None,
+        release: Decimal,
+    ) -> tuple[Position, Trade, AppliedFill]:
+        info = pair.info
         if fill.symbol != info.symbol:
             raise InvalidInput(f"A {fill.symbol} fill can't be booked on {info.symbol}.")
         if info.quote != wallet.quote:
@@ -144,10 +214,6 @@ class Ledger:
         fee_quote = fill.fee if fill.fee_currency == info.quote else ZERO
         fee_base = fill.fee if fill.fee_currency == info.base else ZERO
         other_fee = fill.fee if fill.fee_currency not in (info.quote, info.base) else ZERO
-
-        assets = {info.quote, info.base} | ({fill.fee_currency} if other_fee else set())
-        rows = await lock_balances(session, wallet.id, assets)
-        position = await self.open_position(session, wallet.id, info.symbol, for_update=True)
         before = holding_of(position) if position is not None else Holding()
 
         if buying:
@@ -224,7 +290,6 @@ class Ledger:
                 created_at=now,
                 updated_at=now,
             )
-            session.add(position)
         else:
             if buying:
                 position.dca_count += 1
@@ -248,7 +313,6 @@ class Ledger:
             position.profit_loss_percent = percent(after.net_pnl, after.invested)
             position.unrealized_pnl = ZERO
             position.unrealized_pnl_percent = ZERO
-        await session.flush()
 
         trade = Trade(
             id=new_id(),
@@ -273,13 +337,16 @@ class Ledger:
             is_paper_trade=fill.is_paper,
             executed_at=now,
         )
-        session.add(trade)  # written by the next flush (or any query: autoflush)
-        return AppliedFill(
-            trade_id=trade.id,
-            position_id=position.id,
-            realized_pnl=realized,
-            balance=cash.amount,
-            position_closed=after.is_closed,
+        return (
+            position,
+            trade,
+            AppliedFill(
+                trade_id=trade.id,
+                position_id=position.id,
+                realized_pnl=realized,
+                balance=cash.amount,
+                position_closed=after.is_closed,
+            ),
         )
 
     @staticmethod

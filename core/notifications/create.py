@@ -56,19 +56,20 @@ async def load_recipient(session: AsyncSession, user_id: str) -> tuple[User, Pre
     return user, Preferences.of(row)
 
 
-async def notify(
-    session: AsyncSession,
+def notification_rows(
+    user: User,
+    prefs: Preferences,
     *,
-    user_id: str,
     type: NotificationType,
     title: str,
     message: str,
     priority: NotificationPriority = NotificationPriority.NORMAL,
     metadata: dict[str, Any] | None = None,
     scheduled_for: datetime | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-) -> list[str]:
-    """Store the notification on every routed channel; returns the ids of the rows written."""
+    now: datetime,
+) -> list[Notification]:
+    """The rows of one notification to ``user`` (one per routed channel), not yet added: what
+    ``notify`` writes, for callers that write many notifications in one statement."""
     type_ = _coerce(type, NotificationType, "type")
     priority = _coerce(priority, NotificationPriority, "priority")
     title = title.strip()
@@ -79,16 +80,14 @@ async def notify(
     if scheduled_for is not None and scheduled_for.tzinfo is None:
         raise InvalidInput("scheduled_for must carry a time zone.", field="scheduled_for")
 
-    user, prefs = await load_recipient(session, user_id)
     tz = user_zone(user.timezone)
-    now = clock.now()
     rows: list[Notification] = []
     for channel in channels_for(type_, priority, prefs):
         at, digest = release_time(
             now, channel=channel, priority=priority, p=prefs, tz=tz, requested=scheduled_for
         )
         row = Notification(
-            user_id=user_id,
+            user_id=user.id,
             type=type_,
             channel=channel,
             priority=priority,
@@ -111,6 +110,34 @@ async def notify(
         else:
             row.delivered, row.next_attempt_at = False, at
         rows.append(row)
+    return rows
+
+
+async def notify(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    type: NotificationType,
+    title: str,
+    message: str,
+    priority: NotificationPriority = NotificationPriority.NORMAL,
+    metadata: dict[str, Any] | None = None,
+    scheduled_for: datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> list[str]:
+    """Store the notification on every routed channel; returns the ids of the rows written."""
+    user, prefs = await load_recipient(session, user_id)
+    rows = notification_rows(
+        user,
+        prefs,
+        type=type,
+        title=title,
+        message=message,
+        priority=priority,
+        metadata=metadata,
+        scheduled_for=scheduled_for,
+        now=clock.now(),
+    )
     session.add_all(rows)
     await session.flush()
     await live.publish(
