@@ -72,6 +72,7 @@ INDICATORS = (
     {"name": "bollinger_breakout"},
 )
 P0 = Decimal(100_000)
+STATEMENTS: dict[str, tuple[int, int, int]] = {}  # tag -> (batched statements, batches, exits)
 STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
 
 
@@ -228,7 +229,7 @@ async def throughput(
 
 
 async def latency(
-    db: Database, holders: int, burst: int, tag: str
+    db: Database, holders: int, burst: int, tag: str, *, batch: bool = True
 ) -> tuple[list[float], list[float]]:
     pinned = PinnedMarket(SimulatedMarket(clock=SYSTEM_CLOCK), {"BTC/USDT": P0})
     hubs = MarketHubs()
@@ -239,6 +240,7 @@ async def latency(
         price_poll_seconds=0.05,
         deliver_notifications=False,
         housekeeping_seconds=3600,
+        batch_exits=batch,
     )
     runner = EngineRunner(db, settings=settings, markets=markets)
     specs = [
@@ -274,6 +276,7 @@ async def latency(
         pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * (holders + 10) / 100)
         await asyncio.sleep(3)
         bursts = list(runner.watcher.latencies_ms)[len(singles) :]
+        STATEMENTS[tag] = (runner.watcher.statements, runner.watcher.batches, runner.watcher.exits)
     finally:
         await runner.stop()
     return singles, bursts
@@ -284,7 +287,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
-async def main(bots: int, window: float) -> None:
+async def main(bots: int, window: float, *, throughput_too: bool, batch: bool) -> None:
     url = await pg.create_database("bbx_bench_engine")
     db = Database(url, pool_size=10)
     try:
@@ -294,21 +297,24 @@ async def main(bots: int, window: float) -> None:
         print(
             f"{bots} paper bots created in {time.perf_counter() - t:.1f}s; measuring…", flush=True
         )
-        one, one_mem = await throughput(db, url, 1, 8, window)
-        two, two_mem = await throughput(db, url, 2, 8, window)
+        if throughput_too:
+            one, one_mem = await throughput(db, url, 1, 8, window)
+            two, two_mem = await throughput(db, url, 2, 8, window)
+        else:
+            one = one_mem = two = two_mem = [float("nan")] * 2
         async with db.session() as s:
             rows = await s.scalar(select(func.count()).select_from(Execution))
         async with db.sessions.begin() as s:  # first the exit path alone: the fleet rests
             await s.execute(update(Bot).values(status="inactive"))
-        alone, _ = await latency(db, 100, 0, "alone")
+        alone, _ = await latency(db, 100, 0, "alone", batch=batch)
         async with db.sessions.begin() as s:
             await s.execute(update(Bot).where(Bot.name.notlike("holder%")).values(status="active"))
-        singles, bursts = await latency(db, 100, 30, "fleet")
+        singles, bursts = await latency(db, 100, 30, "fleet", batch=batch)
         cpus = os.cpu_count()
         load = os.getloadavg()[0]
         print(
             f"\nBlockbotX engine ({cpus} CPU(s), PostgreSQL on the same machine, load average "
-            f"{load:.1f} at the end)\n"
+            f"{load:.1f} at the end; exits {'batched' if batch else 'one by one'})\n"
         )
         table = [
             ("cycles/s, 1 process (1,000 bots, all persisted)", f"{one[0]:,.0f}", ">= 5,000"),
@@ -333,6 +339,13 @@ async def main(bots: int, window: float) -> None:
             f"\n({len(alone)} + {len(singles)} single closes measured; {rows:,} executions rows "
             "written by the throughput runs)"
         )
+        if batch:
+            for tag, (statements, batches, exits) in STATEMENTS.items():
+                print(
+                    f"batched exits ({tag}): {exits} exits in {batches} batches, {statements} "
+                    f"statements ({statements / max(exits, 1):.1f} per exit, "
+                    f"{statements / max(batches, 1):.1f} per batch)"
+                )
     finally:
         await db.dispose()
         await pg.drop_database(url)
@@ -344,5 +357,15 @@ if __name__ == "__main__":
     )
     parser.add_argument("--bots", type=int, default=1000)
     parser.add_argument("--window", type=float, default=15.0)
+    parser.add_argument(
+        "--latency-only", action="store_true", help="skip the throughput runs (exits only)"
+    )
+    parser.add_argument(
+        "--one-by-one", action="store_true", help="exits one position per transaction (before)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.bots, args.window))
+    asyncio.run(
+        main(
+            args.bots, args.window, throughput_too=not args.latency_only, batch=not args.one_by_one
+        )
+    )

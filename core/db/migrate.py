@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 log = logging.getLogger(__name__)
-HEAD = "0016"
+HEAD = "0017"
 """The newest revision in migrations/versions (a test proves it is alembic's only head)."""
 
 

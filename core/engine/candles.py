@@ -3,20 +3,31 @@
 A strategy decides on closed candles only. The window of a symbol is fetched once, then only
 the candles that closed since are fetched and appended; every bot on that symbol and timeframe
 reads the same arrays. A window is as long as the longest lookback asked for.
+
+With a ``store`` (the engine's database), the windows of real exchanges (not the simulated
+market) are also kept in ``historical_datasets`` (``core.market.candle_store``): a window is
+read from there before the exchange is asked, only what closed after it is fetched, and what
+was fetched is written back, so engines share them and a restart reuses them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
+from core.db.engine import Database
+from core.market import candle_store
+from core.market.ccxt_feed import CcxtFeed
 from core.market.feed import MAX_CANDLES
 from core.market.hub import PriceHub
 from core.market.types import Candle, Timeframe
 from core.strategies.candles import Candles, datetime_to_ms
+
+log = logging.getLogger(__name__)
 
 
 def _arrays(candles: list[Candle]) -> Candles:
@@ -35,6 +46,11 @@ def _concat(a: Candles, b: Candles, keep: int) -> Candles:
     return merged[-keep:] if len(merged) > keep else merged
 
 
+def _newer(stored: Candles, cached: _Window) -> bool:
+    """The stored window reaches further than the one in memory (another engine fetched)."""
+    return len(cached.candles) == 0 or int(stored.ts[-1]) > int(cached.candles.ts[-1])
+
+
 def _fields(c: Candles) -> tuple[np.ndarray, ...]:
     return (c.ts, c.open, c.high, c.low, c.close, c.volume)
 
@@ -47,10 +63,13 @@ class _Window:
 
 
 class CandleCache:
-    def __init__(self) -> None:
+    def __init__(self, store: Database | None = None) -> None:
         self._windows: dict[tuple[str, str, str], _Window] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self.fetches = 0
+        self.store = store
+        self.stored_reads = 0
+        """Windows served from ``historical_datasets`` without asking the exchange."""
 
     async def window(
         self, hub: PriceHub, symbol: str, timeframe: str, length: int, now: datetime
@@ -67,17 +86,50 @@ class CandleCache:
             current_open = datetime.fromtimestamp(
                 (now.timestamp() // tf.seconds) * tf.seconds, tz=now.tzinfo
             )
+            stored = await self._stored(hub, symbol, tf) if self._keeps(hub) else None
+            if stored is not None and len(stored) and (cached is None or _newer(stored, cached)):
+                cached = _Window(stored, len(stored), current_open)
+                last_closed = datetime_to_ms(current_open - width)
+                if cached.length >= length and int(stored.ts[-1]) >= last_closed:
+                    self.stored_reads += 1
+                    self._windows[key] = _Window(stored, len(stored), current_open + width)
+                    return stored[-length:]
             if cached is None or cached.length < length or len(cached.candles) == 0:
                 candles = await self._fetch(hub, symbol, tf, length, None, now)
+                fetched = len(candles) > 0
             else:
                 since = datetime.fromtimestamp(cached.candles.ts[-1] / 1000, tz=now.tzinfo) + width
                 fresh = await self._fetch(hub, symbol, tf, length, since, now)
                 candles = _concat(cached.candles, fresh, max(length, cached.length))
+                fetched = len(fresh) > 0
             window = _Window(
                 candles, max(length, cached.length if cached else 0), current_open + width
             )
             self._windows[key] = window
+            if fetched and self._keeps(hub):
+                await self._keep(hub, symbol, tf, candles)
             return candles[-length:]
+
+    def _keeps(self, hub: PriceHub) -> bool:
+        """Only a real exchange's candles are kept (the simulated market makes its own)."""
+        return self.store is not None and isinstance(hub.feed, CcxtFeed)
+
+    async def _stored(self, hub: PriceHub, symbol: str, tf: Timeframe) -> Candles | None:
+        assert self.store is not None
+        try:
+            async with self.store.session() as session:
+                return await candle_store.load_window(session, hub.name, symbol, tf.value)
+        except Exception as exc:  # the cache is an optimisation: the exchange still answers
+            log.warning("stored candles of %s %s unavailable: %s", hub.name, symbol, exc)
+            return None
+
+    async def _keep(self, hub: PriceHub, symbol: str, tf: Timeframe, candles: Candles) -> None:
+        assert self.store is not None
+        try:
+            async with self.store.sessions.begin() as session:
+                await candle_store.save_window(session, hub.name, symbol, tf.value, candles)
+        except Exception as exc:
+            log.warning("could not store the candles of %s %s: %s", hub.name, symbol, exc)
 
     async def _fetch(
         self,

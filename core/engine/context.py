@@ -53,6 +53,8 @@ class EngineContext:
 
     def __post_init__(self) -> None:
         self.desk = OrderDesk(clock=self.clock)
+        if self.candles.store is None:
+            self.candles.store = self.db  # exchange candles are kept in historical_datasets
 
     def parsed(
         self,

@@ -28,6 +28,7 @@ from core.ledger.wallets import LIVE, SIMULATION, WalletInfo, bot_wallet
 from core.market.catalog import Pair, load_pair, sync_markets
 from core.market.ccxt_client import ExchangeFactory
 from core.market.errors import UnknownSymbol
+from core.market.fee_tiers import FeeRates, load_fee_tier, with_fee_tier
 from core.market.hub import MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
 from core.market.stream import TickerStream, pro_client, streams_tickers
@@ -107,6 +108,8 @@ class Venue:
     broker: Broker
     hub: PriceHub
     _pairs: dict[str, Pair] = field(default_factory=dict, repr=False)
+    fees: FeeRates | None = None
+    """The owner's fee tier on the exchange a paper wallet trades on (None: the market's)."""
 
     @property
     def feed_name(self) -> str:
@@ -119,7 +122,8 @@ class Venue:
     async def pair(self, session: AsyncSession, symbol: str) -> Pair:
         pair = self._pairs.get(symbol)
         if pair is None:
-            pair = self._pairs[symbol] = await load_or_sync_pair(session, self.hub, symbol)
+            pair = await load_or_sync_pair(session, self.hub, symbol)
+            pair = self._pairs[symbol] = with_fee_tier(pair, self.fees)
         return pair
 
     async def close(self) -> None:
@@ -163,7 +167,12 @@ async def open_venue(
         paper_broker = PaperBroker(
             hub, clock=markets.clock, slippage=markets.slippage, venue="Paper"
         )
-        return Venue(wallet, paper_broker, hub)
+        fees = (
+            None
+            if wallet.paper_market is None
+            else await load_fee_tier(session, wallet.user_id, wallet.paper_market)
+        )
+        return Venue(wallet, paper_broker, hub, fees=fees)
     if wallet.exchange_connection_id is None:
         raise Conflict("The bot's exchange connection was removed; it can't trade live.")
     info, exchange = await open_exchange(

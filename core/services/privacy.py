@@ -138,6 +138,7 @@ _SETTINGS = (
     "notification_preferences",
     "privacy_settings",
     "exchange_connections",
+    "fee_tiers",
     "wallets",
     "signal_providers",
     "telegram_links",

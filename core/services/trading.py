@@ -46,6 +46,7 @@ from core.market.ccxt_client import ExchangeFactory
 from core.market.ccxt_feed import CcxtFeed
 from core.market.errors import UnknownSymbol, venue_name
 from core.market.exchange_list import exchange_spec
+from core.market.fee_tiers import load_fee_tier, with_fee_tier
 from core.market.hub import Backoff, MarketHubs, PriceHub
 from core.market.simulated import SimulatedMarket
 from core.market.types import MarketInfo, quantum
@@ -234,6 +235,8 @@ async def _paper_venue(
         return hub.feed
 
     pair = await _pair(session, hub.name, symbol, load_feed)
+    if hub.name != PAPER_FEED:  # the user's own fees on that exchange, if they set a tier
+        pair = with_fee_tier(pair, await load_fee_tier(session, actor.user_id, hub.name))
     if wallet is None:
         wallet = await manual_wallet(
             session, actor.user_id, initial_balance=ctx.paper_balance, at=ctx.clock.now()

@@ -148,6 +148,14 @@ class HistoricalDataset(Base):
         Index(None, "symbol"),
         Index(None, "timeframe"),
         Index(None, "updated_at"),
+        Index(
+            "uq_historical_datasets_exchange_window",
+            "exchange",
+            "symbol",
+            "timeframe",
+            unique=True,
+            postgresql_where=text("exchange IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = id_column()
@@ -159,6 +167,9 @@ class HistoricalDataset(Base):
     candles: Mapped[list[Any]]
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+    exchange: Mapped[str | None]
+    """Set on the engine's rolling window of one exchange's candles (one row per exchange,
+    symbol and timeframe, kept current by ``core.market.candle_store``); NULL on imports."""
 
 
 class BotExecution(Base):

@@ -37,6 +37,22 @@ class Exchange(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
+class FeeTier(Base):
+    """A user's own fees on an exchange (their VIP tier, a discount): paper fills on that
+    exchange's prices pay these instead of the market's published fees."""
+
+    __tablename__ = "fee_tiers"
+    __table_args__ = (UniqueConstraint("user_id", "exchange"), Index(None, "user_id"))
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(fk("users.id"))
+    exchange: Mapped[str]
+    maker_fee: Mapped[Decimal | None] = money(nullable=True)
+    taker_fee: Mapped[Decimal] = money()
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
 class ExchangeConnection(Base):
     """A user's encrypted API credentials for one exchange (Binance, OKX). Never withdraw rights."""
 
@@ -258,6 +274,7 @@ class PortfolioHistory(Base):
 __all__ = [
     "Exchange",
     "ExchangeConnection",
+    "FeeTier",
     "Order",
     "PortfolioHistory",
     "Position",

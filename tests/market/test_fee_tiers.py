@@ -1,0 +1,119 @@
+"""A user's fee tier on an exchange: set through the service (acting as that user) or the CLI,
+and paid by their paper fills on that exchange's prices instead of the market's taker fee."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core.db.engine import Database
+from core.db.models.trading import Trade
+from core.engine.venues import Markets
+from core.errors import InvalidInput, NotFound
+from core.services import fee_tiers
+from core.services.actor import SYSTEM
+from tests.engine.support import world
+from tests.fake_exchange import exchange_factory
+from tests.fake_exchange.binance import FakeBinance
+from tests.service_users import add_user
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_set_list_clear_and_the_rules(db: Database) -> None:
+    alice = await add_user(db, "alice@example.com")
+    bob = await add_user(db, "bob@example.com")
+    async with db.sessions.begin() as s:
+        view = await fee_tiers.set_fee_tier(s, alice, "Binance", taker_percent="0.075")
+        assert (view.exchange, view.taker_percent, view.maker_percent) == (
+            "binance",
+            D("0.075"),
+            None,
+        )
+        view = await fee_tiers.set_fee_tier(
+            s, alice, "binance", taker_percent="0.04", maker_percent="0.02"
+        )  # replaces the first
+        assert (view.taker_percent, view.maker_percent) == (D("0.04"), D("0.02"))
+    async with db.session() as s:
+        assert [v.exchange for v in await fee_tiers.list_fee_tiers(s, alice)] == ["binance"]
+        assert await fee_tiers.list_fee_tiers(s, bob) == []  # each user sees their own
+    for bad, words in (("-0.1", "between 0 and 5"), ("7", "between 0 and 5"), ("abc", "number")):
+        async with db.sessions.begin() as s:
+            with pytest.raises(InvalidInput, match=words):
+                await fee_tiers.set_fee_tier(s, alice, "binance", taker_percent=bad)
+    async with db.sessions.begin() as s:
+        with pytest.raises(InvalidInput, match="not an exchange"):
+            await fee_tiers.set_fee_tier(s, alice, "nowhere", taker_percent="0.1")
+        with pytest.raises(InvalidInput, match="belongs to a user"):
+            await fee_tiers.set_fee_tier(s, SYSTEM, "binance", taker_percent="0.1")
+    async with db.sessions.begin() as s:
+        await fee_tiers.clear_fee_tier(s, alice, "binance")
+    async with db.sessions.begin() as s:
+        with pytest.raises(NotFound):
+            await fee_tiers.clear_fee_tier(s, alice, "binance")
+
+
+async def paper_buy(db: Database, fake: FakeBinance, email: str, tier: str | None) -> Trade:
+    """A DCA paper bot of a new user buys BTC on the fake Binance's prices, in one cycle."""
+    w = await world(db, email=email)
+    if tier is not None:
+        async with db.sessions.begin() as s:
+            await fee_tiers.set_fee_tier(s, w.actor, "binance", taker_percent=tier)
+    w.markets = Markets(
+        hubs=w.markets.hubs, exchanges=exchange_factory(fake), clock=w.clock,
+        slippage=w.markets.slippage,
+    )  # fmt: skip
+    bot_id = await w.bot(
+        "dca",
+        {"symbol": "BTC/USDT", "timeframe": "1m", "quote_amount": "500", "levels": [],
+         "interval_minutes": 600},
+        paper_market="binance",
+    )  # fmt: skip
+    runner = w.runner()
+    try:
+        await runner.run_pass()
+    finally:
+        await runner.ctx.close()
+        await w.markets.hubs.close()
+    async with db.session() as s:
+        return (await s.scalars(select(Trade).where(Trade.bot_id == bot_id))).one()
+
+
+async def test_paper_fills_pay_the_users_fee_tier(db: Database) -> None:
+    async with FakeBinance() as fake:
+        market = await paper_buy(db, fake, "market@example.com", None)
+        tiered = await paper_buy(db, fake, "vip@example.com", "0.02")
+    for trade in (market, tiered):
+        assert trade.executed_price == D(50000)
+    assert market.fee == market.quantity * market.executed_price * D("0.001")  # Binance's 0.1 %
+    assert tiered.fee == tiered.quantity * tiered.executed_price * D("0.0002")  # the 0.02 % tier
+
+
+async def test_the_cli_sets_lists_and_clears_a_tier(db: Database) -> None:
+    await add_user(db, "carol@example.com")
+    env = {**os.environ, "DATABASE_URL": db.url}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tui.cli", "fees", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    done = await asyncio.to_thread(
+        cli, "set", "okx", "--user", "carol@example.com", "--taker", "0.08", "--maker", "0.06"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "okx: taker 0.08 %, maker 0.06 %" in done.stdout
+    listed = await asyncio.to_thread(cli, "list", "--user", "carol@example.com", "--json")
+    assert '"taker_percent": "0.08"' in listed.stdout
+    bad = await asyncio.to_thread(cli, "set", "okx", "--user", "carol@example.com", "--taker", "9")
+    assert bad.returncode == 1 and "between 0 and 5" in bad.stderr and "Traceback" not in bad.stderr
+    cleared = await asyncio.to_thread(cli, "clear", "okx", "--user", "carol@example.com")
+    assert cleared.returncode == 0, cleared.stderr
