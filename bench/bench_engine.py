@@ -282,16 +282,106 @@ async def latency(
     return singles, bursts
 
 
+async def burst_ab(db: Database, n: int, rounds: int) -> None:
+    """The exit path alone, both ways under the same load: ``n`` positions breached by one tick,
+    closed together (one transaction) or one by one (four at a time, a transaction each), the
+    two alternating ``rounds`` times. Each round is rolled back (the positions stay open for the
+    next), so the time is up to the commit; statements are counted at the driver."""
+    from sqlalchemy import event
+
+    from core.engine.exit_batch import close_together
+    from core.engine.exits import apply_exit
+
+    pinned = PinnedMarket(SimulatedMarket(clock=SYSTEM_CLOCK), {"BTC/USDT": P0})
+    hubs = MarketHubs()
+    hubs.add(PriceHub(pinned, max_age=timedelta(0)))
+    markets = Markets(hubs=hubs, slippage=SlippageModel(impact=Decimal(0)))
+    runner = EngineRunner(db, settings=EngineSettings(deliver_notifications=False), markets=markets)
+    specs = [
+        BotSpec(f"burst {i}", "signal", {"symbol": "BTC/USDT", "timeframe": "1h"},
+                {"stop_loss_percent": "2"})
+        for i in range(n)
+    ]  # fmt: skip
+    ids = await create(db, specs, "burst@example.com")
+    rules = validate_risk_settings(specs[0].risk_settings)
+    for bot_id in ids:
+        async with db.sessions.begin() as s:
+            bot = await s.get(Bot, bot_id)
+            venue = await runner.ctx.venue(s, bot_id, bot.user_id, True)
+            result = await submit(
+                s, runner.ctx.desk, venue,
+                market("BTC/USDT", Side.BUY, Decimal("0.001"), new_client_order_id()),
+            )  # fmt: skip
+            start_state(await s.get(Position, result.fills[-1].position_id), rules)
+            await venue.pair(s, "BTC/USDT")
+    pinned.pinned["BTC/USDT"] = P0 * Decimal("0.97")
+    async with db.sessions() as s:
+        await runner.watcher.load(s)
+    hub = hubs.get("simulated")
+    assert hub is not None
+    now = SYSTEM_CLOCK.now()
+    found = runner.watcher.breaches("simulated", {"BTC/USDT": await hub.ticker("BTC/USDT")}, now)
+    assert len(found) == n, len(found)
+    counted: list[int] = [0]
+
+    def count(*_args: object) -> None:
+        counted[0] += 1
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    together: list[float] = []
+    alone: list[float] = []
+    statements = {"together": 0, "one by one": 0}
+    try:
+        for _ in range(rounds):
+            counted[0] = 0
+            t = time.perf_counter()
+            async with db.sessions() as s, s.begin():
+                await close_together(runner.ctx, s, found, now)
+                together.append((time.perf_counter() - t) * 1000)
+                await s.rollback()
+            statements["together"] = counted[0]
+            gate = asyncio.Semaphore(4)
+
+            async def one(position_id: str, price: Decimal, gate: asyncio.Semaphore = gate) -> None:
+                async with gate, db.sessions() as s, s.begin():
+                    await apply_exit(runner.ctx, s, position_id, price, now)
+                    await s.rollback()
+
+            counted[0] = 0
+            t = time.perf_counter()
+            await asyncio.gather(*(one(w.position_id, tk.last) for w, tk in found))
+            alone.append((time.perf_counter() - t) * 1000)
+            statements["one by one"] = counted[0]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        await runner.ctx.close()
+    print(
+        f"\n{n} stops breached by one tick, the exit path alone, {rounds} alternating rounds "
+        f"(load average {os.getloadavg()[0]:.1f}):"
+    )
+    for name, times in (("together", together), ("one by one", alone)):
+        print(
+            f"  {name:<11} all {n} closed in p50 {pct(times, 0.5):7.1f} ms, "
+            f"max {max(times):7.1f} ms; {statements[name]} statements "
+            f"({statements[name] / n:.1f} per exit)"
+        )
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
-async def main(bots: int, window: float, *, throughput_too: bool, batch: bool) -> None:
+async def main(
+    bots: int, window: float, *, throughput_too: bool, batch: bool, burst: int = 0
+) -> None:
     url = await pg.create_database("bbx_bench_engine")
     db = Database(url, pool_size=10)
     try:
         await migrate.upgrade(db)
+        if burst:
+            await burst_ab(db, burst, 10)
+            return
         t = time.perf_counter()
         await create(db, fleet_specs(bots), "fleet@example.com")
         print(
@@ -363,9 +453,20 @@ if __name__ == "__main__":
     parser.add_argument(
         "--one-by-one", action="store_true", help="exits one position per transaction (before)"
     )
+    parser.add_argument(
+        "--burst-ab",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only: N stops on one tick, closed together vs one by one, alternating",
+    )
     args = parser.parse_args()
     asyncio.run(
         main(
-            args.bots, args.window, throughput_too=not args.latency_only, batch=not args.one_by_one
+            args.bots,
+            args.window,
+            throughput_too=not args.latency_only,
+            batch=not args.one_by_one,
+            burst=args.burst_ab,
         )
     )
