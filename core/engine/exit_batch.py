@@ -7,7 +7,8 @@ positions of one tick share a fixed handful, however many they are:
    ``trades.lock_position``: a position another process is on is skipped, as one by one);
 2. the wallets' balance rows ``FOR UPDATE`` (the ledger's order: balances, then positions);
 3. the positions ``FOR UPDATE`` with their bot, wallet market, owner and notification settings;
-4. the rules and the ledger run in memory (``evaluate``, the paper broker's fill, and
+4. the rules and the ledger run in memory (``evaluate``, the paper broker's fill at each
+   symbol's latest price, asked of the hub once per batch, and
    ``Ledger.book_fill``: the very code the one-by-one path books with);
 5. one ``UPDATE … FROM (VALUES …)`` for the positions and one for the balances, one multi-row
    INSERT each for orders, trades, executions and notifications, one UPDATE cancelling
@@ -119,6 +120,21 @@ class _MemoryFunds:
         return Decimal(0) if row is None else row.amount - row.locked
 
 
+class _PricesOnce:
+    """The paper broker's prices for one batch: each symbol's latest ticker, asked of the hub
+    once (every position of the batch is sold at the same moment)."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.seen: dict[str, Ticker] = {}
+
+    async def ticker(self, symbol: str) -> Ticker:
+        ticker = self.seen.get(symbol)
+        if ticker is None:
+            ticker = self.seen[symbol] = await self.hub.ticker(symbol)
+        return ticker
+
+
 @dataclass
 class _Exit:
     """One position's exit, built in memory and written only if all of it succeeded."""
@@ -205,6 +221,7 @@ async def close_together(
 
     exits: list[tuple[Position, _Exit, Bot, User, Preferences]] = []
     changed: list[Position] = []
+    prices: dict[str, _PricesOnce] = {}
     for position_id in mine:
         if position_id not in found_rows:
             continue
@@ -237,7 +254,8 @@ async def close_together(
             continue
         saved = {a: (r.amount, r.locked) for a, r in wallet_rows.items()}
         pair = await venue.pair(session, position.symbol)
-        broker = replace(venue.broker, funds=_MemoryFunds(wallet_rows))
+        once = prices.setdefault(venue.hub.name, _PricesOnce(venue.hub))
+        broker = replace(venue.broker, funds=_MemoryFunds(wallet_rows), prices=once)
         first = outcome.fills[0]
         key = exit_key(bot.id, position.id, first, state.take_profit_levels_hit)
         this = _Exit()
