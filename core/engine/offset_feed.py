@@ -6,9 +6,9 @@ one (``simulated_spread_percent``), a **wandering spread**: a mean-reverting ran
 Ornstein-Uhlenbeck process, half-life ``HALF_LIFE``) around the offset, whose standard deviation
 is that percentage. Like the simulated market it is a pure function of (seed, symbol, time): two
 processes, or a restart, see the same spread at the same moment. A market whose spread wanders
-is a smaller venue: it trades ``SMALL_VENUE_SHARE`` of the simulated market's volume, so an
-order there slips (the paper broker's slippage model), which the quotes an arbitrage bot
-decides on don't show: a crossing that only just beats the fees can lose.
+is a smaller venue: ``SMALL_VENUE_VOLUME`` (quote currency) trades there a day in each pair, so an
+order there slips (the paper broker's slippage model: 100 USDT slips about 0.07 %), which the
+quotes an arbitrage bot decides on don't show: a crossing that only just beats the fees loses.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from core.market.types import Candle, MarketInfo, Ticker, Timeframe, quantum
 HALF_LIFE = timedelta(minutes=30)
 """How long the wandering spread takes to come half-way back to the offset."""
 STEP_SECONDS = 5  # the spread changes on the simulated market's tick
-SMALL_VENUE_SHARE = Decimal("0.0025")
-"""The volume a market with a wandering spread trades, as a share of the simulated market's."""
+SMALL_VENUE_VOLUME = Decimal(2_000_000)
+"""The quote volume a market with a wandering spread trades in a day, in each pair."""
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _STEPS_PER_DAY = 86_400 // STEP_SECONDS
 _DAYS_KEPT = 8
+_VOLUME_QUANTUM = Decimal("1e-8")
 
 
 def offset_feed_name(
@@ -106,7 +107,6 @@ class OffsetFeed:
             if self.spread_percent
             else None
         )
-        self._volume = SMALL_VENUE_SHARE if self.spread_percent else Decimal(1)
 
     def spread_at(self, symbol: str, when: datetime) -> Decimal:
         """Market B's price over the base market's at ``when``, in percent (before rounding
@@ -136,9 +136,16 @@ class OffsetFeed:
             high_24h=await self._shift(s, t.high_24h, when),
             low_24h=await self._shift(s, t.low_24h, when),
             open_24h=await self._shift(s, t.open_24h, when),
-            volume_24h=t.volume_24h * self._volume,
-            quote_volume_24h=t.quote_volume_24h * self._volume,
+            volume_24h=(t.volume_24h * self._volume_share(t)).quantize(_VOLUME_QUANTUM),
+            quote_volume_24h=(t.quote_volume_24h * self._volume_share(t)).quantize(_VOLUME_QUANTUM),
         )
+
+    def _volume_share(self, t: Ticker) -> Decimal:
+        """The part of the base market's volume this market trades (all of it, unless its
+        spread wanders: then ``SMALL_VENUE_VOLUME`` a day)."""
+        if self._spread is None or t.quote_volume_24h <= 0:
+            return Decimal(1)
+        return SMALL_VENUE_VOLUME / t.quote_volume_24h
 
     async def ticker(self, symbol: str) -> Ticker:
         return await self._ticker(await self.base.ticker(symbol))
@@ -150,6 +157,9 @@ class OffsetFeed:
     async def ohlcv(
         self, symbol: str, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 100
     ) -> list[Candle]:
+        share = Decimal(1)
+        if self._spread is not None:
+            share = self._volume_share(await self.base.ticker(symbol))
         out = []
         for c in await self.base.ohlcv(symbol, timeframe, since=since, limit=limit):
             when = c.timestamp
@@ -160,7 +170,7 @@ class OffsetFeed:
                     high=await self._shift(symbol, c.high, when),
                     low=await self._shift(symbol, c.low, when),
                     close=await self._shift(symbol, c.close, when),
-                    volume=c.volume * self._volume,
+                    volume=(c.volume * share).quantize(_VOLUME_QUANTUM),
                 )
             )
         return out
