@@ -120,6 +120,7 @@ async def _arbitrage_wins_and_loses_after_fees(db: Database, actor: Actor) -> No
     assert any(p is not None and p > 0 for p in pnls), pnls
 
 
+@pytest.mark.slow  # runs the CLI in a process of its own
 def test_the_credentials_are_on_stdout(db: Database, migrated_url: str, tmp_path: Path) -> None:
     """A real process, as a person runs it: the result on stdout, the rest on stderr."""
     env = {
