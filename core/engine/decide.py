@@ -310,7 +310,9 @@ def market_hub(
     name = config.market_a if which == "a" else config.market_b
     if name == "simulated":
         if which == "b" and config.market_a == "simulated":
-            return ctx.markets.offset_hub(config.simulated_offset_percent)
+            return ctx.markets.offset_hub(
+                config.simulated_offset_percent, config.simulated_spread_percent
+            )
         return ctx.markets.paper_hub()
     found = feeds.connections.get(name)
     if found is None:

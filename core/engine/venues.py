@@ -90,14 +90,15 @@ class Markets:
             return None
         return TickerStream(hub, pro_client(client, ws_origin=self.ws_origin))
 
-    def offset_hub(self, offset_percent: Decimal) -> PriceHub:
-        """The simulated market moved by ``offset_percent`` (an arbitrage bot's market B)."""
+    def offset_hub(self, offset_percent: Decimal, spread_percent: Decimal = Decimal(0)) -> PriceHub:
+        """The simulated market moved by ``offset_percent``, its spread wandering by
+        ``spread_percent`` around it (an arbitrage bot's market B)."""
         from core.engine.offset_feed import OffsetFeed, offset_feed_name
 
-        name = offset_feed_name(PAPER_FEED, offset_percent)
+        name = offset_feed_name(PAPER_FEED, offset_percent, spread_percent)
         hub = self.hubs.get(name)
         if hub is None:
-            feed = OffsetFeed(self.paper_hub().feed, offset_percent)
+            feed = OffsetFeed(self.paper_hub().feed, offset_percent, spread_percent)
             hub = self.hubs.add(PriceHub(feed, clock=self.clock, poll_interval=1.0))
         return hub
 

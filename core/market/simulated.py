@@ -93,6 +93,22 @@ _ACTIVITY = _ACTIVITY / np.sqrt(np.mean(_ACTIVITY**2))
 class _Day:
     price: np.ndarray  # int64 price ticks, one per TICK_SECONDS
     volume: np.ndarray  # int64 quantity steps traded during each tick
+    _sums: tuple[np.ndarray, ...] | None = None
+
+    def sums(self) -> tuple[np.ndarray, ...]:
+        """Running highs, lows, volumes and price x volume from the start of the day and from
+        its end (made once), so a ticker's trailing 24 hours cost a few lookups."""
+        if self._sums is None:
+            p, v = self.price, self.volume
+            self._sums = (
+                np.maximum.accumulate(p),
+                np.minimum.accumulate(p),
+                np.cumsum(v),
+                np.cumsum(p * v),
+                np.maximum.accumulate(p[::-1])[::-1],
+                np.minimum.accumulate(p[::-1])[::-1],
+            )
+        return self._sums
 
 
 @dataclass
@@ -175,16 +191,17 @@ class SimulatedMarket:
         today = self._day(index, day)
         last = int(today.price[tick])
         # The trailing 24 hours: the end of yesterday plus today up to now.
-        prices = [today.price[: tick + 1]]
-        volumes = [today.volume[: tick + 1]]
-        if day > 0:
+        high, low, volume, quote, _, _ = (int(a[tick]) for a in today.sums())
+        first = int(today.price[0])
+        if day > 0 and tick + 1 < TICKS_PER_DAY:
             yesterday = self._day(index, day - 1)
-            prices.insert(0, yesterday.price[tick + 1 :])
-            volumes.insert(0, yesterday.volume[tick + 1 :])
-        window = np.concatenate(prices)
-        traded = np.concatenate(volumes)
+            _, _, y_volume, y_quote, y_after_high, y_after_low = yesterday.sums()
+            high = max(high, int(y_after_high[tick + 1]))
+            low = min(low, int(y_after_low[tick + 1]))
+            volume += int(y_volume[-1] - y_volume[tick])
+            quote += int(y_quote[-1] - y_quote[tick])
+            first = int(yesterday.price[tick + 1])
         half_spread = max(1, round(last * spec.spread_bps / 20_000))
-        quote_units = int(np.dot(window.astype(np.float64), traded.astype(np.float64)))
         step = Decimal(1).scaleb(-spec.quantity_precision)
         tick_size = Decimal(1).scaleb(-spec.price_precision)
         return Ticker(
@@ -193,12 +210,12 @@ class SimulatedMarket:
             last=self._price(spec, last),
             bid=self._price(spec, max(1, last - half_spread)),
             ask=self._price(spec, last + half_spread),
-            high_24h=self._price(spec, int(window.max())),
-            low_24h=self._price(spec, int(window.min())),
-            open_24h=self._price(spec, int(window[0])),
-            volume_24h=int(traded.sum()) * step,
+            high_24h=self._price(spec, high),
+            low_24h=self._price(spec, low),
+            open_24h=self._price(spec, first),
+            volume_24h=volume * step,
             # Rounded to the price tick: an indication, not a ledger amount.
-            quote_volume_24h=(Decimal(quote_units) * step * tick_size).quantize(tick_size),
+            quote_volume_24h=(Decimal(quote) * step * tick_size).quantize(tick_size),
         )
 
     def candles(

@@ -28,6 +28,11 @@ class ArbitrageBotConfig(ConfigModel):
         default=Decimal("0.5"),
         description="Price offset of a simulated market B against market A (%).",
     )
+    simulated_spread_percent: Annotated[Decimal, Field(ge=0, le=10)] = Field(
+        default=Decimal(0),
+        description="How far a simulated market B's price wanders around the offset: the "
+        "standard deviation of a mean-reverting random spread (%). 0 keeps it fixed.",
+    )
     threshold_percent: Annotated[Decimal, Field(ge=0, le=100)] = Field(
         default=Decimal("0.1"), description="Net spread (after both fees) needed to trade (%)."
     )
@@ -38,9 +43,11 @@ class ArbitrageBotConfig(ConfigModel):
     @model_validator(mode="after")
     def _two_markets(self):
         same = self.market_a == self.market_b
-        if same and not (self.market_a == "simulated" and self.simulated_offset_percent != 0):
+        moved = self.simulated_offset_percent != 0 or self.simulated_spread_percent != 0
+        if same and not (self.market_a == "simulated" and moved):
             raise ValueError(
-                "market_a and market_b must differ (two simulated markets need a non-zero offset)"
+                "market_a and market_b must differ (two simulated markets need a non-zero "
+                "offset or spread)"
             )
         return self
 

@@ -4,7 +4,7 @@ running in the dashboard (its in-process engine) or in ``blockbotx engine``.
 
 The history is not invented: the real engine runs the bots over the last ``--days`` of the
 deterministic simulated market on a clock that steps through them (cycles, exits, wallet and
-performance and portfolio snapshots each hour), so every trade, position and figure is
+portfolio snapshots each hour, performance every few), so every trade, position and figure is
 what the bots would have done. It ends at the present, where the live engine carries on.
 """
 
@@ -25,7 +25,8 @@ from core.market.simulated import SimulatedMarket
 from tui.cli.output import out
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
-STEP = timedelta(minutes=10)  # each step costs ~0.15 s of database round trips: a day in ~25 s
+STEP = timedelta(minutes=15)  # one pass per 15-minute candle; each costs tens of round trips
+HOUSEKEEPING_HOURS = 6  # performance snapshots, reports and tidying (only the latest is shown)
 WATCH_ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55's own example address
 UNISWAP_USDC_WETH = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc"
 
@@ -43,22 +44,24 @@ def demo_bots(prices: dict[str, Decimal]) -> list[dict[str, Any]]:
                     "indicator": {"name": "sma_cross", "fast": 5, "slow": 20}},
          "risk_settings": {"stop_loss_percent": "1.5", "take_profit_percent": "2.5",
                            "max_position_size": "2000"}},
-        {"name": "SOL model", "type": "ai", "description": "Logistic model of the next 4 hours.",
-         "config": {"symbol": "SOL/USDT", "timeframe": "1h", "train_window": 400, "min_train": 150},
+        {"name": "SOL model", "type": "ai", "description": "Logistic model of the next hour, on 15-minute candles.",
+         "config": {"symbol": "SOL/USDT", "timeframe": "15m", "train_window": 400, "min_train": 150,
+                    "buy_threshold": 0.52, "sell_threshold": 0.48},
          "risk_settings": {"stop_loss_percent": "3", "take_profit_percent": "4",
                            "max_position_size": "2000", "trailing_stop": {"distance_percent": "2"}}},
-        {"name": "BNB grid", "type": "grid", "description": "Ten levels 4% either side of the start.",
-         "config": {"symbol": "BNB/USDT", "lower_price": str((bnb * Decimal("0.96")).quantize(Decimal("0.01"))),
-                    "upper_price": str((bnb * Decimal("1.04")).quantize(Decimal("0.01"))),
+        {"name": "BNB grid", "type": "grid", "description": "Ten levels 1.5% either side of the start.",
+         "config": {"symbol": "BNB/USDT", "lower_price": str((bnb * Decimal("0.985")).quantize(Decimal("0.01"))),
+                    "upper_price": str((bnb * Decimal("1.015")).quantize(Decimal("0.01"))),
                     "grid_count": 10, "quote_per_grid": "200"},
          "risk_settings": {}},
-        {"name": "BTC spread", "type": "arbitrage", "description": "Against a market quoting 0.5% higher.",
-         "config": {"symbol": "BTC/USDT", "simulated_offset_percent": "0.5", "threshold_percent": "0.1",
-                    "trade_amount": "100"},
+        {"name": "BTC spread", "type": "arbitrage",
+         "description": "Against a smaller market whose price wanders around this one's.",
+         "config": {"symbol": "BTC/USDT", "simulated_offset_percent": "0", "simulated_spread_percent": "0.15",
+                    "threshold_percent": "0.05", "trade_amount": "100"},
          "risk_settings": {}},
         {"name": "Meme radar", "type": "pump_screener", "description": "Small caps rising fast on volume.",
-         "config": {"symbols": ["PEPE/USDT", "WIF/USDT", "BONK/USDT"], "timeframe": "15m", "window": 8,
-                    "price_change_percent": "4", "volume_change_percent": "150", "enter": True,
+         "config": {"symbols": ["PEPE/USDT", "WIF/USDT", "BONK/USDT"], "timeframe": "15m", "window": 4,
+                    "price_change_percent": "2", "volume_change_percent": "50", "enter": True,
                     "entry_amount": "150", "stop_loss_percent": "3"},
          "risk_settings": {"take_profit_percent": "6", "max_open_positions": 3}},
     ]  # fmt: skip
@@ -89,6 +92,7 @@ async def build_demo(
     from core.clock import SYSTEM_CLOCK, FrozenClock
     from core.db.models.trading import Trade
     from core.db.models.users import User
+    from core.engine import housekeeping
     from core.engine.runner import EngineRunner
     from core.engine.settings import EngineSettings
     from core.engine.venues import Markets
@@ -138,15 +142,19 @@ async def build_demo(
             await runner.run_pass()
             await runner.check_exits()
             hour = sim.now().replace(minute=0, second=0, microsecond=0)
-            if hour != last_hour:  # hourly: wallet, portfolio and performance snapshots
+            if hour != last_hour:  # hourly: marks, wallet and portfolio snapshots
                 await runner.mark_positions()
-                await runner.housekeeping_once()
+                async with db.sessions.begin() as session:
+                    await housekeeping.wallet_snapshots(session, sim.now())
+                if last_hour is None or hour.hour % HOUSEKEEPING_HOURS == 0:
+                    await runner.housekeeping_once(wallets=False)  # performance, reports...
                 last_hour = hour
             if progress is not None:
                 progress(i, steps)
             if i < steps:
                 sim.advance(STEP)
         await runner.mark_positions()
+        await runner.housekeeping_once(wallets=False)  # the bots' performance as of now
         await trading.snapshot_portfolio(db, actor, ctx=ctx)
         await _after_history(db, actor, bot_ids, markets, sim)
         async with db.session() as session:
