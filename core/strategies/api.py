@@ -51,6 +51,66 @@ class Param:
     choices: tuple[str, ...] = ()
     help: str = ""
 
+    def describe(self) -> str:
+        """What a value must be, in words: "a whole number from 2 to 1000"."""
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
+        kind = {int: "a whole number", float: "a number", bool: "yes or no", str: "text"}[self.type]
+        bounds = []
+        if self.min is not None and self.max is not None:
+            bounds.append(f"from {self.min:g} to {self.max:g}")
+        else:
+            if self.min is not None:
+                bounds.append(f"at least {self.min:g}")
+            if self.above is not None:
+                bounds.append(f"more than {self.above:g}")
+            if self.max is not None:
+                bounds.append(f"at most {self.max:g}")
+            if self.below is not None:
+                bounds.append(f"less than {self.below:g}")
+        if self.min is not None and self.max is not None:
+            bounds += [f"more than {self.above:g}"] if self.above is not None else []
+            bounds += [f"less than {self.below:g}"] if self.below is not None else []
+        return " ".join([kind, " and ".join(bounds)]).strip()
+
+    def parse(self, key: str, raw: str | bool) -> Any:
+        """A value typed into a field (text, or a switch's bool) as this parameter's type,
+        within its range; ValueError naming ``key`` and what it must be otherwise."""
+        wrong = ValueError(f"{key} must be {self.describe()}; {raw!r} is not.")
+        if self.type is bool:
+            if isinstance(raw, bool):
+                return raw
+            word = raw.strip().lower()
+            if word in ("yes", "true", "1", "on"):
+                return True
+            if word in ("no", "false", "0", "off"):
+                return False
+            raise wrong
+        text = str(raw).strip()
+        value: Any
+        try:
+            value = (
+                int(text.replace("_", ""))
+                if self.type is int
+                else float(text)
+                if self.type is float
+                else text
+            )
+        except ValueError:
+            raise wrong from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise wrong
+        if self.choices and value not in self.choices:
+            raise wrong
+        if isinstance(value, int | float) and not (
+            (self.min is None or value >= self.min)
+            and (self.max is None or value <= self.max)
+            and (self.above is None or value > self.above)
+            and (self.below is None or value < self.below)
+        ):
+            raise ValueError(f"{key} must be {self.describe()}; {value:g} is not.")
+        return value
+
     def field(self) -> tuple[Any, Any]:
         """The pydantic field (annotation, FieldInfo) this parameter validates with."""
         annotation: Any = self.type
