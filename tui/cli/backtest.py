@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from core.db.engine import Database
 from core.errors import ServiceError
 
 if TYPE_CHECKING:
     from core.backtest.runner import BacktestResult
+    from core.db.engine import Database
     from core.services.backtests import BacktestRun
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
