@@ -4,13 +4,18 @@ fill at the next open.
 ``bar`` mode asks the strategy for a decision on every candle with the history up to it, as the
 live engine does. ``fast`` mode takes the whole signal series at once and visits only the
 candles where something can happen: a relevant signal, the candle after one, or a candle whose
-range leaves the position's quiet band. Without exit rules or entry limits only the signals
-decide, and the fills are replayed straight from them (``core.backtest.fast_replay``).
+range leaves the position's quiet band. Without exit rules, entry limits or per-bar hooks only
+the signals decide, and the fills are replayed straight from them (``core.backtest.fast_replay``).
+
+A strategy's per-bar hooks run here exactly as in the engine: ``position_size`` at the close
+where an entry fires (its amount is spent at the next open), ``custom_exit`` at every close
+while a position is open and no exit signal fires (the sale fills at the next open).
 """
 
 from __future__ import annotations
 
 import bisect
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +23,7 @@ import numpy as np
 from core.backtest.fast_replay import replay_signals
 from core.backtest.metrics import TradeTotals
 from core.backtest.simulation import Progress, Reporter, Simulation
+from core.strategies.api import OpenTrade
 from core.strategies.base import BUY, HOLD, SELL, Action, Strategy
 from core.strategies.candles import Candles, ms_to_datetime, to_decimal
 from core.strategies.risk import ExitReason, entry_budget, open_state
@@ -33,6 +39,9 @@ class SignalSimulation(Simulation):
         super().__init__(strategy.name, candles, settings)
         self.strategy = strategy
         self.pending = HOLD
+        self.budget: Decimal | None = None  # what position_size chose for the pending entry
+        self.exit_reason = ExitReason.SIGNAL  # of the pending sale
+        self.hooked = strategy.has_exit_hook or strategy.has_size_hook
         self.replayed = (0, TradeTotals())  # trades made by the integer replay, and their sums
 
     def run(self, mode: str, progress: Progress | None) -> None:
@@ -46,7 +55,7 @@ class SignalSimulation(Simulation):
             action = self.strategy.series(self.c).action
             buy_at, sell_at = np.flatnonzero(action == BUY), np.flatnonzero(action == SELL)
             start = 0
-            if not self.rules and not self.limits:
+            if not self.rules and not self.limits and not self.hooked:
                 entries, exits = alternate(buy_at, sell_at, n - 1)
                 start = replay_signals(self, entries, exits, report)
             i, buys, sells = n, [], []
@@ -68,7 +77,8 @@ class SignalSimulation(Simulation):
         if self.pending == BUY:
             self.pending = HOLD
             price = to_decimal(self.c.open[i])
-            budget = entry_budget(self.risk, account.cash)
+            budget = entry_budget(self.risk, account.cash) if self.budget is None else self.budget
+            self.budget = None
             if budget > 0 and account.buy(ms, price, budget) > 0:
                 changed = True
                 if self.rules:
@@ -77,16 +87,38 @@ class SignalSimulation(Simulation):
             self.pending = HOLD
             if account.held > 0:
                 changed = True
-                self.closed(account.sell_all(ms, to_decimal(self.c.open[i]), ExitReason.SIGNAL))
+                self.closed(account.sell_all(ms, to_decimal(self.c.open[i]), self.exit_reason))
         changed |= self.exit_rules(i)
         if i + 1 < self.n:
             if action == BUY and account.held == 0:
                 if self.entry_allowed(self.at_close(i)):
-                    self.pending = BUY
+                    self.enter_at_close(i)
             elif action == SELL and account.held > 0:
-                self.pending = SELL
+                self.pending, self.exit_reason = SELL, ExitReason.SIGNAL
+            elif account.held > 0 and self.strategy.has_exit_hook:
+                self.custom_exit(i)
         if changed:
             self.record(i)
+
+    def enter_at_close(self, i: int) -> None:
+        """An entry fires at the close of ``i``: sized by ``position_size`` if defined."""
+        if not self.strategy.has_size_hook:
+            self.pending = BUY
+            return
+        budget = entry_budget(self.risk, self.account.cash)  # the cash is the same at the fill
+        amount = self.strategy.size_hook(self.c[: i + 1], budget)
+        if amount > 0:
+            self.pending, self.budget = BUY, amount
+
+    def custom_exit(self, i: int) -> None:
+        """Ask ``custom_exit`` at the close of ``i`` whether to sell at the next open."""
+        lot = self.account.trade
+        assert lot is not None
+        trade = OpenTrade.at(
+            lot.entry_price, lot.entry_ms, self.account.held, int(self.c.ts[i]), self.tf_ms
+        )
+        if self.strategy.exit_hook(self.c[: i + 1], trade) is not None:
+            self.pending, self.exit_reason = SELL, ExitReason.CUSTOM_EXIT
 
     def next_signal(self, j: int, buys: list[int], sells: list[int]) -> int:
         """The first candle from ``j`` on where ``act`` can do anything."""
@@ -94,6 +126,8 @@ class SignalSimulation(Simulation):
             return j
         if self.account.held == 0:
             return _next(buys, j, self.n)
+        if self.strategy.has_exit_hook:
+            return j  # custom_exit is asked at every close while a position is open
         return self.quiet_until(j, _next(sells, j, self.n))
 
     def totals(self) -> TradeTotals:

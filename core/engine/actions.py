@@ -90,7 +90,13 @@ async def _entry_check(tx: Tx, rules: RiskSettings, wallet_paper: bool) -> str |
 
 
 async def _enter(
-    tx: Tx, symbol: str, rules: RiskSettings, *, reason: str, budget_cap: Decimal | None = None
+    tx: Tx,
+    symbol: str,
+    rules: RiskSettings,
+    *,
+    reason: str,
+    budget_cap: Decimal | None = None,
+    size: Callable[[Decimal], Awaitable[Decimal]] | None = None,
 ) -> bool:
     venue = await tx.venue()
     if await open_position(tx.session, venue.wallet.id, symbol) is not None:
@@ -104,6 +110,12 @@ async def _enter(
     budget = entry_budget(rules, await free_cash(tx.session, venue.wallet))
     if budget_cap is not None:
         budget = min(budget, budget_cap)
+    if size is not None:  # the strategy's position_size hook
+        budget = await size(budget)
+        if budget <= 0:
+            _append(tx, "Not entered: the strategy's position size is 0.")
+            return False
+        _append(tx, f"Position size {budget.normalize():f} (the strategy's position_size).")
     bought = await buy(tx, symbol, budget, rules, reason=reason)
     if bought is None:
         _append(tx, "Not entered: the free cash buys less than the pair's minimum.")
@@ -112,7 +124,14 @@ async def _enter(
     return True
 
 
-async def _leave(tx: Tx, symbol: str, rules: RiskSettings, *, reason: str) -> bool:
+async def _leave(
+    tx: Tx,
+    symbol: str,
+    rules: RiskSettings,
+    *,
+    reason: str,
+    exit_reason: ExitReason = ExitReason.SIGNAL,
+) -> bool:
     venue = await tx.venue()
     position = await open_position(tx.session, venue.wallet.id, symbol)
     if position is None:
@@ -123,7 +142,7 @@ async def _leave(tx: Tx, symbol: str, rules: RiskSettings, *, reason: str) -> bo
     if position.status != "open":
         _append(tx, "The position was closed meanwhile.")
         return False
-    fill = await sell(tx, position, held(position), ExitReason.SIGNAL, reason=reason, rules=rules)
+    fill = await sell(tx, position, held(position), exit_reason, reason=reason, rules=rules)
     if fill is None:
         _append(tx, "What is held is below the pair's quantity step.")
         return False
@@ -131,18 +150,27 @@ async def _leave(tx: Tx, symbol: str, rules: RiskSettings, *, reason: str) -> bo
     return True
 
 
-def enter(symbol: str, parsed: Parsed, candle_ms: int) -> ActionFn:
+def enter(
+    symbol: str,
+    parsed: Parsed,
+    candle_ms: int,
+    size: Callable[[Decimal], Awaitable[Decimal]] | None = None,
+) -> ActionFn:
+    """Enter at this candle's close; ``size`` is the strategy's position_size hook, if any."""
+
     async def run(tx: Tx) -> None:
         tx.state["candle"] = candle_ms
-        await _enter(tx, symbol, parsed.risk, reason=tx.decided.reason)
+        await _enter(tx, symbol, parsed.risk, reason=tx.decided.reason, size=size)
 
     return run
 
 
-def leave(symbol: str, parsed: Parsed, candle_ms: int) -> ActionFn:
+def leave(
+    symbol: str, parsed: Parsed, candle_ms: int, exit_reason: ExitReason = ExitReason.SIGNAL
+) -> ActionFn:
     async def run(tx: Tx) -> None:
         tx.state["candle"] = candle_ms
-        await _leave(tx, symbol, parsed.risk, reason=tx.decided.reason)
+        await _leave(tx, symbol, parsed.risk, reason=tx.decided.reason, exit_reason=exit_reason)
 
     return run
 

@@ -30,12 +30,15 @@ from core.engine.trades import Decided, Tx
 from core.engine.venues import PAPER_FEED
 from core.errors import Conflict
 from core.market.hub import PriceHub
+from core.strategies.api import OpenTrade
 from core.strategies.arbitrage import ArbitrageBotConfig, Quote, net_spread_percent, opportunity
-from core.strategies.base import Action
+from core.strategies.base import Action, Strategy
+from core.strategies.candles import Candles, datetime_to_ms, timeframe_seconds
 from core.strategies.dca import DcaBotConfig, DcaPosition, dca_order
 from core.strategies.grid import GridBotConfig
 from core.strategies.pump_screener import PumpScreenerConfig, detect
 from core.strategies.registry import build_strategy
+from core.strategies.risk import ExitReason
 from core.strategies.signal import SignalBotConfig
 
 ZERO = Decimal(0)
@@ -171,6 +174,14 @@ async def _candle_strategy(ctx, feeds, watched, bot, parsed: Parsed, now) -> Pla
         indicators=dict(decision.indicators),
         indicators_json=dumped,
     )
+    if decision.signal is not Action.SELL and strategy.has_exit_hook:
+        reason = await _custom_exit(ctx, watched, bot, parsed, strategy, window, last_ms)
+        if reason is not None:
+            decided.signal, decided.confidence, decided.reason = "SELL", Decimal(100), reason
+            return Plan(
+                decided,
+                actions.leave(config.symbol, parsed, last_ms, ExitReason.CUSTOM_EXIT),  # type: ignore[attr-defined]
+            )
     if decision.signal is Action.HOLD:
         return Plan(decided)
     if _state(bot).get("candle") == last_ms:
@@ -183,12 +194,63 @@ async def _candle_strategy(ctx, feeds, watched, bot, parsed: Parsed, now) -> Pla
         if blocked:
             decided.reason = f"{decision.reason} Not entered: {blocked}."
             return Plan(decided)
-        return Plan(decided, actions.enter(config.symbol, parsed, last_ms))  # type: ignore[attr-defined]
+        size = _sizer(ctx, strategy, window) if strategy.has_size_hook else None
+        return Plan(decided, actions.enter(config.symbol, parsed, last_ms, size))  # type: ignore[attr-defined]
     if not _positions(watched, bot, config.symbol):  # type: ignore[attr-defined]
         decided.reason = f"{decision.reason} Nothing held to sell."
         decided.signal = "HOLD"
         return Plan(decided)
     return Plan(decided, actions.leave(config.symbol, parsed, last_ms))  # type: ignore[attr-defined]
+
+
+async def _hook(ctx: EngineContext, strategy: Strategy, call: Callable[[], Any]) -> Any:
+    """A per-bar hook, under the time limit of installed strategy code."""
+    if getattr(strategy, "time_limited", False):
+        return await guarded(strategy, strategy.name, call, ctx.settings.strategy_timeout_seconds)
+    return call()
+
+
+async def _custom_exit(
+    ctx: EngineContext,
+    watched: dict[str, list[Position]],
+    bot: LeasedBot,
+    parsed: Parsed,
+    strategy: Strategy,
+    window: Candles,
+    last_ms: int,
+) -> str | None:
+    """The strategy's ``custom_exit`` on the held position at the close of ``window[-1]``
+    (asked once per candle and position), as the backtester asks it."""
+    symbol, timeframe = parsed.config.symbol, parsed.config.timeframe  # type: ignore[attr-defined]
+    positions = _positions(watched, bot, symbol)
+    if not positions or _state(bot).get("candle") == last_ms:
+        return None  # nothing held, or already acted on at this candle's close
+    position = positions[0]
+    cached = parsed.extras.get("custom_exit")
+    if cached is not None and cached[:2] == (last_ms, position.id):
+        return cached[2]
+    trade = OpenTrade.at(
+        position.entry_price,
+        datetime_to_ms(position.created_at),
+        held(position),
+        last_ms,
+        timeframe_seconds(timeframe) * 1000,
+    )
+    reason = await _hook(ctx, strategy, lambda: strategy.exit_hook(window, trade))
+    parsed.extras["custom_exit"] = (last_ms, position.id, reason)
+    return reason
+
+
+def _sizer(
+    ctx: EngineContext, strategy: Strategy, window: Candles
+) -> Callable[[Decimal], Awaitable[Decimal]]:
+    """The strategy's ``position_size`` on the entry at the close of ``window[-1]``."""
+
+    async def size(budget: Decimal) -> Decimal:
+        amount: Decimal = await _hook(ctx, strategy, lambda: strategy.size_hook(window, budget))
+        return amount
+
+    return size
 
 
 async def _provider(ctx, hub, bot, parsed: Parsed, price: Decimal, now) -> Plan:

@@ -37,6 +37,7 @@ EXIT_NOTICE = {
     ExitReason.TAKE_PROFIT_LEVEL: (NotificationType.TAKE_PROFIT_HIT, CloseReason.TAKE_PROFIT),
     ExitReason.STALE_TRADE: (NotificationType.TRADE_EXECUTED, CloseReason.SIGNAL),
     ExitReason.SIGNAL: (NotificationType.TRADE_EXECUTED, CloseReason.SIGNAL),
+    ExitReason.CUSTOM_EXIT: (NotificationType.TRADE_EXECUTED, CloseReason.SIGNAL),
 }
 """How each exit rule is told and booked (``positions.close_reason`` keeps the seed's values;
 the exact rule is in the execution's reason and the notification)."""

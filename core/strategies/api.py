@@ -1,19 +1,23 @@
-"""The strategy API (version 1): what a strategy written for BlockbotX looks like.
+"""The strategy API (version 1.1): what a strategy written for BlockbotX looks like.
 
 A strategy is a class: it declares its parameters (``params``), how many candles it needs
 before its signals mean something (``warmup``), and computes entry and exit signals over whole
-numpy candle arrays at once (``signals``). The same class runs in backtests, paper bots and live
-bots: the engine calls it on a window of recent candles and acts on the last bar, the backtester
-calls it once on the whole history. docs/strategies.md is the user's guide; the five built-in
-signals (``core.strategies.technical``) are written on this API too.
+numpy candle arrays at once (``signals``). It may add two per-bar hooks (version 1.1):
+``custom_exit`` (leave the open position at a candle's close) and ``position_size`` (how much
+to spend on an entry). The same class runs in backtests, paper bots and live bots: the engine
+calls it on a window of recent candles and acts on the last bar, the backtester calls
+``signals`` once on the whole history and the hooks candle by candle. docs/strategies.md is the
+user's guide; the five built-in signals (``core.strategies.technical``) are written on this API.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -24,6 +28,9 @@ from core.strategies.config import ConfigModel
 
 API_VERSION = 1
 """Raised only when a strategy written for this version could stop working."""
+API_MINOR = 1
+"""Raised when the API gains something old strategies need not know about (1.1: the per-bar
+hooks ``custom_exit`` and ``position_size``)."""
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 ParamType = type[int] | type[float] | type[bool] | type[str]
@@ -43,6 +50,66 @@ class Param:
     below: float | None = None
     choices: tuple[str, ...] = ()
     help: str = ""
+
+    def describe(self) -> str:
+        """What a value must be, in words: "a whole number from 2 to 1000"."""
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
+        kind = {int: "a whole number", float: "a number", bool: "yes or no", str: "text"}[self.type]
+        bounds = []
+        if self.min is not None and self.max is not None:
+            bounds.append(f"from {self.min:g} to {self.max:g}")
+        else:
+            if self.min is not None:
+                bounds.append(f"at least {self.min:g}")
+            if self.above is not None:
+                bounds.append(f"more than {self.above:g}")
+            if self.max is not None:
+                bounds.append(f"at most {self.max:g}")
+            if self.below is not None:
+                bounds.append(f"less than {self.below:g}")
+        if self.min is not None and self.max is not None:
+            bounds += [f"more than {self.above:g}"] if self.above is not None else []
+            bounds += [f"less than {self.below:g}"] if self.below is not None else []
+        return " ".join([kind, " and ".join(bounds)]).strip()
+
+    def parse(self, key: str, raw: str | bool) -> Any:
+        """A value typed into a field (text, or a switch's bool) as this parameter's type,
+        within its range; ValueError naming ``key`` and what it must be otherwise."""
+        wrong = ValueError(f"{key} must be {self.describe()}; {raw!r} is not.")
+        if self.type is bool:
+            if isinstance(raw, bool):
+                return raw
+            word = raw.strip().lower()
+            if word in ("yes", "true", "1", "on"):
+                return True
+            if word in ("no", "false", "0", "off"):
+                return False
+            raise wrong
+        text = str(raw).strip()
+        value: Any
+        try:
+            value = (
+                int(text.replace("_", ""))
+                if self.type is int
+                else float(text)
+                if self.type is float
+                else text
+            )
+        except ValueError:
+            raise wrong from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise wrong
+        if self.choices and value not in self.choices:
+            raise wrong
+        if isinstance(value, int | float) and not (
+            (self.min is None or value >= self.min)
+            and (self.max is None or value <= self.max)
+            and (self.above is None or value > self.above)
+            and (self.below is None or value < self.below)
+        ):
+            raise ValueError(f"{key} must be {self.describe()}; {value:g} is not.")
+        return value
 
     def field(self) -> tuple[Any, Any]:
         """The pydantic field (annotation, FieldInfo) this parameter validates with."""
@@ -74,6 +141,37 @@ class Signals:
     confidence: np.ndarray | None = None
     indicators: Mapping[str, np.ndarray] = field(default_factory=dict)
     explain: Callable[[int], str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTrade:
+    """The open position, as ``custom_exit`` sees it at a candle's close.
+
+    ``entry_price`` is the average fill price, ``entry_ms`` when it filled (epoch ms),
+    ``quantity`` what is held, and ``bars`` the candles that have closed since the fill: 1 at the
+    close of the candle the entry filled in, 2 at the next close, and so on.
+    """
+
+    entry_price: float
+    entry_ms: int
+    quantity: float
+    bars: int
+
+    @classmethod
+    def at(
+        cls, entry_price: Decimal, entry_ms: int, quantity: Decimal, candle_ms: int, tf_ms: int
+    ) -> OpenTrade:
+        """The trade at the close of the candle opening at ``candle_ms`` (the one computation
+        of ``bars`` the backtester and the engine share)."""
+        bars = max(0, -((entry_ms - candle_ms - tf_ms) // tf_ms))  # ceil((close - entry) / tf)
+        return cls(float(entry_price), int(entry_ms), float(quantity), int(bars))
+
+    def gain_pct(self, price: float) -> float:
+        """The gain (%) of ``price`` over the entry price."""
+        return (price / self.entry_price - 1.0) * 100.0
+
+
+MONEY_STEP = Decimal("0.00000001")
 
 
 class CandleStrategy(ABC):
@@ -109,6 +207,30 @@ class CandleStrategy(ABC):
     def signals(self, candles: Candles) -> Signals:
         """Entry and exit signals for every candle; element ``i`` uses candles ``0..i`` only."""
 
+    # -- optional per-bar hooks (API 1.1) --------------------------------------------------
+
+    def custom_exit(self, candles: Candles, trade: OpenTrade) -> str | bool | None:
+        """At the close of every candle while a position is open, unless the strategy's own
+        exit signal fires there: return a reason (or True) to sell everything at the next open,
+        None (or False) to hold. ``candles`` ends with the candle that just closed."""
+        return None
+
+    def position_size(self, candles: Candles, budget: Decimal) -> Decimal | float | int | None:
+        """When an entry fires at the close of ``candles[-1]``: the quote amount to spend.
+        ``budget`` is what the bot would spend without the hook (free cash, capped by the
+        risk settings' max_position_size); more than it is cut to it, 0 or less skips the
+        entry, None spends the budget."""
+        return None
+
+    @classmethod
+    def hooks(cls) -> tuple[str, ...]:
+        """The per-bar hooks this class defines (``custom_exit``, ``position_size``)."""
+        return tuple(
+            name
+            for name in ("custom_exit", "position_size")
+            if getattr(cls, name) is not getattr(CandleStrategy, name)
+        )
+
     # -- used by BlockbotX ----------------------------------------------------------------
 
     @classmethod
@@ -124,6 +246,42 @@ class CandleStrategy(ABC):
     def from_params(cls, values: Mapping[str, Any]) -> CandleStrategy:
         """An instance with ``values`` validated (raises pydantic's ValidationError)."""
         return cls(cls.params_model().model_validate({**values, "name": cls.name}))
+
+
+def exit_reason(name: str, answer: object) -> str | None:
+    """``custom_exit``'s answer as the reason to sell (None: hold); ValueError if malformed."""
+    if answer is None or answer is False:
+        return None
+    if answer is True:
+        return f"{name}: custom exit."
+    if isinstance(answer, str):
+        text = answer.strip()
+        return f"{name}: custom exit: {text}" if text else f"{name}: custom exit."
+    raise ValueError(f"custom_exit must return a reason (str), True, False or None, not {answer!r}")
+
+
+def entry_amount(answer: object, budget: Decimal) -> Decimal:
+    """``position_size``'s answer as the quote amount to spend: cut to ``budget``, rounded down
+    to 1e-8, 0 when the entry is skipped; ValueError if it is not a number."""
+    if answer is None:
+        return budget
+    if isinstance(answer, bool) or not isinstance(
+        answer, int | float | Decimal | np.integer | np.floating
+    ):
+        raise ValueError(f"position_size must return an amount or None, not {answer!r}")
+    if isinstance(answer, float | np.floating):
+        if not math.isfinite(float(answer)):
+            raise ValueError(f"position_size returned {answer!r}, not a finite amount")
+        amount = Decimal(repr(float(answer)))
+    elif isinstance(answer, Decimal):
+        amount = answer
+    else:
+        amount = Decimal(int(answer))  # int or a numpy integer
+    if not amount.is_finite():
+        raise ValueError(f"position_size returned {answer!r}, not a finite amount")
+    if amount <= 0:
+        return Decimal(0)
+    return min(amount, budget).quantize(MONEY_STEP, rounding=ROUND_DOWN)
 
 
 def _build_params_model(cls: type[CandleStrategy]) -> type[ConfigModel]:

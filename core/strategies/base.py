@@ -95,6 +95,20 @@ class Strategy(ABC):
     def series(self, candles: Candles) -> SignalSeries:
         """Decisions for every candle; element ``i`` uses candles ``0..i`` only."""
 
+    has_exit_hook: bool = False
+    """Whether ``exit_hook`` may sell an open position (a strategy's ``custom_exit``)."""
+    has_size_hook: bool = False
+    """Whether ``size_hook`` sizes entries (a strategy's ``position_size``)."""
+
+    def exit_hook(self, window: Candles, trade: Any) -> str | None:
+        """At the close of ``window[-1]`` with ``trade`` (an ``api.OpenTrade``) open: the reason
+        to sell it at the next open, or None to hold."""
+        return None
+
+    def size_hook(self, window: Candles, budget: Decimal) -> Decimal:
+        """At an entry on the close of ``window[-1]``: the quote amount to spend (≤ budget)."""
+        return budget
+
     def decide(self, window: Candles, signals: Sequence[Any] = ()) -> Decision:
         """The decision on the last (closed) candle of ``window``. ``signals`` are external
         signals that arrived during that candle (only provider-following bots use them)."""

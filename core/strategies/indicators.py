@@ -8,8 +8,32 @@ same result. Warm-up elements are NaN.
 
 from __future__ import annotations
 
+import sys
+from types import ModuleType
+
 import numpy as np
-import talib
+
+
+def _load_talib() -> ModuleType:
+    """TA-Lib for numpy arrays, without the pandas and polars wrappers its package sets up when
+    those libraries are installed: importing them for that costs every process seconds of
+    start-up (``python -X importtime``), and candles are numpy arrays. A process that imported
+    pandas or polars before keeps TA-Lib's wrappers for them."""
+    if "talib" in sys.modules:
+        return sys.modules["talib"]
+    held = [name for name in ("pandas", "polars") if name not in sys.modules]
+    for name in held:
+        sys.modules[name] = None  # type: ignore[assignment]  # "not installed", for this import
+    try:
+        import talib
+    finally:
+        for name in held:
+            if sys.modules.get(name) is None:
+                sys.modules.pop(name, None)
+    return talib
+
+
+talib = _load_talib()
 
 
 def sma(values: np.ndarray, period: int) -> np.ndarray:

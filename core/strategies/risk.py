@@ -40,6 +40,7 @@ class ExitReason(StrEnum):
     TAKE_PROFIT = "TAKE_PROFIT"
     TAKE_PROFIT_LEVEL = "TAKE_PROFIT_LEVEL"
     STALE_TRADE = "STALE_TRADE"
+    CUSTOM_EXIT = "CUSTOM_EXIT"  # the strategy's custom_exit hook
 
 
 class StopLossMode(StrEnum):

@@ -9,12 +9,20 @@ how decisively it fired (the spread between the averages, how deep RSI went, …
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import numpy as np
 
 from core.strategies import indicators as ind
-from core.strategies.api import CandleStrategy, Param, Signals
+from core.strategies.api import (
+    CandleStrategy,
+    OpenTrade,
+    Param,
+    Signals,
+    entry_amount,
+    exit_reason,
+)
 from core.strategies.base import BUY, HOLD, SELL, SignalSeries, Strategy, apply_min_confidence
 from core.strategies.candles import Candles
 from core.strategies.config import ConfigModel
@@ -263,6 +271,19 @@ class TechnicalStrategy(Strategy):
         self.strategy = strategy
         self.name = strategy.name
         self.min_confidence = float(min_confidence)
+        hooks = type(strategy).hooks()
+        self.has_exit_hook = "custom_exit" in hooks
+        self.has_size_hook = "position_size" in hooks
+
+    def exit_hook(self, window: Candles, trade: OpenTrade) -> str | None:
+        if not self.has_exit_hook:
+            return None
+        return exit_reason(self.name, self.strategy.custom_exit(window, trade))
+
+    def size_hook(self, window: Candles, budget: Decimal) -> Decimal:
+        if not self.has_size_hook:
+            return budget
+        return entry_amount(self.strategy.position_size(window, budget), budget)
 
     @property
     def signal(self) -> ConfigModel:

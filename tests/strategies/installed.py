@@ -14,11 +14,12 @@ from core.strategies import catalog
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
 
 
-def docs_example() -> str:
-    """The first Python block of docs/strategies.md: the strategy a reader would copy."""
-    match = re.search(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
-    assert match, "docs/strategies.md has a python example"
-    return match.group(1)
+def docs_example(index: int = 0) -> str:
+    """A Python block of docs/strategies.md (the first by default): the strategy a reader would
+    copy. The second is the example with per-bar hooks (``dip_buyer``)."""
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) > index, "docs/strategies.md has the python examples"
+    return str(blocks[index])
 
 
 NEXT_CLOSE = """

@@ -87,11 +87,15 @@ async def test_the_backtests_screen_runs_an_installed_strategy_with_its_declared
         assert isinstance(screen, BacktestsScreen)
         screen.query_one("#strategy", Select).value = "donchian_breakout"
         await settle(pilot)
-        params = screen.query_one("#params", Input)
-        assert params.placeholder == 'JSON; defaults: {"entry": 20, "exit": 10}'
-        assert "entry: Candles in the entry channel. (2–500)" in str(params.tooltip)
+        entry = screen.query_one("#param-entry", Input)
+        assert entry.placeholder == "default: 20"
+        assert screen.query_one("#param-exit", Input).placeholder == "default: 10"
+        assert "entry: Candles in the entry channel. A whole number from 2 to 500" in str(
+            entry.tooltip
+        )
         screen.query_one("#dataset", Select).value = dataset.id
-        await type_into(pilot, "#params", '{"entry": 15, "exit": 5}')
+        await type_into(pilot, "#param-entry", "15")
+        await type_into(pilot, "#param-exit", "5")
         await pilot.press("ctrl+r")
         await settle(pilot)
         report = app.screen

@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from core.db.engine import Database
 from core.errors import ServiceError
 
 if TYPE_CHECKING:
     from core.backtest.runner import BacktestResult
+    from core.db.engine import Database
     from core.services.backtests import BacktestRun
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
@@ -203,7 +203,7 @@ def _print(outcome: BacktestRun, as_json: bool) -> None:
     result = outcome.result
     if as_json:
         payload = {"backtest_id": outcome.backtest_id, **result.as_json()}
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(_indented(payload, "trade_list"))
         return
     out = Console(highlight=False)
     out.print(_summary_table(result))
@@ -215,6 +215,19 @@ def _print(outcome: BacktestRun, as_json: bool) -> None:
         console.print(
             "Not stored: pass --bot ID to keep results in the bot's backtests.", highlight=False
         )
+
+
+def _indented(payload: dict, long_list: str) -> str:
+    """``json.dumps(payload, indent=2)`` but one line per item of ``payload[long_list]``: an
+    indented dump runs Python's pure-Python encoder, which took seconds for a million candles'
+    27,000 trades; each compact line is the C encoder's."""
+    items = payload[long_list]
+    if not items:
+        return json.dumps(payload, indent=2)
+    marker = "\u0000trades\u0000"
+    text = json.dumps({**payload, long_list: marker}, indent=2)
+    lines = ",\n".join("    " + json.dumps(item, separators=(", ", ": ")) for item in items)
+    return text.replace(json.dumps(marker), "[\n" + lines + "\n  ]", 1)
 
 
 def _money(value: Decimal | None, places: int = 2) -> str:

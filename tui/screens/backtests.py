@@ -1,11 +1,10 @@
-"""Backtests: pick a bot (signal and AI bots) or a strategy (built-in or installed; the
-parameters field shows what it declares), a dataset and a range,
+"""Backtests: pick a bot (signal and AI bots) or a strategy (built-in or installed; one field
+per parameter it declares, checked against its range), a dataset and a range,
 cash and fee; run it in a worker with a progress bar; open the report. Below, the history of
 past runs (stored under their bot), newest first."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -18,12 +17,12 @@ from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select
 from core.errors import InvalidInput
 from core.services import backtest_runs, backtests, bots
 from core.services.backtests import BacktestRequest
-from core.strategies.api import Param
 from core.strategies.registry import BACKTESTABLE
 from tui import format as fmt
 from tui.screens.base import BaseScreen
 from tui.screens.trades import parse_day
 from tui.widgets.pnl import pnl_text
+from tui.widgets.strategy_params import StrategyParams
 from tui.widgets.table import Column, KeyedTable
 
 HISTORY_COLUMNS = (
@@ -46,16 +45,6 @@ def _number(text: str, field: str) -> Decimal:
     if not value.is_finite():
         raise InvalidInput(f"{field.capitalize()} must be a number.", field=field)
     return value
-
-
-def _bounds(p: Param) -> str:
-    low = p.min if p.min is not None else p.above
-    high = p.max if p.max is not None else p.below
-    if p.choices:
-        return f" ({', '.join(p.choices)})"
-    if low is None and high is None:
-        return ""
-    return f" ({'' if low is None else f'{low:g}'}–{'' if high is None else f'{high:g}'})"
 
 
 class BacktestsScreen(BaseScreen):
@@ -88,10 +77,6 @@ class BacktestsScreen(BaseScreen):
                 id="strategy",
                 compact=True,
             )
-            yield Label("Parameters")
-            yield Input(
-                placeholder='JSON, like {"fast": 10, "slow": 30}', id="params", compact=True
-            )
             yield Label("Dataset")
             yield Select[str]((), prompt="choose a dataset", id="dataset", compact=True)
             yield Label("From / to")
@@ -104,6 +89,7 @@ class BacktestsScreen(BaseScreen):
             with Horizontal(classes="pair"):
                 yield Input("10000", id="cash", compact=True)
                 yield Input("0.001", id="fee", compact=True)
+        yield StrategyParams(id="params")
         with Horizontal(id="run-row"):
             yield Button("Run (ctrl+r)", variant="primary", id="run", compact=True)
             yield ProgressBar(id="progress", show_eta=False)
@@ -116,6 +102,7 @@ class BacktestsScreen(BaseScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 110, "-narrow")
+        self.query_one(StrategyParams).set_class(self.size.width < 110, "-narrow")
 
     def load(self) -> None:
         self._load_choices()  # then the history, which names the bots
@@ -178,15 +165,8 @@ class BacktestsScreen(BaseScreen):
             value = self.query_one(selector, Select).value
             return None if value is Select.NULL else str(value)
 
-        params_text = self.query_one("#params", Input).value.strip()
-        try:
-            params = json.loads(params_text) if params_text else None
-        except json.JSONDecodeError:
-            raise InvalidInput(
-                'Parameters must be JSON, like {"fast": 10}.', field="params"
-            ) from None
-        if params is not None and not isinstance(params, dict):
-            raise InvalidInput("Parameters are a JSON object of settings.", field="params")
+        box = self.query_one(StrategyParams)
+        params = box.values() if box.name_shown else None
         try:
             start = parse_day(self.query_one("#start", Input).value, "from")
             end = parse_day(self.query_one("#end", Input).value, "to")
@@ -203,18 +183,10 @@ class BacktestsScreen(BaseScreen):
         return request, {"start": start, "end": end + timedelta(days=1) if end else None}
 
     @on(Select.Changed, "#strategy")
-    def _strategy_chosen(self, event: Select.Changed) -> None:
-        """The parameters field shows what the chosen strategy declares, with defaults."""
-        params = self.query_one("#params", Input)
-        found = {s.name: s for s in backtest_runs.strategies()}.get(str(event.value))
-        if found is None:
-            params.placeholder, params.tooltip = 'JSON, like {"fast": 10, "slow": 30}', None
-            return
-        defaults = {key: p.default for key, p in found.params.items()}
-        params.placeholder = f"JSON; defaults: {json.dumps(defaults)}"
-        params.tooltip = "\n".join(
-            f"{key}: {p.help or p.type.__name__}{_bounds(p)}" for key, p in found.params.items()
-        )
+    async def _strategy_chosen(self, event: Select.Changed) -> None:
+        """One field per parameter the chosen strategy declares (none: the bot's own)."""
+        name = None if event.value is Select.NULL else str(event.value)
+        await self.query_one(StrategyParams).show(name)
 
     @on(Button.Pressed, "#run")
     def _run_pressed(self) -> None:

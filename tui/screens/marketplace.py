@@ -22,7 +22,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.commerce import billing_for, show_rows, usd
 from tui.screens.data_screen import Col, DataScreen
-from tui.screens.deploy_form import CONFIG_PREFIX, RISK_PREFIX, changes, setting_fields
+from tui.screens.deploy_form import RISK_PREFIX, changes, config_changes, setting_fields
 from tui.screens.security import KeyTable
 
 SORTS = [("Best rated", "rating"), ("Most bought", "downloads"), ("Price", "price"),
@@ -277,7 +277,7 @@ class MarketplaceScreen(DataScreen):
         fields += setting_fields(item.bot_type, item.config, item.risk)
 
         async def submit(values: dict[str, Any]) -> tuple[str, dict, dict, BotDraft]:
-            cfg = changes(values, item.config, CONFIG_PREFIX)
+            cfg = config_changes(values, item.bot_type, item.config)
             risk = changes(values, item.risk, RISK_PREFIX)
             return values["name"], cfg, risk, await item.check(values["name"], cfg, risk)
 
