@@ -256,8 +256,10 @@ class Control:
     async def _bot_action(self, actor: Actor, verb: str, bot_id: str) -> Reply:
         async with self.db.sessions.begin() as session:
             if verb == "start":
+                before = await bots.get_bot(session, actor, bot_id, executions=0)
                 view = await bots.start_bot(session, actor, bot_id, clock=self.clock)
-                return Reply(f"Started {view.name}.")
+                done = "Resumed" if before.bot.status == bots.PAUSED else "Started"
+                return Reply(f"{done} {view.name}.")
             if verb == "pause":
                 view = await bots.pause_bot(session, actor, bot_id, clock=self.clock)
                 return Reply(f"Paused {view.name}.")
