@@ -139,7 +139,9 @@ def sentence(loc: Sequence[str | int], error: Mapping[str, Any]) -> str:
         else:
             text = f"{where}{': ' if said else ' '}{words}"
     elif str(error.get("type")) in _SENTENCE:
-        text = f"{label(names[-1])}: {words}"
+        # a sentence of its own names its fields; say which setting it is about (a union's
+        # tag, like a strategy's name, may follow in the path)
+        text = f"{label(names[0])}: {words}"
     else:
         text = f"{label(names[-1])} {words}"
     return text if text.endswith((".", "?", "!")) else f"{text}."

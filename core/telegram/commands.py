@@ -18,12 +18,12 @@ from core.brokers.types import OrderStatus
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
 from core.errors import InvalidInput, NotFound, ServiceError
+from core.figures import amount, percent, price, quantity, quote_of
 from core.ledger.wallets import DEFAULT_QUOTE
 from core.services import bots, overview, position_board, trade_history, trading
 from core.services.actor import Actor
 from core.services.bot_views import BotSummary
 from core.services.trade_history import TradeFilter
-from core.telegram.text import amount, percent, price, quantity, quote_of
 
 MAX_DAYS = 3650
 MAX_LIST = 20
