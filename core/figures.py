@@ -40,8 +40,10 @@ def quantity(value: Decimal) -> str:
 def exact(value: Decimal) -> str:
     """The exact value for a file a program reads (CSV exports): every digit that counts, none
     of the column's 30-decimal trailing zeros, never an exponent (``0.01``, ``100``)."""
-    normal = value.normalize()
-    return f"{normal:f}" if normal else "0"
+    text = f"{value:f}"  # not normalize(): it rounds to the context's 28 digits
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def percent(value: Decimal | None) -> str:
