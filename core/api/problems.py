@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from core.services.api_keys import ScopeMissing
 from core.services.lockout import AuthenticationFailed
+from core.validation import sentence
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +71,14 @@ def problem(
 
 
 def _validation_detail(errors: list[Any]) -> tuple[str, list[dict[str, str]]]:
-    fields = [
-        {
-            "field": ".".join(
-                str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
-            ),
-            "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
-        }
-        for e in errors
-    ]
-    first = fields[0] if fields else {"field": "", "message": "invalid input"}
-    where = f"{first['field']}: " if first["field"] else ""
-    return f"{where}{first['message']}.", fields
+    """The field path as sent (``config.quote_amount``) beside a message in words (``Quote
+    amount must be a number.``): the one translation of :mod:`core.validation`."""
+    fields = []
+    for e in errors:
+        loc = tuple(p for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+        fields.append({"field": ".".join(str(p) for p in loc), "message": sentence(loc, e)})
+    first = fields[0] if fields else {"field": "", "message": "Invalid input."}
+    return first["message"], fields
 
 
 def _data_exception(exc: DBAPIError) -> bool:

@@ -40,6 +40,7 @@ from core.engine.trades import (
 from core.engine.venues import Venue, load_or_sync_pair
 from core.errors import ServiceError
 from core.events import Event, publish_in
+from core.figures import amount, quote_of
 from core.market.errors import InsufficientFunds
 from core.market.hub import PriceHub
 from core.market.types import Ticker
@@ -572,7 +573,7 @@ def arbitrage(
         record.status, record.logs, record.profit_loss = "completed", logs, profit
         record.trades_count, record.ended_at = len(logs), tx.now
         if profit is not None:
-            _append(tx, f"Net P&L {profit.normalize():f}.")
+            _append(tx, f"Net P&L {amount(profit, quote_of(config.symbol), sign=True)}.")
         await publish_in(
             session, Event("trade", tx.bot.user_id, {"bot_id": tx.bot.id, "arbitrage": record.id})
         )

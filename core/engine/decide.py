@@ -29,6 +29,7 @@ from core.engine.strategy_guard import guarded
 from core.engine.trades import Decided, Tx
 from core.engine.venues import PAPER_FEED
 from core.errors import Conflict
+from core.figures import price, quantity, quote_of
 from core.market.hub import PriceHub
 from core.strategies.api import OpenTrade
 from core.strategies.arbitrage import ArbitrageBotConfig, Quote, net_spread_percent, opportunity
@@ -309,9 +310,10 @@ async def _dca(ctx, feeds, watched, bot, parsed: Parsed, now) -> Plan:
             decided.reason = "DCA: nothing held and nothing to buy."
         else:
             target = position.average_entry * (1 + config.take_profit_percent / 100)
+            quote = quote_of(config.symbol)
             decided.reason = (
-                f"DCA: holding {position.quantity.normalize():f} at an average "
-                f"{position.average_entry.normalize():f}; take-profit at {target.normalize():f}."
+                f"DCA: holding {quantity(position.quantity)} at an average "
+                f"{price(position.average_entry, quote)}; take-profit at {price(target, quote)}."
             )
         return Plan(decided)
     decided.signal = order.side

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from sqlalchemy import ARRAY, Date, Integer, String, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from core.db.models.signals import Signal
 from core.db.models.trading import Position, Trade
 from core.engine import performance, registry
 from core.engine.ids import fast_id
+from core.figures import amount
 from core.ledger.snapshots import snapshot_portfolios, snapshot_wallets, wallet_values
 from core.ledger.wallets import LIVE, MANUAL_BOT_TYPE, SIMULATION
 from core.notifications import notify
@@ -234,13 +235,10 @@ async def reports(session: AsyncSession, now: datetime, clock: Clock) -> int:
     return sent
 
 
-CENT = Decimal("0.01")
-
-
-def readable(amount: Decimal, currency: str) -> str:
+def readable(value: Decimal, currency: str) -> str:
     """An amount for reading: signed, to the cent, with its currency (``+130.42 USDT``); the
     exact figure stays in the metadata."""
-    return f"{amount.quantize(CENT, rounding=ROUND_HALF_EVEN):+,.2f} {currency}"
+    return amount(value, currency, sign=True)
 
 
 def _per_currency(totals: dict[str, Decimal]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import figures
 from core.brokers.ccxt_broker import CcxtBroker
 from core.brokers.types import Side
 from core.db.models.bots import Bot, BotBalance
@@ -22,6 +23,7 @@ from core.engine.exit_state import after_add, exit_state, held, start_state
 from core.engine.orders import buy_quantity, client_order_id, market, submit
 from core.engine.venues import Venue, open_venue, sellable
 from core.events import Event, publish_in
+from core.figures import quote_of
 from core.ledger.book import AppliedFill, CloseReason
 from core.ledger.wallets import WalletInfo, get_wallet, sync_balances
 from core.notifications import notify
@@ -293,11 +295,13 @@ def trade_notice_of(
         NotificationType.STOP_LOSS_HIT: f"Stop-loss hit: {bot.name} sold {position.symbol}",
         NotificationType.TAKE_PROFIT_HIT: f"Take-profit hit: {bot.name} sold {position.symbol}",
     }.get(notice, f"{bot.name}: {verb.lower()} {position.symbol}")
+    quote = quote_of(position.symbol)
     message = (
-        f"{verb} {quantity.normalize():f} {position.symbol} at {price.normalize():f}. {reason}"
+        f"{verb} {figures.quantity(quantity)} {position.symbol} at "
+        f"{figures.price(price, quote)}. {reason}"
     )
     if pnl is not None:
-        message += f" Realised P&L before fees: {pnl.normalize():f}."
+        message += f" Realised P&L before fees: {figures.amount(pnl, quote, sign=True)}."
     data = {"bot_id": bot.id, "position_id": position.id, "symbol": position.symbol}
     return Notice(
         {
@@ -349,6 +353,7 @@ async def enforce_daily_loss(tx: Tx, rules: RiskSettings) -> bool:
         return False
     tx.bot.status = "paused"
     tx.bot.updated_at = tx.now
+    quote = quote_of(str((tx.bot.config or {}).get("symbol") or "USDT"))
     await tx.session.flush()
     await notify(
         tx.session,
@@ -356,8 +361,9 @@ async def enforce_daily_loss(tx: Tx, rules: RiskSettings) -> bool:
         type=NotificationType.BOT_STOPPED,
         title=f"Bot paused: {tx.bot.name} reached its daily loss limit",
         message=(
-            f"Today's realised loss {(-realized).normalize():f} reached the limit "
-            f"{rules.max_daily_loss.normalize():f}. The bot is paused; its open positions stay "
+            f"Today's realised loss {figures.amount(-realized, quote)} reached the limit "
+            f"{figures.amount(rules.max_daily_loss, quote)}. "
+            "The bot is paused; its open positions stay "
             "protected. Resume it when you are ready."
         ),
         priority=NotificationPriority.HIGH,

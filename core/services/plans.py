@@ -346,7 +346,11 @@ async def enforce_plan(
             f"It allows {_count(plan.active_bots, 'running bot')}"
             f"{'' if plan.live_trading else ', paper trading only'}.",
             priority=NotificationPriority.HIGH,
-            metadata={"paused_bots": [b.id for b in paused], "channels_off": off},
+            metadata={
+                "paused_bots": [b.id for b in paused],
+                "channels_off": off,
+                **({"action": "paused"} if paused else {}),
+            },
             clock=clock,
         )
     await session.flush()

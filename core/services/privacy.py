@@ -37,6 +37,7 @@ from core.db.engine import Database
 from core.db.models import metadata
 from core.db.models.users import DataExport, PrivacySettings, User
 from core.errors import Forbidden, InvalidInput, NotFound
+from core.figures import exact
 from core.services.actor import Actor, recheck
 from core.services.audit import audit
 from core.services.rows import loaded
@@ -229,7 +230,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str):
         return REDACTED if _VAULT_VALUE.match(value) else value
     if isinstance(value, Decimal):
-        return str(value)
+        return exact(value)  # exact, without the column's 30-decimal trailing zeros
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):

@@ -30,6 +30,7 @@ from core.db.models.bots import Bot
 from core.db.models.trading import TRADE_PNL_SORT, Trade
 from core.db.models.users import DataExport
 from core.errors import InvalidInput
+from core.figures import exact
 from core.services.actor import Actor
 from core.services.privacy import EXPORT_LIFETIME, ExportView, export_dir
 from core.services.trading_views import Page, TradeView, trade_view
@@ -274,7 +275,13 @@ def _csv_row(row: HistoryRow) -> list[str]:
         "order_id": t.order_id,
         "position_id": t.position_id,
     }
-    return ["" if values[c] is None else str(values[c]) for c in CSV_COLUMNS]
+    return [_cell(values[c]) for c in CSV_COLUMNS]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return exact(value) if isinstance(value, Decimal) else str(value)
 
 
 async def export_csv(

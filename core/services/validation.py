@@ -1,4 +1,5 @@
-"""Turning pydantic validation errors into one clear ``InvalidInput``."""
+"""Validating service input with a pydantic model; what is wrong is said in the user's words
+(:mod:`core.validation`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core.errors import InvalidInput
+from core.validation import describe
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -18,9 +19,4 @@ def parse(model: type[M], data: M | dict[str, Any]) -> M:
     try:
         return model.model_validate(data if isinstance(data, dict) else dict(data))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "is not a setting that can be changed"
-        raise InvalidInput(f"{field}: {msg}" if field else msg, field=field) from None
+        raise describe(exc) from None

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from core.strategies.config import Symbol
+from core.validation import plain
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_REASON = 1000
@@ -150,11 +151,7 @@ def validate_signal(document: Any, *, where: str = "") -> SignalPayload:
 
 
 def _message(err: Any) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown field (check the spelling)"
-    if err["type"] == "missing":
-        return "is required"
-    return str(err["msg"]).removeprefix("Value error, ")
+    return plain(err)  # the one translation of pydantic's words
 
 
 def parse_signal(body: bytes) -> SignalPayload:

@@ -35,6 +35,7 @@ from core.signals.payload import (
     validate_signal,
 )
 from core.strategies.config import normalize_symbol
+from core.validation import plain
 
 TOKEN_PREFIX = "bbxtv_"
 MAX_TICKER = 64
@@ -104,11 +105,7 @@ def read_alert(document: Any) -> Alert:
 
 
 def _message(err: Any) -> str:
-    if err["type"] == "missing":
-        return "is required"
-    if err["type"] == "literal_error":
-        return "must be buy or sell"
-    return str(err["msg"]).removeprefix("Value error, ")
+    return plain(err)  # the one translation of pydantic's words
 
 
 async def resolve_ticker(session: AsyncSession, ticker: str) -> str:

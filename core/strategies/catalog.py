@@ -24,6 +24,7 @@ from core.strategies.api import CandleStrategy, Param
 from core.strategies.config import ConfigModel, describe_validation_error
 from core.strategies.loader import Found, Problem
 from core.strategies.technical import BUILTINS, TECHNICAL_SIGNALS
+from core.validation import NestedInvalid
 
 PATH_ENV = "BLOCKBOTX_STRATEGY_PATH"
 BUILTIN_NAMES = tuple(cls.name for cls in BUILTINS)
@@ -159,7 +160,7 @@ def validate_params(value: Any) -> ConfigModel:
     try:
         return cls.params_model().model_validate(value)
     except ValidationError as exc:
-        raise ValueError(str(describe_validation_error(exc, cls.name))) from None
+        raise NestedInvalid(describe_validation_error(exc, cls.name)) from None
 
 
 def _tag(value: Any) -> str:

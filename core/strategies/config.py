@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from core.errors import InvalidInput
 from core.strategies.candles import timeframe_seconds
+from core.validation import describe
 
 
 class ConfigModel(BaseModel):
@@ -54,19 +55,6 @@ def timeframe_field() -> Any:
 
 
 def describe_validation_error(exc: ValidationError, prefix: str) -> InvalidInput:
-    """One message naming each bad field (``config.slow: …``), fit to show a user."""
-    parts = []
-    first_field = None
-    for error in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in error["loc"])
-        where = f"{prefix}.{loc}" if loc else prefix
-        first_field = first_field or where
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown setting (check the spelling)"
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        elif message.startswith("Assertion failed, "):
-            message = message.removeprefix("Assertion failed, ")
-        parts.append(f"{where}: {message}")
-    return InvalidInput("; ".join(parts), field=first_field)
+    """Every bad field in the user's words (``Slow must be at least 2.``); ``field`` is the
+    first one's path (``config.slow``). The one translation is :func:`core.validation.describe`."""
+    return describe(exc, prefix)

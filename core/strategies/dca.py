@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from core import figures
 from core.strategies.config import (
     ConfigModel,
     Percent,
@@ -63,13 +64,21 @@ class DcaBotConfig(ConfigModel):
         default=Decimal(3), description="Sell everything this far over the average entry (%)."
     )
 
+    @field_validator("levels")
+    @classmethod
+    def _ladder(cls, levels: list[DcaLevel]) -> list[DcaLevel]:
+        for n, (a, b) in enumerate(itertools.pairwise(levels), 2):
+            if a.drop_percent >= b.drop_percent:
+                raise ValueError(
+                    f"each level must drop further than the one before (row {n}: "
+                    f"{_pc(b.drop_percent)} after {_pc(a.drop_percent)})"
+                )
+        return levels
+
     @model_validator(mode="after")
     def _consistent(self):
         if self.interval_minutes is None and not self.levels:
             raise ValueError("set interval_minutes, levels, or both: otherwise it never buys more")
-        drops = [level.drop_percent for level in self.levels]
-        if any(a >= b for a, b in itertools.pairwise(drops)):
-            raise ValueError("levels must be in order of strictly increasing drop_percent")
         return self
 
 
@@ -91,6 +100,16 @@ class DcaOrder:
     level: int | None = None  # the ladder level bought, if any
 
 
+def _p(value: Decimal, config: DcaBotConfig) -> str:
+    """A price in a reason: rounded for reading, with its currency (the exact one is stored
+    with the order)."""
+    return figures.price(value, figures.quote_of(config.symbol))
+
+
+def _pc(value: Decimal) -> str:
+    return f"{figures.quantity(value)}%"
+
+
 def dca_order(
     config: DcaBotConfig, position: DcaPosition | None, price: Decimal, now: datetime
 ) -> DcaOrder | None:
@@ -103,8 +122,9 @@ def dca_order(
             "SELL",
             None,
             position.quantity,
-            f"price {price} reached the take-profit {target} "
-            f"({config.take_profit_percent}% over the average entry {position.average_entry})",
+            f"price {_p(price, config)} reached the take-profit {_p(target, config)} "
+            f"({_pc(config.take_profit_percent)} over the average entry "
+            f"{_p(position.average_entry, config)})",
         )
     if position.buys >= config.max_buys:
         return None
@@ -119,8 +139,9 @@ def dca_order(
                 "BUY",
                 amount,
                 None,
-                f"price {price} is {level.drop_percent}% below the average entry: "
-                f"level {position.levels_done + 1} buys {level.buy_percent}% more",
+                f"price {_p(price, config)} is {_pc(level.drop_percent)} below the average "
+                f"entry {_p(position.average_entry, config)}: level {position.levels_done + 1} "
+                f"buys {_pc(level.buy_percent)} more",
                 level=position.levels_done,
             )
     if config.interval_minutes is not None and now - position.last_buy_at >= timedelta(

@@ -18,12 +18,12 @@ from core.brokers.types import OrderStatus
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
 from core.errors import InvalidInput, NotFound, ServiceError
+from core.figures import amount, percent, price, quantity, quote_of
 from core.ledger.wallets import DEFAULT_QUOTE
 from core.services import bots, overview, position_board, trade_history, trading
 from core.services.actor import Actor
 from core.services.bot_views import BotSummary
 from core.services.trade_history import TradeFilter
-from core.telegram.text import amount, percent, price, quantity, quote_of
 
 MAX_DAYS = 3650
 MAX_LIST = 20
@@ -256,8 +256,10 @@ class Control:
     async def _bot_action(self, actor: Actor, verb: str, bot_id: str) -> Reply:
         async with self.db.sessions.begin() as session:
             if verb == "start":
+                before = await bots.get_bot(session, actor, bot_id, executions=0)
                 view = await bots.start_bot(session, actor, bot_id, clock=self.clock)
-                return Reply(f"Started {view.name}.")
+                done = "Resumed" if before.bot.status == bots.PAUSED else "Started"
+                return Reply(f"{done} {view.name}.")
             if verb == "pause":
                 view = await bots.pause_bot(session, actor, bot_id, clock=self.clock)
                 return Reply(f"Paused {view.name}.")

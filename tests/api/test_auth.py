@@ -93,6 +93,10 @@ async def test_bad_input_is_a_problem_with_the_service_message_and_changes_nothi
         bad_bot = await client.post(
             "/bots", json={"name": "x", "type": "signal", "config": {"indicator": {"name": "nope"}}}
         )
+        bad_amount = await client.post(
+            "/bots", json={"name": "y", "type": "dca", "config": {"quote_amount": "lots"}}
+        )
+        bad_limit_type = await client.get("/trades?limit=many")
         no_json = await client.post(
             "/bots", content=b"{not json", headers={"content-type": "application/json"}
         )
@@ -107,7 +111,16 @@ async def test_bad_input_is_a_problem_with_the_service_message_and_changes_nothi
     )
     assert bad_side.json()["detail"] == "Side must be buy or sell."
     assert bad_side.json()["errors"] == [{"field": "side", "message": "Side must be buy or sell."}]
-    assert bad_bot.status_code == 422 and bad_bot.json()["detail"].startswith("config")
+    assert bad_bot.status_code == 422 and bad_bot.json()["errors"][0]["field"].startswith("config")
+    # pydantic's words said as a person would, the field path kept for programs
+    assert bad_amount.status_code == 422
+    assert bad_amount.json()["detail"] == "Quote amount must be a number."
+    assert bad_amount.json()["errors"] == [
+        {"field": "config.quote_amount", "message": "Quote amount must be a number."}
+    ]
+    assert bad_limit_type.json()["errors"] == [
+        {"field": "limit", "message": "Limit must be a whole number."}
+    ]
     assert no_json.status_code == 422
     assert bad_limit.status_code == 422 and bad_limit.json()["errors"][0]["field"] == "limit"
     assert bad_range.json()["detail"] == "The date range ends before it starts."

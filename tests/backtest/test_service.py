@@ -180,7 +180,7 @@ async def test_dca_and_grid_by_name_with_parameters() -> None:
         None, Actor("x"), by_name("dca", {"levels": levels, "quote_amount": "200"}), candles=candles
     )
     assert dca.result.strategy == "dca" and dca.result.trades > 0
-    with pytest.raises(InvalidInput, match=r"grid\.lower_price: Field required"):
+    with pytest.raises(InvalidInput, match=r"Lower price is required"):
         await service.run_backtest(None, Actor("x"), by_name("grid", {}), candles=candles)
     with pytest.raises(InvalidInput, match=r"choose one of sma_cross.*dca, grid"):
         await service.run_backtest(None, Actor("x"), by_name("martingale", {}), candles=candles)

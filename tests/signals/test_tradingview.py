@@ -269,4 +269,9 @@ async def test_cli_adds_a_tradingview_provider_as_json(
         migrated_url, "provider", "add", "bad", "--type", "tradingview", "--user",
         "alice@example.com", "--json", "--config", '{"chat_ids": [1]}',
     )  # fmt: skip
-    assert code == 1 and out == "" and "config.chat_ids" in err and "Traceback" not in err
+    assert (
+        code == 1
+        and out == ""
+        and "Chat ids is an unknown setting" in err
+        and "Traceback" not in err
+    )

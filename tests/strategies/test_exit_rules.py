@@ -219,7 +219,7 @@ def test_bars_inside_the_quiet_band_change_nothing(path):
     [
         (
             {"stop_loss_percent": 0},
-            "risk_settings.stop_loss_percent: Input should be greater than 0",
+            "Stop loss percent must be more than 0.",
         ),
         (
             {
@@ -261,10 +261,10 @@ def test_bars_inside_the_quiet_band_change_nothing(path):
             {"stale_trade": {"after_minutes": 10, "min_gain_percent": 2, "max_gain_percent": 1}},
             "must not exceed",
         ),
-        ({"stop_los_percent": 5}, "risk_settings.stop_los_percent: unknown setting"),
+        ({"stop_los_percent": 5}, "Stop los percent is an unknown setting"),
         (
             {"trailing_stop": {"distance_percent": 100}},
-            "risk_settings.trailing_stop.distance_percent",
+            "Distance percent must be less than 100.",
         ),
     ],
 )

@@ -37,14 +37,14 @@ def test_every_bot_type_has_defaults_and_help_text():
         (
             "signal",
             {"indicator": {"name": "sma_cross", "fast": 30, "slow": 20}},
-            "config.indicator.sma_cross: fast (30) must be smaller than slow (20)",
+            "Indicator: fast (30) must be smaller than slow (20).",
         ),
-        ("signal", {"indicator": {"name": "nope"}}, "config.indicator"),
+        ("signal", {"indicator": {"name": "nope"}}, "Indicator: Unknown strategy 'nope'"),
         ("signal", {"source": "provider"}, "needs a provider_id"),
         ("signal", {"symbol": "btcusdt"}, "is not a trading pair like BTC/USDT"),
         ("signal", {"timeframe": "7x"}, "Unknown timeframe"),
         ("ai", {"min_train": 600, "train_window": 500}, "can't exceed train_window"),
-        ("ai", {"buy_threshold": 0.4}, "config.buy_threshold"),
+        ("ai", {"buy_threshold": 0.4}, "Buy threshold must be more than 0.5."),
         (
             "dca",
             {
@@ -53,12 +53,12 @@ def test_every_bot_type_has_defaults_and_help_text():
                     {"drop_percent": 5, "buy_percent": 50},
                 ]
             },
-            "strictly increasing drop_percent",
+            "each level must drop further than the one before",
         ),
         ("grid", {"lower_price": 110, "upper_price": 100}, "must be below upper_price"),
         ("arbitrage", {"market_a": "x", "market_b": "x"}, "must differ"),
         ("pump_screener", {"enter": True}, "needs an entry_amount"),
-        ("pump_screener", {"unknown": 1}, "config.unknown: unknown setting"),
+        ("pump_screener", {"unknown": 1}, "Unknown is an unknown setting"),
         ("rocket", {}, "Unknown bot type 'rocket'"),
     ],
 )
@@ -71,7 +71,8 @@ def test_bad_configs_are_clear_errors(bot_type, config, message):
 def test_signal_config_message_names_the_field():
     with pytest.raises(InvalidInput) as err:
         technical_strategy("sma_cross", {"fast": "30", "slow": "20"})
-    assert str(err.value) == "sma_cross: fast (30) must be smaller than slow (20)"
+    assert str(err.value) == "Fast (30) must be smaller than slow (20)."
+    assert err.value.field == "sma_cross"
     with pytest.raises(InvalidInput, match="Unknown strategy 'foo'"):
         technical_strategy("foo", {})
 

@@ -54,11 +54,11 @@ async def test_bad_parameters_of_an_installed_strategy_are_clear_and_run_nothing
 ) -> None:
     installed.add("donchian.py", docs_example())
     candles = random_walk(300)
-    with pytest.raises(InvalidInput, match=r"donchian_breakout.entry: Input should be greater"):
+    with pytest.raises(InvalidInput, match=r"^Entry must be at least 2\.$"):
         await service.run_backtest(
             None, Actor("x"), _request("donchian_breakout", {"entry": 1}), candles=candles
         )
-    with pytest.raises(InvalidInput, match=r"exit \(40\) can't be longer than entry \(20\)"):
+    with pytest.raises(InvalidInput, match=r"(?i)exit \(40\) can't be longer than entry \(20\)"):
         await service.run_backtest(
             None, Actor("x"), _request("donchian_breakout", {"exit": 40}), candles=candles
         )
@@ -78,8 +78,9 @@ def test_a_signal_bot_config_takes_an_installed_strategy(installed: Installer) -
         "entry": 20,
         "exit": 10,
     }
-    with pytest.raises(InvalidInput, match=r"config.indicator.installed: donchian_breakout.exit"):
+    with pytest.raises(InvalidInput, match=r"^Exit must be at least 2\.$") as caught:
         validate_bot_config("signal", {"indicator": {"name": "donchian_breakout", "exit": 0}})
+    assert caught.value.field == "config.indicator.installed.donchian_breakout.exit"
     with pytest.raises(InvalidInput, match="Unknown strategy 'gone'"):
         validate_bot_config("signal", {"indicator": {"name": "gone"}})
 

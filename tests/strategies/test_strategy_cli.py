@@ -121,7 +121,7 @@ def test_check_flags_look_ahead_with_the_bar_and_strategy_path_loads_a_directory
         tmp_path, "--strategy-path", str(folder), "strategy", "check", "donchian_breakout",
         "--set", "entry=x",
     )  # fmt: skip
-    assert bad_value.exit_code == 1 and "donchian_breakout.entry" in bad_value.stderr
+    assert bad_value.exit_code == 1 and "Entry must be a whole number" in bad_value.stderr
 
 
 def test_backtest_runs_an_installed_strategy_from_the_command_line(tmp_path: Path) -> None:

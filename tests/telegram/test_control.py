@@ -209,6 +209,9 @@ async def test_bot_commands_by_name_with_a_choice_when_ambiguous(
 
     assert (await chat.say("/pause Alpha grid"))["text"] == "Paused Alpha grid."
     assert await _status(db, grid) == "paused"
+    # starting a paused bot resumes it, and says so
+    assert (await chat.say("/start_bot Alpha grid"))["text"] == "Resumed Alpha grid."
+    assert (await chat.say("/pause Alpha grid"))["text"] == "Paused Alpha grid."
     assert "No bot named 'Alpha dca' can be paused" in (await chat.say("/pause Alpha dca"))["text"]
     assert "No bot named 'Gamma' can be started" in (await chat.say("/start_bot Gamma"))["text"]
 

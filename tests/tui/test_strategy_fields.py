@@ -14,7 +14,7 @@ from core.db.engine import Database
 from core.db.models.bots import Bot
 from core.services import backtests
 from tests.strategies.installed import Installer, docs_example, installed
-from tests.tui.auth_helpers import settle, type_into
+from tests.tui.auth_helpers import settle, type_into, wait_for
 from tests.tui.dash_helpers import NOW, dashboard, trader
 from tui.screens.backtest_report import BacktestReportScreen
 from tui.screens.backtests import BacktestsScreen
@@ -40,15 +40,15 @@ async def test_signal_bot_fields_follow_the_chosen_strategy(
         form = app.screen
         assert isinstance(form, BotFormScreen)
         form.query_one("#type", Select).value = "signal"
-        await settle(pilot)
+        # the form lays the signal bot's fields out in a message handler, not a worker
+        await wait_for(pilot, lambda: bool(form.query("#ind-fast")), what="the signal fields")
         choice = form.query_one("#ind-name", Select)
         assert choice.value == "sma_cross"
         assert form.query_one("#ind-fast", Input).placeholder == "default: 10"
         assert not form.query("#cfg-indicator")  # no JSON line for the strategy any more
 
         choice.value = "donchian_breakout"
-        await settle(pilot)
-        assert not form.query("#ind-fast")
+        await wait_for(pilot, lambda: not form.query("#ind-fast"), what="the strategy's fields")
         assert form.query_one("#ind-entry", Input).placeholder == "default: 20"
         assert "Candles in the entry channel." in str(
             form.query_one("#row-ind-entry").query(".field-help").first().render()

@@ -25,6 +25,7 @@ from core.strategies.risk import RiskSettings
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.screens.base import BaseScreen
+from tui.widgets.rows_field import RowsField
 
 TYPE_HELP = {
     "dca": "Dollar-cost averaging: buys on a schedule and down a ladder, sells at a target.",
@@ -51,8 +52,26 @@ class FormSource:
     template: TemplateView | None = None
 
 
+def _noun(field: ConfigField) -> str:
+    """One row of a list setting: ``levels`` → ``level``, ``take_profit_levels`` → ``take
+    profit level``."""
+    words = field.label.lower()
+    return words[:-1] if words.endswith("s") else words
+
+
+def _help(field: ConfigField) -> str:
+    if field.kind != "rows":
+        return field.help
+    columns = " ".join(f"{c.label}: {c.help}" for c in field.columns if c.help)
+    return f"{field.help} {columns}".strip()
+
+
 def _control(prefix: str, field: ConfigField, value: Any) -> Widget:
     wid = f"{prefix}-{field.key}"
+    if field.kind == "rows":
+        columns = tuple((c.key, c.label) for c in field.columns)
+        rows = value if isinstance(value, list) else []
+        return RowsField(columns, rows, noun=_noun(field), id=wid)
     if field.kind == "bool":
         return Checkbox("yes", value=bool(value), id=wid, compact=True)
     if field.kind == "choice":
@@ -89,8 +108,8 @@ class FieldRow(Horizontal):
         yield Label(self.field.label + (" *" if self.field.required else ""), classes="field-label")
         with Vertical(classes="field-body"):
             yield _control(self.prefix, self.field, self.value)
-            if self.field.help:
-                yield Static(self.field.help, classes="field-help", markup=False)
+            if _help(self.field):
+                yield Static(_help(self.field), classes="field-help", markup=False)
             yield Static("", classes="field-error")
 
     def raw(self) -> Any:
@@ -102,6 +121,15 @@ class FieldRow(Horizontal):
     def mark(self, message: str) -> None:
         say(self.query_one(".field-error", Static), message)
         self.set_class(bool(message), "-invalid")
+
+    def point(self, row: int | None = None, column: str | None = None) -> None:
+        """Focus the control (a rows field: the row's cell that is wrong)."""
+        control = self.query_one(f"#{self.prefix}-{self.field.key}")
+        if isinstance(control, RowsField):
+            control.focus_cell(row, column)
+        else:
+            control.focus()
+        self.scroll_visible()
 
 
 class BotFormScreen(BaseScreen[str | None]):
@@ -332,7 +360,10 @@ class BotFormScreen(BaseScreen[str | None]):
             try:
                 out[prefix] = read(fields, {key: row.raw() for key, row in rows.items()})
             except FormValueError as exc:
-                self._mark(f"{SECTIONS[prefix]}.{exc.key}", str(exc))
+                where = [SECTIONS[prefix], exc.key]
+                if exc.row is not None:
+                    where += [str(exc.row), exc.column or ""]
+                self._mark(".".join(where).rstrip("."), str(exc))
                 return None
         if "ind" in out:
             name = self.query_one("#ind-name", Select).value
@@ -353,10 +384,12 @@ class BotFormScreen(BaseScreen[str | None]):
             # config.indicator.<strategy>[.<parameter>]: the parameter's field, else the choice
             prefix, key, section = "ind", key.split(".")[-1], "ind-name"
             declared = [f.key for f in self.fields.get("ind", [])]
-            if key not in declared:  # an installed strategy's message names it: "name.key: …"
-                chosen = self.query_one("#ind-name", Select).value
-                key = next((k for k in declared if f"{chosen}.{k}:" in message), "")
-        key = key.split(".")[0]
+            if key not in declared:  # a message about a parameter starts with its label
+                labels = {f.label: f.key for f in self.fields.get("ind", [])}
+                key = next((k for lab, k in labels.items() if message.startswith(f"{lab} ")), "")
+        key, _, rest = key.partition(".")
+        row_text, _, column = rest.partition(".")
+        at_row = int(row_text) if row_text.isdigit() else None
         target = None
         if prefix and key:
             target = next(
@@ -365,9 +398,7 @@ class BotFormScreen(BaseScreen[str | None]):
             )  # fmt: skip
         if target is not None:
             target.mark(message)
-            control = target.query_one(f"#{prefix}-{key}")
-            control.focus()
-            target.scroll_visible()
+            target.point(at_row, column.split(".")[0] or None)
         elif section and self.query(f"#row-{section}"):
             row = self.query_one(f"#row-{section}")
             say(row.query_one(".field-error", Static), message)

@@ -18,13 +18,10 @@ from textual.content import Content
 from textual.widgets import DataTable, Label, Select, Static
 from textual.worker import Worker
 
-from core.db.models.notifications import (
-    NOTIFICATION_GROUPS,
-    NotificationPriority,
-    NotificationType,
-)
+from core.db.models.notifications import NOTIFICATION_GROUPS, NotificationPriority
 from core.events import Event, bus
 from core.notifications.live import KIND
+from core.notifications.words import type_choices, type_words
 from core.services import notifications as inbox
 from core.services.notifications import NotificationView
 from tui.screens.data_screen import Col, DataScreen, fill_table
@@ -42,7 +39,7 @@ GROUP_LABELS = {
 }
 TYPE_OPTIONS: list[tuple[str, str]] = [
     *((f"{label} (all)", f"group:{g}") for g, label in GROUP_LABELS.items()),
-    *((t.value.replace("_", " ").capitalize(), f"type:{t.value}") for t in NotificationType),
+    *((words, f"type:{value}") for words, value in type_choices()),
 ]
 PRIORITY_OPTIONS = [(p.value.capitalize(), p.value) for p in NotificationPriority]
 SEVERITY = {"CRITICAL": "error", "HIGH": "warning"}
@@ -56,17 +53,9 @@ COLUMNS = (
 )
 
 
-# Types whose name doesn't read as words; a bot's lifecycle types carry what happened.
-WORDS = {"TWO_FA_ENABLED": "Two-factor authentication enabled"}
-BOT_ACTIONS = frozenset({"started", "paused", "resumed", "stopped"})
-
-
 def humane(type_: str, action: object = None) -> str:
-    """A notification type in words: ``Bot paused`` (BOT_STOPPED, action paused), ``Bot
-    resumed`` (BOT_STARTED, action resumed), ``Two-factor authentication enabled``."""
-    if type_.startswith("BOT_") and action in BOT_ACTIONS:
-        return f"Bot {action}"
-    return WORDS.get(type_, type_.replace("_", " ").capitalize())
+    """A notification type in words (``Bot paused``, ``Two-factor authentication enabled``)."""
+    return type_words(type_, action)
 
 
 def _action(row: NotificationView) -> object:

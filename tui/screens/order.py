@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from core.market.simulated import DEFAULT_SYMBOLS
 from core.services import exchanges, trading
-from core.services.trading_views import OrderEstimate
+from core.services.trading_views import OrderEstimate, OrderView
 from tui import format as fmt
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.modals.confirm import ConfirmModal
@@ -42,19 +42,45 @@ ORDER_COLUMNS = (
 )
 
 
+def _held(value: Decimal, asset: str, quote: str) -> str:
+    """A balance for reading with its currency: quote to the cent, a coin to 8 decimals."""
+    return f"{fmt.money(value) if asset == quote else fmt.amount(value, 8)} {asset}"
+
+
 def estimate_text(e: OrderEstimate) -> str:
+    quote = e.symbol.partition("/")[2] or e.asset
     lines = [
         f"{e.side.upper()} {fmt.quantity(e.quantity)} {e.symbol} · {e.type} · {e.venue}",
-        f"Expected price  {fmt.price(e.price)}",
-        f"Notional        {fmt.money(e.notional)}",
-        f"Fee             {fmt.money(e.fee, 4)} ({fmt.percent(e.fee_rate * 100, sign=False, places=3)})",
-        f"{'Total cost' if e.side == 'buy' else 'You receive'}      {fmt.money(e.total)}",
+        f"Expected price  {fmt.price(e.price)} {quote}",
+        f"Notional        {fmt.money(e.notional)} {quote}",
+        f"Fee             {fmt.money(e.fee, 4)} {quote} "
+        f"({fmt.percent(e.fee_rate * 100, sign=False, places=3)})",
+        f"{'Total cost' if e.side == 'buy' else 'You receive'}      {fmt.money(e.total)} {quote}",
     ]
     lines.extend(f"[$warning]{note}[/]" for note in e.adjustments)
     if e.available is not None:
         mark = "" if e.sufficient else "  [b $error]not enough[/]"
-        lines.append(f"Available       {fmt.quantity(e.available)} {e.asset}{mark}")
+        lines.append(f"Available       {_held(e.available, e.asset, quote)}{mark}")
     return "\n".join(lines)
+
+
+def placed_text(order: OrderView) -> str:
+    """What became of a placed order, in words: ``Bought 0.01 BTC at 65,012.50 USDT.``"""
+    base, _, quote = order.symbol.partition("/")
+    filled = sum((t.executed_price * t.quantity for t in order.trades), Decimal(0))
+    at = f" at {fmt.price(filled / order.filled)} {quote}" if order.filled else ""
+    if order.status == "filled":
+        verb = "Bought" if order.side.lower() == "buy" else "Sold"
+        return f"{verb} {fmt.quantity(order.filled)} {base}{at}."
+    side = order.side.upper()
+    if order.filled:
+        return (
+            f"{side} {order.symbol}: {fmt.quantity(order.filled)} of "
+            f"{fmt.quantity(order.quantity)} {base} filled{at}; the rest is "
+            f"{order.status.replace('_', ' ')}."
+        )
+    limit = f" at {fmt.price(order.price)} {quote}" if order.price is not None else ""
+    return f"{side} {fmt.quantity(order.quantity)} {base}{limit}: {order.status.replace('_', ' ')}."
 
 
 class OrderScreen(BaseScreen):
@@ -243,15 +269,7 @@ class OrderScreen(BaseScreen):
         if order is None:
             error.update(f"[$error]{refused[0]}[/]" if refused else "")
             return
-        average = (
-            sum((t.executed_price * t.quantity for t in order.trades), Decimal(0)) / order.filled
-            if order.filled
-            else None
-        )
-        at = f" at {fmt.price(average)}" if average is not None else ""
-        self.notify(
-            f"{order.side.upper()} {order.symbol}: {order.status}, filled {fmt.quantity(order.filled)}{at}."
-        )
+        self.notify(placed_text(order))
         self.query_one("#quantity", Input).value = ""
         self._load_orders()
 

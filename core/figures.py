@@ -1,4 +1,7 @@
-"""Figures in Telegram messages: rounded for reading, with their currency; never through float."""
+"""Figures in words a person reads outside the dashboard (notifications, e-mails, Telegram,
+reports, the reasons stored with orders): rounded for reading, with their currency; never
+through float. The one formatter of ``core``; the dashboard's is ``tui/format.py``. The exact
+Decimal stays in the database and in metadata."""
 
 from __future__ import annotations
 
@@ -32,6 +35,15 @@ def price(value: Decimal | None, currency: str) -> str:
 def quantity(value: Decimal) -> str:
     """A quantity without trailing zeros: ``0.015``, ``1,200``."""
     return f"{value.normalize():,f}"
+
+
+def exact(value: Decimal) -> str:
+    """The exact value for a file a program reads (CSV exports): every digit that counts, none
+    of the column's 30-decimal trailing zeros, never an exponent (``0.01``, ``100``)."""
+    text = f"{value:f}"  # not normalize(): it rounds to the context's 28 digits
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def percent(value: Decimal | None) -> str:
