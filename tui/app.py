@@ -184,6 +184,7 @@ class BlockbotXApp(App[None]):
         await self.push_screen(login)
         gc.freeze()  # see _preload_screens
         self.call_after_refresh(self._preload_css)
+        self.run_worker(self._preload_home, thread=True, group="warm-up")
         log.info(
             "start-up to first screen: %.0f ms", (time.perf_counter() - self._started_at) * 1000
         )
@@ -243,6 +244,16 @@ class BlockbotXApp(App[None]):
         if self.engine is not None and isinstance(self.screen, BaseScreen):
             self.screen.load()  # it said "starting"
         self.run_worker(self._preload_screens, thread=True, group="warm-up")
+
+    def _preload_home(self) -> None:
+        """In a thread, behind the sign-in screen: what signing in shows first (the home
+        screen, the user's display settings, the notification toasts) is imported meanwhile."""
+        try:
+            navigation.by_id(navigation.HOME).preload()
+            for module in ("tui.screens.settings", "tui.screens.notifications"):
+                importlib.import_module(module)
+        except Exception:  # only an optimisation: signing in imports what is missing
+            log.warning("home screen not preloaded", exc_info=True)
 
     def _preload_screens(self) -> None:
         """In a thread, once home is shown: the other screens' modules load (the trade history
