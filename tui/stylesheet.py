@@ -1,4 +1,4 @@
-"""The app's stylesheet: every screen's CSS read once at start, and CSS parsed once per source.
+"""The app's stylesheet: CSS parsed once per source, and a first visit restyles only its screen.
 
 Textual, as shipped, makes a screen's first visit pay for the whole stylesheet:
 
