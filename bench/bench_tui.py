@@ -334,10 +334,17 @@ async def main(args: argparse.Namespace) -> None:
             print(f"   (over {len(frames)} ticks; budget 500 ms)")
 
         if "visits" in args.parts:
-            admin_actor, admin_token = await seed_user(db, auth, "visits@example.com", role="admin")
-            seeded = Seeded(auth, admin_actor, admin_token, {})
+            admin_actor, _ = await seed_user(db, auth, "visits@example.com", role="admin")
             runs: dict[str, list[float]] = {}
-            for _ in range(args.visits):
+            for _ in range(args.visits):  # a remembered token is spent on use: a fresh one each
+                from core.services import accounts
+                from tests.tui.auth_helpers import DEVICE, PASSWORD
+
+                step = await accounts.login(
+                    db, email="visits@example.com", password=PASSWORD, device=DEVICE, auth=auth
+                )
+                assert step.session is not None
+                seeded = Seeded(auth, admin_actor, step.session.refresh_token, {})
                 for name, seconds in (await first_visits(url, seeded)).items():
                     runs.setdefault(name, []).append(seconds)
             print(
