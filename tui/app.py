@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widgets import Static
 
 from core.clock import Clock
 from core.db.engine import Database, connect_raw, listen_url
@@ -38,9 +41,9 @@ from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.remembered import RememberedSession, SessionMemory
 from themes import DEFAULT_THEME, THEMES
 from themes.user import load_user_themes
-from tui import keymap, navigation
+from tui import keymap, navigation, stylesheet
 from tui.providers import PROVIDERS
-from tui.screens.base import LIVE_GROUP
+from tui.screens.base import LIVE_GROUP, BaseScreen
 from tui.screens.login import LoginScreen, services
 
 if TYPE_CHECKING:
@@ -118,6 +121,7 @@ class BlockbotXApp(App[None]):
         self._trading: TradingContext | None = None
         self._markets: Markets | None = markets
         self._run_engine = engine
+        self._engine_starting = False
         self._refresh_reference_data = refresh_reference_data
         self.engine: EngineRunner | None = None
         for theme in THEMES:
@@ -128,6 +132,7 @@ class BlockbotXApp(App[None]):
         for theme in own:
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
+        stylesheet.install(self)  # every screen's CSS, parsed once (with this theme's colours)
         resolved = keymap.resolve(keymap_overrides or {}, keymap.known_ids(self.BINDINGS))
         self._keymap_problems = resolved.problems
         self.set_keymap(resolved.bindings)
@@ -136,11 +141,23 @@ class BlockbotXApp(App[None]):
             for d in navigation.SCREENS
         }
         for destination in navigation.SCREENS:
-            self.add_mode(destination.id, destination.build)
+            self.add_mode(destination.id, self._mode_screen(destination))
+
+    def _load_screen_css(self, screen: Screen) -> None:
+        stylesheet.load_screen_css(self, screen)  # without restyling every screen
+
+    def _screen_changed(self, screen: Screen) -> None:
+        stylesheet.restyle_if_stale(self, screen)
+
+    def _mode_screen(self, destination: navigation.Destination) -> Callable[[], Screen]:
+        """What builds a main screen on its first visit: a screen styled as it mounts, without
+        Textual restyling every screen for it (``tui.stylesheet``)."""
+        return lambda: stylesheet.up_to_date(self, destination.build())
 
     # -- start-up and sign-in ------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         self.set_interval(SESSION_CHECK_SECONDS, self._check_session)
         for problem in (*self._theme_problems, *self._keymap_problems):
             log.warning(problem)
@@ -161,24 +178,46 @@ class BlockbotXApp(App[None]):
 
     @work(exclusive=True, group="auth")
     async def _resume(self) -> None:
-        token = self.remembered.load()
-        session = None
-        if token:
-            accounts = await services()
-            try:
-                session = await accounts.refresh(self.db, token, device=self.device, auth=self.auth)
-            except ServiceError as exc:
-                log.info("remembered session not resumed: %s", exc)
-                self.remembered.forget()
-            except Exception:
-                log.exception("could not resume the remembered session")
-        if session is not None:
-            self.signed_in(session, remember=True)
-        else:
-            await self.push_screen(LoginScreen())
+        """The sign-in screen at once; behind it, a remembered session is looked for (the
+        system keyring takes a while to find) and, if it is still good, taken up."""
+        login = LoginScreen()
+        await self.push_screen(login)
+        gc.freeze()  # see _preload_screens
+        self.call_after_refresh(self._preload_css)
+        self.run_worker(self._preload_home, thread=True, group="warm-up")
         log.info(
             "start-up to first screen: %.0f ms", (time.perf_counter() - self._started_at) * 1000
         )
+        token = await asyncio.to_thread(self.remembered.load)
+        if not token or self.actor is not None:
+            return
+        notice = login.query_one("#notice", Static)
+        notice.update("Signing you back in…")
+        session = None
+        accounts = await services()
+        try:
+            session = await accounts.refresh(self.db, token, device=self.device, auth=self.auth)
+        except ServiceError as exc:
+            log.info("remembered session not resumed: %s", exc)
+            self.remembered.forget()
+        except Exception:
+            log.exception("could not resume the remembered session")
+        if session is not None and self.actor is None:
+            self.signed_in(session, remember=True)
+        else:
+            notice.update("")
+
+    @work(group="warm-up-css")
+    async def _preload_css(self) -> None:
+        """Every screen's CSS, parsed behind the first screen (``tui.stylesheet``)."""
+        started = time.perf_counter()
+        try:
+            if await stylesheet.preload(self):
+                log.info(
+                    "screens' CSS preloaded in %.0f ms", (time.perf_counter() - started) * 1000
+                )
+        except Exception:  # only an optimisation: a first visit reads its own
+            log.warning("screens' CSS not preloaded", exc_info=True)
 
     def signed_in(self, session: AuthSession, *, remember: bool) -> None:
         self.actor, self.account = session.actor, session.account
@@ -196,16 +235,32 @@ class BlockbotXApp(App[None]):
         from tui.screens.settings import load_display
 
         await load_display(self)  # the user's stored theme and time zone
-        await self._start_live(actor)
         while self.current_mode == SIGN_IN and len(self.screen_stack) > 1:
             await self.pop_screen()  # the sign-in screens
         await self.switch_mode(navigation.HOME)
         self.refresh_bindings()
+        # Home first, then the in-process engine (seconds with many bots) behind it.
+        await self._start_live(actor)
+        if self.engine is not None and isinstance(self.screen, BaseScreen):
+            self.screen.load()  # it said "starting"
         self.run_worker(self._preload_screens, thread=True, group="warm-up")
+
+    def _preload_home(self) -> None:
+        """In a thread, behind the sign-in screen: what signing in shows first (the home
+        screen, the user's display settings, the notification toasts) is imported meanwhile."""
+        try:
+            navigation.by_id(navigation.HOME).preload()
+            for module in ("tui.screens.settings", "tui.screens.notifications"):
+                importlib.import_module(module)
+        except Exception:  # only an optimisation: signing in imports what is missing
+            log.warning("home screen not preloaded", exc_info=True)
 
     def _preload_screens(self) -> None:
         """In a thread, once home is shown: the other screens' modules load (the trade history
-        brings ccxt, ~0.7 s), so a first visit shows the screen rather than waits for imports."""
+        brings ccxt, ~0.7 s), so a first visit shows the screen rather than waits for imports.
+        Then everything loaded so far is frozen out of the garbage collector's sight: the
+        modules' objects live as long as the app, and a full collection walking them all took
+        up to a second in the middle of a first visit."""
         started = time.perf_counter()
         try:
             for destination in navigation.allowed(self.actor):
@@ -213,6 +268,7 @@ class BlockbotXApp(App[None]):
         except Exception:  # only an optimisation: a first visit imports what is missing
             log.warning("screens not preloaded", exc_info=True)
             return
+        gc.freeze()
         log.info("screens preloaded in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def signed_out(self, notice: str = "") -> None:
@@ -229,7 +285,7 @@ class BlockbotXApp(App[None]):
             await self.switch_mode(SIGN_IN)
         for destination in navigation.SCREENS:  # fresh screens for whoever signs in next
             await self.remove_mode(destination.id)
-            self.add_mode(destination.id, destination.build)
+            self.add_mode(destination.id, self._mode_screen(destination))
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         await self.push_screen(LoginScreen(notice))
@@ -298,6 +354,7 @@ class BlockbotXApp(App[None]):
         from core.engine.runner import EngineRunner
         from core.services.periodic import engine_jobs
 
+        self._engine_starting = True
         try:
             if await is_engine_alive(self.db, clock=self.clock):
                 return
@@ -312,6 +369,8 @@ class BlockbotXApp(App[None]):
         except Exception:
             log.exception("the in-process engine could not start")
             self.engine = None
+        finally:
+            self._engine_starting = False
 
     async def _stop_engine(self) -> None:
         if self.engine is not None:
@@ -320,6 +379,8 @@ class BlockbotXApp(App[None]):
 
     async def engine_status(self) -> str:
         """What runs the bots, for the overview: this process, other processes, or nothing."""
+        if self._engine_starting:
+            return "starting in-process"
         if self.engine is not None and self.engine.running:
             return "running in-process"
         from core.engine.registry import is_engine_alive

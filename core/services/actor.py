@@ -22,7 +22,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import SYSTEM_CLOCK, Clock
-from core.db.models.users import User
 from core.errors import Forbidden, NotFound
 
 M = TypeVar("M")
@@ -87,6 +86,8 @@ async def recheck(session: AsyncSession, actor: Actor, *, clock: Clock = SYSTEM_
     banned or suspended. ``SYSTEM`` (the engine, scheduled jobs) has no account to re-read."""
     if actor == SYSTEM:
         return actor
+    from core.db.models.users import User  # the models load after the dashboard's first frame
+
     row = (
         await session.execute(
             select(

@@ -45,7 +45,13 @@ class RememberedSession:
         self._scope = hashlib.sha256(url.encode()).hexdigest()[:16]
         self._user = _os_user()
         self._directory = directory
-        self._use_keyring = _keyring_backend_usable() if use_keyring is None else use_keyring
+        self._keyring = use_keyring  # None: asked on first use (finding a backend takes time)
+
+    @property
+    def _use_keyring(self) -> bool:
+        if self._keyring is None:
+            self._keyring = _keyring_backend_usable()
+        return self._keyring
 
     @property
     def _keyring_name(self) -> str:

@@ -36,8 +36,14 @@ async def test_positions_mark_live_and_close_by_hand(
         table = screen.query_one("#open-table", KeyedTable)
         assert [table.get_row(k)[0] for k in table.keys] == ["ETH/USDT", "BNB/USDT", "SOL/USDT"]
 
-        # The market moves: the next tick repaints prices by keyed diff, rows stay in place.
+        # The market moves: the next tick repaints prices by keyed diff, rows stay in place
+        # and so does the cursor (on the second row here); cells that didn't move are the
+        # very objects they were (the diff skips them without comparing).
+        order = table.keys
+        table.move_cursor(row=1)
+        selected = table.selected_key
         before = {k: table.get_row(k)[5] for k in table.keys}
+        symbols = {k: screen._rows[k][2][0] for k in table.keys}
         seeded.auth.clock.advance(minutes=30)  # type: ignore[attr-defined]
 
         def marks() -> dict:
@@ -45,6 +51,9 @@ async def test_positions_mark_live_and_close_by_hand(
 
         await wait_for(pilot, lambda: marks() != before, what="the next tick's marks")
         assert marks().keys() == before.keys()
+        assert table.keys == order and table.selected_key == selected
+        assert table.cursor_row == 1
+        assert all(screen._rows[k][2][0] is symbols[k] for k in order)
 
         # Close SOL by hand: asked first, then sold at market.
         sol = next(k for k in table.keys if table.get_row(k)[0] == "SOL/USDT")

@@ -123,7 +123,7 @@ class OrderScreen(BaseScreen):
         self.query_one("#orders").border_title = "Recent orders (yours and your bots')"
         self.query_one("#orders").focus()  # never an input: digits still switch screens
         self._load_connections()
-        self._quote()
+        self.call_after_refresh(self._quote)  # the screen first: a market's first day is built
         self.set_interval(1.0, self._quote)
 
     def on_resize(self) -> None:

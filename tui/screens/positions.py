@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -94,6 +95,8 @@ class PositionsScreen(BaseScreen):
         self._tick_busy = False
         self._rows: dict[str, tuple[OpenPosition, Decimal, tuple[Cell, ...]]] = {}
         self._prices: dict[Decimal, str] = {}  # formatted prices, shared by the rows
+        self._pnl: dict[tuple[Decimal, bool], Text] = {}  # P&L cells, shared by equal figures
+        self._theme = ""
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar("filter by symbol or bot…", id="filter")
@@ -191,17 +194,30 @@ class PositionsScreen(BaseScreen):
         row = (
             *fixed[:5],
             shown,
-            pnl_text(app, pnl),
-            pnl_text(app, pct, percent=True),
+            self._pnl_cell(app, pnl),
+            self._pnl_cell(app, pct, True),
             *fixed[8:],
         )
         self._rows[p.id] = (p, price, row)
         return row
 
+    def _pnl_cell(self, app: App, value: Decimal, percent: bool = False) -> Text:
+        """One Text per figure: a row whose P&L didn't change keeps the very same cell, which
+        the table's diff skips at once (rounded to cents, many positions share a figure)."""
+        key = (value, percent)
+        cell = self._pnl.get(key)
+        if cell is None:
+            cell = self._pnl[key] = pnl_text(app, value, percent=percent)
+        return cell
+
     def show_open(self) -> None:
         app = self.app
         if len(self._prices) > 4096:
             self._prices.clear()
+        if len(self._pnl) > 8192 or self._theme != app.theme:  # (a theme's own colours)
+            self._pnl.clear()
+            self._rows.clear()
+            self._theme = app.theme
         self._rows = {p.id: self._rows[p.id] for p in self.positions if p.id in self._rows}
         marked = [(p, *self._mark(p)) for p in self.positions if self._wanted(p.symbol, p.bot_name)]
         key = {

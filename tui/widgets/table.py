@@ -114,7 +114,10 @@ class KeyedTable(DataTable):
         current = self.keys
         keep = set(order)
         selected = self.selected_key
-        raw = {key: tuple(cells[i] for i in shown) for key, cells in self._rows}
+        if len(shown) == len(self.all_columns):  # every column: the cells as given
+            raw = {key: tuple(cells) for key, cells in self._rows}
+        else:
+            raw = {key: tuple(cells[i] for i in shown) for key, cells in self._rows}
         with self.app.batch_update():
             survivors = [k for k in current if k in keep]
             if order[: len(survivors)] != survivors:  # the order changed: re-lay the rows
@@ -153,8 +156,10 @@ class KeyedTable(DataTable):
         row = self._data[RowKey(key)]
         changed = False
         for i, (column, value) in enumerate(zip(self.columns_spec, after, strict=True)):
-            if before is not None and i < len(before) and _same(before[i], value):
-                continue
+            if before is not None and i < len(before):
+                was = before[i]
+                if was is value or _same(was, value):  # the same object: a cell a tick kept
+                    continue
             row[ColumnKey(column.key)] = self._cell(column, value)
             changed = True
         return changed

@@ -1,0 +1,167 @@
+"""The app's stylesheet: CSS parsed once per source, and a first visit restyles only its screen.
+
+Textual, as shipped, makes a screen's first visit pay for the whole stylesheet:
+
+- a screen bringing a CSS file not read yet re-parses every source (every widget's default CSS
+  too) in a fresh stylesheet and restyles every node of the app;
+- a new mode's screen is "out of date" (``_css_update_count``), so switching to it does the
+  same again through ``refresh_css``, though no variable changed;
+- the parsed rules are kept in an LRU cache of 64 sources, fewer than the app has, so once it
+  is full each new widget type (its default CSS is one more source) re-parses them all.
+
+Here parsed rules are kept for every source and re-used by a re-parse while the variables are
+unchanged (a theme change still re-parses everything, as it must); a new screen starts up to
+date (its nodes are styled when they mount); a screen's CSS file, added on its first visit as
+in Textual (screens' files share class names: loading them all at once would change how
+screens look), restyles the other screens only when they are shown again; and every screen's
+``.tcss`` is parsed behind the first screen, in a thread (``preload``: parsing them before the
+first frame would double the start-up). A first visit then styles its own nodes only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.cache import LRUCache
+from textual.css.model import RuleSet
+from textual.css.stylesheet import Stylesheet
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.screen import Screen
+
+TUI = Path(os.path.abspath(__file__)).parent  # as Textual names screens' files
+SOURCES = 4096
+"""Parsed sources kept: far more than the app's widget types and CSS files."""
+
+
+def screen_css_paths() -> list[Path]:
+    """Every screen's and dialog's CSS file (``app.tcss`` is the app's own ``CSS_PATH``), in a
+    fixed order."""
+    return sorted(p for p in TUI.rglob("*.tcss") if p.name != "app.tcss")
+
+
+class AppStylesheet(Stylesheet):
+    """A Textual ``Stylesheet`` that parses each source once per set of variables."""
+
+    def __init__(self, *, variables: dict[str, str] | None = None) -> None:
+        super().__init__(variables=variables)
+        self._parse_cache = LRUCache(SOURCES)
+
+    def set_variables(self, variables: dict[str, str]) -> None:
+        if variables == self._variables:
+            return  # nothing to substitute again: the parsed rules stand
+        super().set_variables(variables)
+
+    def reparse(self) -> None:
+        """As Textual's (a fresh stylesheet, so an error leaves this one as it was), with the
+        rules already parsed under the same variables re-used."""
+        fresh = AppStylesheet(variables=self._variables)
+        fresh._parse_cache = self._parse_cache
+        fresh.source = self.source.copy()
+        fresh._require_parse = True
+        try:
+            fresh.parse()
+        except Exception:
+            self._invalid_css.update(fresh._invalid_css)
+            raise
+        self._rules = fresh.rules
+        self._rules_map = None
+        self._require_parse = False
+
+    def copy(self) -> AppStylesheet:
+        stylesheet = AppStylesheet(variables=self._variables.copy())
+        stylesheet.source = self.source.copy()
+        return stylesheet
+
+
+def install(app: App[Any]) -> None:
+    """Give ``app`` this stylesheet (from its ``__init__``, once its theme is set)."""
+    app.stylesheet = AppStylesheet(variables=app.get_css_variables())
+
+
+Parsed = list[tuple[tuple[str, str], str, list[RuleSet]]]
+
+
+def _parse_files(paths: list[Path], variables: dict[str, str]) -> Parsed:
+    """Each file's location, text and rules, parsed under ``variables`` (any thread)."""
+    sheet = AppStylesheet(variables=variables)
+    out: Parsed = []
+    for path in paths:
+        css = path.read_text(encoding="utf-8")
+        location = (os.path.abspath(path), "")
+        out.append((location, css, sheet._parse_rules(css, read_from=location)))
+    return out
+
+
+async def preload(app: App[Any]) -> bool:
+    """Parse every screen's CSS file in a thread, behind the first screen, into the parse cache
+    only: a screen's first visit still adds its file (Textual's order, so the look doesn't
+    change) but finds it parsed. False when the theme kept changing meanwhile."""
+    sheet = app.stylesheet
+    if not isinstance(sheet, AppStylesheet):
+        return False
+    for _ in range(3):  # the signed-in user's own theme may arrive meanwhile: parse again
+        variables = dict(sheet._variables)
+        parsed = await asyncio.to_thread(_parse_files, screen_css_paths(), variables)
+        if app.stylesheet is not sheet:
+            return False
+        if sheet._variables == variables:
+            break
+    else:
+        return False
+    for location, css, rules in parsed:
+        if not any(rule.errors for rule in rules):  # else Textual reports it on that visit
+            sheet._parse_cache[(css, location, False, 0, "")] = rules
+    return True
+
+
+def load_screen_css(app: App[Any], screen: Screen[Any]) -> None:
+    """Textual's ``App._load_screen_css`` without restyling every screen of the app: the new
+    screen is styled as it mounts, and the others when next shown (``restyle_if_stale``)."""
+    sheet = app.stylesheet
+    update = False
+    for path in screen.css_path:
+        if not sheet.has_source(str(path), ""):
+            sheet.read(path)
+            update = True
+    if screen.CSS:
+        try:
+            screen_path = inspect.getfile(screen.__class__)
+        except (TypeError, OSError):
+            screen_path = ""
+        read_from = (screen_path, f"{screen.__class__.__name__}.CSS")
+        if not sheet.has_source(*read_from):
+            sheet.add_source(
+                screen.CSS,
+                read_from=read_from,
+                is_default_css=False,
+                scope=screen._css_type_name if screen.SCOPED_CSS else "",
+            )
+            update = True
+    if update:
+        sheet.reparse()
+        _generation[app] = _generation.get(app, 0) + 1
+    screen._bbx_css = _generation.get(app, 0)  # type: ignore[attr-defined]
+
+
+def restyle_if_stale(app: App[Any], screen: Screen[Any]) -> None:
+    """A screen shown again after another screen brought CSS: its nodes styled again."""
+    current = _generation.get(app, 0)
+    if getattr(screen, "_bbx_css", current) != current and screen.is_mounted:
+        app.stylesheet.update(screen)
+        screen._bbx_css = current  # type: ignore[attr-defined]
+
+
+_generation: weakref.WeakKeyDictionary[App[Any], int] = weakref.WeakKeyDictionary()
+
+
+def up_to_date(app: App[Any], screen: Screen[Any]) -> Screen[Any]:
+    """A screen just built needs no ``refresh_css`` before it mounts (mounting styles it)."""
+    screen._css_update_count = app._css_update_count
+    return screen
