@@ -190,7 +190,8 @@ class OverviewScreen(BaseScreen):
             self.remove_class("-new")
             return
         connections = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
-        if connections is None:
+        hints = list(self.query("#next-steps").results(Static))
+        if connections is None or not hints:
             return
         steps = next_steps(
             getattr(self.app, "nav_keys", {}),
@@ -198,7 +199,7 @@ class OverviewScreen(BaseScreen):
             connections=bool(connections),
             here="overview",
         )
-        self.query_one("#next-steps", Static).update(steps)
+        hints[0].update(steps)
         self.set_class(bool(steps), "-new")
 
     def _show_figures(self, f: overview.Overview, engine: str) -> None:
@@ -235,10 +236,11 @@ class OverviewScreen(BaseScreen):
     async def _load_analytics(self) -> None:
         span, clock = self.span, self.bbx.clock
         found = await self.call(self.in_tx(analytics.get_period, span, clock=clock))
-        if found is None:
+        boxes = self.query("#period").results(Static)  # none while the app shuts down
+        box = next(boxes, None)
+        if found is None or box is None:
             return
         self._analytics = found
-        box = self.query_one("#period", Static)
         box.border_title = f"Analytics · {span}"
         box.border_subtitle = f"as of {fmt.when(found['trading'].computed_at, clock.now())}"
         self._show_analytics()
