@@ -43,7 +43,9 @@ class ProcessStatus:
     heartbeat_age_seconds: float
     alive: bool
     bots_leased: int
-    """All bots it holds (admins) or the viewer's own (users)."""
+    """The active bots whose cycle it has in flight now, read from the bots' leases at the
+    same moment as ``EngineStatus.in_cycle`` (all of them for administrators, the viewer's own
+    for other users): the column adds up to that figure."""
     cycles_per_second: float | None
     latency_p50_ms: float | None
     latency_p99_ms: float | None
@@ -78,6 +80,8 @@ class EngineStatus:
     queue: tuple[QueuedBot, ...]
     """The most lagging due bots first (at most ``limit``)."""
     active_bots: int
+    in_cycle: int
+    """Active bots whose cycle an engine has in flight now (the processes' counts summed)."""
     due: int
     leased: int
     backing_off: int
@@ -154,7 +158,7 @@ async def engine_status(
         )
     ).one()
 
-    processes = await _processes(session, actor, now, alive_seconds, leased)
+    processes = await _processes(session, actor, now, alive_seconds, and_(runnable, leased))
     queue = await _queue(session, admin, due, now, cycle_seconds, limit)
     return EngineStatus(
         as_of=now,
@@ -162,6 +166,7 @@ async def engine_status(
         processes=processes,
         queue=queue,
         active_bots=int(counts[0]),
+        in_cycle=sum(p.bots_leased for p in processes),
         due=int(counts[1]),
         leased=int(counts[2]),
         backing_off=int(counts[3]),
@@ -173,15 +178,13 @@ async def _processes(
 ) -> tuple[ProcessStatus, ...]:
     rows = await registry.list_processes(session, now=now, alive_seconds=alive_seconds)
     admin = actor.is_admin
-    own: dict[str, int] = {}
-    if not admin and rows:
-        own = {
+    held: dict[str, int] = {}
+    if rows:  # ``leased`` holds the viewer's scope: every bot for staff, else their own
+        held = {
             owner: count
             for owner, count in (
                 await session.execute(
-                    select(Bot.lease_owner, func.count())
-                    .where(Bot.user_id == actor.user_id, leased)
-                    .group_by(Bot.lease_owner)
+                    select(Bot.lease_owner, func.count()).where(leased).group_by(Bot.lease_owner)
                 )
             ).all()
             if owner is not None
@@ -197,7 +200,7 @@ async def _processes(
             heartbeat_at=p.heartbeat_at,
             heartbeat_age_seconds=p.heartbeat_age_seconds,
             alive=p.alive,
-            bots_leased=p.bots_leased if admin else int(own.get(p.id, 0)),
+            bots_leased=int(held.get(p.id, 0)),
             cycles_per_second=p.cycles_per_second if admin else None,
             latency_p50_ms=p.latency_p50_ms if admin else None,
             latency_p99_ms=p.latency_p99_ms if admin else None,

@@ -3,8 +3,9 @@ export of exactly the filtered set.
 
 Paging is keyset on ``(sort value, id)``: a page is one index range scan whatever its depth, so
 the newest trades of a user with a million open as fast as those of a user with a hundred (the
-default sort, newest first, walks ``ix_trades_user_id_executed_at_desc``; a symbol or status
-filter walks its own ``[user_id, …, executed_at DESC]`` index). Totals are one aggregate over
+default sort, newest first, walks ``ix_trades_user_id_executed_at_desc``; a status filter walks
+its own ``[user_id, …, executed_at DESC]`` index, a symbol filter — part of a pair, any case —
+the user's newest trades until a page matches). Totals are one aggregate over
 the filtered set, asked for separately so the first page never waits for them.
 """
 
@@ -32,6 +33,7 @@ from core.db.models.users import DataExport
 from core.errors import InvalidInput
 from core.figures import exact
 from core.services.actor import Actor
+from core.services.like import containing
 from core.services.privacy import EXPORT_LIFETIME, ExportView, export_dir
 from core.services.trading_views import Page, TradeView, trade_view
 
@@ -48,7 +50,8 @@ CSV_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class TradeFilter:
-    """Every field optional; ``until`` is exclusive."""
+    """Every field optional; ``until`` is exclusive. ``symbol`` matches the pairs that contain
+    it, whatever the case (``eth`` → ETH/USDT, ETH/BTC)."""
 
     symbol: str | None = None
     bot_id: str | None = None
@@ -120,8 +123,8 @@ SORTS: dict[str, Callable[[], ColumnElement[Any] | QueryableAttribute[Any]]] = {
 
 def _where(stmt: AnySelect, actor: Actor, f: TradeFilter) -> AnySelect:
     stmt = stmt.where(Trade.user_id == actor.user_id)
-    if f.symbol:
-        stmt = stmt.where(Trade.symbol == f.symbol)
+    if f.symbol:  # ``ETH`` finds ETH/USDT and ETH/BTC; a whole pair finds that pair
+        stmt = stmt.where(Trade.symbol.ilike(containing(f.symbol), escape="\\"))
     if f.bot_id:
         stmt = stmt.where(Trade.bot_id == f.bot_id)
     if f.side:

@@ -1,5 +1,5 @@
 """Stop a bot, optionally closing what it holds; dismissed with None (keep it running) or
-whether to close its positions."""
+whether to close its positions. A bot holding nothing isn't offered a close."""
 
 from __future__ import annotations
 
@@ -26,29 +26,39 @@ class StopBotModal(ModalScreen[bool | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(f"Stop {self._name}?", classes="dialog-title")
-            yield Static(
-                "It makes no new decisions. Positions you keep open stay in its wallet "
-                "without exit rules until you start it again or close them by hand.",
-                classes="dialog-text",
-            )
-            yield Checkbox(
-                f"Close its {self._open} open position{'s' if self._open != 1 else ''} at market (c)",
-                value=False,
-                id="close",
-                disabled=self._open == 0,
-            )
+            if self._open:
+                yield Static(
+                    "It makes no new decisions. Positions you keep open stay in its wallet "
+                    "without exit rules until you start it again or close them by hand.",
+                    classes="dialog-text",
+                )
+                yield Checkbox(
+                    f"Close its {self._open} open position{'s' if self._open != 1 else ''}"
+                    " at market (c)",
+                    value=False,
+                    id="close",
+                )
+            else:
+                yield Static(
+                    "It makes no new decisions. It holds no open positions.",
+                    classes="dialog-text",
+                )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Stop (y)", variant="error", id="yes")
                 yield Button("Keep running (n)", id="no")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Nothing to close: no ``c`` key in the footer."""
+        return bool(self._open) if action == "toggle_close" else True
+
     def action_toggle_close(self) -> None:
-        box = self.query_one("#close", Checkbox)
-        if not box.disabled:
+        for box in self.query("#close").results(Checkbox):
             box.value = not box.value
 
     def action_stop(self) -> None:
-        self.dismiss(self.query_one("#close", Checkbox).value)
+        boxes = self.query("#close").results(Checkbox)
+        self.dismiss(any(box.value for box in boxes))
 
     def action_keep(self) -> None:
         self.dismiss(None)

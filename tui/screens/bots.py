@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from core.events import Event
-from core.services import bots, templates
+from core.services import bots, exchanges, templates
 from core.services.bot_views import BotSummary
 from core.strategies.registry import BOT_CONFIGS
 from tui import format as fmt
@@ -34,6 +34,27 @@ COLUMNS = (
 )
 SORTS = ("created", "name", "pnl", "pnl_percent", "win_rate", "last_execution", "status", "type")
 TYPES = (None, *BOT_CONFIGS)
+
+
+def next_steps(nav_keys: dict[str, str], *, bots: bool, connections: bool, here: str) -> str:
+    """What a new account does next, in keys: one line for each thing it has none of yet
+    (empty when it has bots and an exchange). ``here`` is the screen showing it, whose own
+    key needs no pressing. Each line fits 80 columns inside a box."""
+
+    def go(screen: str, default: str) -> str:
+        return "" if screen == here else f"[b]{nav_keys.get(screen, default)}[/] then "
+
+    lines = []
+    if not bots:
+        lines.append(
+            f"No bots yet. Create a paper bot (no exchange needed): press {go('bots', '2')}[b]n[/]."
+        )
+    if not connections:
+        lines.append(
+            f"No exchange connected. To trade for real, connect one: press "
+            f"{go('exchanges', '7')}[b]n[/]."
+        )
+    return "\n".join(lines)
 
 
 def status_text(status: str) -> str:
@@ -67,6 +88,7 @@ class BotsScreen(BotLifecycle):
     def compose_body(self) -> ComposeResult:
         yield FilterBar("filter by name…", id="filter")
         yield Static(id="summary", classes="summary")
+        yield Static(id="next-steps", classes="hint")
         yield KeyedTable(COLUMNS, id="bots")
 
     def on_mount(self) -> None:
@@ -92,6 +114,10 @@ class BotsScreen(BotLifecycle):
         )
         if found is None:
             return
+        if not found and self.type_filter is None and not self.search:
+            self._show_next_steps()  # no bot at all
+        else:
+            self.query_one("#next-steps", Static).display = False
         self.rows = {b.id: b for b in found}
         app, now = self.app, self.bbx.clock.now()
         self.query_one("#bots", KeyedTable).sync(
@@ -128,6 +154,21 @@ class BotsScreen(BotLifecycle):
             f"{shown} · {active} active · sorted by {self.sort_by.replace('_', ' ')}"
             + (f" · {extra}" if extra else "")
         )
+
+    @work(exclusive=True, group="bots-next-steps")
+    async def _show_next_steps(self) -> None:
+        """A new account (no bot at all) is told how to make its first one."""
+        found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
+        hint = self.query_one("#next-steps", Static)
+        hint.update(
+            next_steps(
+                getattr(self.app, "nav_keys", {}),
+                bots=False,
+                connections=bool(found),
+                here="bots",
+            )
+        )
+        hint.display = True
 
     # -- selection -------------------------------------------------------------------------------
 

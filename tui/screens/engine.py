@@ -1,5 +1,6 @@
-"""The engine screen (live): engine processes with host, pid, start, heartbeat age, bots
-leased, cycles per second, cycle latency p50/p99, errors in the last hour; and the queue of due
+"""The engine screen (live): engine processes with host, pid, start, heartbeat age, the bots
+whose cycle each has in flight ("In cycle", adding up to the header's "in cycle now"; the
+header's active bots are all those the engines take turns on), cycles per second, cycle latency p50/p99, errors in the last hour; and the queue of due
 bots with their lag. Administrators see everything, other users their own bots.
 
 Heartbeats live in the database, so the screen re-reads the status every ``REFRESH_SECONDS``
@@ -28,7 +29,7 @@ PROCESS_COLUMNS = (
     Col("kind", "Kind", 9, keep=2),
     Col("started", "Started", 16, keep=4),
     Col("heartbeat", "Heartbeat", 9, keep=9, right=True),
-    Col("bots", "Bots", 6, keep=8, right=True),
+    Col("bots", "In cycle", 8, keep=8, right=True),
     Col("rate", "Cycles/s", 8, keep=7, right=True),
     Col("p50", "p50 ms", 8, keep=6, right=True),
     Col("p99", "p99 ms", 8, keep=6, right=True),
@@ -132,7 +133,8 @@ class EngineScreen(DataScreen):
         )
         bots = "active bots" if admin else "of your bots active"
         self.query_one("#engine-summary", Static).update(
-            f"{engines} · {s.active_bots} {bots} · {s.due} due ({s.leased} running, "
+            f"{engines} · {s.active_bots} {bots}, {s.in_cycle} in cycle now · "
+            f"{s.due} due ({s.leased} running, "
             f"{s.backing_off} backing off) · max lag {seconds(s.max_lag_seconds)} · "
             f"a cycle every {seconds(s.cycle_seconds)}"
             + (

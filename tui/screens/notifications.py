@@ -1,4 +1,5 @@
-"""The notification inbox: unread first, filter by type and priority, mark read; live.
+"""The notification inbox: unread first, filter by type and priority, mark read, Enter opens
+one in full (and marks it read); live.
 
 New notifications reach an open inbox through ``core.events`` ("notification" events, published
 on commit by ``core.notifications``): the list reloads once per burst. ``start_toasts`` is the
@@ -24,6 +25,7 @@ from core.notifications.live import KIND
 from core.notifications.words import type_choices, type_words
 from core.services import notifications as inbox
 from core.services.notifications import NotificationView
+from tui.modals.notification_detail import NotificationDetailModal
 from tui.screens.data_screen import Col, DataScreen, fill_table
 from tui.widgets.table import KeyedTable
 
@@ -76,6 +78,8 @@ class NotificationsScreen(DataScreen):
     CSS_PATH = "notifications.tcss"
     LIVE_KINDS = frozenset({KIND})
     BINDINGS = [  # noqa: RUF012
+        Binding("enter", "open", "Open", id="notifications.open", show=True,
+                tooltip="The whole notification (marks it read)"),
         Binding("m", "mark_read", "Mark read", id="notifications.mark-read",
                 tooltip="Mark the selected notification read"),
         Binding("A", "mark_all_read", "All read", id="notifications.mark-all-read",
@@ -187,6 +191,35 @@ class NotificationsScreen(DataScreen):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._detail(event.row_key.value)
 
+    @on(DataTable.RowSelected, "#inbox")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self._open(event.row_key.value)
+
+    def action_open(self) -> None:
+        self._open(self.query_one("#inbox", KeyedTable).selected_key)
+
+    def _open(self, key: str | None) -> None:
+        """The whole notification in a dialog; reading it marks it read."""
+        row = self._rows.get(key or "")
+        if row is None:
+            return
+        self.app.push_screen(
+            NotificationDetailModal(
+                title=row.title,
+                kind=humane(row.type.value, _action(row)),
+                priority=row.priority.value.capitalize(),
+                when=self.when(row.created_at, seconds=True),
+                message=row.message,
+            )
+        )
+        if not row.read:
+            self._mark_read(row.id)
+
+    @work(exclusive=True, group="notifications-write")
+    async def _mark_read(self, key: str) -> None:
+        if await self.service(inbox.mark_read, key, write=True) is not None:
+            self.load()
+
     @on(Select.Changed)
     def _filter_changed(self) -> None:
         self._offset = 0
@@ -194,13 +227,11 @@ class NotificationsScreen(DataScreen):
 
     # --- actions ---------------------------------------------------------------------------
 
-    @work(exclusive=True, group="notifications-write")
-    async def action_mark_read(self) -> None:
+    def action_mark_read(self) -> None:
         key = self.query_one("#inbox", KeyedTable).selected_key
         if key is None or self._rows[key].read:
             return
-        if await self.service(inbox.mark_read, key, write=True) is not None:
-            self.load()
+        self._mark_read(key)
 
     @work(exclusive=True, group="notifications-write")
     async def action_mark_all_read(self) -> None:

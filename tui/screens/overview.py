@@ -1,6 +1,7 @@
 """Home: portfolio value now and over 24h / 7d / 30d, today's P&L, exposure, the period's
 analytics (return, trading, best bot, DeFi), active bots, latest trades, unread notifications
-and the engine's state. Refreshed by events, not polling; the analytics come from their cache
+and the engine's state. A new account (no bot, no trade) sees the keys to its first bot and
+exchange in place of its empty chart. Refreshed by events, not polling; the analytics come from their cache
 (``core.services.analytics``: at most 5 minutes old), so the box says when they were computed."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from core.services import analytics, bots, charts, overview, trading
+from core.services import analytics, bots, charts, exchanges, overview, trading
 from tui import format as fmt
 from tui.screens.base import BaseScreen
-from tui.screens.bots import status_text
+from tui.screens.bots import next_steps, status_text
 from tui.widgets.chart import LineChart
 from tui.widgets.pnl import pnl_markup, pnl_text
 from tui.widgets.table import Column, KeyedTable
@@ -100,6 +101,7 @@ class OverviewScreen(BaseScreen):
             yield Static(id="today", classes="card")
             yield Static(id="status", classes="card")
         yield LineChart(id="chart", empty="No portfolio snapshots in this period yet.")
+        yield Static(id="next-steps")
         yield Static(id="period", classes="box")
         with Horizontal(id="lists"):
             with Vertical(id="bots-box", classes="box"):
@@ -111,6 +113,7 @@ class OverviewScreen(BaseScreen):
         self.query_one("#chart").border_title = "Portfolio value · 24h"
         self.query_one("#bots-box").border_title = "Active bots"
         self.query_one("#trades-box").border_title = "Latest trades"
+        self.query_one("#next-steps").border_title = "Get started"
         for card, title in (
             ("#portfolio", "Portfolio"),
             ("#today", "Today"),
@@ -144,9 +147,13 @@ class OverviewScreen(BaseScreen):
         trades = await self.call(trading.list_trades(bbx.db, actor, limit=10))
         found = await self.call(self.in_tx(bots.list_bots, sort="status", descending=False))
         engine = await bbx.engine_status()
+        if found is not None and trades is not None:
+            self._next_steps(new=not found and not trades.items)
         if figures is not None:
             self._show_figures(figures, engine)
         if found is not None:
+            running = [b for b in found if b.status != "inactive"]  # running, paused or in error
+            self.query_one("#bots-box").border_title = f"Active bots · {len(running)}"
             self.query_one("#bots", KeyedTable).sync(
                 (
                     b.id,
@@ -157,8 +164,7 @@ class OverviewScreen(BaseScreen):
                         pnl_text(self.app, b.pnl),
                     ),
                 )
-                for b in found
-                if b.status != "inactive"  # running, paused or in error
+                for b in running
             )
         if trades is not None:
             self.query_one("#trades", KeyedTable).sync(
@@ -175,6 +181,26 @@ class OverviewScreen(BaseScreen):
                 )
                 for t in trades.items
             )
+
+    @work(exclusive=True, group="overview-next-steps")
+    async def _next_steps(self, *, new: bool) -> None:
+        """A new account (no bot, no trade) sees what to do next where its empty chart would
+        be: make a paper bot, connect an exchange."""
+        if not new:
+            self.remove_class("-new")
+            return
+        connections = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
+        hints = list(self.query("#next-steps").results(Static))
+        if connections is None or not hints:
+            return
+        steps = next_steps(
+            getattr(self.app, "nav_keys", {}),
+            bots=False,
+            connections=bool(connections),
+            here="overview",
+        )
+        hints[0].update(steps)
+        self.set_class(bool(steps), "-new")
 
     def _show_figures(self, f: overview.Overview, engine: str) -> None:
         # Short lines: three cards side by side must fit 80 columns.
@@ -210,10 +236,11 @@ class OverviewScreen(BaseScreen):
     async def _load_analytics(self) -> None:
         span, clock = self.span, self.bbx.clock
         found = await self.call(self.in_tx(analytics.get_period, span, clock=clock))
-        if found is None:
+        boxes = self.query("#period").results(Static)  # none while the app shuts down
+        box = next(boxes, None)
+        if found is None or box is None:
             return
         self._analytics = found
-        box = self.query_one("#period", Static)
         box.border_title = f"Analytics · {span}"
         box.border_subtitle = f"as of {fmt.when(found['trading'].computed_at, clock.now())}"
         self._show_analytics()

@@ -112,7 +112,7 @@ class TradesScreen(BaseScreen):
         self._load_bots()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 110, "-narrow")
+        self.set_class(self.size.width < 120, "-narrow")
 
     # -- data ------------------------------------------------------------------------------------
 

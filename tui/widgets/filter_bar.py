@@ -28,7 +28,7 @@ class FilterBar(Input):
     }
     FilterBar:focus {
         border: none;
-        background: $boost;
+        background: $primary 25%;  /* typing here shows, even in 256 colours */
     }
     """
     BINDINGS = [  # noqa: RUF012

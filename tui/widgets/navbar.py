@@ -1,6 +1,8 @@
 """The line of main screens above the footer: each with its global key, the current one lit.
 
-Titles shorten, then drop, as the terminal narrows, so the keys always fit at 80 columns.
+Titles shorten to their short labels as the terminal narrows; when even those don't fit, whole
+entries drop from the end (never the current screen's) and a ``…`` says there are more (every
+key is in the help screen and the palette). A key is never shown without its name.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from textual.content import Content
 from textual.widget import Widget
 
 from tui import navigation
+
+MORE = " …"
 
 
 class NavBar(Widget):
@@ -37,18 +41,18 @@ class NavBar(Widget):
         width = self.size.width
 
         def fits(parts: list[tuple[str, str, bool]]) -> bool:
-            return sum(len(k) + (len(n) + 1 if n else 0) + 1 for k, n, _ in parts) <= width
+            more = len(MORE) if len(parts) < len(items) else 0
+            return sum(len(k) + len(n) + 2 for k, n, _ in parts) + more <= width
 
         keyed = [(keys.get(d.id, d.key), d, d.id == current) for d in items]
         parts = [(k, d.title, on) for k, d, on in keyed]
         if not fits(parts):
             parts = [(k, d.label, on) for k, d, on in keyed]
-        named = len(parts)
-        while not fits(parts) and named > 0:  # name the first screens, keys only for the rest
-            named -= 1
-            parts = [
-                (k, d.label if i < named or on else "", on) for i, (k, d, on) in enumerate(keyed)
-            ]
+        while not fits(parts):  # drop whole entries from the end, never the current screen's
+            others = [i for i, (_, _, on) in enumerate(parts) if not on]
+            if not others:
+                break
+            del parts[others[-1]]
         content = Content()
         for key, name, is_current in parts:
             markup = (
@@ -56,5 +60,7 @@ class NavBar(Widget):
                 if is_current
                 else "[b $footer-key-foreground] $key[/]$name"
             )
-            content += Content.from_markup(markup, key=key, name=f" {name}" if name else "")
+            content += Content.from_markup(markup, key=key, name=f" {name}")
+        if len(parts) < len(items):
+            content += Content.from_markup("[dim]$more[/]", more=MORE)
         return content
