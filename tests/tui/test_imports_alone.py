@@ -8,7 +8,9 @@ so the child's import of the module is the first of every ``tui`` and ``core`` m
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,16 +84,25 @@ with open(out, "w") as f:
 
 @pytest.fixture(scope="module")
 def imported_alone(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Module name -> the traceback of importing it first ("" when it imported)."""
-    out = tmp_path_factory.mktemp("imports") / "results.json"
-    run = subprocess.run(
-        [sys.executable, "-c", CHILDREN, str(out), *tui_modules()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    """Module name -> the traceback of importing it first ("" when it imported).
+
+    Run once per test session: under pytest-xdist the workers share the base temp directory's
+    parent, and the first to take the lock runs the children for all."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # this session's directory, above the worker's own
+    out = shared / "tui-imported-alone.json"
+    with (shared / "tui-imported-alone.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.exists():
+            run = subprocess.run(
+                [sys.executable, "-c", CHILDREN, str(out), *tui_modules()],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert run.returncode == 0, run.stderr[-3000:]
     results: dict[str, str] = json.loads(out.read_text())
     return results
 
