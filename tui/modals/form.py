@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
 
 from core.errors import ServiceError
-from tui.screens.auth_form import call_service
+from tui.service_call import call_service
 
 R = TypeVar("R")
 Kind = Literal["text", "secret", "select", "area", "check"]

@@ -22,18 +22,18 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.admin_logs import AuditPane, SecurityPane
 from tui.screens.admin_users import UsersPane
-from tui.screens.auth_form import done
-from tui.screens.data_screen import Col, DataScreen, fill_table, in_session
-from tui.widgets.table import KeyedTable
+from tui.screens.base import BaseScreen
+from tui.service_call import in_session, succeeded
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 BLOCK_FOR = [("1 hour", "1"), ("24 hours", "24"), ("7 days", "168"), ("30 days", "720"),
              ("Until lifted", "")]  # fmt: skip
 BLOCKED_COLUMNS = (
-    Col("ip", "Address", 40, keep=9, width_min=15),
-    Col("reason", "Reason", keep=8, width_min=16),
-    Col("since", "Blocked", 16, keep=5),
-    Col("until", "Until", 16, keep=7),
-    Col("by", "By", 22, keep=3),
+    Column("ip", "Address", 40, keep=9, width_min=15),
+    Column("reason", "Reason", keep=8, width_min=16),
+    Column("since", "Blocked", 16, keep=5),
+    Column("until", "Until", 16, keep=7),
+    Column("by", "By", 22, keep=3),
 )
 
 
@@ -56,7 +56,7 @@ class BlockedPane(Vertical):
         yield KeyedTable((), id="blocked-table")
 
     @property
-    def data(self) -> DataScreen:
+    def data(self) -> BaseScreen:
         return self.screen  # type: ignore[return-value]
 
     def on_mount(self) -> None:
@@ -139,7 +139,7 @@ class BlockedPane(Vertical):
         ):
             return
         d = self.data
-        if await d.call(done(in_session(d.db, d.actor, admin.unblock_ip, ip, write=True,
+        if await d.call(succeeded(in_session(d.db, d.actor, admin.unblock_ip, ip, write=True,
                                         clock=d.clock))):  # fmt: skip
             self.notify(f"{ip} unblocked.")
             self.load()
@@ -168,7 +168,7 @@ class SystemPane(Vertical):
         yield Static("", id="system-changed", classes="pane-help")
 
     @property
-    def data(self) -> DataScreen:
+    def data(self) -> BaseScreen:
         return self.screen  # type: ignore[return-value]
 
     def on_mount(self) -> None:
@@ -212,7 +212,7 @@ class SystemPane(Vertical):
             self.notify("System settings saved.")
 
 
-class AdminScreen(DataScreen):
+class AdminScreen(BaseScreen):
     CSS_PATH = "admin.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="admin.save", tooltip="Save the system settings",

@@ -17,24 +17,24 @@ from textual.widgets import DataTable, Input, Static
 from core.errors import NotFound
 from core.services import admin
 from core.services.admin import AuditEntry, SecurityEntry
-from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import Cell, KeyedTable
+from tui.screens.base import BaseScreen
+from tui.widgets.table import Cell, Column, KeyedTable, fill_table
 
 PAGE = 100
 AUDIT_COLUMNS = (
-    Col("when", "When", 19, keep=9),
-    Col("user", "User", 24, keep=6),
-    Col("action", "Action", 28, keep=8),
-    Col("ip", "Address", 15, keep=3),
-    Col("details", "Details", keep=5, width_min=16),
+    Column("when", "When", 19, keep=9),
+    Column("user", "User", 24, keep=6),
+    Column("action", "Action", 28, keep=8),
+    Column("ip", "Address", 15, keep=3),
+    Column("details", "Details", keep=5, width_min=16),
 )
 SECURITY_COLUMNS = (
-    Col("when", "When", 19, keep=9),
-    Col("type", "Type", 20, keep=8),
-    Col("ip", "Address", 15, keep=7),
-    Col("user", "User", 24, keep=5),
-    Col("agent", "Agent", 18, keep=2),
-    Col("details", "Details", keep=4, width_min=16),
+    Column("when", "When", 19, keep=9),
+    Column("type", "Type", 20, keep=8),
+    Column("ip", "Address", 15, keep=7),
+    Column("user", "User", 24, keep=5),
+    Column("agent", "Agent", 18, keep=2),
+    Column("details", "Details", keep=4, width_min=16),
 )
 
 
@@ -54,7 +54,7 @@ class LogPane(Vertical):
         Binding("left_square_bracket", "page(-1)", "Newer", id="admin.logs.newer",
                 tooltip="The previous page", key_display="["),
     ]  # fmt: skip
-    COLUMNS: tuple[Col, ...] = ()
+    COLUMNS: tuple[Column, ...] = ()
     FILTERS: tuple[tuple[str, str], ...] = ()
     """(input id, placeholder) of the filter inputs, in order."""
 
@@ -73,7 +73,7 @@ class LogPane(Vertical):
         yield Static("", classes="log-detail")
 
     @property
-    def data(self) -> DataScreen:
+    def data(self) -> BaseScreen:
         return self.screen  # type: ignore[return-value]
 
     @property

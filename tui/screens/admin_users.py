@@ -18,8 +18,8 @@ from core.services.admin import NoteView, UserSummary
 from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
-from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import KeyedTable
+from tui.screens.base import BaseScreen
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 PAGE = 100
 STATUS_OPTIONS = [("Active", "active"), ("Suspended", "suspended"), ("Banned", "banned")]
@@ -30,18 +30,18 @@ DURATIONS = [
     ("90 days", "90d"),
 ]  # fmt: skip
 USER_COLUMNS = (
-    Col("email", "Email", keep=9, width_min=20),
-    Col("name", "Name", 20, keep=4),
-    Col("role", "Role", 10, keep=7),
-    Col("status", "Status", 10, keep=8),
-    Col("twofa", "2FA", 3, keep=3),
-    Col("created", "Joined", 16, keep=5),
+    Column("email", "Email", keep=9, width_min=20),
+    Column("name", "Name", 20, keep=4),
+    Column("role", "Role", 10, keep=7),
+    Column("status", "Status", 10, keep=8),
+    Column("twofa", "2FA", 3, keep=3),
+    Column("created", "Joined", 16, keep=5),
 )
 NOTE_COLUMNS = (
-    Col("when", "When", 16, keep=8),
-    Col("category", "Category", 10, keep=6),
-    Col("author", "By", 22, keep=4),
-    Col("note", "Note", keep=9, width_min=20),
+    Column("when", "When", 16, keep=8),
+    Column("category", "Category", 10, keep=6),
+    Column("author", "By", 22, keep=4),
+    Column("note", "Note", keep=9, width_min=20),
 )
 
 
@@ -55,7 +55,7 @@ def full_name(u: UserSummary) -> str:
 
 
 class UsersPane(Vertical):
-    """The users list of the admin screen (``screen`` is a ``DataScreen``)."""
+    """The users list of the admin screen (``screen`` is a ``BaseScreen``)."""
 
     BINDINGS = [  # noqa: RUF012
         Binding("slash", "search", "Search", id="admin.users.search",
@@ -74,7 +74,7 @@ class UsersPane(Vertical):
         yield KeyedTable((), id="users-table")
 
     @property
-    def data(self) -> DataScreen:
+    def data(self) -> BaseScreen:
         return self.screen  # type: ignore[return-value]
 
     def on_mount(self) -> None:
@@ -142,7 +142,7 @@ class UsersPane(Vertical):
         self.query_one("#user-search", Input).focus()
 
 
-class UserScreen(DataScreen):
+class UserScreen(BaseScreen):
     """One user, for an administrator: facts, notes, moderation."""
 
     CSS_PATH = "admin.tcss"

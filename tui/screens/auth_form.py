@@ -1,68 +1,19 @@
-"""What the sign-in screens share: calling a service, showing its refusal, staying usable."""
+"""What the sign-in screens share: what went wrong is said under the form, and password fields
+are emptied as soon as they have been read."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import ClassVar
 
-from sqlalchemy.exc import DBAPIError
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from core.db.engine import DatabaseUnavailable
-from core.errors import ServiceError
-from core.security.vault import VaultError
-
-if TYPE_CHECKING:
-    from tui.app import BlockbotXApp
-
-T = TypeVar("T")
-log = logging.getLogger(__name__)
-UNEXPECTED = "Something went wrong; the details are in the log file."
+from tui.screens.base import BaseScreen
 
 
-async def call_service(
-    widget,
-    call: Awaitable[T],
-    target: str = "#error",
-    on_refusal: Callable[[ServiceError], None] | None = None,
-) -> T | None:
-    """Await a service call; on a refusal show its message in ``target`` and return None."""
-    message = ""
-    try:
-        return await call
-    except ServiceError as exc:
-        message = str(exc)
-        if on_refusal is not None:
-            on_refusal(exc)
-    except (DatabaseUnavailable, OSError, DBAPIError):
-        log.warning("database unreachable during a service call", exc_info=True)
-        message = "Database unavailable: BlockbotX can't reach its database right now."
-    except VaultError as exc:
-        log.error("vault: %s", exc)
-        message = (
-            "A stored secret could not be decrypted; an administrator must check the master key."
-        )
-    except Exception:
-        log.exception("unexpected error in a service call")
-        message = UNEXPECTED
-    widget.query_one(target, Static).update(message)
-    return None
+class AuthFormScreen(BaseScreen[None]):
+    """A sign-in form: its own ``compose`` (no dashboard frame), service failures in ``#error``."""
 
-
-async def done(call: Awaitable[object]) -> bool:
-    """For services that return nothing: True once the call has succeeded."""
-    await call
-    return True
-
-
-class AuthFormScreen(Screen[None]):
-    """A form screen whose password fields are emptied as soon as they have been read."""
-
-    @property
-    def bbx(self) -> BlockbotXApp:
-        return self.app  # type: ignore[return-value]
+    ERROR_TARGET: ClassVar[str | None] = "#error"
 
     def show_error(self, message: str) -> None:
         self.query_one("#error", Static).update(message)

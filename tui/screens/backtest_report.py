@@ -89,7 +89,7 @@ class BacktestReportScreen(BaseScreen):
 
     @work(exclusive=True, group="backtest-report")
     async def _load(self) -> None:
-        record = await self.call(self.in_session(backtests.get_backtest, self.backtest_id))
+        record = await self.service(backtests.get_backtest, self.backtest_id)
         if record is not None:
             self.config = record.config
             self.title_text = record.summary.strategy or ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +22,7 @@ from core.strategies.registry import BACKTESTABLE
 from tui import format as fmt
 from tui.screens.base import BaseScreen
 from tui.screens.trades import parse_day
+from tui.service_call import in_session
 from tui.widgets.pnl import pnl_text
 from tui.widgets.strategy_params import StrategyParams
 from tui.widgets.table import Column, KeyedTable
@@ -113,10 +115,8 @@ class BacktestsScreen(BaseScreen):
 
     @work(exclusive=True, group="backtests-choices")
     async def _load_choices(self) -> None:
-        found = await self.call(
-            self.in_session(bots.list_bots, sort="name", descending=False, limit=500)
-        )
-        sets = await self.call(self.in_session(backtests.datasets))
+        found = await self.service(bots.list_bots, sort="name", descending=False, limit=500)
+        sets = await self.service(backtests.datasets)
         if found is not None:
             usable = [b for b in found if b.type in BACKTESTABLE]
             self.bot_names = {b.id: b.name for b in found}
@@ -137,9 +137,7 @@ class BacktestsScreen(BaseScreen):
 
     @work(exclusive=True, group="backtests-history")
     async def _load_history(self) -> None:
-        runs = await self.call(
-            self.in_session(backtests.list_backtests, bot_id=self.bot_id, limit=200)
-        )
+        runs = await self.service(backtests.list_backtests, bot_id=self.bot_id, limit=200)
         if runs is None:
             return
         app, now = self.app, self.bbx.clock.now()
@@ -160,7 +158,7 @@ class BacktestsScreen(BaseScreen):
             for r in runs
         )
 
-    def _request(self) -> tuple[BacktestRequest, dict[str, object]]:
+    def _request(self) -> tuple[BacktestRequest, dict[str, Any]]:
         def choice(selector: str) -> str | None:
             value = self.query_one(selector, Select).value
             return None if value is Select.NULL else str(value)
@@ -211,7 +209,9 @@ class BacktestsScreen(BaseScreen):
 
         refused: list[str] = []
         run = await self.call(
-            self.in_session(backtest_runs.run_range, request, progress=progress, **span),
+            in_session(
+                self.db, self.actor, backtest_runs.run_range, request, progress=progress, **span
+            ),
             refusal=lambda exc: refused.append(str(exc)),
         )
         bar.remove_class("-running")

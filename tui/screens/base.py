@@ -1,32 +1,40 @@
-"""What every main screen shares: the frame (header, reconnect banner, nav bar, footer), calling
-services with their refusals shown as toasts, and live refresh from the event bus.
+"""The one base of every screen: the frame (header, reconnect banner, nav bar, footer), calling
+services (``tui.service_call``: a failure becomes a toast, or the sentence in ``ERROR_TARGET``),
+live refresh from the event bus, the clock, times in the user's zone, table cells coloured by
+theme variables, ``<``/``>`` between tabs and a ``#status`` line.
 
 A screen lists the event kinds it cares about in ``LIVE_KINDS``; events arriving faster than
 ``LIVE_INTERVAL`` are coalesced into one ``live()`` call, and a screen that isn't showing only
 notes that it is stale and reloads when it comes back. Screens never poll the database.
 
+Its tables are ``tui.widgets.table.KeyedTable`` with ``Column`` specs (``fill_table`` fits them
+to the width). A screen reads ``app.db`` and ``app.actor`` (the app's convention).
+
 Textual calls ``on_mount`` / ``on_unmount`` of every class in the MRO: subclasses define their
-own without calling ``super()``.
+own without calling ``super()`` (that would load twice).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from sqlalchemy.exc import DBAPIError
+from rich.style import Style
+from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, TabbedContent, TabPane
 from typing_extensions import TypeVar as DefaultingTypeVar
 
-from core.db.engine import DatabaseUnavailable
+from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import ServiceError
 from core.events import Event, Subscription, bus
-from core.security.vault import VaultError
+from tui.service_call import Service, call_service, in_session
 from tui.widgets.banner import ReconnectBanner
 from tui.widgets.header import AppHeader
 from tui.widgets.navbar import NavBar
@@ -34,26 +42,67 @@ from tui.widgets.navbar import NavBar
 if TYPE_CHECKING:
     from textual.worker import Worker
 
+    from core.db.engine import Database
     from core.services.actor import Actor
     from tui.app import BlockbotXApp
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 # What a screen gives back when it is dismissed; most give nothing.
 ResultT = DefaultingTypeVar("ResultT", default=None)
 
-UNEXPECTED = "Something went wrong; the details are in the log file."
 LIVE_GROUP = "live"
 """Workers that follow events for as long as their screen exists; groups named ``live…`` are
 the long-running ones (tests don't wait for them to finish)."""
-UNREACHABLE = "Database unavailable: BlockbotX can't reach its database right now."
+
+
+def app_clock(app: App[Any]) -> Clock:
+    """The app's clock: ``app.clock`` if set, else the sign-in config's (tests freeze it)."""
+    clock = getattr(app, "clock", None)
+    if clock is None:
+        clock = getattr(getattr(app, "auth", None), "clock", None)
+    return clock or SYSTEM_CLOCK
+
+
+def display_zone(app: App[Any]) -> tzinfo:
+    """The signed-in user's time zone for showing times (``app.user_zone``), else UTC."""
+    return getattr(app, "user_zone", None) or UTC
+
+
+def when(app: App[Any], moment: datetime | None, *, seconds: bool = False) -> str:
+    """A time in the user's zone, compact; "—" for none."""
+    if moment is None:
+        return "—"
+    return f"{moment.astimezone(display_zone(app)):%Y-%m-%d %H:%M{':%S' if seconds else ''}}"
+
+
+def cell(app: App[Any], value: object, variable: str | None = None, *, bold: bool = False) -> Text:
+    """A table cell shown as it is (never parsed as markup), coloured by a theme variable."""
+    color = app.theme_variables.get(variable) if variable else None
+    try:
+        style = Style(color=color, bold=bold or None)
+    except Exception:  # a variable that isn't a plain colour: show it uncoloured
+        style = Style(bold=bold or None)
+    return Text(str(value), style=style, end="")
 
 
 class BaseScreen(Screen[ResultT]):
-    """A screen of the signed-in dashboard."""
+    """A screen of BlockbotX: the signed-in dashboard's main and sub-screens, and (with their
+    own ``compose``) the sign-in forms and the security settings."""
 
     LIVE_KINDS: ClassVar[frozenset[str]] = frozenset()
     LIVE_INTERVAL: ClassVar[float] = 0.5
+    STATUS = "#status"
+    ERROR_TARGET: ClassVar[str | None] = None
+    """Where ``call`` shows what went wrong: a toast (None), or the ``Static`` with this
+    selector (the sign-in forms say it under the fields)."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # ">"/"<" where nothing is being typed; ctrl+page down/up from inside a form field too.
+        Binding("greater_than_sign,ctrl+pagedown", "next_tab(1)", "Next tab", id="screen.next-tab",
+                key_display=">", show=False, tooltip="The next tab of this screen"),
+        Binding("less_than_sign,ctrl+pageup", "next_tab(-1)", "Previous tab",
+                id="screen.previous-tab", key_display="<", show=False,
+                tooltip="The previous tab of this screen"),
+    ]  # fmt: skip
 
     _stale = False
     _subscription: Subscription | None = None
@@ -67,6 +116,14 @@ class BaseScreen(Screen[ResultT]):
         actor = self.bbx.actor
         assert actor is not None, "main screens exist only while signed in"
         return actor
+
+    @property
+    def db(self) -> Database:
+        return self.bbx.db
+
+    @property
+    def clock(self) -> Clock:
+        return app_clock(self.app)
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -109,19 +166,6 @@ class BaseScreen(Screen[ResultT]):
         """Fetch (again) what the screen shows. Screens start a worker here."""
         return None
 
-    async def in_tx(self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
-        """``fn(session, actor, ...)`` in one transaction (committed if it returns)."""
-        async with self.bbx.db.sessions.begin() as session:
-            return await fn(session, self.actor, *args, **kwargs)
-
-    async def in_session(
-        self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object
-    ) -> T:
-        """``fn(session, actor, ...)`` in a session of its own (for reads, and services that
-        commit themselves)."""
-        async with self.bbx.db.session() as session:
-            return await fn(session, self.actor, *args, **kwargs)
-
     def live(self, events: list[Event]) -> None:
         """Events this screen listens to arrived; by default, reload."""
         self.load()
@@ -141,28 +185,47 @@ class BaseScreen(Screen[ResultT]):
         *,
         refusal: Callable[[ServiceError], None] | None = None,
     ) -> T | None:
-        """Await a service call; a refusal becomes a toast (or goes to ``refusal``) and None."""
-        try:
-            return await awaitable
-        except ServiceError as exc:
-            if refusal is not None:
-                refusal(exc)
-            else:
-                self.notify(str(exc), severity="warning", timeout=6)
-        except (DatabaseUnavailable, OSError, DBAPIError):
-            log.warning("database unreachable during a service call", exc_info=True)
-            self.notify(UNREACHABLE, severity="error")
-        except VaultError as exc:
-            log.error("vault: %s", exc)
-            self.notify("A stored secret could not be decrypted.", severity="error")
-        except Exception:
-            log.exception("unexpected error in a service call")
-            self.notify(UNEXPECTED, severity="error")
-        return None
+        """Await a service call; what went wrong is shown (``ERROR_TARGET``, else a toast) and
+        gives None. ``refusal`` gets a refusal first (and then replaces its toast)."""
+        return await call_service(self, awaitable, self.ERROR_TARGET, on_refusal=refusal)
 
+    async def service(
+        self, fn: Service[T], *args: Any, write: bool = False, **kwargs: Any
+    ) -> T | None:
+        """``fn(session, actor, *args, **kwargs)`` in a session of its own (committed when
+        ``write``), through ``call``."""
+        return await self.call(in_session(self.db, self.actor, fn, *args, write=write, **kwargs))
 
-async def succeeded(awaitable: Awaitable[object]) -> bool:
-    """For services that return nothing: True once the call has succeeded (``call`` gives None
-    when it was refused)."""
-    await awaitable
-    return True
+    def when(self, moment: datetime | None, *, seconds: bool = False) -> str:
+        return when(self.app, moment, seconds=seconds)
+
+    def cell(self, value: object, variable: str | None = None, *, bold: bool = False) -> Text:
+        return cell(self.app, value, variable, bold=bold)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_tab":  # only where there are tabs (the help lists it there only)
+            return bool(self.query(TabbedContent))
+        return True
+
+    def action_next_tab(self, step: int) -> None:
+        """The previous / next tab of the screen's TabbedContent, its first list or field focused."""
+        found = self.query(TabbedContent)
+        if not found:
+            return
+        tabs = found.first()
+        panes = [p.id for p in tabs.query(TabPane) if p.id]
+        if not panes:
+            return
+        current = panes.index(tabs.active) if tabs.active in panes else 0
+        tabs.active = panes[(current + step) % len(panes)]
+        pane = tabs.get_pane(tabs.active)
+        tables = pane.query(DataTable)
+        focusable: list[Widget] = [*tables] or [w for w in pane.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+
+    def say(self, message: str) -> None:
+        """A hint in the screen's ``#status`` line (empty lists, what to press)."""
+        found = self.query(self.STATUS)
+        if found:
+            found.first().update(message)  # type: ignore[attr-defined]

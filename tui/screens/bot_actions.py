@@ -11,7 +11,8 @@ from textual.binding import Binding
 from core.services import bots
 from tui.modals.confirm import ConfirmModal
 from tui.modals.stop_bot import StopBotModal
-from tui.screens.base import BaseScreen, succeeded
+from tui.screens.base import BaseScreen
+from tui.service_call import in_session, succeeded
 
 LIFECYCLE_BINDINGS = [
     Binding("a", "start_bot", "Start", id="bot.start", tooltip="Start the bot (asks first)"),
@@ -55,7 +56,7 @@ class BotLifecycle(BaseScreen):
             )
         ):
             return
-        if await self.call(self.in_tx(bots.start_bot, bot.id, clock=self.bbx.clock)) is not None:
+        if await self.service(bots.start_bot, bot.id, clock=self.bbx.clock, write=True) is not None:
             self.notify(f"{bot.name} started.")
             self.bot_changed()
 
@@ -65,7 +66,7 @@ class BotLifecycle(BaseScreen):
         if bot is None:
             return
         change = bots.resume_bot if bot.status == "paused" else bots.pause_bot
-        if await self.call(self.in_tx(change, bot.id, clock=self.bbx.clock)) is not None:
+        if await self.service(change, bot.id, clock=self.bbx.clock, write=True) is not None:
             self.notify(f"{bot.name} {'resumed' if bot.status == 'paused' else 'paused'}.")
             self.bot_changed()
 
@@ -77,14 +78,13 @@ class BotLifecycle(BaseScreen):
         close = await self.app.push_screen_wait(StopBotModal(bot.name, bot.open_positions))
         if close is None:
             return
-        result = await self.call(
-            self.in_tx(
-                bots.stop_bot,
-                bot.id,
-                close_positions=close,
-                markets=self.bbx.markets if close else None,
-                clock=self.bbx.clock,
-            )
+        result = await self.service(
+            bots.stop_bot,
+            bot.id,
+            close_positions=close,
+            markets=self.bbx.markets if close else None,
+            clock=self.bbx.clock,
+            write=True,
         )
         if result is None:
             return
@@ -113,7 +113,9 @@ class BotLifecycle(BaseScreen):
             ConfirmModal(f"Delete {bot.name}?", question, yes="Delete")
         ):
             return
-        if await self.call(succeeded(self.in_tx(bots.delete_bot, bot.id))):
+        if await self.call(
+            succeeded(in_session(self.db, self.actor, bots.delete_bot, bot.id, write=True))
+        ):
             self.notify(f"{bot.name} deleted.")
             self.bot_deleted(bot)
 
@@ -127,7 +129,7 @@ class BotLifecycle(BaseScreen):
         bot = self.target()
         if bot is None:
             return
-        detail = await self.call(self.in_tx(bots.get_bot, bot.id, executions=1))
+        detail = await self.service(bots.get_bot, bot.id, executions=1, write=True)
         if detail is None:
             return
         if await self.app.push_screen_wait(BotFormScreen(FormSource(bot=detail.bot))):

@@ -219,7 +219,7 @@ class BotDetailScreen(BotLifecycle):
 
     @work(exclusive=True, group="bot-detail")
     async def _load(self) -> None:
-        detail = await self.call(self.in_tx(bots.get_bot, self.bot_id, executions=50))
+        detail = await self.service(bots.get_bot, self.bot_id, executions=50, write=True)
         if detail is None:
             return
         self.detail = detail

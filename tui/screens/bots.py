@@ -102,15 +102,14 @@ class BotsScreen(BotLifecycle):
 
     @work(exclusive=True, group="bots-list")
     async def _load(self) -> None:
-        found = await self.call(
-            self.in_tx(
-                bots.list_bots,
-                type=self.type_filter,
-                search=self.search or None,
-                sort=self.sort_by,
-                descending=self.sort_by not in ("name", "type", "status"),
-                limit=500,
-            )
+        found = await self.service(
+            bots.list_bots,
+            type=self.type_filter,
+            search=self.search or None,
+            sort=self.sort_by,
+            descending=self.sort_by not in ("name", "type", "status"),
+            limit=500,
+            write=True,
         )
         if found is None:
             return
@@ -223,7 +222,7 @@ class BotsScreen(BotLifecycle):
     async def action_from_template(self) -> None:
         from tui.screens.bot_form import BotFormScreen, FormSource
 
-        found = await self.call(self.in_tx(templates.list_templates, limit=100))
+        found = await self.service(templates.list_templates, limit=100, write=True)
         if not found:
             if found is not None:
                 self.notify("No templates yet.")

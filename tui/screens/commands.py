@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from tui import navigation
-from tui.providers import Command, DomainProvider
-from tui.screens.data_screen import in_session
+from tui.palette import Command, DomainProvider
+from tui.service_call import in_session
 
 if TYPE_CHECKING:
     from tui.app import BlockbotXApp

@@ -11,7 +11,8 @@ from textual.app import App
 from textual.widgets import DataTable
 
 from core.billing.payments import Billing
-from tui.screens.data_screen import Col, app_clock, fit_columns
+from tui.screens.base import app_clock
+from tui.widgets.table import Column, fit_columns
 
 
 @asynccontextmanager
@@ -48,7 +49,7 @@ def count(limit: int | None) -> str:
 
 
 def show_rows(
-    table: DataTable[Any], columns: Sequence[Col], rows: Sequence[tuple[str, Mapping[str, Any]]]
+    table: DataTable[Any], columns: Sequence[Column], rows: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> None:
     """Show ``rows`` (key, cells by column key) in the columns that fit the table's width,
     keeping the cursor on the same key. These lists are short (four plans, a page of

@@ -26,49 +26,49 @@ from core.services.defi_prices import implied_prices, symbols_of
 from tui import format as fmt
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
-from tui.screens.auth_form import done
-from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import Cell, KeyedTable
+from tui.screens.base import BaseScreen
+from tui.service_call import succeeded
+from tui.widgets.table import Cell, Column, KeyedTable, fill_table
 
 CHAIN_OPTIONS = [(c.capitalize() if c != "bsc" else "BSC", c) for c in EVM_CHAINS]
 WALLET_COLUMNS = (
-    Col("name", "Name", 18, keep=6),
-    Col("chain", "Chain", 9, keep=7),
-    Col("address", "Address", keep=9, width_min=14),
-    Col("kind", "Kind", 8, keep=2),
-    Col("active", "Active", 6, keep=5),
-    Col("positions", "Positions", 9, keep=3, right=True),
-    Col("value", "Value (USD)", 14, keep=8, right=True),
+    Column("name", "Name", 18, keep=6),
+    Column("chain", "Chain", 9, keep=7),
+    Column("address", "Address", keep=9, width_min=14),
+    Column("kind", "Kind", 8, keep=2),
+    Column("active", "Active", 6, keep=5),
+    Column("positions", "Positions", 9, keep=3, right=True),
+    Column("value", "Value (USD)", 14, keep=8, right=True),
 )
 STAKING_COLUMNS = (
-    Col("wallet", "Wallet", 14, keep=2),
-    Col("protocol", "Protocol", 12, keep=6),
-    Col("token", "Token", keep=9, width_min=8),
-    Col("amount", "Amount", 16, keep=7, right=True),
-    Col("rewards", "Rewards", 14, keep=5, right=True),
-    Col("apy", "APY", 8, keep=4, right=True),
-    Col("value", "Value (USD)", 14, keep=8, right=True),
-    Col("status", "Status", 9, keep=3),
+    Column("wallet", "Wallet", 14, keep=2),
+    Column("protocol", "Protocol", 12, keep=6),
+    Column("token", "Token", keep=9, width_min=8),
+    Column("amount", "Amount", 16, keep=7, right=True),
+    Column("rewards", "Rewards", 14, keep=5, right=True),
+    Column("apy", "APY", 8, keep=4, right=True),
+    Column("value", "Value (USD)", 14, keep=8, right=True),
+    Column("status", "Status", 9, keep=3),
 )
 FARM_COLUMNS = (
-    Col("wallet", "Wallet", 14, keep=1),
-    Col("protocol", "Protocol", 12, keep=6),
-    Col("pair", "Pair", keep=9, width_min=12),
-    Col("lp", "LP tokens", 14, keep=2, right=True),
-    Col("apy", "APY", 8, keep=5, right=True),
-    Col("rewards", "Rewards", 18, keep=7, right=True),
-    Col("value", "Value (USD)", 14, keep=8, right=True),
-    Col("status", "Status", 9, keep=4),
+    Column("wallet", "Wallet", 14, keep=1),
+    Column("protocol", "Protocol", 12, keep=6),
+    Column("pair", "Pair", keep=9, width_min=12),
+    Column("lp", "LP tokens", 14, keep=2, right=True),
+    Column("apy", "APY", 8, keep=5, right=True),
+    Column("rewards", "Rewards", 18, keep=7, right=True),
+    Column("value", "Value (USD)", 14, keep=8, right=True),
+    Column("status", "Status", 9, keep=4),
 )
 LIQUIDITY_COLUMNS = (
-    Col("protocol", "Protocol", 12, keep=5),
-    Col("pair", "Pair", keep=9, width_min=12),
-    Col("value", "Value (USD)", 13, keep=8, right=True),
-    Col("hold", "If held", 13, keep=3, right=True),
-    Col("il", "Imp. loss", 12, keep=7, right=True),
-    Col("il_pct", "IL %", 8, keep=6, right=True),
-    Col("fees", "Fees", 10, keep=1, right=True),
-    Col("status", "Status", 8, keep=4),
+    Column("protocol", "Protocol", 12, keep=5),
+    Column("pair", "Pair", keep=9, width_min=12),
+    Column("value", "Value (USD)", 13, keep=8, right=True),
+    Column("hold", "If held", 13, keep=3, right=True),
+    Column("il", "Imp. loss", 12, keep=7, right=True),
+    Column("il_pct", "IL %", 8, keep=6, right=True),
+    Column("fees", "Fees", 10, keep=1, right=True),
+    Column("status", "Status", 8, keep=4),
 )
 KIND_OF_TAB = {"staking": "staking", "farms": "farm", "liquidity": "liquidity"}
 
@@ -108,7 +108,7 @@ def price_fields(symbols: Sequence[str], known: dict[str, Decimal]) -> list[Fiel
 Position = StakingView | FarmView | LiquidityView
 
 
-class DeFiScreen(DataScreen):
+class DeFiScreen(BaseScreen):
     CSS_PATH = "defi.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("w", "tab('wallets')", "Wallets", id="defi.wallets", tooltip="Your wallets"),
@@ -427,7 +427,7 @@ class DeFiScreen(DataScreen):
             ConfirmModal("Remove wallet", question, yes="Remove")
         ):
             return
-        if await self.call(done(self._write(defi.remove_wallet, wallet.id))):
+        if await self.call(succeeded(self._write(defi.remove_wallet, wallet.id))):
             self.notify("Wallet removed.")
             self.load()
 

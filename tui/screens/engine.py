@@ -20,30 +20,30 @@ from textual.widgets import Static
 
 from core.services import engine_status
 from core.services.engine_status import EngineStatus
-from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import KeyedTable
+from tui.screens.base import BaseScreen
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 PROCESS_COLUMNS = (
-    Col("host", "Host", keep=9, width_min=12),
-    Col("pid", "PID", 7, keep=8, right=True),
-    Col("kind", "Kind", 9, keep=2),
-    Col("started", "Started", 16, keep=4),
-    Col("heartbeat", "Heartbeat", 9, keep=9, right=True),
-    Col("bots", "In cycle", 8, keep=8, right=True),
-    Col("rate", "Cycles/s", 8, keep=7, right=True),
-    Col("p50", "p50 ms", 8, keep=6, right=True),
-    Col("p99", "p99 ms", 8, keep=6, right=True),
-    Col("errors", "Err 1h", 6, keep=5, right=True),
-    Col("last_error", "Last error", 24, keep=1),
+    Column("host", "Host", keep=9, width_min=12),
+    Column("pid", "PID", 7, keep=8, right=True),
+    Column("kind", "Kind", 9, keep=2),
+    Column("started", "Started", 16, keep=4),
+    Column("heartbeat", "Heartbeat", 9, keep=9, right=True),
+    Column("bots", "In cycle", 8, keep=8, right=True),
+    Column("rate", "Cycles/s", 8, keep=7, right=True),
+    Column("p50", "p50 ms", 8, keep=6, right=True),
+    Column("p99", "p99 ms", 8, keep=6, right=True),
+    Column("errors", "Err 1h", 6, keep=5, right=True),
+    Column("last_error", "Last error", 24, keep=1),
 )
 QUEUE_COLUMNS = (
-    Col("bot", "Bot", keep=9, width_min=14),
-    Col("owner", "Owner", 24, keep=3),
-    Col("type", "Type", 14, keep=4),
-    Col("state", "State", 10, keep=8),
-    Col("since", "Due since", 19, keep=5),
-    Col("lag", "Lag", 9, keep=9, right=True),
-    Col("errors", "Fails", 5, keep=2, right=True),
+    Column("bot", "Bot", keep=9, width_min=14),
+    Column("owner", "Owner", 24, keep=3),
+    Column("type", "Type", 14, keep=4),
+    Column("state", "State", 10, keep=8),
+    Column("since", "Due since", 19, keep=5),
+    Column("lag", "Lag", 9, keep=9, right=True),
+    Column("errors", "Fails", 5, keep=2, right=True),
 )
 ADMIN_FIGURES = {"rate", "p50", "p99", "errors", "last_error"}
 """Engine-wide figures, shown to administrators only."""
@@ -71,7 +71,7 @@ def engine_settings() -> tuple[float, float]:
     return settings.cycle_seconds, settings.alive_seconds
 
 
-class EngineScreen(DataScreen):
+class EngineScreen(BaseScreen):
     CSS_PATH = "engine.tcss"
     LIVE_KINDS = frozenset({"engine", "bot"})
     REFRESH_SECONDS: ClassVar[float] = 2.0

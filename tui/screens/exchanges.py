@@ -15,7 +15,8 @@ from core.services import exchanges
 from core.services.exchanges import TEST_TIMEOUT_SECONDS, ConnectionView
 from tui import format as fmt
 from tui.modals.add_connection import AddConnectionModal, NewConnection
-from tui.screens.base import BaseScreen, succeeded
+from tui.screens.base import BaseScreen
+from tui.service_call import succeeded
 from tui.widgets.table import Column, KeyedTable
 
 NO_CONNECTIONS = "No connections yet: press n to add one."

@@ -10,7 +10,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from core.security.passwords import MIN_LENGTH
 from core.services import accounts
-from tui.screens.auth_form import AuthFormScreen, call_service
+from tui.screens.auth_form import AuthFormScreen
 from tui.widgets.header import AppHeader
 
 WHY = {
@@ -68,8 +68,7 @@ class ForcedPasswordScreen(AuthFormScreen):
     @work(exclusive=True, group="new-password")
     async def _save(self, new: str) -> None:
         bbx = self.bbx
-        step = await call_service(
-            self,
+        step = await self.call(
             accounts.set_new_password(
                 bbx.db, self._challenge, new, device=bbx.device, auth=bbx.auth
             ),

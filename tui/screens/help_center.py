@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 
 from core.services import help as help_service
 from core.services.help import ArticleSummary, CategoryView, FaqView
-from tui.screens.data_screen import DataScreen
+from tui.screens.base import BaseScreen
 
 SEARCH_DELAY = 0.25
 WELCOME = (
@@ -29,7 +29,7 @@ WELCOME = (
 )
 
 
-class HelpCenterScreen(DataScreen):
+class HelpCenterScreen(BaseScreen):
     CSS_PATH = "help_center.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("slash", "search", "Search", id="help-center.search",

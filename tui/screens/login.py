@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from core.errors import ServiceError
 from tui.modals.two_factor_code import TwoFactorCodeModal
-from tui.screens.auth_form import AuthFormScreen, call_service
+from tui.screens.auth_form import AuthFormScreen
 from tui.widgets.header import AppHeader
 
 FORGOT = (
@@ -80,7 +80,7 @@ class LoginScreen(AuthFormScreen):
     @work(exclusive=True, group="registration")
     async def _load_registration(self) -> None:
         accounts = await services()
-        status = await call_service(self, accounts.registration_status(self.bbx.db))
+        status = await self.call(accounts.registration_status(self.bbx.db))
         if status is not None:
             self._registration_open, self._first_account = status.open, status.first_account
             self.query_one("#register", Button).disabled = not status.open
@@ -156,7 +156,7 @@ class LoginScreen(AuthFormScreen):
 
     async def _attempt(self, call):
         self._retry_code = False
-        return await call_service(self, call, on_refusal=self._refused)
+        return await self.call(call, refusal=self._refused)
 
     def _refused(self, exc: ServiceError) -> None:
         from core.services.accounts import ChallengeExpired

@@ -20,28 +20,29 @@ from core.services.marketplace import StrategyView
 from core.services.templates import BotDraft, TemplateView
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
+from tui.screens.base import BaseScreen
 from tui.screens.commerce import billing_for, show_rows, usd
-from tui.screens.data_screen import Col, DataScreen
 from tui.screens.deploy_form import RISK_PREFIX, changes, config_changes, setting_fields
 from tui.screens.security import KeyTable
+from tui.widgets.table import Column
 
 SORTS = [("Best rated", "rating"), ("Most bought", "downloads"), ("Price", "price"),
          ("Newest", "newest")]  # fmt: skip
 TEMPLATE_COLUMNS = [
-    Col("featured", "", 1, keep=5),
-    Col("name", "Template", keep=9, width_min=20),
-    Col("type", "Type", 13, keep=7),
-    Col("level", "Level", 12, keep=4),
-    Col("category", "Category", 9, keep=1),
-    Col("uses", "Uses", 5, keep=3),
+    Column("featured", "", 1, keep=5),
+    Column("name", "Template", keep=9, width_min=20),
+    Column("type", "Type", 13, keep=7),
+    Column("level", "Level", 12, keep=4),
+    Column("category", "Category", 9, keep=1),
+    Column("uses", "Uses", 5, keep=3),
 ]
 STRATEGY_COLUMNS = [
-    Col("name", "Strategy", keep=9, width_min=18),
-    Col("category", "Category", 15, keep=2),
-    Col("price", "Price", 9, keep=8),
-    Col("rating", "Rating", 7, keep=7),
-    Col("bought", "Bought", 6, keep=5),
-    Col("mine", "", 5, keep=6),
+    Column("name", "Strategy", keep=9, width_min=18),
+    Column("category", "Category", 15, keep=2),
+    Column("price", "Price", 9, keep=8),
+    Column("rating", "Rating", 7, keep=7),
+    Column("bought", "Bought", 6, keep=5),
+    Column("mine", "", 5, keep=6),
 ]
 
 
@@ -61,7 +62,7 @@ def stars(view: StrategyView) -> str:
     return f"{view.rating:.1f}★" if view.reviews else "—"
 
 
-class MarketplaceScreen(DataScreen):
+class MarketplaceScreen(BaseScreen):
     CSS_PATH = "marketplace.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("d", "deploy", "Deploy", id="market.deploy",

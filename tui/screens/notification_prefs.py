@@ -14,7 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from core.notifications.schedule import DIGEST_FREQUENCIES
 from core.services import notifications as prefs_service
 from core.services.notifications import PreferencesView
-from tui.screens.data_screen import DataScreen
+from tui.screens.base import BaseScreen
 
 COLUMNS = ("enabled", "bot_alerts", "trades", "payments", "support", "marketing", "critical_only")
 HEADINGS = ("On", "Bot alerts", "Trades", "Payments", "Support", "Marketing", "Critical only")
@@ -45,7 +45,7 @@ def toggle_fields() -> list[str]:
     ]
 
 
-class NotificationPrefsScreen(DataScreen):
+class NotificationPrefsScreen(BaseScreen):
     CSS_PATH = "notification_prefs.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="notification-prefs.save",

@@ -26,8 +26,8 @@ from core.notifications.words import type_choices, type_words
 from core.services import notifications as inbox
 from core.services.notifications import NotificationView
 from tui.modals.notification_detail import NotificationDetailModal
-from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import KeyedTable
+from tui.screens.base import BaseScreen
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 PAGE = 100
 GROUP_LABELS = {
@@ -47,11 +47,11 @@ PRIORITY_OPTIONS = [(p.value.capitalize(), p.value) for p in NotificationPriorit
 SEVERITY = {"CRITICAL": "error", "HIGH": "warning"}
 PRIORITY_COLOUR = {"CRITICAL": "error", "HIGH": "warning"}
 COLUMNS = (
-    Col("unread", "", 1, keep=9),
-    Col("when", "When", 16, keep=7),
-    Col("priority", "Priority", 8, keep=5),
-    Col("type", "Type", 21, keep=3),
-    Col("title", "Title", keep=8, width_min=24),
+    Column("unread", "", 1, keep=9),
+    Column("when", "When", 16, keep=7),
+    Column("priority", "Priority", 8, keep=5),
+    Column("type", "Type", 21, keep=3),
+    Column("title", "Title", keep=8, width_min=24),
 )
 
 
@@ -74,7 +74,7 @@ def types_for(choice: object) -> list[str] | None:
     return [name]
 
 
-class NotificationsScreen(DataScreen):
+class NotificationsScreen(BaseScreen):
     CSS_PATH = "notifications.tcss"
     LIVE_KINDS = frozenset({KIND})
     BINDINGS = [  # noqa: RUF012

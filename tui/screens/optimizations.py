@@ -102,7 +102,7 @@ class OptimizationsScreen(BaseScreen):
 
     @work(exclusive=True, group="optimizations")
     async def _load(self) -> None:
-        runs = await self.call(self.in_session(optimizations.list_optimizations))
+        runs = await self.service(optimizations.list_optimizations)
         if runs is None:
             return
         now = self.bbx.clock.now()
@@ -136,7 +136,7 @@ class OptimizationsScreen(BaseScreen):
 
     @work(exclusive=True, group="optimization-detail")
     async def _show(self, optimization_id: str) -> None:
-        record = await self.call(self.in_session(optimizations.get_optimization, optimization_id))
+        record = await self.service(optimizations.get_optimization, optimization_id)
         if record is None:
             return
         detail = record.detail

@@ -145,7 +145,7 @@ class OverviewScreen(BaseScreen):
         now = bbx.clock.now()
         figures = await self.call(overview.overview(bbx.db, actor, day_start=day_start(now)))
         trades = await self.call(trading.list_trades(bbx.db, actor, limit=10))
-        found = await self.call(self.in_tx(bots.list_bots, sort="status", descending=False))
+        found = await self.service(bots.list_bots, sort="status", descending=False, write=True)
         engine = await bbx.engine_status()
         if found is not None and trades is not None:
             self._next_steps(new=not found and not trades.items)
@@ -235,7 +235,7 @@ class OverviewScreen(BaseScreen):
     @work(exclusive=True, group="overview-analytics")
     async def _load_analytics(self) -> None:
         span, clock = self.span, self.bbx.clock
-        found = await self.call(self.in_tx(analytics.get_period, span, clock=clock))
+        found = await self.service(analytics.get_period, span, clock=clock, write=True)
         boxes = self.query("#period").results(Static)  # none while the app shuts down
         box = next(boxes, None)
         if found is None or box is None:

@@ -18,26 +18,27 @@ from core.services import plans
 from core.services.plans import PlanStatus, Quote
 from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
+from tui.screens.base import BaseScreen
 from tui.screens.commerce import billing_for, count, money, show_rows, usd
-from tui.screens.data_screen import Col, DataScreen
 from tui.screens.security import KeyTable
+from tui.widgets.table import Column
 
 PLAN_COLUMNS = [
-    Col("current", "", 1, keep=9),
-    Col("plan", "Plan", 11, keep=9),
-    Col("monthly", "Month", 8, keep=8),
-    Col("yearly", "Year", 9, keep=3),
-    Col("bots", "Bots", 9, keep=6),
-    Col("running", "Running", 9, keep=7),
-    Col("live", "Live", 5, keep=5),
-    Col("candles", "Backtest", 10, keep=4),
-    Col("channels", "Chat alerts", keep=2, width_min=12),
+    Column("current", "", 1, keep=9),
+    Column("plan", "Plan", 11, keep=9),
+    Column("monthly", "Month", 8, keep=8),
+    Column("yearly", "Year", 9, keep=3),
+    Column("bots", "Bots", 9, keep=6),
+    Column("running", "Running", 9, keep=7),
+    Column("live", "Live", 5, keep=5),
+    Column("candles", "Backtest", 10, keep=4),
+    Column("channels", "Chat alerts", keep=2, width_min=12),
 ]
 PAYMENT_COLUMNS = [
-    Col("when", "Date", 16, keep=5),
-    Col("what", "For", keep=9, width_min=14),
-    Col("amount", "Amount", 10, keep=8),
-    Col("status", "Status", 10, keep=7),
+    Column("when", "Date", 16, keep=5),
+    Column("what", "For", keep=9, width_min=14),
+    Column("amount", "Amount", 10, keep=8),
+    Column("status", "Status", 10, keep=7),
 ]
 STATUS_COLOUR = {"completed": "success", "failed": "error", "refunded": "warning"}
 CHANNELS = ("TELEGRAM", "DISCORD")
@@ -63,7 +64,7 @@ def quote_text(q: Quote) -> str:
     return " ".join(lines)
 
 
-class PlansScreen(DataScreen):
+class PlansScreen(BaseScreen):
     CSS_PATH = "plans.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("u", "choose", "Choose plan", id="plans.choose",

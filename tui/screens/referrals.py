@@ -12,16 +12,17 @@ from textual.widgets import Static
 
 from core.services import referrals
 from core.services.referrals import ReferralSummary
+from tui.screens.base import BaseScreen
 from tui.screens.commerce import money, show_rows
-from tui.screens.data_screen import Col, DataScreen
 from tui.screens.security import KeyTable
+from tui.widgets.table import Column
 
 COLUMNS = [
-    Col("who", "Referred", keep=9, width_min=18),
-    Col("status", "Status", 9, keep=8),
-    Col("reward", "Reward", 9, keep=7),
-    Col("joined", "Joined", 16, keep=5),
-    Col("rewarded", "Rewarded", 16, keep=3),
+    Column("who", "Referred", keep=9, width_min=18),
+    Column("status", "Status", 9, keep=8),
+    Column("reward", "Reward", 9, keep=7),
+    Column("joined", "Joined", 16, keep=5),
+    Column("rewarded", "Rewarded", 16, keep=3),
 ]
 STATUS_COLOUR = {"pending": None, "active": "accent", "rewarded": "success"}
 
@@ -34,7 +35,7 @@ def rule(rate_percent: str) -> str:
     )
 
 
-class ReferralsScreen(DataScreen):
+class ReferralsScreen(BaseScreen):
     CSS_PATH = "referrals.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("c", "copy_code", "Copy code", id="referrals.copy",

@@ -10,7 +10,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from core.security.passwords import MIN_LENGTH
 from core.services import accounts
-from tui.screens.auth_form import AuthFormScreen, call_service
+from tui.screens.auth_form import AuthFormScreen
 from tui.widgets.header import AppHeader
 
 
@@ -76,8 +76,7 @@ class RegisterScreen(AuthFormScreen):
         self, email: str, password: str, first: str | None, last: str | None, referral: str | None
     ) -> None:
         bbx = self.bbx
-        made = await call_service(
-            self,
+        made = await self.call(
             accounts.register(
                 bbx.db,
                 email=email,
@@ -91,8 +90,7 @@ class RegisterScreen(AuthFormScreen):
         )
         if made is None:
             return
-        step = await call_service(
-            self,
+        step = await self.call(
             accounts.login(
                 bbx.db, email=email, password=password, device=bbx.device, auth=bbx.auth
             ),

@@ -10,7 +10,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
@@ -25,7 +24,8 @@ from textual.widgets import (
 from core.security.passwords import MIN_LENGTH
 from core.services import accounts, sessions
 from tui.modals.confirm import ConfirmModal
-from tui.screens.auth_form import call_service, done
+from tui.screens.base import BaseScreen
+from tui.service_call import call_service, succeeded
 from tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ class SessionsPane(Pane):
             return
         bbx = self.bbx
         if not await call_service(
-            self, done(sessions.end_session(bbx.db, self.actor, key, bbx.auth)), ".pane-status"
+            self, succeeded(sessions.end_session(bbx.db, self.actor, key, bbx.auth)), ".pane-status"
         ):
             return
         self.say("")
@@ -332,7 +332,9 @@ class HistoryPane(Pane):
         self.loaded()
 
 
-class SecurityScreen(Screen[None]):
+class SecurityScreen(BaseScreen[None]):
+    """Its own frame (tabs, no nav bar): the panes load themselves."""
+
     CSS_PATH = "security.tcss"
     # The tab strip, not the password field: digits pick a tab, Esc leaves (a focused field
     # would take both).

@@ -11,8 +11,8 @@ from textual.widgets import Button, Input, Label, SelectionList, Static
 from core.services import api_keys
 from tui.modals.confirm import ConfirmModal
 from tui.modals.show_once import ShowOnceModal
-from tui.screens.auth_form import call_service
 from tui.screens.security import KeyTable, Pane, when
+from tui.service_call import call_service
 
 
 class ApiKeysPane(Pane):

@@ -10,8 +10,8 @@ from textual.widgets import Button, Static
 from core.services import telegram_links
 from tui.modals.confirm import ConfirmModal
 from tui.modals.show_once import ShowOnceModal
-from tui.screens.auth_form import call_service
 from tui.screens.security import Pane, when
+from tui.service_call import call_service
 
 
 class TelegramPane(Pane):

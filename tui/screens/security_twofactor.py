@@ -9,8 +9,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from core.services import twofactor
 from tui.modals.show_once import ShowOnceModal
-from tui.screens.auth_form import call_service, done
 from tui.screens.security import Pane
+from tui.service_call import call_service, succeeded
 from tui.widgets.qr import QRCode
 
 BACKUP_NOTE = (
@@ -162,7 +162,7 @@ class TwoFactorPane(Pane):
         bbx = self.bbx
         if await call_service(
             self,
-            done(twofactor.disable(bbx.db, self.actor, password, code, bbx.auth)),
+            succeeded(twofactor.disable(bbx.db, self.actor, password, code, bbx.auth)),
             "#two-factor-error",
         ):
             self.say("")

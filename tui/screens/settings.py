@@ -32,9 +32,9 @@ from core.services import privacy, profile
 from core.services.privacy import ExportView, PrivacyView
 from core.services.profile import CURRENCIES, LANGUAGES, ProfileView
 from tui.modals.form import Field, FieldGrid
-from tui.screens.auth_form import call_service
-from tui.screens.data_screen import Col, DataScreen, fill_table, in_session
-from tui.widgets.table import KeyedTable
+from tui.screens.base import BaseScreen
+from tui.service_call import call_service, in_session
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 EXPORT_TYPES = {
     "all": "Everything",
@@ -44,11 +44,11 @@ EXPORT_TYPES = {
     "trades": "Trades, orders, positions, portfolio history",
 }
 EXPORT_COLUMNS = (
-    Col("created", "Requested", 16, keep=8),
-    Col("type", "Type", 9, keep=7),
-    Col("status", "Status", 10, keep=9),
-    Col("expires", "Expires", 16, keep=5),
-    Col("file", "File", keep=6, width_min=20),
+    Column("created", "Requested", 16, keep=8),
+    Column("type", "Type", 9, keep=7),
+    Column("status", "Status", 10, keep=9),
+    Column("expires", "Expires", 16, keep=5),
+    Column("file", "File", keep=6, width_min=20),
 )
 
 
@@ -112,7 +112,7 @@ async def load_display(app: App[Any]) -> None:
     apply_display(app, p)
 
 
-class SettingsScreen(DataScreen):
+class SettingsScreen(BaseScreen):
     CSS_PATH = "settings.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save this tab"),

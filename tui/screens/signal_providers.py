@@ -19,7 +19,7 @@ from core.services.signals import ProviderInfo, ProviderWithKey
 from core.signals.tradingview import MESSAGE_TEMPLATE
 from tui.modals.form import Field, FormModal, Values
 from tui.modals.show_once import ShowOnceModal
-from tui.screens.data_screen import DataScreen
+from tui.screens.base import BaseScreen
 from tui.screens.security import KeyTable
 
 RECEIVER = "http(s)://<your signals serve address>"
@@ -68,7 +68,7 @@ def once(created: ProviderWithKey) -> tuple[str, str]:
     )
 
 
-class SignalProvidersScreen(DataScreen):
+class SignalProvidersScreen(BaseScreen):
     CSS_PATH = "lists.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("n", "new_provider", "New", id="providers.new",

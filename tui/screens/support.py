@@ -15,8 +15,8 @@ from core.notifications.live import KIND
 from core.services import admin, support
 from core.services.support import TicketView
 from tui.modals.form import Field, FormModal
-from tui.screens.data_screen import Col, DataScreen, fill_table
-from tui.widgets.table import KeyedTable
+from tui.screens.base import BaseScreen
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 PAGE = 100
 SCOPES = (("My tickets", "mine"), ("All tickets", "all"), ("Assigned to me", "assigned"))
@@ -40,7 +40,7 @@ def new_ticket_fields() -> list[Field]:
     ]  # fmt: skip
 
 
-class SupportScreen(DataScreen):
+class SupportScreen(BaseScreen):
     CSS_PATH = "support.tcss"
     LIVE_KINDS = frozenset({KIND})
     BINDINGS = [  # noqa: RUF012
@@ -107,18 +107,18 @@ class SupportScreen(DataScreen):
         if missing:
             self._owners.update(await self.service(lookup) or {})
 
-    def _columns(self) -> list[Col]:
+    def _columns(self) -> list[Column]:
         cols = [
-            Col("subject", "Subject", keep=9, width_min=20),
-            Col("category", "Category", 9, keep=1),
-            Col("priority", "Priority", 8, keep=6),
-            Col("status", "Status", 11, keep=7),
-            Col("updated", "Updated", 16, keep=5),
+            Column("subject", "Subject", keep=9, width_min=20),
+            Column("category", "Category", 9, keep=1),
+            Column("priority", "Priority", 8, keep=6),
+            Column("status", "Status", 11, keep=7),
+            Column("updated", "Updated", 16, keep=5),
         ]
         if self.staff_view:
             cols[1:1] = [
-                Col("customer", "Customer", 22, keep=8),
-                Col("assignee", "Assignee", 16, keep=2),
+                Column("customer", "Customer", 22, keep=8),
+                Column("assignee", "Assignee", 16, keep=2),
             ]
         return cols
 

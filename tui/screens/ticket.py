@@ -20,12 +20,12 @@ from core.services import admin, support
 from core.services.support import MessageView, TicketView
 from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
-from tui.screens.data_screen import DataScreen
+from tui.screens.base import BaseScreen
 
 TICKET_TYPES = {"TICKET_CREATED", "TICKET_MESSAGE", "TICKET_STATUS_CHANGED", "TICKET_CLOSED"}
 
 
-class TicketScreen(DataScreen):
+class TicketScreen(BaseScreen):
     CSS_PATH = "support.tcss"
     LIVE_KINDS = frozenset({KIND})
     BINDINGS = [  # noqa: RUF012

@@ -12,9 +12,9 @@ from typing import Any
 
 from textual.screen import Screen
 
-from tui.providers import Command, DomainProvider
+from tui.palette import Command, DomainProvider
 from tui.screens.commands import LISTED, act, on_screen, push, stay
-from tui.screens.data_screen import in_session
+from tui.service_call import in_session
 
 
 def _bot_page(bot_id: str, then: str | None = None) -> Any:

@@ -12,8 +12,8 @@ in one pass; that happens on events, not on every price tick.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.text import Text
@@ -26,14 +26,40 @@ Cell = str | Text
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A table column, the one spec every table of the TUI is described with."""
+
     key: str
     label: str
     width: int | None = None
-    """None: as wide as the widest cell."""
+    """Fixed, or None: sized by the table — as wide as the widest cell where the table lays its
+    own columns, what is left (at least ``width_min``) where ``fit_columns`` lays them."""
     right: bool = False
-    """Right-aligned (numbers)."""
+    """Right-aligned (figures)."""
     optional: bool = False
     """Dropped when the table is narrower than its ``narrow_below`` (80-column terminals)."""
+    keep: int = 0
+    """For ``fit_columns``: narrow terminals drop the fixed columns of lowest ``keep`` first."""
+    width_min: int = 16
+    """For ``fit_columns``: the least a column without a fixed width is given."""
+
+
+def fit_columns(
+    columns: Sequence[Column], available: int, padding: int = 2
+) -> list[tuple[Column, int]]:
+    """The columns that fit in ``available`` cells, in their order, with their widths."""
+    shown = list(columns)
+    while True:
+        fixed = sum(c.width or 0 for c in shown) + padding * len(shown)
+        flexible = [c for c in shown if c.width is None]
+        room = available - fixed
+        if room >= sum(c.width_min for c in flexible) or len(shown) <= 1:
+            break
+        droppable = [c for c in shown if c.width is not None]
+        if not droppable:
+            break
+        shown.remove(min(droppable, key=lambda c: c.keep))
+    share = max(room // max(len(flexible), 1), 1) if flexible else 0
+    return [(c, c.width if c.width is not None else max(share, c.width_min)) for c in shown]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -163,3 +189,23 @@ class KeyedTable(DataTable):
             row[ColumnKey(column.key)] = self._cell(column, value)
             changed = True
         return changed
+
+
+def fill_table(
+    table: KeyedTable,
+    columns: Sequence[Column],
+    rows: Iterable[tuple[str, Mapping[str, Cell]]],
+) -> None:
+    """Show ``rows`` (key, cells by column key) in the columns that fit the table's width.
+
+    The columns are re-laid only when the fit changes (a resize); rows go through the table's
+    keyed diff, so a live refresh repaints only the cells that changed."""
+    available = (table.size.width or table.app.size.width) - 2
+    spec = tuple(replace(col, width=width) for col, width in fit_columns(columns, available))
+    if spec != table.columns_spec:
+        # The caller decides the columns: they are all the table has, all shown.
+        table.all_columns = table.columns_spec = spec
+        table.clear(columns=True)
+        for column in spec:
+            table.add_column(column.label, key=column.key, width=column.width)
+    table.sync((key, [cells.get(c.key, "") for c in spec]) for key, cells in rows)
