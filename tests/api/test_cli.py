@@ -1,5 +1,6 @@
-"""``blockbotx api-key`` and ``blockbotx api serve`` as an operator runs them: real
-subprocesses against the test database."""
+"""``blockbotx api-key`` and ``blockbotx api serve`` as an operator runs them, against the test
+database: ``api serve`` as a real subprocess (its signals and its port), the short commands in
+process (tests/cli_runner.py) except one ``api-key create`` run as a subprocess."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from core.db.models.users import ApiKey
 from core.services import api_keys
 from core.services.lockout import AuthenticationFailed
 from tests.api.conftest import key_for
+from tests.cli_runner import outcome
 from tests.service_users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,9 +57,11 @@ async def test_api_key_create_list_revoke(db: Database, migrated_url: str) -> No
     assert key.startswith("bbx_") and key.count(" ") == 0 and "shown once" in out
     assert (await api_keys.authenticate_api_key(db, key, scope="bots")).user_id == alice.user_id
 
-    (code, listing, err), (text_code, text, _) = await asyncio.gather(
-        _run(migrated_url, "api-key", "list", "--user", "alice@example.com", "--json"),
-        _run(migrated_url, "api-key", "list", "--user", "alice@example.com"),
+    code, listing, err = await outcome(
+        migrated_url, "api-key", "list", "--user", "alice@example.com", "--json"
+    )
+    text_code, text, _ = await outcome(
+        migrated_url, "api-key", "list", "--user", "alice@example.com"
     )
     assert code == 0 and text_code == 0, err
     (row,) = json.loads(listing)
@@ -65,11 +69,11 @@ async def test_api_key_create_list_revoke(db: Database, migrated_url: str) -> No
     assert row["prefix"] == key[:12] and key not in listing and key not in text
     assert row["expires_at"] is not None and row["last_used_at"] is not None
 
-    code, out, err = await _run(migrated_url, "api-key", "revoke", row["id"])
+    code, out, err = await outcome(migrated_url, "api-key", "revoke", row["id"])
     assert code == 0 and "Revoked" in out, err
     with pytest.raises(AuthenticationFailed):
         await api_keys.authenticate_api_key(db, key)
-    code, _, err = await _run(migrated_url, "api-key", "revoke", row["id"])
+    code, _, err = await outcome(migrated_url, "api-key", "revoke", row["id"])
     assert code == 1 and "already revoked" in err and "Traceback" not in err
 
 
@@ -77,12 +81,15 @@ async def test_api_key_bad_input_is_one_clear_line_and_creates_nothing(
     db: Database, migrated_url: str
 ) -> None:
     await add_user(db, "alice@example.com")
-    runs = await asyncio.gather(
-        _run(migrated_url, "api-key", "create", "--user", "alice@example.com", "--scopes", "read,launch"),
-        _run(migrated_url, "api-key", "create", "--user", "nobody@example.com", "--scopes", "read"),
-        _run(migrated_url, "api-key", "create", "--user", "alice@example.com", "--scopes", "read", "--expires", "0"),
-        _run(migrated_url, "api-key", "revoke", "no-such-key"),
-    )  # fmt: skip
+    runs = [
+        await outcome(migrated_url, *args)
+        for args in (
+            ("api-key", "create", "--user", "alice@example.com", "--scopes", "read,launch"),
+            ("api-key", "create", "--user", "nobody@example.com", "--scopes", "read"),
+            ("api-key", "create", "--user", "alice@example.com", "--scopes", "read", "--expires", "0"),
+            ("api-key", "revoke", "no-such-key"),
+        )
+    ]  # fmt: skip
     expected = ("Scopes must be some of", "No user", "Expiry must be between", "No API key")
     for (code, out, err), message in zip(runs, expected, strict=True):
         assert code == 1 and message in err and "Traceback" not in err and out == "", err
