@@ -25,6 +25,8 @@ from tests.api.conftest import key_for
 from tests.cli_runner import outcome
 from tests.service_users import add_user
 
+pytestmark = pytest.mark.slow  # real subprocesses (api serve, one api-key create)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
