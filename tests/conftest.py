@@ -86,3 +86,19 @@ async def bounced_db(pgbouncer: str, db: Database) -> AsyncIterator[Database]:
     database = Database(pgbouncer, statement_cache=False)
     yield database
     await database.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` modules first, each module's tests kept together and in their order.
+
+    pytest-xdist (``--dist worksteal``, pyproject) hands each worker a run of consecutive tests
+    and lets an idle worker take the last half of the other's queue. A 30 s test that came last
+    would keep one core busy while the other has nothing left; started first, the quick tests
+    fill in around it. Keeping a module together means its module-scoped fixtures are built once
+    per worker that runs it, not once per test handed out round robin.
+    """
+    modules = [getattr(item, "module", None) for item in items]
+    rank = {module: position for position, module in enumerate(dict.fromkeys(modules))}
+    slow = {m for m, item in zip(modules, items, strict=True) if item.get_closest_marker("slow")}
+    order = {id(item): (m not in slow, rank[m]) for m, item in zip(modules, items, strict=True)}
+    items.sort(key=lambda item: order[id(item)])

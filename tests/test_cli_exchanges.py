@@ -1,16 +1,17 @@
-"""``blockbotx exchanges list``: every qualifying ccxt exchange, read from ccxt itself."""
+"""``blockbotx exchanges list``: every qualifying ccxt exchange, read from ccxt itself (in
+process through tests/cli_runner.py: a subprocess would import ccxt all over again)."""
 
 import json
 
 import ccxt.async_support as ccxt
 
 from core.market.exchange_list import REQUIRED_CAPABILITIES
-from tests.test_cli import run_cli
+from tests.cli_runner import run
 
 
 def test_exchanges_list_json_is_every_qualifying_ccxt_exchange() -> None:
-    result = run_cli("exchanges", "list", "--json")
-    assert result.returncode == 0, result.stderr
+    result = run(None, "exchanges", "list", "--json")
+    assert result.exit_code == 0, result.stderr
     listed = {e["id"]: e for e in json.loads(result.stdout)}
     qualifying = {
         exchange_id
@@ -30,9 +31,9 @@ def test_exchanges_list_json_is_every_qualifying_ccxt_exchange() -> None:
 
 
 def test_exchanges_list_table_and_search() -> None:
-    result = run_cli("exchanges", "list", "--search", "kraken")
-    assert result.returncode == 0, result.stderr
+    result = run(None, "exchanges", "list", "--search", "kraken")
+    assert result.exit_code == 0, result.stderr
     assert result.stdout.split()[:2] == ["1", "exchange"] and "Kraken" in result.stdout
     assert "Binance" not in result.stdout
-    nothing = run_cli("exchanges", "list", "--json", "--search", "no-such-exchange")
-    assert nothing.returncode == 0 and json.loads(nothing.stdout) == []
+    nothing = run(None, "exchanges", "list", "--json", "--search", "no-such-exchange")
+    assert nothing.exit_code == 0 and json.loads(nothing.stdout) == []

@@ -7,7 +7,7 @@ from aiosmtpd.controller import Controller
 from core.config import Settings
 from core.db.engine import Database
 from core.doctor import DoctorContext, Status, run_checks
-from tests.test_cli import run_cli
+from tests.cli_runner import invoke
 
 
 def _free_port() -> int:
@@ -56,13 +56,11 @@ async def test_smtp_reachable_and_unreachable(migrated_url: str) -> None:
 
 
 async def test_cli_table_and_exit_status(db: Database, migrated_url: str) -> None:
-    ok = run_cli("doctor", env={"DATABASE_URL": migrated_url, "COLUMNS": "160"})
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    ok = await invoke(migrated_url, "doctor", COLUMNS="160")
+    assert ok.exit_code == 0, ok.stdout + ok.stderr
     assert "All good" in ok.stderr and "migrations" in ok.stdout  # the table is the result
-    down = run_cli(
-        "doctor", env={"DATABASE_URL": "postgresql://x:secretpw@127.0.0.1:1/db", "COLUMNS": "200"}
-    )
-    assert down.returncode == 1
+    down = await invoke("postgresql://x:secretpw@127.0.0.1:1/db", "doctor")
+    assert down.exit_code == 1
     assert "cannot reach the database" in down.stdout
     assert "secretpw" not in down.stdout + down.stderr and "Traceback" not in down.stderr
 

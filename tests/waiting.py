@@ -12,7 +12,7 @@ Check = Callable[[], bool | Awaitable[bool]]
 
 
 async def wait_until(
-    check: Check, timeout: float = 60.0, what: str = "", every: float = 0.05
+    check: Check, timeout: float = 180.0, what: str = "", every: float = 0.05
 ) -> None:
     """Poll ``check`` (plain or async) until it holds; AssertionError after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -6,12 +6,35 @@
 
 ``PriceHub`` shares prices per symbol between every bot on a feed; ``catalog`` keeps the
 ``exchanges`` / ``trading_pairs`` rows (precision, minimum size, fees) in step with the feed.
+
+The names below are loaded on first use: importing ``core.market.simulated`` (the signal
+receiver, the API key and demo commands do) must not import ccxt, which ``hub`` pulls in and
+which takes about a second to import.
 """
 
-from core.market.feed import MarketFeed
-from core.market.hub import Backoff, MarketHubs, PriceHub
-from core.market.simulated import AcceleratedClock, SimulatedMarket
-from core.market.types import Candle, MarketInfo, Ticker, Timeframe
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.market.feed import MarketFeed
+    from core.market.hub import Backoff, MarketHubs, PriceHub
+    from core.market.simulated import AcceleratedClock, SimulatedMarket
+    from core.market.types import Candle, MarketInfo, Ticker, Timeframe
+
+_HOMES = {
+    "AcceleratedClock": "simulated",
+    "Backoff": "hub",
+    "Candle": "types",
+    "MarketFeed": "feed",
+    "MarketHubs": "hub",
+    "MarketInfo": "types",
+    "PriceHub": "hub",
+    "SimulatedMarket": "simulated",
+    "Ticker": "types",
+    "Timeframe": "types",
+}
 
 __all__ = [
     "AcceleratedClock",
@@ -25,3 +48,10 @@ __all__ = [
     "Ticker",
     "Timeframe",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

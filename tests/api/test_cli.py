@@ -1,5 +1,6 @@
-"""``blockbotx api-key`` and ``blockbotx api serve`` as an operator runs them: real
-subprocesses against the test database."""
+"""``blockbotx api-key`` and ``blockbotx api serve`` as an operator runs them, against the test
+database: ``api serve`` as a real subprocess (its signals and its port), the short commands in
+process (tests/cli_runner.py) except one ``api-key create`` run as a subprocess."""
 
 from __future__ import annotations
 
@@ -21,9 +22,17 @@ from core.db.models.users import ApiKey
 from core.services import api_keys
 from core.services.lockout import AuthenticationFailed
 from tests.api.conftest import key_for
+from tests.cli_runner import outcome
 from tests.service_users import add_user
 
+pytestmark = pytest.mark.slow  # real subprocesses (api serve, one api-key create)
+
 ROOT = Path(__file__).resolve().parents[2]
+
+# Seconds a subprocess may take to start, answer or stop: a bound for a loaded machine (the
+# command line's imports alone took over a minute with two suites and benches side by side),
+# not an expectation.
+BOUND = 300
 
 
 def _env(url: str) -> dict[str, str]:
@@ -35,7 +44,7 @@ async def _run(url: str, *args: str) -> tuple[int, str, str]:
         sys.executable, "-m", "tui.cli", *args, cwd=ROOT, env=_env(url),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
     return int(proc.returncode or 0), out.decode(), err.decode()
 
 
@@ -55,9 +64,11 @@ async def test_api_key_create_list_revoke(db: Database, migrated_url: str) -> No
     assert key.startswith("bbx_") and key.count(" ") == 0 and "shown once" in out
     assert (await api_keys.authenticate_api_key(db, key, scope="bots")).user_id == alice.user_id
 
-    (code, listing, err), (text_code, text, _) = await asyncio.gather(
-        _run(migrated_url, "api-key", "list", "--user", "alice@example.com", "--json"),
-        _run(migrated_url, "api-key", "list", "--user", "alice@example.com"),
+    code, listing, err = await outcome(
+        migrated_url, "api-key", "list", "--user", "alice@example.com", "--json"
+    )
+    text_code, text, _ = await outcome(
+        migrated_url, "api-key", "list", "--user", "alice@example.com"
     )
     assert code == 0 and text_code == 0, err
     (row,) = json.loads(listing)
@@ -65,11 +76,11 @@ async def test_api_key_create_list_revoke(db: Database, migrated_url: str) -> No
     assert row["prefix"] == key[:12] and key not in listing and key not in text
     assert row["expires_at"] is not None and row["last_used_at"] is not None
 
-    code, out, err = await _run(migrated_url, "api-key", "revoke", row["id"])
+    code, out, err = await outcome(migrated_url, "api-key", "revoke", row["id"])
     assert code == 0 and "Revoked" in out, err
     with pytest.raises(AuthenticationFailed):
         await api_keys.authenticate_api_key(db, key)
-    code, _, err = await _run(migrated_url, "api-key", "revoke", row["id"])
+    code, _, err = await outcome(migrated_url, "api-key", "revoke", row["id"])
     assert code == 1 and "already revoked" in err and "Traceback" not in err
 
 
@@ -77,12 +88,15 @@ async def test_api_key_bad_input_is_one_clear_line_and_creates_nothing(
     db: Database, migrated_url: str
 ) -> None:
     await add_user(db, "alice@example.com")
-    runs = await asyncio.gather(
-        _run(migrated_url, "api-key", "create", "--user", "alice@example.com", "--scopes", "read,launch"),
-        _run(migrated_url, "api-key", "create", "--user", "nobody@example.com", "--scopes", "read"),
-        _run(migrated_url, "api-key", "create", "--user", "alice@example.com", "--scopes", "read", "--expires", "0"),
-        _run(migrated_url, "api-key", "revoke", "no-such-key"),
-    )  # fmt: skip
+    runs = [
+        await outcome(migrated_url, *args)
+        for args in (
+            ("api-key", "create", "--user", "alice@example.com", "--scopes", "read,launch"),
+            ("api-key", "create", "--user", "nobody@example.com", "--scopes", "read"),
+            ("api-key", "create", "--user", "alice@example.com", "--scopes", "read", "--expires", "0"),
+            ("api-key", "revoke", "no-such-key"),
+        )
+    ]  # fmt: skip
     expected = ("Scopes must be some of", "No user", "Expiry must be between", "No API key")
     for (code, out, err), message in zip(runs, expected, strict=True):
         assert code == 1 and message in err and "Traceback" not in err and out == "", err
@@ -91,7 +105,7 @@ async def test_api_key_bad_input_is_one_clear_line_and_creates_nothing(
 
 async def _lines_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> str:
     while True:
-        line = (await asyncio.wait_for(stream.readline(), 60)).decode()
+        line = (await asyncio.wait_for(stream.readline(), BOUND)).decode()
         assert line, f"the server exited early: {''.join(seen)}"
         seen.append(line)
         if marker in line:
@@ -138,10 +152,10 @@ async def test_serve_answers_and_sigterm_finishes_the_request_in_flight(
         await _lines_until(proc.stderr, "Waiting for connections to close", seen)
         writer.write(body[10:])
         await writer.drain()
-        answer = (await asyncio.wait_for(reader.read(), 60)).decode()
+        answer = (await asyncio.wait_for(reader.read(), BOUND)).decode()
         writer.close()
         assert answer.startswith("HTTP/1.1 201"), answer
-        assert await asyncio.wait_for(proc.wait(), 60) == 0
+        assert await asyncio.wait_for(proc.wait(), BOUND) == 0
     finally:
         if proc.returncode is None:
             proc.kill()

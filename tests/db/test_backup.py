@@ -1,4 +1,5 @@
-"""``blockbotx db backup`` / ``db restore`` as an operator runs them, against real databases."""
+"""``blockbotx db backup`` / ``db restore`` as an operator runs them (in process through
+tests/cli_runner.py; pg_dump and pg_restore are real processes), against real databases."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from core.db.engine import Database
 from core.db.models.trading import PortfolioHistory
 from core.db.models.users import User
 from tests import pg
-from tests.test_cli import run_cli
+from tests.cli_runner import invoke
 
 pytestmark = pytest.mark.slow  # pg_dump and pg_restore
 
@@ -41,8 +42,8 @@ async def test_backup_then_restore_elsewhere_and_refuse_overwrite(tmp_path: Path
     target = Database(await pg.create_database("bbx_restore"))
     dump = tmp_path / "nightly.dump"
     try:
-        made = run_cli("db", "backup", str(dump), env={"DATABASE_URL": source.url})
-        assert made.returncode == 0, made.stderr
+        made = await invoke(source.url, "db", "backup", str(dump))
+        assert made.exit_code == 0, made.stderr
         assert "Backed up" in made.stderr and dump.stat().st_size > 0
         assert not list(tmp_path.glob("*.partial"))
 
@@ -50,23 +51,23 @@ async def test_backup_then_restore_elsewhere_and_refuse_overwrite(tmp_path: Path
         async with source.session() as s:
             s.add(User(email="after-backup@example.com", password="x"))
             await s.commit()
-        refused = run_cli("db", "restore", str(dump), env={"DATABASE_URL": source.url})
-        assert refused.returncode == 1
+        refused = await invoke(source.url, "db", "restore", str(dump))
+        assert refused.exit_code == 1
         assert "not empty" in refused.stderr and "--force" in refused.stderr
         assert "after-backup@example.com" in await _emails(source)
 
         # Into an empty database: everything back, money exact.
         assert await is_empty(target)
-        restored = run_cli("db", "restore", str(dump), env={"DATABASE_URL": target.url})
-        assert restored.returncode == 0, restored.stderr
+        restored = await invoke(target.url, "db", "restore", str(dump))
+        assert restored.exit_code == 0, restored.stderr
         assert await _emails(target) == ["ops@example.com"]
         async with target.session() as s:
             assert await s.scalar(select(PortfolioHistory.total_value)) == EXACT
         assert await migrate.current_revisions(target) == migrate.head_revisions()
 
         # --force rolls the source back to the backup.
-        forced = run_cli("db", "restore", str(dump), "--force", env={"DATABASE_URL": source.url})
-        assert forced.returncode == 0, forced.stderr
+        forced = await invoke(source.url, "db", "restore", str(dump), "--force")
+        assert forced.exit_code == 0, forced.stderr
         assert await _emails(source) == ["ops@example.com"]
     finally:
         for db in (source, target):
@@ -85,10 +86,8 @@ async def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path: Path) -> No
             assert "not a BlockbotX backup" in str(exc)
         else:
             raise AssertionError("a bogus file was accepted")
-        missing = run_cli(
-            "db", "restore", str(tmp_path / "nope.dump"), env={"DATABASE_URL": db.url}
-        )
-        assert missing.returncode != 0 and "Traceback" not in missing.stderr
+        missing = await invoke(db.url, "db", "restore", str(tmp_path / "nope.dump"))
+        assert missing.exit_code != 0 and "Traceback" not in missing.stderr
     finally:
         await db.dispose()
         await pg.drop_database(db.url)

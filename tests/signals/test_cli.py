@@ -1,4 +1,6 @@
-"""``blockbotx signals`` as an operator runs it: real subprocesses against the test database."""
+"""``blockbotx signals`` as an operator runs it, against the test database: ``signals serve`` as
+a real subprocess (its port, its SIGTERM), the provider commands in process
+(tests/cli_runner.py)."""
 
 from __future__ import annotations
 
@@ -20,11 +22,17 @@ from core.security.vault import get_vault
 from core.services import signals as service
 from core.services.actor import SYSTEM, Actor
 from core.signals import signing
+from tests.cli_runner import outcome
 from tests.signals.conftest import body
 
-pytestmark = pytest.mark.slow  # real subprocesses
+pytestmark = pytest.mark.slow  # a real subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Seconds a subprocess may take to start, answer or stop: a bound for a loaded machine (the
+# command line's imports alone took over a minute with two suites and benches side by side),
+# not an expectation.
+BOUND = 300
 TOKEN = "123456789:AAE" + "x" * 30
 
 
@@ -32,15 +40,8 @@ def _env(url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "NO_COLOR": "1", "COLUMNS": "200"}
 
 
-async def _run(url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui.cli", "signals", *args,
-        cwd=ROOT, env=_env(url),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else b""), 60)
-    return int(proc.returncode or 0), out.decode(), err.decode()
+async def _run(url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    return await outcome(url, "signals", *args, stdin=stdin)
 
 
 async def test_serve_receives_a_signed_signal_and_exits_on_sigterm(
@@ -56,7 +57,7 @@ async def test_serve_receives_a_signed_signal_and_exits_on_sigterm(
     try:
         base = None
         while base is None:
-            line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+            line = (await asyncio.wait_for(proc.stderr.readline(), BOUND)).decode()
             assert line, f"serve exited early: {''.join(seen)}"
             seen.append(line)
             if line.startswith("Receiving signals on "):
@@ -75,7 +76,7 @@ async def test_serve_receives_a_signed_signal_and_exits_on_sigterm(
             async with http.get(base + "/healthz") as health:
                 assert health.status == 200
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        assert await asyncio.wait_for(proc.wait(), BOUND) == 0
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -98,10 +99,10 @@ async def test_provider_add_list_rotate_remove(
         "provider", "add", "alerts", "--type", "telegram", "--user", "alice@example.com",
         "--config", '{"chat_ids": [-100]}', "--key-stdin",
     )  # fmt: skip
-    (code, key, err), (tg_code, tg_out, tg_err), (bad, _, bad_err) = await asyncio.gather(
-        _run(migrated_url, "provider", "add", "House desk"),
-        _run(migrated_url, *telegram, stdin=TOKEN + "\n"),
-        _run(migrated_url, "provider", "add", "x", "--config", '{"rate_limit_per_minute": -1}'),
+    code, key, err = await _run(migrated_url, "provider", "add", "House desk")
+    tg_code, tg_out, tg_err = await _run(migrated_url, *telegram, stdin=TOKEN + "\n")
+    bad, _, bad_err = await _run(
+        migrated_url, "provider", "add", "x", "--config", '{"rate_limit_per_minute": -1}'
     )
     assert code == 0, err
     key = key.strip()
@@ -115,10 +116,8 @@ async def test_provider_add_list_rotate_remove(
     )
     assert house.system and alerts.owner_id == alice.user_id and alerts.type == "telegram"
 
-    (code, listing, err), (rot_code, new_key, rot_err) = await asyncio.gather(
-        _run(migrated_url, "provider", "list"),
-        _run(migrated_url, "provider", "rotate-key", house.id),
-    )
+    code, listing, err = await _run(migrated_url, "provider", "list")
+    rot_code, new_key, rot_err = await _run(migrated_url, "provider", "rotate-key", house.id)
     assert code == 0, err
     assert house.id in listing and alerts.id in listing and "system" in listing
     assert rot_code == 0, rot_err

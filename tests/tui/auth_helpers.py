@@ -93,7 +93,7 @@ def palette_hits(app: BlockbotXApp) -> list[str]:
     return [str(o.prompt) for o in lists.first().options] if lists else []
 
 
-async def wait_for(pilot, ready, *, timeout: float = 60.0, what: str = "") -> None:  # type: ignore[no-untyped-def]
+async def wait_for(pilot, ready, *, timeout: float = 180.0, what: str = "") -> None:  # type: ignore[no-untyped-def]
     """Poll until ``ready()`` holds: timers and events arrive when a loaded machine gets to
     them, so a fixed pause is a flaky test. Fails after ``timeout`` seconds."""
     import time

@@ -92,7 +92,9 @@ async def test_wrong_passwords_lock_with_the_time_left(
         clock.advance(minutes=14, seconds=30)
         await wait_for(pilot, lambda: "try again in 0:30" in screen_text(app), what="countdown")
         clock.advance(seconds=31)
-        await pilot.pause(1.2)
+        await wait_for(
+            pilot, lambda: "You can try again now" in screen_text(app), what="the lock to lift"
+        )
         await type_into(pilot, "#password", PASSWORD)
         await pilot.press("enter")
         await settle(pilot)

@@ -21,6 +21,7 @@ from tests.tui.auth_helpers import (
     screen_text,
     settle,
     type_into,
+    wait_for,
 )
 from tui.modals.confirm import ConfirmModal
 from tui.modals.show_once import ShowOnceModal
@@ -89,15 +90,15 @@ async def test_security_screen_by_keyboard(db: Database, migrated_url: str, tmp_
         await pilot.press("2")
         await settle(pilot)
         await pilot.press("enter")
-        await settle(pilot)
-        assert app.screen.query("#qr")
+        await wait_for(pilot, lambda: bool(app.screen.query("#qr")), what="the QR code")
         assert "Key: JBSW Y3DP" in screen_text(app)
         await type_into(
             pilot, "#confirm-code", totp.code_at(FIXED_SECRET, totp.time_step(clock.now()))
         )
         await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, ShowOnceModal)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ShowOnceModal), what="the backup codes"
+        )
         codes = str(app.screen.query_one("#secret").render()).split()
         assert len(codes) == 10
         await pilot.press("enter")

@@ -6,7 +6,15 @@ from pathlib import Path
 
 from core.db.engine import Database
 from core.services import accounts
-from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth, settle, type_into
+from tests.tui.auth_helpers import (
+    DEVICE,
+    PASSWORD,
+    make_app,
+    make_auth,
+    settle,
+    type_into,
+    wait_for,
+)
 from tui.screens.marketplace import MarketplaceScreen
 from tui.screens.plans import PlansScreen
 from tui.screens.referrals import ReferralsScreen
@@ -64,8 +72,10 @@ async def test_signed_in_app_toasts_new_notifications(
                 priority=NotificationPriority.HIGH, title="Take-profit hit on ETH/USDT",
                 message="Sold.",
             )  # fmt: skip
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if any("Take-profit hit" in str(n.message) for n in app._notifications):
-                break
-        assert any("Take-profit hit on ETH/USDT" in str(n.message) for n in app._notifications)
+        await wait_for(
+            pilot,
+            lambda: any(
+                "Take-profit hit on ETH/USDT" in str(n.message) for n in app._notifications
+            ),
+            what="the toast",
+        )

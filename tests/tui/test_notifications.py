@@ -20,6 +20,7 @@ from core.db.models.notifications import NotificationType as T
 from core.notifications import notify
 from core.services.actor import Actor
 from tests.service_users import add_user
+from tests.tui.auth_helpers import wait_for
 from tests.tui.screen_helpers import NOW, SMALL, WIDE, ScreenApp, no_blink, seed, settle
 from tui.screens.notification_prefs import NotificationPrefsScreen
 from tui.screens.notifications import NotificationsScreen, start_toasts
@@ -87,9 +88,9 @@ async def test_mark_read_filter_and_live_arrival(db: Database, migrated_url: str
         async with db.sessions.begin() as s:  # another process notifies: the list follows
             await notify(s, user_id=me.user_id, type=T.BOT_ERROR, priority=P.CRITICAL,
                          title="Bot DCA ETH stopped on an error", message="Exchange refused the order.")  # fmt: skip
-        await pilot.pause(0.1)
-        await settle(pilot)
-        assert _rows(app)[0] == "Bot DCA ETH stopped on an error"
+        await wait_for(
+            pilot, lambda: _rows(app)[:1] == ["Bot DCA ETH stopped on an error"], what="the row"
+        )
 
         await pilot.press("A")  # all read
         await settle(pilot)
@@ -109,9 +110,12 @@ async def test_new_notifications_toast_anywhere(db: Database, migrated_url: str)
         async with db.sessions.begin() as s:
             await notify(s, user_id=me.user_id, type=T.STOP_LOSS_HIT, priority=P.HIGH,
                          title="Stop-loss hit on SOL/USDT", message="Closed.")  # fmt: skip
-        await pilot.pause(0.1)
-        toasts = [(n.title, n.message, n.severity) for n in app._notifications]
-        assert ("Stop loss hit", "Stop-loss hit on SOL/USDT", "warning") in toasts
+        toast = ("Stop loss hit", "Stop-loss hit on SOL/USDT", "warning")
+        await wait_for(
+            pilot,
+            lambda: toast in [(n.title, n.message, n.severity) for n in app._notifications],
+            what="the toast",
+        )
         worker.cancel()
 
 

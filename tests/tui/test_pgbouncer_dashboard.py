@@ -11,7 +11,15 @@ from core.config import get_settings
 from core.db.engine import Database
 from core.services import accounts, support
 from core.services.remembered import RememberedSession
-from tests.tui.auth_helpers import DEVICE, PASSWORD, make_auth, screen_text, settle, type_into
+from tests.tui.auth_helpers import (
+    DEVICE,
+    PASSWORD,
+    make_auth,
+    screen_text,
+    settle,
+    type_into,
+    wait_for,
+)
 from tui.app import BlockbotXApp
 from tui.screens.overview import OverviewScreen
 from tui.widgets.banner import ReconnectBanner
@@ -59,12 +67,7 @@ async def test_sign_in_and_browse_through_pgbouncer(
         await settle(pilot)
         assert "My tickets · 1 ticket" in screen_text(app)
         # LISTEN can't go through the bouncer: the app's listener used the direct URL.
-        for _ in range(100):
-            if app.connection == "connected":
-                break
-            await pilot.pause(0.05)
-        assert app.connection == "connected"
-        await settle(pilot)
+        await wait_for(pilot, lambda: app.connection == "connected", what="the listener")
         banner = app.screen.query_one(ReconnectBanner)
         assert not banner.has_class("-lost") and not banner.display
         await pilot.press("f2")  # security: sessions, devices, history
