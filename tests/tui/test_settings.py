@@ -37,7 +37,7 @@ async def test_profile_theme_privacy_export_and_security(db: Database, migrated_
         screen.query_one("#field-position", Input).value = "Trader"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "phone" in str(screen.query_one("#form-error").render())
+        assert "phone" in str(screen.query_one("#form-error").render()).lower()
         assert screen.query_one("#field-phone").has_class("-invalid-field")
         async with db.session() as s:
             assert (await s.get(User, me.user_id)).position is None  # nothing saved
