@@ -121,11 +121,11 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
                 "--set",
                 "fast=30",
             ],
-            "sma_cross: fast (30) must be smaller than slow (20)",
+            "Fast (30) must be smaller than slow (20)",
         ),
         (
             ["--csv", str(good), "--timeframe", "1h", "--strategy", "sma_cross", "--set", "fats=3"],
-            "sma_cross.fats: unknown setting",
+            "Fats is an unknown setting",
         ),
         (
             ["--csv", str(good), "--timeframe", "1h", "--strategy", "sma_cross", "--fee", "abc"],
@@ -146,7 +146,7 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
                 "--risk",
                 '{"stop_loss_percent": 200}',
             ],
-            "risk_settings.stop_loss_percent",
+            "Stop loss percent must be less than 100",
         ),
     ]
     # the first case as a real process; the rest in-process (same code path, much faster)

@@ -109,7 +109,7 @@ async def test_provider_add_list_rotate_remove(
     assert key.startswith("bbxsig_") and "shown once" in err
     assert tg_code == 0, tg_err
     assert tg_out == "" and TOKEN not in tg_err  # a given key is never echoed
-    assert bad == 1 and "config.rate_limit_per_minute" in bad_err and "Traceback" not in bad_err
+    assert bad == 1 and "Rate limit per minute" in bad_err and "Traceback" not in bad_err
     house, alerts = sorted(
         await service.list_providers(db, SYSTEM, everyone=True),
         key=lambda p: p.name != "House desk",

@@ -58,7 +58,7 @@ async def test_deploy_creates_a_validated_bot_with_the_customisations(db: Databa
     async with db.session() as s:
         (grid,) = await templates.list_templates(s, ann, search="range grid")
     async with db.sessions.begin() as s:
-        with pytest.raises(InvalidInput, match=r"config: lower_price \(3700\) must be below"):
+        with pytest.raises(InvalidInput, match=r"lower_price \(3700\) must be below"):
             await templates.deploy_template(s, ann, grid.id, name="Mine",
                                             config={"lower_price": "3700"})  # fmt: skip
         with pytest.raises(InvalidInput, match="Name can't be empty"):
