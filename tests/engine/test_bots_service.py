@@ -271,7 +271,7 @@ async def test_update_validates_and_resets_strategy_state(db: Database) -> None:
         bot = await service.create_bot(s, alice, spec())
         row = await s.get(Bot, bot.id)
         row.engine_state = {"candle": 1}
-    with pytest.raises(InvalidInput, match="(?i)slow"):
+    with pytest.raises(InvalidInput, match=r"(?i)slow"):
         async with db.sessions.begin() as s:
             await service.update_bot(
                 s,

@@ -54,7 +54,7 @@ async def test_publishing_validates_everything(db: Database) -> None:
                 "type": "trading_strategy",
                 "config": {"strategy": "sma_cross", "params": {"fast": 30, "slow": 10}},
             },
-            "(?i)fast",
+            r"(?i)fast",
         ),
         ({"type": "trading_strategy", "config": {**RSI, "timeframe": "soon"}}, "timeframe"),
         ({"category": "astrology"}, "Category is one of"),
