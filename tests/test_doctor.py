@@ -61,7 +61,7 @@ async def test_cli_table_and_exit_status(db: Database, migrated_url: str) -> Non
     assert "All good" in ok.stderr and "migrations" in ok.stdout  # the table is the result
     down = await invoke("postgresql://x:secretpw@127.0.0.1:1/db", "doctor", COLUMNS="160")
     assert down.exit_code == 1
-    assert "cannot reach the database" in down.stdout
+    assert "cannot reach" in down.stdout  # the cell may wrap at the terminal's width
     assert "secretpw" not in down.stdout + down.stderr and "Traceback" not in down.stderr
 
 

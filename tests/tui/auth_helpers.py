@@ -57,13 +57,18 @@ FOREVER = {"notification-toasts"}
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     """Let the app finish its work: every worker done, except those waiting on an open modal
     or on a screen pushed above theirs, and the long-running ``live…`` ones."""
+    import time
+
     from textual.screen import ModalScreen
     from textual.worker import WorkerState
 
     from tui.screens.base import LIVE_GROUP
 
     app = pilot.app
-    for _ in range(200):
+    # Bounded by time, not by a count of pauses: on a loaded machine a screen's load can take
+    # seconds, and a snapshot taken before it ends shows half-fitted columns.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         await pilot.pause()
         running = [
             w
