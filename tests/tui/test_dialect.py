@@ -217,3 +217,70 @@ def test_screens_call_services_one_way() -> None:
             ):
                 calls.append(f"{rel(path)}:{node.lineno}")
     assert not calls, calls
+
+
+# DataTable's own ways to put rows and columns in: only the one table widget uses them.
+TABLE_MUTATORS = {
+    "add_row",
+    "add_rows",
+    "add_column",
+    "add_columns",
+    "update_cell",
+    "update_cell_at",
+}
+
+
+def rich_tables(module: ast.Module) -> set[str]:
+    """Names bound to a ``rich.table.Table(...)``: printed tables, not DataTables."""
+    return {
+        target.id
+        for node in ast.walk(module)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "Table"
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def test_one_way_to_fill_a_table() -> None:
+    """Every table of the dashboard is a ``KeyedTable`` filled by its keyed diff (``sync``, or
+    ``fill_table`` to fit ``Column`` specs to the width): no second table class, no screen
+    putting rows or columns in by hand (``commerce.show_rows`` on ``security.KeyTable`` was
+    one), no helper that lays out ``Column`` specs elsewhere."""
+    found = []
+    for path in sources():
+        if path == TABLE or path.parts[len(TUI.parts)] == "cli":
+            continue  # the command line prints rich tables: another medium
+        module = tree(path)
+        printed = rich_tables(module)
+        # A widget of the module's own with a method so named (the rows of a form field).
+        own = {
+            n.name
+            for n in ast.walk(module)
+            if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef)
+        }
+        for node in ast.walk(module):
+            if isinstance(node, ast.ClassDef) and names_in_bases(node) & {
+                "DataTable",
+                "KeyedTable",
+            }:
+                found.append(f"{rel(path)}:{node.lineno} class {node.name}")
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id == "DataTable":
+                found.append(f"{rel(path)}:{node.lineno} DataTable()")
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in TABLE_MUTATORS - own
+                and not (isinstance(func.value, ast.Name) and func.value.id in printed)
+            ):
+                found.append(f"{rel(path)}:{node.lineno} .{func.attr}()")
+            if isinstance(func, ast.Name) and func.id == "fit_columns":
+                found.append(f"{rel(path)}:{node.lineno} fit_columns()")
+    assert not found, f"tables filled outside tui/widgets/table.py: {found}"
+
+
+def names_in_bases(node: ast.ClassDef) -> set[str]:
+    return set().union(*(names_in(base) for base in node.bases)) if node.bases else set()

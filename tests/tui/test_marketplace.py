@@ -16,7 +16,7 @@ from tests.tui.screen_helpers import WIDE, ScreenApp, settle
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import FormModal
 from tui.screens.marketplace import MarketplaceScreen
-from tui.screens.security import KeyTable
+from tui.widgets.table import KeyedTable
 
 
 async def bots(db: Database) -> dict[str, Bot]:
@@ -38,7 +38,7 @@ async def test_deploy_a_template_with_customisation(db: Database) -> None:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, MarketplaceScreen)
-        table = screen.query_one("#template-table", KeyTable)
+        table = screen.query_one("#template-table", KeyedTable)
         names = [screen._templates[k.value].name for k in table.rows]  # featured first
         assert names.index("ETH range grid") < names.index("AI trend predictor")
         table.move_cursor(row=names.index("ETH range grid"))

@@ -18,7 +18,7 @@ from tests.tui.screen_helpers import WIDE, ScreenApp, settle
 from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
 from tui.screens.plans import PlansScreen
-from tui.screens.security import KeyTable
+from tui.widgets.table import KeyedTable
 
 
 def summary(app: ScreenApp) -> str:
@@ -39,7 +39,7 @@ async def test_subscribe_then_cancel_by_keyboard(db: Database, fake_stripe: Fake
         async with app.run_test(size=WIDE) as pilot:
             await settle(pilot)
             assert summary(app).startswith("Free plan")
-            table = app.screen.query_one("#plan-table", KeyTable)
+            table = app.screen.query_one("#plan-table", KeyedTable)
             assert [k.value for k in table.rows] == ["free", "basic", "pro", "enterprise"]
             await pilot.press("j")  # from Free (the plan in force) to Basic
             await pilot.press("u")
@@ -53,7 +53,7 @@ async def test_subscribe_then_cancel_by_keyboard(db: Database, fake_stripe: Fake
             await pilot.press("y")
             await settle(pilot)
             assert summary(app).startswith("Basic plan · monthly · $19.00 · renews 2026-01-31")
-            payments = app.screen.query_one("#payment-table", KeyTable)
+            payments = app.screen.query_one("#payment-table", KeyedTable)
             assert payments.row_count == 1
             await pilot.press("c")
             await settle(pilot)
@@ -82,7 +82,7 @@ async def test_a_declined_card_keeps_the_free_plan(db: Database, fake_stripe: Fa
             await settle(pilot)
             assert isinstance(app.screen, PlansScreen)
             assert summary(app).startswith("Free plan")
-            payments = app.screen.query_one("#payment-table", KeyTable)
+            payments = app.screen.query_one("#payment-table", KeyedTable)
             assert payments.row_count == 1  # the failed attempt is on record
     finally:
         await app.billing.gateway.close()  # type: ignore[attr-defined]

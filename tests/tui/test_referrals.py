@@ -10,7 +10,7 @@ from core.services import referrals
 from tests.service_users import add_user
 from tests.tui.screen_helpers import SMALL, ScreenApp, settle
 from tui.screens.referrals import ReferralsScreen
-from tui.screens.security import KeyTable
+from tui.widgets.table import KeyedTable
 
 
 async def test_code_rule_and_referrals(db: Database) -> None:
@@ -25,12 +25,12 @@ async def test_code_rule_and_referrals(db: Database) -> None:
         await settle(pilot)
         assert code in str(app.screen.query_one("#referral-code", Static).render())
         assert "20% of that payment" in str(app.screen.query_one("#referral-rule", Static).render())
-        table = app.screen.query_one("#referral-table", KeyTable)
+        table = app.screen.query_one("#referral-table", KeyedTable)
         assert table.row_count == 1
         assert str(table.get_row_at(0)[0]) == "c•••@example.com"
         await pilot.press("c")
     app = ScreenApp(db.url, eve, ReferralsScreen)
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
-        assert app.screen.query_one("#referral-table", KeyTable).row_count == 0
+        assert app.screen.query_one("#referral-table", KeyedTable).row_count == 0
         assert code not in str(app.screen.query_one("#referral-code", Static).render())

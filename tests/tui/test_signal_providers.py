@@ -16,8 +16,8 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.form import FormModal
 from tui.modals.show_once import ShowOnceModal
 from tui.screens.bots import BotsScreen
-from tui.screens.security import KeyTable
 from tui.screens.signal_providers import SignalProvidersScreen
+from tui.widgets.table import KeyedTable
 
 
 async def _token(db: Database, provider_id: str) -> str | None:
@@ -38,7 +38,7 @@ async def test_providers_screen_shows_addresses_and_makes_providers(db: Database
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, SignalProvidersScreen)
-        table = screen.query_one(KeyTable)
+        table = screen.query_one(KeyedTable)
         assert table.row_count == 1  # never another user's
         assert str(table.get_row_at(0)[3]).endswith(f"/tv/{mine.info.id}/<token>")
         shown = str(screen.query_one("#provider-detail", Static).render())
@@ -63,9 +63,9 @@ async def test_providers_screen_shows_addresses_and_makes_providers(db: Database
         made = {p.name: p for p in await signals.list_providers(db, ann)}
         token = await _token(db, made["TV ETH"].id)
         assert url.endswith(f"/tv/{made['TV ETH'].id}/{token}")
-        assert screen.query_one(KeyTable).row_count == 2
+        assert screen.query_one(KeyedTable).row_count == 2
 
-        screen.query_one(KeyTable).move_cursor(row=1)  # names sort: "TV BTC", then "TV ETH"
+        screen.query_one(KeyedTable).move_cursor(row=1)  # names sort: "TV BTC", then "TV ETH"
         await pilot.press("r")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal)

@@ -25,7 +25,7 @@ from tui.modals.form import FormModal
 from tui.screens.backtest_report import BacktestReportScreen
 from tui.screens.backtests import BacktestsScreen
 from tui.screens.marketplace import MarketplaceScreen
-from tui.screens.security import KeyTable
+from tui.widgets.table import KeyedTable
 
 SIZES = pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
 
@@ -46,7 +46,7 @@ async def test_deploying_a_signal_template_edits_its_strategy_parameters(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, MarketplaceScreen)
-        table = screen.query_one("#template-table", KeyTable)
+        table = screen.query_one("#template-table", KeyedTable)
         names = [screen._templates[k.value].name for k in table.rows]
         table.move_cursor(row=names.index("RSI reversal signals"))
         await pilot.press("d")

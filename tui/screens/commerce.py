@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 from textual.app import App
-from textual.widgets import DataTable
 
 from core.billing.payments import Billing
 from tui.screens.base import app_clock
-from tui.widgets.table import Column, fit_columns
 
 
 @asynccontextmanager
@@ -46,23 +44,3 @@ def usd(amount: Decimal | None) -> str:
 
 def count(limit: int | None) -> str:
     return "unlimited" if limit is None else f"{limit:,}"
-
-
-def show_rows(
-    table: DataTable[Any], columns: Sequence[Column], rows: Sequence[tuple[str, Mapping[str, Any]]]
-) -> None:
-    """Show ``rows`` (key, cells by column key) in the columns that fit the table's width,
-    keeping the cursor on the same key. These lists are short (four plans, a page of
-    strategies, a user's referrals), so they are simply refilled, on load and on resize."""
-    current = None
-    if table.row_count:
-        current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    fitted = fit_columns(columns, (table.size.width or table.app.size.width) - 2)
-    table.clear(columns=True)
-    for col, width in fitted:
-        table.add_column(col.label, width=width, key=col.key)
-    for key, cells in rows:
-        table.add_row(*(cells.get(col.key, "") for col, _ in fitted), key=key)
-    keys = [key for key, _ in rows]
-    if current in keys:
-        table.move_cursor(row=keys.index(current))

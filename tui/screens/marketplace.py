@@ -21,10 +21,9 @@ from core.services.templates import BotDraft, TemplateView
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.base import BaseScreen
-from tui.screens.commerce import billing_for, show_rows, usd
+from tui.screens.commerce import billing_for, usd
 from tui.screens.deploy_form import RISK_PREFIX, changes, config_changes, setting_fields
-from tui.screens.security import KeyTable
-from tui.widgets.table import Column
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 SORTS = [("Best rated", "rating"), ("Most bought", "downloads"), ("Price", "price"),
          ("Newest", "newest")]  # fmt: skip
@@ -86,7 +85,7 @@ class MarketplaceScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="market-tabs", initial="templates"):
             with TabPane("Templates", id="templates"):
-                yield KeyTable(id="template-table")
+                yield KeyedTable((), id="template-table")
                 yield Static("", id="template-detail", classes="detail")
             with TabPane("Strategies", id="strategies"):
                 with Horizontal(id="strategy-filters"):
@@ -94,12 +93,12 @@ class MarketplaceScreen(BaseScreen):
                                 compact=True)  # fmt: skip
                     yield Select(SORTS, value="rating", allow_blank=False, id="strategy-sort",
                                  compact=True)  # fmt: skip
-                yield KeyTable(id="strategy-table")
+                yield KeyedTable((), id="strategy-table")
                 yield Static("", id="strategy-detail", classes="detail")
         yield Static("", id="status", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#template-table", KeyTable).focus()
+        self.query_one("#template-table", KeyedTable).focus()
 
     @property
     def tab(self) -> str:
@@ -114,7 +113,7 @@ class MarketplaceScreen(BaseScreen):
     def _tab_changed(self) -> None:
         self.refresh_bindings()
         table = "#template-table" if self.tab == "templates" else "#strategy-table"
-        self.query_one(table, KeyTable).focus()
+        self.query_one(table, KeyedTable).focus()
 
     def action_switch_tab(self) -> None:
         tabs = self.query_one("#market-tabs", TabbedContent)
@@ -147,7 +146,7 @@ class MarketplaceScreen(BaseScreen):
             "uses": self.cell(t.usage_count),
         }) for t in rows]  # fmt: skip
         with self.app.batch_update():
-            show_rows(self.query_one("#template-table", KeyTable), TEMPLATE_COLUMNS, cells)
+            fill_table(self.query_one("#template-table", KeyedTable), TEMPLATE_COLUMNS, cells)
         self._show_template()
 
     @work(exclusive=True, group="market-strategies")
@@ -170,7 +169,7 @@ class MarketplaceScreen(BaseScreen):
             "mine": self.cell("yours" if s.is_mine else "owned" if s.owned else "", "accent"),
         }) for s in rows]  # fmt: skip
         with self.app.batch_update():
-            show_rows(self.query_one("#strategy-table", KeyTable), STRATEGY_COLUMNS, cells)
+            fill_table(self.query_one("#strategy-table", KeyedTable), STRATEGY_COLUMNS, cells)
         self._show_strategy()
         if self.tab == "strategies":
             self.say("" if rows else "No strategies match. Clear the search to see them all.")
@@ -178,7 +177,7 @@ class MarketplaceScreen(BaseScreen):
     # -- the highlighted row ------------------------------------------------------------------
 
     def _key(self, table: str) -> str | None:
-        return self.query_one(table, KeyTable).selected_key
+        return self.query_one(table, KeyedTable).selected_key
 
     @on(DataTable.RowHighlighted, "#template-table")
     def _show_template(self) -> None:

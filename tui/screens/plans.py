@@ -19,9 +19,8 @@ from core.services.plans import PlanStatus, Quote
 from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
-from tui.screens.commerce import billing_for, count, money, show_rows, usd
-from tui.screens.security import KeyTable
-from tui.widgets.table import Column
+from tui.screens.commerce import billing_for, count, money, usd
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 PLAN_COLUMNS = [
     Column("current", "", 1, keep=9),
@@ -84,14 +83,14 @@ class PlansScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="plan-body"):
             yield Static("", id="plan-summary")
-            yield KeyTable(id="plan-table")
+            yield KeyedTable((), id="plan-table")
             yield Static("", id="usage")
             yield Label("Payments", classes="section")
-            yield KeyTable(id="payment-table")
+            yield KeyedTable((), id="payment-table")
         yield Static("", id="status", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#plan-table", KeyTable).focus()
+        self.query_one("#plan-table", KeyedTable).focus()
 
     def action_reload(self) -> None:
         self.load()
@@ -125,13 +124,13 @@ class PlansScreen(BaseScreen):
             "amount": self.cell(money(p.amount)),
             "status": self.cell(p.status, STATUS_COLOUR.get(p.status)),
         }) for p in paid]  # fmt: skip
-        table = self.query_one("#plan-table", KeyTable)
+        table = self.query_one("#plan-table", KeyedTable)
         first = table.row_count == 0
         with self.app.batch_update():
-            show_rows(table, PLAN_COLUMNS, rows)
+            fill_table(table, PLAN_COLUMNS, rows)
             if first:  # start on the plan in force
                 table.move_cursor(row=list(PLANS).index(current))
-            show_rows(self.query_one("#payment-table", KeyTable), PAYMENT_COLUMNS, payments)
+            fill_table(self.query_one("#payment-table", KeyedTable), PAYMENT_COLUMNS, payments)
         self.say("" if paid else "No payments yet.")
 
     def _summary(self, status: PlanStatus) -> None:
@@ -157,7 +156,7 @@ class PlansScreen(BaseScreen):
 
     @work(exclusive=True, group="plans-write")
     async def action_choose(self) -> None:
-        key = self.query_one("#plan-table", KeyTable).selected_key
+        key = self.query_one("#plan-table", KeyedTable).selected_key
         if key is None or self._status is None:
             return
         target = PLANS[PlanName(key)]

@@ -13,9 +13,8 @@ from textual.widgets import Static
 from core.services import referrals
 from core.services.referrals import ReferralSummary
 from tui.screens.base import BaseScreen
-from tui.screens.commerce import money, show_rows
-from tui.screens.security import KeyTable
-from tui.widgets.table import Column
+from tui.screens.commerce import money
+from tui.widgets.table import Column, KeyedTable, fill_table
 
 COLUMNS = [
     Column("who", "Referred", keep=9, width_min=18),
@@ -52,11 +51,11 @@ class ReferralsScreen(BaseScreen):
             yield Static("", id="referral-code")
             yield Static("", id="referral-rule")
             yield Static("", id="referral-counts")
-            yield KeyTable(id="referral-table")
+            yield KeyedTable((), id="referral-table")
         yield Static("", id="status", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#referral-table", KeyTable).focus()
+        self.query_one("#referral-table", KeyedTable).focus()
 
     def action_reload(self) -> None:
         self.load()
@@ -87,7 +86,7 @@ class ReferralsScreen(BaseScreen):
             "rewarded": self.cell(self.when(r.rewarded_at)),
         }) for r in summary.referrals]  # fmt: skip
         with self.app.batch_update():
-            show_rows(self.query_one("#referral-table", KeyTable), COLUMNS, rows)
+            fill_table(self.query_one("#referral-table", KeyedTable), COLUMNS, rows)
         self.say("" if rows else "Nobody has joined with your code yet. Press c to copy it.")
 
     def action_copy_code(self) -> None:

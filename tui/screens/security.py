@@ -12,7 +12,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import (
     Button,
-    DataTable,
     Footer,
     Input,
     Label,
@@ -27,6 +26,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.service_call import call_service, succeeded
 from tui.widgets.header import AppHeader
+from tui.widgets.table import Column, KeyedTable
 
 if TYPE_CHECKING:
     from textual.worker import Worker
@@ -41,34 +41,36 @@ def when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value is not None else "—"
 
 
+SESSION_COLUMNS = (
+    Column("current", ""),
+    Column("device", "Device"),
+    Column("address", "Address"),
+    Column("signed-in", "Signed in"),
+    Column("last-used", "Last used"),
+    Column("expires", "Expires"),
+)
+DEVICE_COLUMNS = (
+    Column("device", "Device"),
+    Column("address", "Address"),
+    Column("first-seen", "First seen"),
+    Column("last-used", "Last used"),
+)
+HISTORY_COLUMNS = (
+    Column("when", "When (UTC)"),
+    Column("result", "Result"),
+    Column("address", "Address"),
+    Column("device", "Device"),
+)
+
+
+def attempt(success: bool, failure_reason: str | None) -> str:
+    return "signed in" if success else f"failed: {(failure_reason or '').replace('_', ' ')}"
+
+
 def short_device(name: str) -> str:
     """The device without its "(SSH from …)" / "(local)" tail: the address has its own column."""
     head, sep, tail = name.rpartition(" (")
     return head if sep and tail.endswith(")") else name
-
-
-class KeyTable(DataTable):
-    """A row-cursor table with vim keys."""
-
-    BINDINGS = [  # noqa: RUF012
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
-    ]
-
-    def __init__(self, *columns: str, id: str) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._columns = columns
-
-    def on_mount(self) -> None:
-        self.add_columns(*self._columns)
-
-    @property
-    def selected_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
 
 class Pane(Vertical):
@@ -176,9 +178,7 @@ class SessionsPane(Pane):
             "Where you are signed in (● marks this session). Each session lasts 7 days from sign-in.",
             classes="pane-help",
         )
-        yield KeyTable(
-            "", "Device", "Address", "Signed in", "Last used", "Expires", id="sessions-table"
-        )
+        yield KeyedTable(SESSION_COLUMNS, id="sessions-table")
         yield Static("", classes="pane-status error")
 
     @work(exclusive=True, group="sessions")
@@ -189,23 +189,25 @@ class SessionsPane(Pane):
         )
         if rows is None:
             return
-        table = self.query_one(KeyTable)
-        table.clear()
-        for r in rows:
-            table.add_row(
-                "●" if r.current else "",
-                short_device(r.device),
-                r.ip_address,
-                when(r.signed_in_at),
-                when(r.last_used_at),
-                when(r.expires_at),
-                key=r.id,
+        self.query_one(KeyedTable).sync(
+            (
+                r.id,
+                (
+                    "●" if r.current else "",
+                    short_device(r.device),
+                    r.ip_address,
+                    when(r.signed_in_at),
+                    when(r.last_used_at),
+                    when(r.expires_at),
+                ),
             )
+            for r in rows
+        )
         self.loaded()
 
     @work(exclusive=True, group="sessions")
     async def action_end(self) -> None:
-        table = self.query_one(KeyTable)
+        table = self.query_one(KeyedTable)
         key = table.selected_key
         if key is None:
             return
@@ -258,7 +260,7 @@ class DevicesPane(Pane):
             "Devices that signed in to your account. A new one triggers a notification.",
             classes="pane-help",
         )
-        yield KeyTable("Device", "Address", "First seen", "Last used", id="devices-table")
+        yield KeyedTable(DEVICE_COLUMNS, id="devices-table")
         yield Static("", classes="pane-status error")
 
     @work(exclusive=True, group="devices")
@@ -267,21 +269,15 @@ class DevicesPane(Pane):
         rows = await call_service(self, sessions.list_devices(bbx.db, self.actor), ".pane-status")
         if rows is None:
             return
-        table = self.query_one(KeyTable)
-        table.clear()
-        for d in rows:
-            table.add_row(
-                short_device(d.name),
-                d.ip_address,
-                when(d.first_seen),
-                when(d.last_used_at),
-                key=d.id,
-            )
+        self.query_one(KeyedTable).sync(
+            (d.id, (short_device(d.name), d.ip_address, when(d.first_seen), when(d.last_used_at)))
+            for d in rows
+        )
         self.loaded()
 
     @work(exclusive=True, group="devices")
     async def action_forget(self) -> None:
-        key = self.query_one(KeyTable).selected_key
+        key = self.query_one(KeyedTable).selected_key
         if key is None or not await self.app.push_screen_wait(
             ConfirmModal("Forget device", "Forget the selected device?", yes="Forget")
         ):
@@ -306,7 +302,7 @@ class HistoryPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Static("Your 50 most recent sign-in attempts.", classes="pane-help")
-        yield KeyTable("When (UTC)", "Result", "Address", "Device", id="history-table")
+        yield KeyedTable(HISTORY_COLUMNS, id="history-table")
         yield Static("", classes="pane-status error")
 
     def action_reload(self) -> None:
@@ -320,15 +316,11 @@ class HistoryPane(Pane):
         )
         if rows is None:
             return
-        table = self.query_one(KeyTable)
-        table.clear()
-        for i, r in enumerate(rows):
-            result = (
-                "signed in"
-                if r.success
-                else f"failed: {(r.failure_reason or '').replace('_', ' ')}"
-            )
-            table.add_row(when(r.at), result, r.ip_address, short_device(r.device), key=str(i))
+        self.query_one(KeyedTable).sync(
+            (str(i), (when(r.at), attempt(r.success, r.failure_reason), r.ip_address,
+                      short_device(r.device)))
+            for i, r in enumerate(rows)
+        )  # fmt: skip
         self.loaded()
 
 
@@ -377,4 +369,4 @@ class SecurityScreen(BaseScreen[None]):
         self.dismiss()
 
 
-__all__ = ["Horizontal", "KeyTable", "Pane", "SecurityScreen", "when"]
+__all__ = ["Horizontal", "Pane", "SecurityScreen", "when"]

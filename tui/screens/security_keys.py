@@ -11,8 +11,19 @@ from textual.widgets import Button, Input, Label, SelectionList, Static
 from core.services import api_keys
 from tui.modals.confirm import ConfirmModal
 from tui.modals.show_once import ShowOnceModal
-from tui.screens.security import KeyTable, Pane, when
+from tui.screens.security import Pane, when
 from tui.service_call import call_service
+from tui.widgets.table import Column, KeyedTable
+
+KEY_COLUMNS = (
+    Column("name", "Name"),
+    Column("prefix", "Prefix"),
+    Column("scopes", "Scopes"),
+    Column("created", "Created"),
+    Column("last-used", "Last used"),
+    Column("expires", "Expires"),
+    Column("status", "Status"),
+)
 
 
 class ApiKeysPane(Pane):
@@ -31,9 +42,7 @@ class ApiKeysPane(Pane):
             "Keys for programs that act as you. The full key is shown once, when created.",
             classes="pane-help",
         )
-        yield KeyTable(
-            "Name", "Prefix", "Scopes", "Created", "Last used", "Expires", "Status", id="keys-table"
-        )
+        yield KeyedTable(KEY_COLUMNS, id="keys-table")
         with Horizontal(id="new-key"):
             with Horizontal(classes="new-key-fields"):
                 yield Label("Name")
@@ -57,20 +66,21 @@ class ApiKeysPane(Pane):
         if rows is None:
             return
         now = bbx.auth.now()
-        table = self.query_one(KeyTable)
-        table.clear()
-        for k in rows:
-            state = "active" if k.active(now) else "revoked" if k.revoked_at else "expired"
-            table.add_row(
-                k.name,
-                k.prefix,
-                ", ".join(k.scopes),
-                when(k.created_at),
-                when(k.last_used_at),
-                when(k.expires_at),
-                state,
-                key=k.id,
+        self.query_one(KeyedTable).sync(
+            (
+                k.id,
+                (
+                    k.name,
+                    k.prefix,
+                    ", ".join(k.scopes),
+                    when(k.created_at),
+                    when(k.last_used_at),
+                    when(k.expires_at),
+                    "active" if k.active(now) else "revoked" if k.revoked_at else "expired",
+                ),
             )
+            for k in rows
+        )
         self.loaded()
 
     @on(Input.Submitted, "#key-name, #key-days")
@@ -106,7 +116,7 @@ class ApiKeysPane(Pane):
 
     @work(exclusive=True, group="api-keys")
     async def action_revoke(self) -> None:
-        key = self.query_one(KeyTable).selected_key
+        key = self.query_one(KeyedTable).selected_key
         if key is None or not await self.app.push_screen_wait(
             ConfirmModal(
                 "Revoke API key",

@@ -20,10 +20,16 @@ from core.signals.tradingview import MESSAGE_TEMPLATE
 from tui.modals.form import Field, FormModal, Values
 from tui.modals.show_once import ShowOnceModal
 from tui.screens.base import BaseScreen
-from tui.screens.security import KeyTable
+from tui.widgets.table import Column, KeyedTable
 
 RECEIVER = "http(s)://<your signals serve address>"
 """Where ``blockbotx signals serve`` is reachable from the internet (the operator's choice)."""
+COLUMNS = (
+    Column("name", "Name"),
+    Column("type", "Type"),
+    Column("on", "On"),
+    Column("path", "Path"),
+)
 CREATABLE = (("TradingView alerts", "tradingview"), ("Signed webhook", "webhook"))
 
 
@@ -84,12 +90,12 @@ class SignalProvidersScreen(BaseScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="providers-body"):
-            yield KeyTable("Name", "Type", "On", "Path", id="providers-table")
+            yield KeyedTable(COLUMNS, id="providers-table")
             yield Static("", id="provider-detail", markup=False)
         yield Static("", id="status", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one(KeyTable).focus()
+        self.query_one(KeyedTable).focus()
 
     @work(exclusive=True, group="providers-load")
     async def load(self) -> None:
@@ -97,18 +103,17 @@ class SignalProvidersScreen(BaseScreen):
         if rows is None:
             return
         self.rows = {r.id: r for r in rows}
-        table = self.query_one(KeyTable)
-        table.clear()
-        for r in rows:
-            owner = " (system)" if r.system else ""
-            on = "yes" if r.is_active else "no"
-            table.add_row(r.name + owner, r.type, on, path(r), key=r.id)
+        self.query_one(KeyedTable).sync(
+            (r.id, (r.name + (" (system)" if r.system else ""), r.type,
+                    "yes" if r.is_active else "no", path(r)))
+            for r in rows
+        )  # fmt: skip
         self.say("" if rows else "No signal providers yet: n makes one.")
         self._show_detail()
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
-        chosen = self.rows.get(self.query_one(KeyTable).selected_key or "")
+        chosen = self.rows.get(self.query_one(KeyedTable).selected_key or "")
         self.query_one("#provider-detail", Static).update(detail(chosen) if chosen else "")
 
     @work(exclusive=True, group="providers-edit")
@@ -134,7 +139,7 @@ class SignalProvidersScreen(BaseScreen):
 
     @work(exclusive=True, group="providers-edit")
     async def action_renew_key(self) -> None:
-        chosen = self.rows.get(self.query_one(KeyTable).selected_key or "")
+        chosen = self.rows.get(self.query_one(KeyedTable).selected_key or "")
         if chosen is None or chosen.type not in ("tradingview", "webhook"):
             self.say("Select a TradingView or webhook provider of yours to renew its key.")
             return
