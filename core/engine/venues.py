@@ -110,7 +110,8 @@ class Venue:
     hub: PriceHub
     _pairs: dict[str, Pair] = field(default_factory=dict, repr=False)
     fees: FeeRates | None = None
-    """The owner's fee tier on the exchange a paper wallet trades on (None: the market's)."""
+    """The owner's fee tier on the exchange a paper wallet trades on (None: the market's), as
+    last read by ``pair``."""
 
     @property
     def feed_name(self) -> str:
@@ -121,6 +122,14 @@ class Venue:
         return self.wallet.is_paper
 
     async def pair(self, session: AsyncSession, symbol: str) -> Pair:
+        if self.wallet.paper_market is not None:
+            # The owner's fee tier is read again for every order (one lookup by its unique key,
+            # only for paper on an exchange's prices): a tier set or cleared in the dashboard
+            # applies to the next fill, not when the engine next opens the venue.
+            fees = await load_fee_tier(session, self.wallet.user_id, self.wallet.paper_market)
+            if fees != self.fees:
+                self.fees = fees
+                self._pairs.clear()
         pair = self._pairs.get(symbol)
         if pair is None:
             pair = await load_or_sync_pair(session, self.hub, symbol)
@@ -168,12 +177,7 @@ async def open_venue(
         paper_broker = PaperBroker(
             hub, clock=markets.clock, slippage=markets.slippage, venue="Paper"
         )
-        fees = (
-            None
-            if wallet.paper_market is None
-            else await load_fee_tier(session, wallet.user_id, wallet.paper_market)
-        )
-        return Venue(wallet, paper_broker, hub, fees=fees)
+        return Venue(wallet, paper_broker, hub)  # its fee tier: read by ``pair``
     if wallet.exchange_connection_id is None:
         raise Conflict("The bot's exchange connection was removed; it can't trade live.")
     info, exchange = await open_exchange(

@@ -117,3 +117,56 @@ async def test_the_cli_sets_lists_and_clears_a_tier(db: Database) -> None:
     assert bad.returncode == 1 and "between 0 and 5" in bad.stderr and "Traceback" not in bad.stderr
     cleared = await asyncio.to_thread(cli, "clear", "okx", "--user", "carol@example.com")
     assert cleared.returncode == 0, cleared.stderr
+
+
+async def test_a_running_engine_pays_a_changed_tier_on_the_next_fill(db: Database) -> None:
+    """The tier is set, changed and cleared while one engine keeps its venue open: each next
+    buy of the DCA bot pays what is in force at that moment."""
+    async with FakeBinance() as fake:
+        w = await world(db, email="changes@example.com")
+        w.markets = Markets(
+            hubs=w.markets.hubs, exchanges=exchange_factory(fake), clock=w.clock,
+            slippage=w.markets.slippage,
+        )  # fmt: skip
+        bot_id = await w.bot(
+            "dca",
+            {"symbol": "BTC/USDT", "timeframe": "1m", "quote_amount": "500", "levels": [],
+             "interval_minutes": 60},
+            paper_market="binance",
+        )  # fmt: skip
+        runner = w.runner()
+
+        async def next_buy_fee_rate() -> D:
+            before = await buys(db, bot_id)
+            w.clock.advance(minutes=61)
+            await runner.run_pass()
+            trades = await buys(db, bot_id)
+            assert len(trades) == len(before) + 1, "one more buy each pass"
+            return trades[-1].fee / (trades[-1].quantity * trades[-1].executed_price)
+
+        try:
+            assert await next_buy_fee_rate() == D("0.001")  # Binance's own 0.1 %
+            venues = dict(runner.ctx._venues)
+            async with db.sessions.begin() as s:
+                await fee_tiers.set_fee_tier(s, w.actor, "binance", taker_percent="0.02")
+            assert await next_buy_fee_rate() == D("0.0002")
+            async with db.sessions.begin() as s:
+                await fee_tiers.set_fee_tier(s, w.actor, "binance", taker_percent="0.05")
+            assert await next_buy_fee_rate() == D("0.0005")
+            async with db.sessions.begin() as s:
+                await fee_tiers.clear_fee_tier(s, w.actor, "binance")
+            assert await next_buy_fee_rate() == D("0.001")
+            assert runner.ctx._venues == venues  # the same venue all along: never reopened
+        finally:
+            await runner.ctx.close()
+            await w.markets.hubs.close()
+
+
+async def buys(db: Database, bot_id: str) -> list[Trade]:
+    async with db.session() as s:
+        rows = await s.scalars(
+            select(Trade)
+            .where(Trade.bot_id == bot_id, Trade.side == "BUY")
+            .order_by(Trade.executed_at)
+        )
+        return list(rows)
