@@ -44,17 +44,25 @@ def _view(row: FeeTier) -> FeeTierView:
 
 
 def _percent(value: Decimal | str | int | None, what: str) -> Decimal:
+    """A fee in percent; what is wrong with it said in words, naming its field (a form marks
+    it)."""
+    field = f"{what}_fee"
+    text = str(value if value is not None else "").strip().rstrip("%").strip()
+    if not text:
+        raise InvalidInput(f"Enter the {what} fee in percent, like 0.075.", field=field)
     try:
-        number = Decimal(str(value).strip().rstrip("%").strip())
+        number = Decimal(text)
     except (InvalidOperation, ValueError):
-        raise InvalidInput(f"The {what} fee must be a number of percent, like 0.075.") from None
+        raise InvalidInput(
+            f"The {what} fee must be a number of percent, like 0.075 (it is {text!r}).", field=field
+        ) from None
     if not number.is_finite() or number < 0 or number > MAX_PERCENT:
         raise InvalidInput(
             f"The {what} fee must be between 0 and {MAX_PERCENT} % (it is {number:f} %).",
-            field=f"{what}_fee",
+            field=field,
         )
     if number != number.quantize(Decimal("1e-6")):
-        raise InvalidInput(f"The {what} fee has at most 6 decimals of a percent.")
+        raise InvalidInput(f"The {what} fee has at most 6 decimals of a percent.", field=field)
     return number
 
 

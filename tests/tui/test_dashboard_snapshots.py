@@ -231,6 +231,13 @@ def test_exchanges(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("7"))
 
 
+@pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
+def test_exchanges_fee_tier(demo_url: str, tmp_path: Path, snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """The fee-tier dialog opened on the demo's Binance tier (its row focused: its figures)."""
+    run = keys("7", "tab", "f")
+    assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=size, run_before=run)
+
+
 def test_order(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("5"))
 

@@ -96,7 +96,7 @@ async def build_demo(
     from core.engine.runner import EngineRunner
     from core.engine.settings import EngineSettings
     from core.engine.venues import Markets
-    from core.services import accounts, bots, plans, support, trading
+    from core.services import accounts, bots, fee_tiers, plans, support, trading
     from core.services.actor import Actor, Role
     from core.services.bot_views import BotSpec
 
@@ -168,6 +168,10 @@ async def build_demo(
                 message="My ETH trend bot closed a position by stop-loss. Is the stop checked on "
                 "every price update or only when the bot runs its cycle?",
             )  # fmt: skip
+            # A trader's own fees on Binance (its BNB discount), shown on the exchanges screen.
+            await fee_tiers.set_fee_tier(
+                session, actor, "binance", taker_percent="0.075", maker_percent="0.075", clock=sim
+            )
         return DemoAccount(email, password, role.value, len(bot_ids), int(trades or 0))
     finally:
         await markets.hubs.close()
