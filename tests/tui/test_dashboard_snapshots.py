@@ -22,7 +22,8 @@ from core.db import migrate
 from core.db.engine import Database
 from core.engine import ids as engine_ids
 from core.seed import seed_reference_data
-from core.services import accounts
+from core.services import accounts, fee_tiers
+from core.services.actor import Actor, Role
 from core.services.remembered import RememberedSession
 from tests import pg
 from tests.tui.auth_helpers import DEVICE, PASSWORD, make_auth, settle, wait_for
@@ -78,6 +79,14 @@ async def demo_url() -> AsyncIterator[str]:
         await seed_reference_data(db)
         await build_demo(db, email=EMAIL, password=PASSWORD, days=0.5, clock=FrozenClock(NOW))
         async with db.sessions.begin() as s:
+            # A trader's own fees on Binance (its BNB discount), for the exchanges screen.
+            [demo_user] = await s.scalars(
+                text("SELECT id FROM users WHERE email = :e"), {"e": EMAIL}
+            )
+            await fee_tiers.set_fee_tier(
+                s, Actor(user_id=demo_user, role=Role.SUPERADMIN), "binance",
+                taker_percent="0.075", maker_percent="0.075", clock=FrozenClock(NOW),
+            )  # fmt: skip
             for statement in PIN:
                 await s.execute(text(statement), {"now": NOW} if ":now" in statement else {})
     finally:

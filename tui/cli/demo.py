@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -96,85 +98,104 @@ async def build_demo(
     from core.engine.runner import EngineRunner
     from core.engine.settings import EngineSettings
     from core.engine.venues import Markets
-    from core.services import accounts, bots, fee_tiers, plans, support, trading
+    from core.services import accounts, bots, plans, support, trading
     from core.services.actor import Actor, Role
     from core.services.bot_views import BotSpec
 
     end = (clock or SYSTEM_CLOCK).now()
     sim = FrozenClock(end - timedelta(days=days))
     markets = Markets.simulated(clock=sim)
+    async with _commits_not_awaiting_the_disk(db):
+        try:
+            async with db.session() as session:
+                first = not await session.scalar(select(func.count()).select_from(User))
+            role = Role.SUPERADMIN if first else Role.USER
+            from core.services.actor import SYSTEM
+
+            account = await accounts.create_account(
+                db, SYSTEM, email=email, password=password, role=role
+            )
+            actor = Actor(user_id=account.id, role=role)
+            await _grant_pro(db, actor, first, plans, sim)
+
+            hub = markets.paper_hub()
+            assert isinstance(hub.feed, SimulatedMarket)  # the paper hub is the simulated market
+            symbols = [s.symbol for s in hub.feed.symbols]
+            prices = {s: t.last for s, t in (await hub.feed.tickers(symbols)).items()}
+            bot_ids = []
+            async with db.sessions.begin() as session:
+                for spec in demo_bots(prices):
+                    view = await bots.create_bot(session, actor, BotSpec(**spec), clock=sim)
+                    await bots.start_bot(session, actor, view.id, clock=sim)
+                    bot_ids.append(view.id)
+
+            ctx = trading.TradingContext(hubs=markets.hubs, clock=sim)
+            await trading.place_order(
+                db, actor, symbol="ETH/USDT", side="buy", quantity="0.5", ctx=ctx
+            )
+            runner = EngineRunner(
+                db,
+                settings=EngineSettings(
+                    cycle_seconds=STEP.total_seconds(), deliver_notifications=False
+                ),
+                markets=markets,
+                clock=sim,
+            )
+            steps = int(timedelta(days=days) / STEP)
+            last_hour = None
+            for i in range(steps + 1):
+                await runner.run_pass()
+                await runner.check_exits()
+                hour = sim.now().replace(minute=0, second=0, microsecond=0)
+                if hour != last_hour:  # hourly: marks, wallet and portfolio snapshots
+                    await runner.mark_positions()
+                    async with db.sessions.begin() as session:
+                        await housekeeping.wallet_snapshots(session, sim.now())
+                    if last_hour is None or hour.hour % HOUSEKEEPING_HOURS == 0:
+                        await runner.housekeeping_once(wallets=False)  # performance, reports...
+                    last_hour = hour
+                if progress is not None:
+                    progress(i, steps)
+                if i < steps:
+                    sim.advance(STEP)
+            await runner.mark_positions()
+            await runner.housekeeping_once(wallets=False)  # the bots' performance as of now
+            await trading.snapshot_portfolio(db, actor, ctx=ctx)
+            await _after_history(db, actor, bot_ids, markets, sim)
+            async with db.session() as session:
+                trades = await session.scalar(
+                    select(func.count()).select_from(Trade).where(Trade.user_id == actor.user_id)
+                )
+            async with db.sessions.begin() as session:
+                await support.open_ticket(
+                    session, actor, subject="How do stop-losses work for paper bots?",
+                    category="general", priority="normal", clock=sim,
+                    message="My ETH trend bot closed a position by stop-loss. Is the stop checked on "
+                    "every price update or only when the bot runs its cycle?",
+                )  # fmt: skip
+            return DemoAccount(email, password, role.value, len(bot_ids), int(trades or 0))
+        finally:
+            await markets.hubs.close()
+
+
+@asynccontextmanager
+async def _commits_not_awaiting_the_disk(db: Database) -> AsyncIterator[None]:
+    """The demo's thousands of small commits without waiting for each to reach the disk
+    (``synchronous_commit = off`` on the connections of the build only): a crash can lose the
+    last fraction of a second of them but never corrupts the database — and a half-built demo
+    is made again anyway. The pool is emptied before and after, so the setting stays here."""
+    from sqlalchemy import event
+
+    def no_wait(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.run_async(lambda conn: conn.execute("SET synchronous_commit TO off"))
+
+    await db.dispose()
+    event.listen(db.engine.sync_engine, "connect", no_wait)
     try:
-        async with db.session() as session:
-            first = not await session.scalar(select(func.count()).select_from(User))
-        role = Role.SUPERADMIN if first else Role.USER
-        from core.services.actor import SYSTEM
-
-        account = await accounts.create_account(
-            db, SYSTEM, email=email, password=password, role=role
-        )
-        actor = Actor(user_id=account.id, role=role)
-        await _grant_pro(db, actor, first, plans, sim)
-
-        hub = markets.paper_hub()
-        assert isinstance(hub.feed, SimulatedMarket)  # the paper hub is the simulated market
-        symbols = [s.symbol for s in hub.feed.symbols]
-        prices = {s: t.last for s, t in (await hub.feed.tickers(symbols)).items()}
-        bot_ids = []
-        async with db.sessions.begin() as session:
-            for spec in demo_bots(prices):
-                view = await bots.create_bot(session, actor, BotSpec(**spec), clock=sim)
-                await bots.start_bot(session, actor, view.id, clock=sim)
-                bot_ids.append(view.id)
-
-        ctx = trading.TradingContext(hubs=markets.hubs, clock=sim)
-        await trading.place_order(db, actor, symbol="ETH/USDT", side="buy", quantity="0.5", ctx=ctx)
-        runner = EngineRunner(
-            db,
-            settings=EngineSettings(
-                cycle_seconds=STEP.total_seconds(), deliver_notifications=False
-            ),
-            markets=markets,
-            clock=sim,
-        )
-        steps = int(timedelta(days=days) / STEP)
-        last_hour = None
-        for i in range(steps + 1):
-            await runner.run_pass()
-            await runner.check_exits()
-            hour = sim.now().replace(minute=0, second=0, microsecond=0)
-            if hour != last_hour:  # hourly: marks, wallet and portfolio snapshots
-                await runner.mark_positions()
-                async with db.sessions.begin() as session:
-                    await housekeeping.wallet_snapshots(session, sim.now())
-                if last_hour is None or hour.hour % HOUSEKEEPING_HOURS == 0:
-                    await runner.housekeeping_once(wallets=False)  # performance, reports...
-                last_hour = hour
-            if progress is not None:
-                progress(i, steps)
-            if i < steps:
-                sim.advance(STEP)
-        await runner.mark_positions()
-        await runner.housekeeping_once(wallets=False)  # the bots' performance as of now
-        await trading.snapshot_portfolio(db, actor, ctx=ctx)
-        await _after_history(db, actor, bot_ids, markets, sim)
-        async with db.session() as session:
-            trades = await session.scalar(
-                select(func.count()).select_from(Trade).where(Trade.user_id == actor.user_id)
-            )
-        async with db.sessions.begin() as session:
-            await support.open_ticket(
-                session, actor, subject="How do stop-losses work for paper bots?",
-                category="general", priority="normal", clock=sim,
-                message="My ETH trend bot closed a position by stop-loss. Is the stop checked on "
-                "every price update or only when the bot runs its cycle?",
-            )  # fmt: skip
-            # A trader's own fees on Binance (its BNB discount), shown on the exchanges screen.
-            await fee_tiers.set_fee_tier(
-                session, actor, "binance", taker_percent="0.075", maker_percent="0.075", clock=sim
-            )
-        return DemoAccount(email, password, role.value, len(bot_ids), int(trades or 0))
+        yield
     finally:
-        await markets.hubs.close()
+        event.remove(db.engine.sync_engine, "connect", no_wait)
+        await db.dispose()
 
 
 async def _grant_pro(db: Database, actor: Any, first: bool, plans: Any, clock: Any) -> None:
