@@ -10,7 +10,9 @@ what the bots would have done. It ends at the present, where the live engine car
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -267,6 +269,45 @@ async def _after_history(
         )
 
 
+# What the demo runs, imported while the database starts (ccxt alone is over a second).
+ENGINE_MODULES = (
+    "core.engine.runner", "core.engine.housekeeping", "core.services.accounts",
+    "core.services.bots", "core.services.plans", "core.services.support", "core.services.trading",
+    "core.services.backtests", "core.services.defi", "core.backtest.sources", "core.seed",
+    "core.db.migrate",
+)  # fmt: skip
+
+
+def _start_the_database_while_loading_the_engine() -> None:
+    """The embedded PostgreSQL's start (initdb on a first run, start-up, CREATE DATABASE: other
+    processes, which a thread only waits for) overlaps the loading of the engine's modules here.
+    With ``DATABASE_URL`` there is nothing to start; a failed start is tried again, and said,
+    by ``run_with_db``."""
+    import importlib
+
+    from core.config import ConfigError, get_settings
+
+    try:
+        embedded_server = not get_settings().database_url
+    except ConfigError:
+        embedded_server = False  # run_with_db says what is wrong with the settings
+    thread = None
+    if embedded_server:
+        from core.db import embedded
+
+        def start() -> None:
+            with contextlib.suppress(Exception):
+                embedded.ensure_database()
+
+        thread = threading.Thread(target=start, name="demo-database", daemon=True)
+        thread.start()
+    for name in ENGINE_MODULES:
+        importlib.import_module(name)
+    if thread is not None:
+        thread.join()
+        embedded._release_on_signals()  # signal handlers go on the main thread only
+
+
 @click.command("demo")
 @click.option(
     "--email", default="demo@blockbotx.local", show_default=True, help="The demo account's email."
@@ -280,6 +321,7 @@ def demo(email: str, days: float) -> None:
 
     setup_logging()
     password = "-".join(secrets.token_hex(3) for _ in range(4))
+    _start_the_database_while_loading_the_engine()
 
     async def _go(db: Database) -> DemoAccount:
         with Progress(
