@@ -319,9 +319,11 @@ def demo(email: str, days: float) -> None:
     simulated market; its password is printed once."""
     from core.errors import ServiceError
 
+    started = time.perf_counter()  # the figure printed counts the database's start too
     setup_logging()
     password = "-".join(secrets.token_hex(3) for _ in range(4))
-    _start_the_database_while_loading_the_engine()
+    with console.status("Starting the database…", spinner="dots"):
+        _start_the_database_while_loading_the_engine()
 
     async def _go(db: Database) -> DemoAccount:
         with Progress(
@@ -343,7 +345,6 @@ def demo(email: str, days: float) -> None:
                 fail(f"{exc} (an account {email} may exist already: pass --email)")
         raise AssertionError("unreachable")
 
-    started = time.perf_counter()
     account = run_with_db(_go)
     out.print(  # on stdout: the credentials are the result
         f"[green]Demo ready[/] in {time.perf_counter() - started:.0f} s: {account.bots} paper bots "
