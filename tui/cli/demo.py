@@ -10,6 +10,7 @@ what the bots would have done. It ends at the present, where the live engine car
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import threading
@@ -278,11 +279,18 @@ ENGINE_MODULES = (
 )  # fmt: skip
 
 
+MIGRATION_MODULES = (
+    "core.db.migrate", "core.db.models", "migrations", "alembic.command", "alembic.config",
+    "alembic.script", "alembic.runtime.migration", "alembic.context", "alembic.op",
+    "sqlalchemy.dialects.postgresql",
+)  # fmt: skip
+
+
 def _start_the_database_while_loading_the_engine() -> None:
-    """The embedded PostgreSQL's start (initdb on a first run, start-up, CREATE DATABASE: other
-    processes, which a thread only waits for) overlaps the loading of the engine's modules here.
-    With ``DATABASE_URL`` there is nothing to start; a failed start is tried again, and said,
-    by ``run_with_db``."""
+    """The embedded PostgreSQL's start (initdb on a first run, start-up, CREATE DATABASE) and
+    its migrations — mostly waiting for other processes — run in a thread while the engine's
+    modules load here. With ``DATABASE_URL`` there is nothing to start; whatever fails in the
+    thread is tried again, and said, by ``run_with_db`` (which finds the schema up to date)."""
     import importlib
 
     from core.config import ConfigError, get_settings
@@ -293,11 +301,22 @@ def _start_the_database_while_loading_the_engine() -> None:
         embedded_server = False  # run_with_db says what is wrong with the settings
     thread = None
     if embedded_server:
-        from core.db import embedded
+        # What the migrations import, loaded here first: the thread then imports nothing the
+        # engine's modules import at the same time.
+        for name in MIGRATION_MODULES:
+            importlib.import_module(name)
+        from core.db import embedded, migrate
+
+        async def migrated(url: str) -> None:
+            db = Database(url)
+            try:
+                await migrate.upgrade(db)
+            finally:
+                await db.dispose()
 
         def start() -> None:
             with contextlib.suppress(Exception):
-                embedded.ensure_database()
+                asyncio.run(migrated(embedded.ensure_database()))
 
         thread = threading.Thread(target=start, name="demo-database", daemon=True)
         thread.start()
