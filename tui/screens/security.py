@@ -13,7 +13,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Input,
     Label,
     Static,
@@ -26,6 +25,7 @@ from core.services import accounts, sessions
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.service_call import call_service, succeeded
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
@@ -365,7 +365,7 @@ class SecurityScreen(BaseScreen[None]):
                 yield ApiKeysPane()
             with TabPane("7 Telegram", id="telegram"):
                 yield TelegramPane()
-        yield Footer()
+        yield KeyFooter()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
