@@ -15,7 +15,9 @@ date (its nodes are styled when they mount); a screen's CSS file, added on its f
 in Textual (screens' files share class names: loading them all at once would change how
 screens look), restyles the other screens only when they are shown again; and every screen's
 ``.tcss`` is parsed behind the first screen, in a thread (``preload``: parsing them before the
-first frame would double the start-up). A first visit then styles its own nodes only.
+first frame would double the start-up). A first visit then styles its own nodes only, and
+each of them once: a new screen's first showing skips Textual's restyle of the whole screen
+(``StyledOnMount``), which on its own took about half of a first visit's styling.
 """
 
 from __future__ import annotations
