@@ -17,7 +17,8 @@ screens look), restyles the other screens only when they are shown again; and ev
 ``.tcss`` is parsed behind the first screen, in a thread (``preload``: parsing them before the
 first frame would double the start-up). A first visit then styles its own nodes only, and
 each of them once: a new screen's first showing skips Textual's restyle of the whole screen
-(``StyledOnMount``), which on its own took about half of a first visit's styling.
+(``StyledOnMount``): the largest share of a first visit's styling (Settings, under cProfile:
+0.88 of the 2.2 s spent in ``Stylesheet.apply``).
 """
 
 from __future__ import annotations
