@@ -116,9 +116,14 @@ async def first_paint(url: str, seeded: Seeded) -> float:
         return await painted - start
 
 
+CPU: list[float] = []
+"""The process's CPU seconds of each ``painted`` wait, in order: unlike wall time, barely
+inflated by other processes on a loaded machine."""
+
+
 async def painted(app, ready, what: str = "") -> float:  # type: ignore[no-untyped-def]
     """From now until ``ready()`` holds and the screen it shows has drawn its first frame."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     deadline = start + 60
     while not ready():
         if time.perf_counter() > deadline:
@@ -126,30 +131,34 @@ async def painted(app, ready, what: str = "") -> float:  # type: ignore[no-untyp
         await asyncio.sleep(0.001)
     done = asyncio.get_running_loop().create_future()
     app.screen.call_after_refresh(lambda: done.set_result(time.perf_counter()))
-    return float(await done) - start
+    took = float(await done) - start
+    CPU.append(time.process_time() - cpu)
+    return took
 
 
 def _is(app, cls_name: str):  # type: ignore[no-untyped-def]
     return lambda: type(app.screen).__name__ == cls_name and app.screen.is_mounted
 
 
-async def first_visits(url: str, seeded: Seeded) -> dict[str, float]:
-    """One fresh signed-in app: every main screen once, then each dialog (Esc closes it)."""
+async def first_visits(url: str, seeded: Seeded) -> dict[str, tuple[float, float]]:
+    """One fresh signed-in app: every main screen once, then each dialog (Esc closes it); each
+    visit's wall and CPU seconds."""
     from tui import navigation
 
     app = dashboard(url, Path(tempfile.mkdtemp()), seeded)
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         for destination in navigation.SCREENS[1:]:  # the overview is the sign-in's
             key = app.nav_keys[destination.id]
             app.simulate_key(key)
             cls = destination.screen.partition(":")[2]
-            out[destination.title] = await painted(
+            wall = await painted(
                 app,
                 lambda d=destination, c=cls: app.current_mode == d.id and _is(app, c)(),
                 destination.title,
             )
+            out[destination.title] = (wall, CPU[-1])
             await settle(pilot)
         dialogs = (
             ("help (?)", "overview", "question_mark", "HelpScreen"),
@@ -163,7 +172,8 @@ async def first_visits(url: str, seeded: Seeded) -> dict[str, float]:
             await app.switch_mode(mode)
             await settle(pilot)
             app.simulate_key(key)
-            out[label] = await painted(app, _is(app, cls), label)
+            wall = await painted(app, _is(app, cls), label)
+            out[label] = (wall, CPU[-1])
             await settle(pilot)
             await pilot.press("escape")
             await settle(pilot)
@@ -186,6 +196,11 @@ async def sign_in(url: str, auth, email: str) -> float:  # type: ignore[no-untyp
         )
         await settle(pilot)
     return took
+
+
+def load() -> str:
+    """The 1-minute load average (wall times above 2 on this 2-core machine are inflated)."""
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
 
 
 def pct95(values: list[float]) -> float:
@@ -290,7 +305,7 @@ async def main(args: argparse.Namespace) -> None:
             print(
                 "1. start-up to the first frame of an interactive screen (fresh process, median of",
                 args.runs,
-                "runs)",
+                f"runs; load average {load()})",
             )
             bare = startup(BARE, url, args.runs)
             login = startup(LOGIN, url, args.runs)
@@ -307,7 +322,7 @@ async def main(args: argparse.Namespace) -> None:
             await bulk_trades(db, big_actor.user_id, args.trades)
             await bulk_trades(db, small_actor.user_id, 100, end=NOW - timedelta(days=1))
             print(f"\n2. trade history, first paint ({args.trades:,} trades inserted in "
-                  f"{time.perf_counter() - started:.1f} s)")  # fmt: skip
+                  f"{time.perf_counter() - started:.1f} s; load average {load()})")  # fmt: skip
             big = await first_paint(url, Seeded(auth, big_actor, big_token, {}))
             small = await first_paint(url, Seeded(auth, small_actor, small_token, {}))
             print(f"   {args.trades:>9,} trades     {big * 1000:7.0f} ms   (target <= 100 ms)")
@@ -323,7 +338,8 @@ async def main(args: argparse.Namespace) -> None:
             frames = await frame_times(
                 url, Seeded(auth, trader_actor, trader_token, {}), args.ticks
             )
-            print(f"\n3. positions screen, {args.positions:,} open positions, a tick every 500 ms")
+            print(f"\n3. positions screen, {args.positions:,} open positions, a tick every 500 ms"
+                  f" (load average {load()})")  # fmt: skip
             for name, values, target in (
                 ("tick (prices + keyed diff)", sorted(t for t, _ in frames), ""),
                 ("frame (tick + repaint)", sorted(f for _, f in frames),
@@ -336,6 +352,7 @@ async def main(args: argparse.Namespace) -> None:
         if "visits" in args.parts:
             admin_actor, _ = await seed_user(db, auth, "visits@example.com", role="admin")
             runs: dict[str, list[float]] = {}
+            cpu: dict[str, list[float]] = {}
             for _ in range(args.visits):  # a remembered token is spent on use: a fresh one each
                 from core.services import accounts
                 from tests.tui.auth_helpers import DEVICE, PASSWORD
@@ -345,16 +362,19 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 assert step.session is not None
                 seeded = Seeded(auth, admin_actor, step.session.refresh_token, {})
-                for name, seconds in (await first_visits(url, seeded)).items():
+                for name, (seconds, cpu_seconds) in (await first_visits(url, seeded)).items():
                     runs.setdefault(name, []).append(seconds)
+                    cpu.setdefault(name, []).append(cpu_seconds)
             print(
-                f"\n4. first visit, key to first frame, new administrator ({args.visits} fresh apps)"
+                f"\n4. first visit, key to first frame, new administrator ({args.visits} fresh apps;"
+                f" load average {load()}; CPU: this process's, median)"
             )
             worst = 0.0
             for name, values in runs.items():
                 worst = max(worst, pct95(values))
                 print(f"   {name:20} median {statistics.median(values) * 1000:6.0f} ms"
-                      f"   p95 {pct95(values) * 1000:6.0f} ms")  # fmt: skip
+                      f"   p95 {pct95(values) * 1000:6.0f} ms"
+                      f"   CPU {statistics.median(cpu[name]) * 1000:6.0f} ms")  # fmt: skip
             print(f"   slowest p95 {worst * 1000:.0f} ms   (target <= 150 ms)")
             times = [await sign_in(url, auth, "visits@example.com") for _ in range(args.visits)]
             print(f"   sign-in to overview  median {statistics.median(times) * 1000:6.0f} ms"

@@ -15,7 +15,10 @@ date (its nodes are styled when they mount); a screen's CSS file, added on its f
 in Textual (screens' files share class names: loading them all at once would change how
 screens look), restyles the other screens only when they are shown again; and every screen's
 ``.tcss`` is parsed behind the first screen, in a thread (``preload``: parsing them before the
-first frame would double the start-up). A first visit then styles its own nodes only.
+first frame would double the start-up). A first visit then styles its own nodes only, and
+each of them once: a new screen's first showing skips Textual's restyle of the whole screen
+(``StyledOnMount``): the largest share of a first visit's styling (Settings, under cProfile:
+0.88 of the 2.2 s spent in ``Stylesheet.apply``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.cache import LRUCache
 from textual.css.model import RuleSet
 from textual.css.stylesheet import Stylesheet
@@ -147,6 +151,11 @@ def load_screen_css(app: App[Any], screen: Screen[Any]) -> None:
     if update:
         sheet.reparse()
         _generation[app] = _generation.get(app, 0) + 1
+    if not screen.is_mounted:
+        # Textual styles a new screen as it registers, before its CSS is read here; its
+        # children (composed later) get that CSS as they mount. ``StyledOnMount`` leaves out
+        # the restyle of the first showing that would have put it right: the screen alone.
+        screen.update_node_styles(animate=False)
     screen._bbx_css = _generation.get(app, 0)  # type: ignore[attr-defined]
 
 
@@ -165,3 +174,23 @@ def up_to_date(app: App[Any], screen: Screen[Any]) -> Screen[Any]:
     """A screen just built needs no ``refresh_css`` before it mounts (mounting styles it)."""
     screen._css_update_count = app._css_update_count
     return screen
+
+
+class StyledOnMount:
+    """For a ``Screen``: its first showing doesn't restyle what was styled as it mounted.
+
+    Textual restyles a screen's every node each time it is shown (``ScreenResume``), twice for
+    a new mode's screen (from starting the mode and from switching to it), though a new screen's
+    nodes were each styled as they mounted, under the stylesheet as it is. Later showings
+    restyle as Textual does (a theme or CSS change while the screen was away). Textual calls
+    every class's handler in MRO order, so this one sets the event before ``Screen``'s reads it.
+    """
+
+    _bbx_suspended = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._bbx_suspended:
+            event.refresh_styles = False
+
+    def _on_screen_suspend(self) -> None:
+        self._bbx_suspended = True

@@ -70,3 +70,69 @@ async def test_first_visits_parse_no_screen_css_and_restyle_only_their_own(
         await pilot.press("1")
         await settle(pilot)
         assert restyled.count(overview) == 1  # nothing new since
+
+
+async def test_a_new_screen_is_styled_as_it_mounts_not_again_when_first_shown(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """Textual restyles a whole screen each time it is shown (twice for a new mode's screen);
+    a new screen's nodes were styled as they mounted, so its first showing restyles none of
+    them, and a later showing restyles it as Textual does."""
+    from textual.screen import Screen
+
+    seeded = await trader(db, history=False)
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        whole: list[tuple[Screen[Any], int]] = []  # a screen restyled, with how many nodes
+        real_update_styles = app.update_styles
+
+        def spying(node: Any, animate: bool = True) -> None:
+            if isinstance(node, Screen):
+                whole.append((node, len(list(node.walk_children(with_self=True)))))
+            real_update_styles(node, animate=animate)
+
+        app.update_styles = spying  # type: ignore[method-assign]
+        await pilot.press("4")
+        await settle(pilot)
+        trades = app.screen
+        assert isinstance(trades, TradesScreen)
+        # Only the screen itself, before its children: once its CSS file is read.
+        assert [n for screen, n in whole if screen is trades] == [1]
+        # Styled all the same: the rules of trades.tcss are on its nodes.
+        assert trades.query_one("#filters").styles.grid_size_columns == 7
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        again = [n for screen, n in whole if screen is trades][1:]
+        assert len(again) == 1 and again[0] > 20  # shown again: Textual's restyle, every node
+
+
+async def test_the_footer_is_drawn_again_only_when_the_keys_it_shows_change(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """Every focus change changes the screen's bindings (an input brings its hidden typing
+    keys); the footer keeps its keys while the ones it shows are the same."""
+    from textual.widgets import Input
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.footer import KeyFooter
+
+    seeded = await trader(db, history=False)
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        footer = app.screen.query_one(KeyFooter)
+        app.screen.query_one("#f-symbol", Input).focus()
+        await settle(pilot)
+        keys = list(footer.query(FooterKey))
+        assert "leave_field" in [k.action for k in keys]  # Esc leaves a text field
+        app.screen.query_one("#f-since", Input).focus()
+        await settle(pilot)
+        assert list(footer.query(FooterKey)) == keys  # the same keys, the same widgets
+        app.screen.query_one("#trades").focus()
+        await settle(pilot)
+        assert "leave_field" not in [k.action for k in footer.query(FooterKey)]

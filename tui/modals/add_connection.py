@@ -17,10 +17,12 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.services.exchanges import ExchangeSpec, available_exchanges
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ def _option(spec: ExchangeSpec) -> Option:
     return Option(f"{spec.name} [dim]({spec.id}{testnet})[/]", id=spec.id)
 
 
-class AddConnectionModal(ModalScreen[bool]):
+class AddConnectionModal(StyledOnMount, ModalScreen[bool]):
     """Dismissed with True once a connection was added, False when cancelled."""
 
     CSS_PATH = "modals.tcss"
@@ -101,7 +103,7 @@ class AddConnectionModal(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add (ctrl+s)", variant="primary", id="add")
                 yield Button("Cancel (esc)", id="cancel")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._choose(self.chosen.id)

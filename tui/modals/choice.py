@@ -8,11 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
-class ChoiceModal(ModalScreen[str | None]):
+
+class ChoiceModal(StyledOnMount, ModalScreen[str | None]):
     CSS_PATH = ["modals.tcss", "form.tcss"]  # noqa: RUF012
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "dismiss(None)", "Cancel", id="choice.cancel", tooltip="Choose nothing"),
@@ -41,7 +44,7 @@ class ChoiceModal(ModalScreen[str | None]):
                 *(Option(label, id=value) for label, value in self._options),
                 classes="choice-list",
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

@@ -6,10 +6,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
+
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(StyledOnMount, ModalScreen[bool]):
     CSS_PATH = "modals.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Go ahead"),
@@ -27,7 +30,7 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self._yes} (y)", variant="error", id="yes")
                 yield Button("No (n)", id="no")
-        yield Footer()
+        yield KeyFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

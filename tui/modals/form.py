@@ -19,10 +19,12 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from core.errors import ServiceError
 from tui.service_call import call_service
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 R = TypeVar("R")
 Kind = Literal["text", "secret", "select", "area", "check"]
@@ -146,7 +148,7 @@ def control(f: Field) -> Widget:
     )
 
 
-class FormModal(ModalScreen[R | None], Generic[R]):
+class FormModal(StyledOnMount, ModalScreen[R | None], Generic[R]):
     CSS_PATH = ["modals.tcss", "form.tcss"]  # noqa: RUF012
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "submit", "Save", id="form.submit", tooltip="Check and save the form"),
@@ -179,7 +181,7 @@ class FormModal(ModalScreen[R | None], Generic[R]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self._yes} (ctrl+s)", variant="primary", id="form-submit")
                 yield Button("Cancel (esc)", id="form-cancel")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def grid(self) -> FieldGrid:

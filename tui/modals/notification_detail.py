@@ -8,10 +8,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
+
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 
-class NotificationDetailModal(ModalScreen[None]):
+class NotificationDetailModal(StyledOnMount, ModalScreen[None]):
     CSS_PATH = "modals.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("escape,enter", "close", "Close", id="notification.close",
@@ -40,7 +43,7 @@ class NotificationDetailModal(ModalScreen[None]):
                 yield Static(Content(self._message), id="notification-message")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close (esc)", id="close")
-        yield Footer()
+        yield KeyFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)

@@ -6,10 +6,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
+
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 
-class ShowOnceModal(ModalScreen[None]):
+class ShowOnceModal(StyledOnMount, ModalScreen[None]):
     CSS_PATH = "modals.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding(
@@ -30,7 +33,7 @@ class ShowOnceModal(ModalScreen[None]):
             yield Label(self._title, classes="dialog-title")
             yield Static(self._secret, id="secret", markup=False)
             yield Static(self._note, classes="dialog-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_unmount(self) -> None:
         self._secret = ""

@@ -7,10 +7,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Label, Static
+from textual.widgets import Button, Checkbox, Label, Static
+
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 
-class StopBotModal(ModalScreen[bool | None]):
+class StopBotModal(StyledOnMount, ModalScreen[bool | None]):
     CSS_PATH = "modals.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("y", "stop", "Stop", id="stop-bot.yes", tooltip="Stop the bot"),
@@ -46,7 +49,7 @@ class StopBotModal(ModalScreen[bool | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Stop (y)", variant="error", id="yes")
                 yield Button("Keep running (n)", id="no")
-        yield Footer()
+        yield KeyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Nothing to close: no ``c`` key in the footer."""

@@ -6,10 +6,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
+
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 
-class TwoFactorCodeModal(ModalScreen[str | None]):
+class TwoFactorCodeModal(StyledOnMount, ModalScreen[str | None]):
     CSS_PATH = "modals.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "cancel", "Cancel", id="two-factor.cancel", tooltip="Back to sign-in")
@@ -28,7 +31,7 @@ class TwoFactorCodeModal(ModalScreen[str | None]):
             )
             yield Input(placeholder="123456 or xxxx-xxxx-…", id="code", max_length=64)
             yield Static(self._error, id="code-error", classes="error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         code = event.value.strip()

@@ -28,14 +28,16 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, TabbedContent, TabPane
+from textual.widgets import DataTable, TabbedContent, TabPane
 from typing_extensions import TypeVar as DefaultingTypeVar
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import ServiceError
 from core.events import Event, Subscription, bus
 from tui.service_call import Service, call_service, in_session
+from tui.stylesheet import StyledOnMount
 from tui.widgets.banner import ReconnectBanner
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
 from tui.widgets.navbar import NavBar
 
@@ -85,7 +87,7 @@ def cell(app: App[Any], value: object, variable: str | None = None, *, bold: boo
     return Text(str(value), style=style, end="")
 
 
-class BaseScreen(Screen[ResultT]):
+class BaseScreen(StyledOnMount, Screen[ResultT]):
     """A screen of BlockbotX: the signed-in dashboard's main and sub-screens, and (with their
     own ``compose``) the sign-in forms and the security settings."""
 
@@ -130,7 +132,7 @@ class BaseScreen(Screen[ResultT]):
         yield ReconnectBanner()
         yield from self.compose_body()
         yield NavBar()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -136,6 +136,9 @@ class BotFormScreen(BaseScreen[str | None]):
     """``FormSource()`` creates, ``FormSource(bot=…)`` edits, ``FormSource(template=…)`` deploys."""
 
     CSS_PATH = "bot_form.tcss"
+    # The name field first: Textual's default would focus the scrolling form, and then moving
+    # to the name restyles the whole form twice (focus and blur restyle a widget's subtree).
+    AUTO_FOCUS = "#name"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="bot-form.save", tooltip="Check and save the bot"),
         Binding("escape", "cancel", "Cancel", id="bot-form.cancel", tooltip="Leave without saving"),

@@ -10,7 +10,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from tui.stylesheet import StyledOnMount
+from tui.widgets.footer import KeyFooter
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ def _table(title: str, lines: list[KeyLine] | tuple[KeyLine, ...]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(StyledOnMount, ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen {
         align: center middle;
@@ -98,7 +101,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(_table("This screen", self.here))
             yield Static(_table("Everywhere", self.everywhere))
             yield Static(_table("In lists", LIST_KEYS))
-        yield Footer()
+        yield KeyFooter()
 
     def action_close(self) -> None:
         self.dismiss(None)

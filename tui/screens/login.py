@@ -17,11 +17,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from core.errors import ServiceError
 from tui.modals.two_factor_code import TwoFactorCodeModal
 from tui.screens.auth_form import AuthFormScreen
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
 
 FORGOT = (
@@ -71,7 +72,7 @@ class LoginScreen(AuthFormScreen):
                 yield Button("Sign in", variant="primary", id="sign-in")
                 yield Button("Register (ctrl+r)", id="register", disabled=True)
             yield Static(FORGOT, id="hint", classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick_lock)

@@ -6,11 +6,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from core.security.passwords import MIN_LENGTH
 from core.services import accounts
 from tui.screens.auth_form import AuthFormScreen
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
 
 
@@ -48,7 +49,7 @@ class RegisterScreen(AuthFormScreen):
             with Horizontal(classes="auth-buttons"):
                 yield Button("Create account", variant="primary", id="create")
                 yield Button("Back (esc)", id="back")
-        yield Footer()
+        yield KeyFooter()
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:

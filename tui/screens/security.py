@@ -12,7 +12,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import (
     Button,
-    Footer,
     Input,
     Label,
     Static,
@@ -25,6 +24,7 @@ from core.services import accounts, sessions
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.service_call import call_service, succeeded
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
 from tui.widgets.table import Column, KeyedTable
 
@@ -357,7 +357,7 @@ class SecurityScreen(BaseScreen[None]):
                 yield ApiKeysPane()
             with TabPane("7 Telegram", id="telegram"):
                 yield TelegramPane()
-        yield Footer()
+        yield KeyFooter()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
