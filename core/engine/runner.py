@@ -31,6 +31,7 @@ from core.db.models.trading import Position
 from core.engine import housekeeping, leases, registry
 from core.engine.context import EngineContext
 from core.engine.cycle import BatchStats, run_batch
+from core.engine.exit_lane import ExitLane
 from core.engine.exits import ExitWatcher
 from core.engine.ids import fast_id
 from core.engine.order_sweep import OrderSweep
@@ -146,6 +147,10 @@ class EngineRunner:
         if self.running:
             return
         self._stop.clear()
+        if self.settings.exit_lane and self.settings.batch_exits:
+            lane = ExitLane(self.ctx)
+            await lane.start()
+            self.watcher.lane = lane
         self._tasks = [
             *(
                 asyncio.create_task(self._scheduler(), name=f"engine-scheduler-{lane}")
@@ -178,6 +183,12 @@ class EngineRunner:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks = []
+        lane, self.watcher.lane = self.watcher.lane, None
+        if lane is not None:
+            try:
+                await lane.stop()
+            except Exception as exc:  # its connections close with the process
+                log.warning("engine %s exit lane: %s", self.process_id, _first_line(exc))
         try:
             await asyncio.wait_for(self._release(), timeout=2.0)
         except Exception as exc:  # the database is away: the leases expire on their own
