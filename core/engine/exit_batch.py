@@ -376,8 +376,8 @@ async def close_together(
     session.add_all([o for _p, e, *_ in exits for o in e.orders])
     session.add_all([t for _p, e, *_ in exits for t in e.trades])
     executions = [e.execution for _p, e, *_ in exits if e.execution is not None]
-    for row in (*executions, *notifications):
-        row.id = row.id or fast_id()  # (the column default draws its salt from the OS)
+    for inserted in (*executions, *notifications):
+        inserted.id = inserted.id or fast_id()  # (the column default salts from the OS)
     session.add_all(executions)
     session.add_all(notifications)
     await session.flush()  # one multi-row INSERT per table

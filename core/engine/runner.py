@@ -319,7 +319,8 @@ class EngineRunner:
             handled += await self._exits(feed, tickers, now, time.perf_counter())
         return handled
 
-    async def _load_watch(self, now: datetime) -> None:
+    async def _load_watch(self, now: datetime) -> bool:
+        """Reload the bands when they are due (or dirty); True if it did."""
         refresh = self.settings.watch_refresh_seconds
         if (
             self.watcher.dirty
@@ -328,6 +329,8 @@ class EngineRunner:
         ):
             async with self.db.sessions() as session:
                 await self.watcher.load(session)
+            return True
+        return False
 
     async def _exits(
         self, feed: str, tickers: dict[str, Ticker], now: datetime, arrived: float
@@ -359,9 +362,13 @@ class EngineRunner:
                     latest.setdefault(feed, {})[ticker.symbol] = ticker
                 try:
                     now = self.clock.now()
-                    await self._load_watch(now)
+                    # The bands in memory first: a reload that is due doesn't hold the tick up.
+                    # Then the positions the reload brought see the same tick.
                     for feed, tickers in latest.items():
                         await self._exits(feed, tickers, now, arrived)
+                    if await self._load_watch(now):
+                        for feed, tickers in latest.items():
+                            await self._exits(feed, tickers, now, arrived)
                 except Exception as exc:
                     self.stats.error(f"streamed exits: {exc}")
                     log.warning("engine streamed exits: %s", _first_line(exc))
