@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import sys
 import threading
 import time
@@ -40,6 +41,8 @@ from core.market.catalog import Pair, load_pair
 from core.market.errors import UnknownSymbol
 from core.market.fee_tiers import with_fee_tier
 from core.market.types import Ticker
+
+log = logging.getLogger(__name__)
 
 SWITCH_SECONDS = 0.001
 """The GIL switch interval while a lane runs (Python's default is 5 ms): how long the lane may
@@ -138,7 +141,10 @@ class ExitLane:
         )
         self._thread.start()
         _lower_switch_interval()
-        await self._on_lane(self._warm())
+        try:
+            await self._on_lane(self._warm())
+        except Exception as exc:  # the database is away: the first batch connects
+            log.warning("exit lane: no connection yet (%s)", type(exc).__name__)
 
     @staticmethod
     def _run(loop: asyncio.AbstractEventLoop) -> None:
