@@ -13,12 +13,16 @@
    update reaching the engine to the closing sale being committed is measured per position.
    Finally 30 stops are hit by one tick (a burst). The same walk is measured first with the
    fleet stopped (only the 100 holders cycle) — on a shared 2-core machine the difference is
-   the database and the event loop the cycles use too.
+   the database and the event loop the cycles use too. Exits close on their own thread (the
+   exit lane); ``--in-loop`` closes them on the main event loop, and ``--lane-ab`` walks the
+   fleet run both ways in one run. The lane's CPU time per batch is printed too: unlike wall
+   time it hardly depends on what else the machine runs.
 
 Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
 dropped by the script.
 
-    python bench/bench_engine.py [--bots 1000] [--window 15]
+    python bench/bench_engine.py [--bots 1000] [--window 15] [--latency-only] [--lane-ab]
+    python bench/bench_engine.py --burst-ab 30   # the exit path alone, batched vs one by one
 """
 
 from __future__ import annotations
