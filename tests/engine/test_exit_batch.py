@@ -118,18 +118,25 @@ def differences(a: dict[str, list[str]], b: dict[str, list[str]], table: str) ->
     return f"{table}: " + "; ".join(parts)
 
 
-async def test_batched_exits_write_what_one_by_one_exits_write(db) -> None:  # type: ignore[no-untyped-def]
-    w, _ids = await entered(db, RISKS)
+async def one_by_one_rows(w: World, price: str, breaches: int) -> dict[str, list[str]]:
+    """The rows the one-by-one path writes for the positions ``price`` breaches (rolled back)."""
     runner = w.runner()
-    found = await breached(w, runner, "98.00")
-    assert len(found) == 4  # the two wider stops and the trailing stop stay inside their bands
+    found = await breached(w, runner, price)
+    assert len(found) == breaches
     now = w.clock.now()
-
-    async with db.sessions() as s, s.begin():
+    async with w.db.sessions() as s, s.begin():
         for watched, ticker in found:
             assert await apply_exit(runner.ctx, s, watched.position_id, ticker.last, now)
-        one_by_one = await snapshot(s)
+        rows = await snapshot(s)
         await s.rollback()
+    return rows
+
+
+async def test_batched_exits_write_what_one_by_one_exits_write(db) -> None:  # type: ignore[no-untyped-def]
+    w, _ids = await entered(db, RISKS)
+    # the two wider stops and the trailing stop stay inside their bands
+    one_by_one = await one_by_one_rows(w, "98.00", 4)
+    now = w.clock.now()
     runner = w.runner()  # nothing cached from the rolled-back pass
     found = await breached(w, runner, "98.00", again=True)
     async with db.sessions() as s, s.begin():

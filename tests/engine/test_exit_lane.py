@@ -16,10 +16,15 @@ from sqlalchemy import select
 
 from core.db.models.trading import Position
 from core.engine.exit_lane import ExitLane
-from core.engine.exits import apply_exit
 from core.engine.venues import Markets
 from core.market.hub import MarketHubs
-from tests.engine.test_exit_batch import breached, differences, entered, snapshot
+from tests.engine.test_exit_batch import (
+    breached,
+    differences,
+    entered,
+    one_by_one_rows,
+    snapshot,
+)
 from tests.waiting import wait_until
 
 STOPS: list[dict[str, Any]] = [
@@ -32,16 +37,8 @@ STOPS: list[dict[str, Any]] = [
 
 async def test_the_lane_closes_stops_while_the_main_loop_is_blocked(db) -> None:  # type: ignore[no-untyped-def]
     w, _ids = await entered(db, STOPS)
-    runner = w.runner()
-    found = await breached(w, runner, "98.00")
-    assert len(found) == 3
+    one_by_one = await one_by_one_rows(w, "98.00", 3)
     now = w.clock.now()
-    async with db.sessions() as s, s.begin():
-        for watched, ticker in found:
-            assert await apply_exit(runner.ctx, s, watched.position_id, ticker.last, now)
-        one_by_one = await snapshot(s)
-        await s.rollback()
-
     runner = w.runner()  # nothing cached from the rolled-back pass
     found = await breached(w, runner, "98.00", again=True)
     lane = ExitLane(runner.ctx)
