@@ -10,8 +10,10 @@ positions of one tick share a fixed handful, however many they are:
 4. the rules and the ledger run in memory (``evaluate``, the paper broker's fill at the
    tick's own price — the one that breached the stops — and ``Ledger.book_fill``: the very
    code the one-by-one path books with);
-5. one ``UPDATE … FROM (VALUES …)`` for the positions and one for the balances, one multi-row
-   INSERT each for orders, trades, executions and notifications, one UPDATE cancelling
+5. one ``UPDATE … FROM unnest(…)`` for the positions and one for the balances (fixed
+   statements: nothing compiled per batch), one multi-row INSERT each for orders, trades,
+   executions and notifications (through Core: the objects are never read back, so the unit
+   of work's bookkeeping is skipped), one UPDATE cancelling
    orphaned resting stop orders (only when a position closed), one ``pg_notify`` for every event.
 
 What the batch does not cover is handed back to the one-by-one path: live positions (each goes

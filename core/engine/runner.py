@@ -148,9 +148,9 @@ class EngineRunner:
             return
         self._stop.clear()
         if self.settings.exit_lane and self.settings.batch_exits:
-            lane = ExitLane(self.ctx)
-            await lane.start()
-            self.watcher.lane = lane
+            exit_lane = ExitLane(self.ctx)
+            await exit_lane.start()
+            self.watcher.lane = exit_lane
         self._tasks = [
             *(
                 asyncio.create_task(self._scheduler(), name=f"engine-scheduler-{lane}")
@@ -183,10 +183,10 @@ class EngineRunner:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks = []
-        lane, self.watcher.lane = self.watcher.lane, None
-        if lane is not None:
+        exit_lane, self.watcher.lane = self.watcher.lane, None
+        if exit_lane is not None:
             try:
-                await lane.stop()
+                await exit_lane.stop()
             except Exception as exc:  # its connections close with the process
                 log.warning("engine %s exit lane: %s", self.process_id, _first_line(exc))
         try:
