@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Integer, String, func, select, text, tuple_
@@ -38,6 +37,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import get_history
 
 from core.brokers.paper import PaperBroker
@@ -380,8 +380,9 @@ async def close_together(
             notifications.extend(rows_of)
             made.append((rows_of, told_events))
     executions = [e.execution for _p, e, *_ in exits if e.execution is not None]
-    for inserted in (*executions, *notifications):
-        inserted.id = inserted.id or fast_id()  # (the column default salts from the OS)
+    inserted: list[Execution | Notification] = [*executions, *notifications]
+    for new_row in inserted:
+        new_row.id = new_row.id or fast_id()  # (the column default salts from the OS)
     # Parents first: a trade points at its order.
     out.statements += await _insert(session, [o for _p, e, *_ in exits for o in e.orders])
     out.statements += await _insert(session, [t for _p, e, *_ in exits for t in e.trades])
@@ -405,33 +406,40 @@ async def close_together(
 async def _insert(session: AsyncSession, rows: Sequence[Any]) -> int:
     """New ORM objects of one class, as the unit of work would insert them but without its
     bookkeeping (they are not read back in this transaction): one multi-row INSERT per set of
-    columns given. A column left unset, or None where its type doesn't store None as a value,
-    is left out, so its default applies — what the ORM does."""
+    columns given. A column with a default is left out where unset, or None and its type
+    doesn't store None as a value, so the default applies — what the ORM does."""
     if not rows:
         return 0
-    columns = _insert_columns(type(rows[0]))
+    model = type(rows[0])
+    columns = _COLUMNS.get(model) or _COLUMNS.setdefault(model, _insert_columns(model))
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         given = row.__dict__
         values = {
-            column: value
-            for attr, column, none_is_value in columns
-            if attr in given and ((value := given[attr]) is not None or none_is_value)
+            column: given.get(attr)
+            for attr, column, always, none_is_value in columns
+            if always or (attr in given and (given[attr] is not None or none_is_value))
         }
         groups.setdefault(tuple(values), []).append(values)
-    table = type(rows[0]).__table__
     for group in groups.values():
-        await session.execute(sql_insert(table), group)
+        await session.execute(sql_insert(model.__table__), group)
     return len(groups)
 
 
-@cache
-def _insert_columns(model: type) -> list[tuple[str, str, bool]]:
-    """(attribute, column, whether None is stored as a value) of every column of ``model``."""
-    return [
-        (attr.key, attr.columns[0].key, bool(attr.columns[0].type.should_evaluate_none))
-        for attr in sa_inspect(model).column_attrs
-    ]
+_COLUMNS: dict[type, list[tuple[str, str, bool, bool]]] = {}
+
+
+def _insert_columns(model: type) -> list[tuple[str, str, bool, bool]]:
+    """(attribute, column, always, none_is_value) of every column of ``model``. A column
+    without a default is NULL whether named or not, so every row names it (``always``) and the
+    rows share one INSERT; ``none_is_value``: the type writes None as a value (JSON null)."""
+    mapper: Mapper[Any] = sa_inspect(model)
+    out = []
+    for prop in mapper.column_attrs:
+        col = prop.columns[0]
+        defaulted = col.default is not None or col.server_default is not None
+        out.append((prop.key, col.key, not defaulted, bool(col.type.should_evaluate_none)))
+    return out
 
 
 def _changed(row: BotBalance) -> bool:
