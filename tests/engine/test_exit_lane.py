@@ -22,7 +22,7 @@ from tests.engine.test_exit_batch import (
     breached,
     differences,
     entered,
-    one_by_one_rows,
+    one_by_one_first,
     snapshot,
 )
 from tests.waiting import wait_until
@@ -36,11 +36,8 @@ STOPS: list[dict[str, Any]] = [
 
 
 async def test_the_lane_closes_stops_while_the_main_loop_is_blocked(db) -> None:  # type: ignore[no-untyped-def]
-    w, _ids = await entered(db, STOPS)
-    one_by_one = await one_by_one_rows(w, "98.00", 3)
+    w, one_by_one, runner, found = await one_by_one_first(db, STOPS, "98.00", 3)
     now = w.clock.now()
-    runner = w.runner()  # nothing cached from the rolled-back pass
-    found = await breached(w, runner, "98.00", again=True)
     lane = ExitLane(runner.ctx)
     await lane.start()
     try:
