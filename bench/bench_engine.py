@@ -13,12 +13,16 @@
    update reaching the engine to the closing sale being committed is measured per position.
    Finally 30 stops are hit by one tick (a burst). The same walk is measured first with the
    fleet stopped (only the 100 holders cycle) — on a shared 2-core machine the difference is
-   the database and the event loop the cycles use too.
+   the database and the event loop the cycles use too. Exits close on their own thread (the
+   exit lane); ``--in-loop`` closes them on the main event loop, and ``--lane-ab`` walks the
+   fleet run both ways in one run. The lane's CPU time per batch is printed too: unlike wall
+   time it hardly depends on what else the machine runs.
 
 Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
 dropped by the script.
 
-    python bench/bench_engine.py [--bots 1000] [--window 15]
+    python bench/bench_engine.py [--bots 1000] [--window 15] [--latency-only] [--lane-ab]
+    python bench/bench_engine.py --burst-ab 30   # the exit path alone, batched vs one by one
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ INDICATORS = (
 )
 P0 = Decimal(100_000)
 STATEMENTS: dict[str, tuple[int, int, int]] = {}  # tag -> (batched statements, batches, exits)
+LANE_CPU: dict[str, list[float]] = {}  # tag -> the lane thread's CPU ms of each batch
 STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
 
 
@@ -229,7 +234,7 @@ async def throughput(
 
 
 async def latency(
-    db: Database, holders: int, burst: int, tag: str, *, batch: bool = True
+    db: Database, holders: int, burst: int, tag: str, *, batch: bool = True, lane: bool = True
 ) -> tuple[list[float], list[float]]:
     pinned = PinnedMarket(SimulatedMarket(clock=SYSTEM_CLOCK), {"BTC/USDT": P0})
     hubs = MarketHubs()
@@ -241,6 +246,7 @@ async def latency(
         deliver_notifications=False,
         housekeeping_seconds=3600,
         batch_exits=batch,
+        exit_lane=lane,
     )
     runner = EngineRunner(db, settings=settings, markets=markets)
     specs = [
@@ -277,6 +283,8 @@ async def latency(
         await asyncio.sleep(3)
         bursts = list(runner.watcher.latencies_ms)[len(singles) :]
         STATEMENTS[tag] = (runner.watcher.statements, runner.watcher.batches, runner.watcher.exits)
+        if runner.watcher.lane is not None:
+            LANE_CPU[tag] = list(runner.watcher.lane.cpu_ms)
     finally:
         await runner.stop()
     return singles, bursts
@@ -330,14 +338,16 @@ async def burst_ab(db: Database, n: int, rounds: int) -> None:
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     together: list[float] = []
     alone: list[float] = []
+    cpu: dict[str, list[float]] = {"together": [], "one by one": []}  # this process's CPU ms
     statements = {"together": 0, "one by one": 0}
     try:
         for _ in range(rounds):
             counted[0] = 0
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             async with db.sessions() as s, s.begin():
                 await close_together(runner.ctx, s, found, now)
                 together.append((time.perf_counter() - t) * 1000)
+                cpu["together"].append((time.process_time() - c) * 1000)
                 await s.rollback()
             statements["together"] = counted[0]
             gate = asyncio.Semaphore(4)
@@ -348,9 +358,10 @@ async def burst_ab(db: Database, n: int, rounds: int) -> None:
                     await s.rollback()
 
             counted[0] = 0
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             await asyncio.gather(*(one(w.position_id, tk.last) for w, tk in found))
             alone.append((time.perf_counter() - t) * 1000)
+            cpu["one by one"].append((time.process_time() - c) * 1000)
             statements["one by one"] = counted[0]
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
@@ -362,7 +373,8 @@ async def burst_ab(db: Database, n: int, rounds: int) -> None:
     for name, times in (("together", together), ("one by one", alone)):
         print(
             f"  {name:<11} all {n} closed in p50 {pct(times, 0.5):7.1f} ms, "
-            f"max {max(times):7.1f} ms; {statements[name]} statements "
+            f"max {max(times):7.1f} ms; CPU p50 {pct(cpu[name], 0.5):6.1f} ms; "
+            f"{statements[name]} statements "
             f"({statements[name] / n:.1f} per exit)"
         )
 
@@ -373,7 +385,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def main(
-    bots: int, window: float, *, throughput_too: bool, batch: bool, burst: int = 0
+    bots: int,
+    window: float,
+    *,
+    throughput_too: bool,
+    batch: bool,
+    burst: int = 0,
+    lane: bool = True,
+    lane_ab: bool = False,
 ) -> None:
     url = await pg.create_database("bbx_bench_engine")
     db = Database(url, pool_size=10)
@@ -396,15 +415,20 @@ async def main(
             rows = await s.scalar(select(func.count()).select_from(Execution))
         async with db.sessions.begin() as s:  # first the exit path alone: the fleet rests
             await s.execute(update(Bot).values(status="inactive"))
-        alone, _ = await latency(db, 100, 0, "alone", batch=batch)
+        alone, _ = await latency(db, 100, 0, "alone", batch=batch, lane=lane)
         async with db.sessions.begin() as s:
             await s.execute(update(Bot).where(Bot.name.notlike("holder%")).values(status="active"))
-        singles, bursts = await latency(db, 100, 30, "fleet", batch=batch)
+        singles, bursts = await latency(db, 100, 30, "fleet", batch=batch, lane=lane)
+        if lane_ab:  # the same walk again, exits on the main loop: before/after under one load
+            loop_singles, loop_bursts = await latency(
+                db, 100, 30, "fleet, main loop", batch=batch, lane=False
+            )
         cpus = os.cpu_count()
         load = os.getloadavg()[0]
         print(
             f"\nBlockbotX engine ({cpus} CPU(s), PostgreSQL on the same machine, load average "
-            f"{load:.1f} at the end; exits {'batched' if batch else 'one by one'})\n"
+            f"{load:.1f} at the end; exits {'batched' if batch else 'one by one'}, "
+            f"{'on their own thread' if lane and batch else 'on the main event loop'})\n"
         )
         table = [
             ("cycles/s, 1 process (1,000 bots, all persisted)", f"{one[0]:,.0f}", ">= 5,000"),
@@ -422,6 +446,13 @@ async def main(
             (f"... {len(bursts)} stops hit by one tick: p50", f"{pct(bursts, 0.5):.1f}", ""),
             (f"... {len(bursts)} stops hit by one tick: p99", f"{pct(bursts, 0.99):.1f}", "<= 100"),
         ]
+        if lane_ab:
+            table += [
+                ("exits on the main loop, fleet cycling: p50", f"{pct(loop_singles, 0.5):.1f}", ""),
+                ("exits on the main loop, fleet cycling: p99", f"{pct(loop_singles, 0.99):.1f}", ""),
+                (f"... {len(loop_bursts)} stops hit by one tick: p99",
+                 f"{pct(loop_bursts, 0.99):.1f}", ""),
+            ]  # fmt: skip
         print(f"{'measure':<52}{'figure':>12}{'target':>12}")
         for name, figure, target in table:
             print(f"{name:<52}{figure:>12}{target:>12}")
@@ -435,6 +466,12 @@ async def main(
                     f"batched exits ({tag}): {exits} exits in {batches} batches, {statements} "
                     f"statements ({statements / max(exits, 1):.1f} per exit, "
                     f"{statements / max(batches, 1):.1f} per batch)"
+                )
+            for tag, cpu in LANE_CPU.items():  # the bursts' batch is the largest
+                print(
+                    f"exit lane CPU ({tag}): p50 {pct(cpu, 0.5):.1f} ms, max {max(cpu):.1f} ms "
+                    f"per batch ({len(cpu)} batches; the thread's own time, unlike wall time "
+                    "it hardly depends on the load)"
                 )
     finally:
         await db.dispose()
@@ -460,6 +497,16 @@ if __name__ == "__main__":
         metavar="N",
         help="only: N stops on one tick, closed together vs one by one, alternating",
     )
+    parser.add_argument(
+        "--in-loop",
+        action="store_true",
+        help="batched exits on the main event loop, not their own thread (before)",
+    )
+    parser.add_argument(
+        "--lane-ab",
+        action="store_true",
+        help="also walk the fleet run with exits on the main loop (same load, side by side)",
+    )
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -468,5 +515,7 @@ if __name__ == "__main__":
             throughput_too=not args.latency_only,
             batch=not args.one_by_one,
             burst=args.burst_ab,
+            lane=not args.in_loop,
+            lane_ab=args.lane_ab,
         )
     )

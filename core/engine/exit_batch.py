@@ -7,30 +7,37 @@ positions of one tick share a fixed handful, however many they are:
    ``trades.lock_position``: a position another process is on is skipped, as one by one);
 2. the wallets' balance rows ``FOR UPDATE`` (the ledger's order: balances, then positions);
 3. the positions ``FOR UPDATE`` with their bot, wallet market, owner and notification settings;
-4. the rules and the ledger run in memory (``evaluate``, the paper broker's fill at each
-   symbol's latest price, asked of the hub once per batch, and
-   ``Ledger.book_fill``: the very code the one-by-one path books with);
-5. one ``UPDATE … FROM (VALUES …)`` for the positions and one for the balances, one multi-row
-   INSERT each for orders, trades, executions and notifications, one UPDATE cancelling
+4. the rules and the ledger run in memory (``evaluate``, the paper broker's fill at the
+   tick's own price — the one that breached the stops — and ``Ledger.book_fill``: the very
+   code the one-by-one path books with);
+5. one ``UPDATE … FROM unnest(…)`` for the positions and one for the balances (fixed
+   statements: nothing compiled per batch), one multi-row INSERT each for orders, trades,
+   executions and notifications (through Core: the objects are never read back, so the unit
+   of work's bookkeeping is skipped), one UPDATE cancelling
    orphaned resting stop orders (only when a position closed), one ``pg_notify`` for every event.
 
 What the batch does not cover is handed back to the one-by-one path: live positions (each goes
 to the exchange as its own order), positions in a wallet other than the bot's current one, and
 any position whose exit the broker or the ledger refuses (the one-by-one path then reports it
-as it always did).
+as it always did). So is a position whose venue or pair ``ctx`` can't give here (``Elsewhere``:
+the exit lane's context only uses what the main event loop already loaded).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, cast, column, func, select, text, tuple_
+from sqlalchemy import Boolean, DateTime, Integer, String, func, select, text, tuple_
+from sqlalchemy import insert as sql_insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update as sql_update
-from sqlalchemy import values as sql_values
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import get_history
 
 from core.brokers.paper import PaperBroker
@@ -52,6 +59,7 @@ from core.engine.exits import (
     exit_why,
     position_quantity,
 )
+from core.engine.ids import fast_id
 from core.engine.orders import client_order_id, market
 from core.engine.trades import EXIT_NOTICE, Decided, Tx, enforce_daily_loss, trade_notice_of
 from core.engine.venues import sellable
@@ -107,6 +115,8 @@ class Batched:
     one_by_one: list[tuple[Watched, Ticker]] = field(default_factory=list)
     """For ``apply_exit``: live positions, other wallets, refusals."""
     statements: int = 0
+    committed: float | None = None
+    """``time.perf_counter()`` when the caller committed the batch (set by the caller)."""
 
 
 class _MemoryFunds:
@@ -120,18 +130,23 @@ class _MemoryFunds:
         return Decimal(0) if row is None else row.amount - row.locked
 
 
-class _PricesOnce:
-    """The paper broker's prices for one batch: each symbol's latest ticker, asked of the hub
-    once (every position of the batch is sold at the same moment)."""
+class Elsewhere(ServiceError):
+    """This position's exit needs what only the main event loop holds (a venue or pair not
+    loaded yet, a price not in the tick): the one-by-one path there takes it."""
 
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-        self.seen: dict[str, Ticker] = {}
+
+class _TickPrices:
+    """The paper broker's prices for one batch: the tick's own tickers, the prices that breached
+    the positions (the hub's cache holds the same; asking it again cost a call per batch and
+    would tie the batch to the hub's event loop)."""
+
+    def __init__(self, seen: dict[str, Ticker]) -> None:
+        self.seen = seen
 
     async def ticker(self, symbol: str) -> Ticker:
         ticker = self.seen.get(symbol)
         if ticker is None:
-            ticker = self.seen[symbol] = await self.hub.ticker(symbol)
+            raise Elsewhere(f"No price of {symbol} came with the tick.")
         return ticker
 
 
@@ -221,7 +236,10 @@ async def close_together(
 
     exits: list[tuple[Position, _Exit, Bot, User, Preferences]] = []
     changed: list[Position] = []
-    prices: dict[str, _PricesOnce] = {}
+    prices: dict[str, _TickPrices] = {}
+    for watched, ticker in paper:
+        prices.setdefault(watched.feed, _TickPrices({}))
+        prices[watched.feed].seen[ticker.symbol] = ticker
     for position_id in mine:
         if position_id not in found_rows:
             continue
@@ -234,7 +252,11 @@ async def close_together(
         ):
             out.gone.append(watched)
             continue
-        venue = await ctx.venue(session, bot.id, bot.user_id, True)
+        try:
+            venue = await ctx.venue(session, bot.id, bot.user_id, True)
+        except Elsewhere:
+            out.one_by_one.append((watched, ticker))
+            continue
         wallet_rows = balances.get(position.wallet_id or "", {})
         if venue.wallet.id != position.wallet_id or not isinstance(venue.broker, PaperBroker):
             out.one_by_one.append((watched, ticker))
@@ -253,8 +275,7 @@ async def close_together(
             out.done.append((watched, outcome, position))
             continue
         saved = {a: (r.amount, r.locked) for a, r in wallet_rows.items()}
-        pair = await venue.pair(session, position.symbol)
-        once = prices.setdefault(venue.hub.name, _PricesOnce(venue.hub))
+        once = prices.get(venue.hub.name) or _TickPrices({})
         broker = replace(venue.broker, funds=_MemoryFunds(wallet_rows), prices=once)
         first = outcome.fills[0]
         key = exit_key(bot.id, position.id, first, state.take_profit_levels_hit)
@@ -262,6 +283,7 @@ async def close_together(
         sold: list[str] = []
         legs = 0
         try:
+            pair = await ctx.pair(session, venue, position.symbol)
             for fill in outcome.fills:
                 wanted = position_quantity(position) if fill.closes else fill.quantity
                 quantity = sellable(pair, min(wanted, held(position)))
@@ -357,12 +379,15 @@ async def close_together(
             rows_of = notification_rows(user, prefs, **kwargs, now=ctx.clock.now())
             notifications.extend(rows_of)
             made.append((rows_of, told_events))
-    session.add_all([o for _p, e, *_ in exits for o in e.orders])
-    session.add_all([t for _p, e, *_ in exits for t in e.trades])
-    session.add_all([e.execution for _p, e, *_ in exits if e.execution is not None])
-    session.add_all(notifications)
-    await session.flush()  # one multi-row INSERT per table
-    out.statements += 4 if notifications else 3
+    executions = [e.execution for _p, e, *_ in exits if e.execution is not None]
+    inserted: list[Execution | Notification] = [*executions, *notifications]
+    for new_row in inserted:
+        new_row.id = new_row.id or fast_id()  # (the column default salts from the OS)
+    # Parents first: a trade points at its order.
+    out.statements += await _insert(session, [o for _p, e, *_ in exits for o in e.orders])
+    out.statements += await _insert(session, [t for _p, e, *_ in exits for t in e.trades])
+    out.statements += await _insert(session, executions)
+    out.statements += await _insert(session, notifications)
     events: list[Event] = []
     for rows_of, told_events in made:  # in the one-by-one order: notification, trade, position
         events.extend(
@@ -378,8 +403,43 @@ async def close_together(
     return out
 
 
-def _type(t: Any) -> Any:
-    return t() if isinstance(t, type) else t
+async def _insert(session: AsyncSession, rows: Sequence[Any]) -> int:
+    """New ORM objects of one class, as the unit of work would insert them but without its
+    bookkeeping (they are not read back in this transaction): one multi-row INSERT per set of
+    columns given. A column with a default is left out where unset, or None and its type
+    doesn't store None as a value, so the default applies — what the ORM does."""
+    if not rows:
+        return 0
+    model = type(rows[0])
+    columns = _COLUMNS.get(model) or _COLUMNS.setdefault(model, _insert_columns(model))
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        given = row.__dict__
+        values = {
+            column: given.get(attr)
+            for attr, column, always, none_is_value in columns
+            if always or (attr in given and (given[attr] is not None or none_is_value))
+        }
+        groups.setdefault(tuple(values), []).append(values)
+    for group in groups.values():
+        await session.execute(sql_insert(model.__table__), group)
+    return len(groups)
+
+
+_COLUMNS: dict[type, list[tuple[str, str, bool, bool]]] = {}
+
+
+def _insert_columns(model: type) -> list[tuple[str, str, bool, bool]]:
+    """(attribute, column, always, none_is_value) of every column of ``model``. A column
+    without a default is NULL whether named or not, so every row names it (``always``) and the
+    rows share one INSERT; ``none_is_value``: the type writes None as a value (JSON null)."""
+    mapper: Mapper[Any] = sa_inspect(model)
+    out = []
+    for prop in mapper.column_attrs:
+        col = prop.columns[0]
+        defaulted = col.default is not None or col.server_default is not None
+        out.append((prop.key, col.key, not defaulted, bool(col.type.should_evaluate_none)))
+    return out
 
 
 def _changed(row: BotBalance) -> bool:
@@ -388,45 +448,64 @@ def _changed(row: BotBalance) -> bool:
     )
 
 
+def _array(t: Any) -> str:
+    """The PostgreSQL array type of a column type (``NUMERIC(65, 30)[]``)."""
+    return f"{(t() if isinstance(t, type) else t).compile(dialect=postgresql.dialect())}[]"
+
+
+def _unnest_update(
+    table: str, columns: dict[str, Any], updated_at: str, extra: dict[str, Any] | None = None
+) -> str:
+    """``UPDATE table … FROM unnest(<one array per column>)``: one statement whatever the row
+    count, so SQLAlchemy compiles nothing per batch and asyncpg reuses its prepared statement.
+    ``extra`` columns come in the arrays but are not set (``updated_at`` may use them)."""
+    typed = {"id": String, **columns, **(extra or {})}
+    names = list(typed)
+    arrays = ", ".join(f"CAST(:{n} AS {_array(t)})" for n, t in typed.items())
+    sets = ", ".join(f"{n} = v.{n}" for n in columns)
+    return (
+        f"UPDATE {table} AS t SET {sets}, updated_at = {updated_at} "
+        f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE t.id = v.id"
+    )
+
+
+# ``updated_at`` keeps the ledger's time where it set one, and is the database's now otherwise
+# (as the ORM does).
+_POSITIONS_SQL = text(
+    _unnest_update(
+        Position.__tablename__,
+        POSITION_COLUMNS,
+        "coalesce(v.stamped, now())",
+        {"stamped": DateTime(timezone=True)},
+    )
+)
+_BALANCES_SQL = text(
+    _unnest_update(BotBalance.__tablename__, {"amount": Money, "locked": Money}, "now()")
+)
+
+
 async def _write_positions(session: AsyncSession, positions: list[Position]) -> int:
-    """Every changed position in one ``UPDATE … FROM (VALUES …)``. ``updated_at`` keeps the
-    ledger's time where it set one, and is the database's now otherwise (as the ORM does)."""
+    """Every changed position in one statement."""
     if not positions:
         return 0
-    names = list(POSITION_COLUMNS)
-    data = []
+    params: dict[str, list[Any]] = {n: [] for n in ("id", *POSITION_COLUMNS, "stamped")}
     for p in positions:
+        params["id"].append(p.id)
+        for n in POSITION_COLUMNS:
+            params[n].append(getattr(p, n))
         touched = get_history(p, "updated_at").has_changes()
-        data.append((p.id, *(getattr(p, n) for n in names), p.updated_at if touched else None))
-    rows = sql_values(
-        column("id", String()),
-        *(column(n, _type(t)) for n, t in POSITION_COLUMNS.items()),
-        column("updated_at", DateTime(timezone=True)),
-        name="changed",
-    ).data(data)
-    await session.execute(
-        sql_update(Position)
-        .where(Position.id == rows.c.id)
-        .values(
-            # (a column that is NULL in every row comes out of VALUES as text: cast back)
-            **{n: cast(rows.c[n], _type(t)) for n, t in POSITION_COLUMNS.items()},
-            updated_at=func.coalesce(cast(rows.c.updated_at, DateTime(timezone=True)), func.now()),
-        )
-        .execution_options(synchronize_session=False)
-    )
+        params["stamped"].append(p.updated_at if touched else None)
+    await session.execute(_POSITIONS_SQL, params)
     return 1
 
 
 async def _write_balances(session: AsyncSession, balances: list[BotBalance]) -> int:
     if not balances:
         return 0
-    rows = sql_values(
-        column("id", String()), column("amount", Money), column("locked", Money), name="b"
-    ).data([(r.id, r.amount, r.locked) for r in balances])
-    await session.execute(
-        sql_update(BotBalance)
-        .where(BotBalance.id == rows.c.id)
-        .values(amount=rows.c.amount, locked=rows.c.locked, updated_at=func.now())
-        .execution_options(synchronize_session=False)
-    )
+    params = {
+        "id": [r.id for r in balances],
+        "amount": [r.amount for r in balances],
+        "locked": [r.locked for r in balances],
+    }
+    await session.execute(_BALANCES_SQL, params)
     return 1

@@ -25,7 +25,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,9 @@ from core.strategies.risk import (
     stale_deadline,
     take_profit_price,
 )
+
+if TYPE_CHECKING:
+    from core.engine.exit_lane import ExitLane
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +133,8 @@ class ExitWatcher:
         self.statements = 0
         """Statements the batched exits sent (``exit_batch.Batched.statements``)."""
         self.latencies_ms: deque[float] = deque(maxlen=10_000)
+        self.lane: ExitLane | None = None
+        """Where batches are closed when set (``runner.start``): a thread of their own."""
 
     @property
     def symbols(self) -> dict[str, set[str]]:
@@ -264,8 +269,12 @@ class ExitWatcher:
         from core.engine.exit_batch import close_together
 
         try:
-            async with self.ctx.db.sessions() as session, session.begin():
-                batch = await close_together(self.ctx, session, found, now)
+            if self.lane is not None:
+                batch = await self.lane.close(found, now)
+            else:
+                async with self.ctx.db.sessions() as session, session.begin():
+                    batch = await close_together(self.ctx, session, found, now)
+                batch.committed = time.perf_counter()
         except ServiceError as exc:
             log.warning("batched exits failed (%s): one by one instead", exc)
             return found
@@ -273,7 +282,7 @@ class ExitWatcher:
         self.statements += batch.statements
         for watched in batch.gone:
             self.drop(watched)
-        done = time.perf_counter()
+        done = batch.committed or time.perf_counter()
         for watched, outcome, position in batch.done:
             if outcome.fills:
                 self.exits += 1

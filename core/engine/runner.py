@@ -31,6 +31,7 @@ from core.db.models.trading import Position
 from core.engine import housekeeping, leases, registry
 from core.engine.context import EngineContext
 from core.engine.cycle import BatchStats, run_batch
+from core.engine.exit_lane import ExitLane
 from core.engine.exits import ExitWatcher
 from core.engine.ids import fast_id
 from core.engine.order_sweep import OrderSweep
@@ -146,6 +147,10 @@ class EngineRunner:
         if self.running:
             return
         self._stop.clear()
+        if self.settings.exit_lane and self.settings.batch_exits:
+            exit_lane = ExitLane(self.ctx)
+            await exit_lane.start()
+            self.watcher.lane = exit_lane
         self._tasks = [
             *(
                 asyncio.create_task(self._scheduler(), name=f"engine-scheduler-{lane}")
@@ -178,6 +183,12 @@ class EngineRunner:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks = []
+        exit_lane, self.watcher.lane = self.watcher.lane, None
+        if exit_lane is not None:
+            try:
+                await exit_lane.stop()
+            except Exception as exc:  # its connections close with the process
+                log.warning("engine %s exit lane: %s", self.process_id, _first_line(exc))
         try:
             await asyncio.wait_for(self._release(), timeout=2.0)
         except Exception as exc:  # the database is away: the leases expire on their own
@@ -308,7 +319,8 @@ class EngineRunner:
             handled += await self._exits(feed, tickers, now, time.perf_counter())
         return handled
 
-    async def _load_watch(self, now: datetime) -> None:
+    async def _load_watch(self, now: datetime) -> bool:
+        """Reload the bands when they are due (or dirty); True if it did."""
         refresh = self.settings.watch_refresh_seconds
         if (
             self.watcher.dirty
@@ -317,6 +329,8 @@ class EngineRunner:
         ):
             async with self.db.sessions() as session:
                 await self.watcher.load(session)
+            return True
+        return False
 
     async def _exits(
         self, feed: str, tickers: dict[str, Ticker], now: datetime, arrived: float
@@ -348,9 +362,13 @@ class EngineRunner:
                     latest.setdefault(feed, {})[ticker.symbol] = ticker
                 try:
                     now = self.clock.now()
-                    await self._load_watch(now)
+                    # The bands in memory first: a reload that is due doesn't hold the tick up.
+                    # Then the positions the reload brought see the same tick.
                     for feed, tickers in latest.items():
                         await self._exits(feed, tickers, now, arrived)
+                    if await self._load_watch(now):
+                        for feed, tickers in latest.items():
+                            await self._exits(feed, tickers, now, arrived)
                 except Exception as exc:
                     self.stats.error(f"streamed exits: {exc}")
                     log.warning("engine streamed exits: %s", _first_line(exc))

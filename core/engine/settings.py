@@ -40,6 +40,9 @@ class EngineSettings(BaseSettings):
     batch_exits: bool = True
     """Close the paper positions one tick breaches together, in one transaction of a few
     set-based statements (``core.engine.exit_batch``); off: each in its own transaction."""
+    exit_lane: bool = True
+    """Carry out batched exits on a thread of their own, with its own event loop and database
+    connections (``core.engine.exit_lane``), so cycles can't hold them up."""
     watch_refresh_seconds: float = Field(default=2.0, gt=0, le=600)
     """How often the exit watcher reloads the open positions other processes opened."""
     housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)

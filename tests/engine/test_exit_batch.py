@@ -118,20 +118,29 @@ def differences(a: dict[str, list[str]], b: dict[str, list[str]], table: str) ->
     return f"{table}: " + "; ".join(parts)
 
 
-async def test_batched_exits_write_what_one_by_one_exits_write(db) -> None:  # type: ignore[no-untyped-def]
-    w, _ids = await entered(db, RISKS)
+async def one_by_one_first(
+    db: Any, risks: list[dict[str, Any]], price: str, breaches: int
+) -> tuple[World, dict[str, list[str]], EngineRunner, list]:
+    """Positions entered with ``risks``; the rows the one-by-one path writes for those ``price``
+    breaches (rolled back); then a fresh runner (nothing cached) and its breaches at ``price``."""
+    w, _ids = await entered(db, risks)
     runner = w.runner()
-    found = await breached(w, runner, "98.00")
-    assert len(found) == 4  # the two wider stops and the trailing stop stay inside their bands
+    found = await breached(w, runner, price)
+    assert len(found) == breaches
     now = w.clock.now()
-
-    async with db.sessions() as s, s.begin():
+    async with w.db.sessions() as s, s.begin():
         for watched, ticker in found:
             assert await apply_exit(runner.ctx, s, watched.position_id, ticker.last, now)
-        one_by_one = await snapshot(s)
+        rows = await snapshot(s)
         await s.rollback()
-    runner = w.runner()  # nothing cached from the rolled-back pass
-    found = await breached(w, runner, "98.00", again=True)
+    runner = w.runner()
+    return w, rows, runner, await breached(w, runner, price, again=True)
+
+
+async def test_batched_exits_write_what_one_by_one_exits_write(db) -> None:  # type: ignore[no-untyped-def]
+    # the two wider stops and the trailing stop stay inside their bands
+    w, one_by_one, runner, found = await one_by_one_first(db, RISKS, "98.00", 4)
+    now = w.clock.now()
     async with db.sessions() as s, s.begin():
         batch = await close_together(runner.ctx, s, found, now)
         together = await snapshot(s)
