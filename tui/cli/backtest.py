@@ -204,8 +204,10 @@ async def _run(session, actor, request, candles, bar):
 def _print(outcome: BacktestRun, as_json: bool) -> None:
     result = outcome.result
     if as_json:
-        payload = {"backtest_id": outcome.backtest_id, **result.as_json()}
-        click.echo(_indented(payload, "trade_list"))
+        from core.backtest.trade_json import trade_lines
+
+        payload = {"backtest_id": outcome.backtest_id, **result.as_json(trade_list=False)}
+        click.echo(_indented(payload, trade_lines(result.trade_list)))
         return
     out = Console(highlight=False)
     out.print(_summary_table(result))
@@ -219,16 +221,15 @@ def _print(outcome: BacktestRun, as_json: bool) -> None:
         )
 
 
-def _indented(payload: dict, long_list: str) -> str:
-    """``json.dumps(payload, indent=2)`` but one line per item of ``payload[long_list]``: an
-    indented dump runs Python's pure-Python encoder, which took seconds for a million candles'
-    27,000 trades; each compact line is the C encoder's."""
-    items = payload[long_list]
-    if not items:
+def _indented(payload: dict, trades: list[str]) -> str:
+    """``json.dumps(payload, indent=2)`` with ``trades`` (JSON text, one trade each) as its
+    ``trade_list``, a trade per line: an indented dump runs Python's pure-Python encoder, which
+    took seconds for a million candles' 27,000 trades."""
+    if not trades:
         return json.dumps(payload, indent=2)
     marker = "\u0000trades\u0000"
-    text = json.dumps({**payload, long_list: marker}, indent=2)
-    lines = ",\n".join("    " + json.dumps(item, separators=(", ", ": ")) for item in items)
+    text = json.dumps({**payload, "trade_list": marker}, indent=2)
+    lines = ",\n".join("    " + line for line in trades)
     return text.replace(json.dumps(marker), "[\n" + lines + "\n  ]", 1)
 
 
@@ -249,7 +250,7 @@ def _duration(seconds: int | None) -> str:
 
 
 def _summary_table(result: BacktestResult) -> Table:
-    data = result.as_json()
+    data = result.as_json(trade_list=False)
     stats = result.trade_stats
     table = Table(
         title=f"Backtest: {result.strategy} on {result.candles:,} × {result.timeframe} candles",
