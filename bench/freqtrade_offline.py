@@ -92,7 +92,7 @@ df[["date", "open", "high", "low", "close", "volume"]].to_feather(sys.argv[2])
 """
 
 RUN_SCRIPT = """
-import json, sys
+import json, sys, time
 from freqtrade.exchange.exchange import Exchange
 from freqtrade.optimize.backtesting import Backtesting
 
@@ -103,6 +103,7 @@ def stored_markets(self, *args, **kwargs):  # in place of ccxt's load_markets (n
     self._markets = MARKETS
     for api in (self._api, self._api_async):
         api.set_markets(list(MARKETS.values()))
+    self._last_markets_refresh = int(time.time() * 1000)
     return MARKETS
 
 
