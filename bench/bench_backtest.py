@@ -167,6 +167,11 @@ def main() -> None:
         "--whole", action="store_true", help="also time whole processes and optimize"
     )
     parser.add_argument(
+        "--no-optimize",
+        action="store_true",
+        help="with --whole: leave out optimize and vectorbt's sweep",
+    )
+    parser.add_argument(
         "--others",
         default=os.environ.get(OTHERS_ENV, sys.executable),
         help=f"the Python of the other engines (default ${OTHERS_ENV}, or this one)",
@@ -212,7 +217,7 @@ def main() -> None:
             f"{seconds / ours:>9.2f}  {text}"
         )
     if args.whole:
-        whole(candles, args.others)
+        whole(candles, args.others, optimize=not args.no_optimize)
 
 
 def write_csv(candles: Candles, path: Path) -> None:
@@ -309,7 +314,7 @@ def _against(ours: float, seconds: float, engine: str) -> str:
     return f"{ratio:.3f} (target ≤ {target}: {'met' if ratio <= target else 'missed'})"
 
 
-def whole(candles: Candles, others: str) -> None:
+def whole(candles: Candles, others: str, *, optimize: bool = True) -> None:
     print(f"\nWhole processes on a CSV of {len(candles):,} 1h candles (start-up and reading count)")
     print(f"other engines run by {others}")
     rows: list[Row] = []
@@ -347,44 +352,55 @@ def whole(candles: Candles, others: str) -> None:
             rows.append((name, seconds, text, _against(ours, seconds, "freqtrade")))
         else:
             rows.append((name, 0.0, "not installed", ""))
-        seconds, out = process(
-            [*cli, "optimize", *common, "--space", "fast=5:14", "--space", "slow=20:29",
-             "--sampler", "grid", "--oos", "0", *money, "--json"]
-        )  # fmt: skip
-        found = json.loads(out)
-        trials = len(found["trials"])
-        search_s = found["elapsed_s"]
-        best = found["best"]
-        rows.append(
-            (
-                f"blockbotx optimize, {trials} sets (whole)",
-                seconds,
-                f"{trials / seconds:.2f} trials/s; best {best['params']} {best['value']} %",
-                "",
-            )
-        )
-        rows.append(
-            (
-                f"  of which the search ({os.cpu_count()} workers)",
-                search_s,
-                f"{trials / search_s:.2f} trials/s",
-                "",
-            )
-        )
-        name = "vectorbt sweep of the same 100 sets"
-        if has_module(others, "vectorbt"):
-            script = VECTORBT_SWEEP_SCRIPT.format(fee=FEE, cash=CASH, sweep=SWEEP)
-            _, out = process([others, "-c", script, str(path)])
-            swept = json.loads(out.strip().splitlines()[-1])
-            text = f"{len(SWEEP) / swept['seconds']:.2f} sets/s (after its compile); "
-            rows.append((name, swept["seconds"], text + f"best {swept['best']:.2%}", ""))
-        else:
-            rows.append((name, 0.0, "not installed", ""))
+        if optimize:
+            rows += optimize_rows(cli, common, money, others, path)
     print(f"{'run':<44}{'seconds':>9}  {'ours ÷ it (target)':<32}result")
     for name, seconds, text, against in rows:
         shown = f"{seconds:>9.2f}" if seconds else f"{'—':>9}"
         print(f"{name:<44}{shown}  {against:<32}{text}")
     print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+
+
+def optimize_rows(
+    cli: list[str], common: list[str], money: list[str], others: str, path: Path
+) -> list[Row]:
+    """``blockbotx optimize`` of the 100 sets (whole process, and its search alone) beside
+    vectorbt's sweep of the same sets."""
+    rows: list[Row] = []
+    seconds, out = process(
+        [*cli, "optimize", *common, "--space", "fast=5:14", "--space", "slow=20:29",
+         "--sampler", "grid", "--oos", "0", *money, "--json"]
+    )  # fmt: skip
+    found = json.loads(out)
+    trials = len(found["trials"])
+    search_s = found["elapsed_s"]
+    best = found["best"]
+    rows.append(
+        (
+            f"blockbotx optimize, {trials} sets (whole)",
+            seconds,
+            f"{trials / seconds:.2f} trials/s; best {best['params']} {best['value']} %",
+            "",
+        )
+    )
+    rows.append(
+        (
+            f"  of which the search ({os.cpu_count()} workers)",
+            search_s,
+            f"{trials / search_s:.2f} trials/s",
+            "",
+        )
+    )
+    name = "vectorbt sweep of the same 100 sets"
+    if has_module(others, "vectorbt"):
+        script = VECTORBT_SWEEP_SCRIPT.format(fee=FEE, cash=CASH, sweep=SWEEP)
+        _, out = process([others, "-c", script, str(path)])
+        swept = json.loads(out.strip().splitlines()[-1])
+        text = f"{len(SWEEP) / swept['seconds']:.2f} sets/s (after its compile); "
+        rows.append((name, swept["seconds"], text + f"best {swept['best']:.2%}", ""))
+    else:
+        rows.append((name, 0.0, "not installed", ""))
+    return rows
 
 
 def _ms(iso: str) -> int:
