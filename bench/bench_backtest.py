@@ -58,14 +58,15 @@ CASH = 1_000_000_000  # large enough that backtesting.py's whole-unit orders nev
 
 
 def make_candles(n: int, seed: int = 7) -> Candles:
-    """A seeded 1h random walk with two-decimal prices (exact as Decimal)."""
+    """A seeded 1h random walk with two-decimal prices (exact as Decimal), on whole hours as
+    an exchange's candles are (Freqtrade floors its candle times to the timeframe)."""
     rng = np.random.default_rng(seed)
     close = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.003, n))), 2)
     open_ = np.r_[100.0, close[:-1]]
     high = np.round(np.maximum(open_, close) * (1 + rng.uniform(0, 0.004, n)), 2)
     low = np.round(np.minimum(open_, close) * (1 - rng.uniform(0, 0.004, n)), 2)
     volume = np.round(rng.lognormal(3, 0.6, n), 4)
-    ts = 1_500_000_000_000 + np.arange(n, dtype=np.int64) * 3_600_000
+    ts = 1_499_997_600_000 + np.arange(n, dtype=np.int64) * 3_600_000  # from 2017-07-14 02:00 UTC
     return Candles.from_arrays(ts, open_, high, low, close, volume)
 
 
