@@ -210,7 +210,8 @@ def main() -> None:
     ours = best["blockbotx"][0]
     for name in engines:
         if name not in best:
-            print(f"{name:<16}{'not installed':>26}  (pip install -e '.[bench]')")
+            where = "here (pip install -e '.[bench]'); --whole runs it with --others"
+            print(f"{name:<16}{'not installed':>26}  {where}")
             continue
         seconds, text = best[name]
         print(
