@@ -7,16 +7,24 @@ long-only). Each figure is the best of a few runs after a warm-up (vectorbt's nu
 not counted); the last column compares each engine's time with BlockbotX's.
 
     python bench/bench_backtest.py [--candles 1000000] [--repeat 3] [--whole]
+                                   [--others /work/benchvenv/bin/python]
 
 ``--whole`` also times whole processes, as a user runs them, on the same candles written to a
 CSV file: ``blockbotx backtest --csv`` against a backtesting.py script that reads the same CSV
-with pandas; and ``blockbotx optimize`` of 100 sma_cross parameter sets (a 10 × 10 grid,
-whole process and search alone) beside vectorbt's sweep of the same 100 pairs (in-process,
-after its numba compile). ``optimize`` uses the configured database (DATABASE_URL, or the
-embedded PostgreSQL). Each whole-process row prints ``ours ÷ it`` (our whole process's seconds
-over its seconds) beside the issue's target: ≤ 0.2 against backtesting.py, ≤ 0.02 against
-Freqtrade's ``backtesting``. Freqtrade is only reported as installed or not: driving it offline
-(a stored market list in place of ``load_markets``, ``--cache none``) is not written yet.
+with pandas, and against Freqtrade's ``backtesting`` on the same candles (stored in its own
+data format first, untimed); and ``blockbotx optimize`` of 100 sma_cross parameter sets (a
+10 × 10 grid, whole process and search alone) beside vectorbt's sweep of the same 100 pairs
+(after its numba compile, which is not counted). ``optimize`` uses the configured database
+(DATABASE_URL, or the embedded PostgreSQL). Each whole-process row prints ``ours ÷ it`` (our
+whole process's seconds over its seconds) beside the issue's target: ≤ 0.2 against
+backtesting.py, ≤ 0.02 against Freqtrade's ``backtesting``.
+
+The other engines may live in another virtual environment (Freqtrade pins its own pandas and
+numpy): ``--others PYTHON`` (or ``BLOCKBOTX_BENCH_PYTHON``) names its interpreter; the
+whole-process rows and vectorbt's sweep run there. Freqtrade runs offline: it fetches the
+exchange's market list at start, so the bench hands it a stored BTC/USDT market in place of
+``load_markets``, and ``--cache none`` keeps it from reusing an earlier result. Its trades are
+compared with ours: the count, and how many entries and exits fall on the same candles.
 """
 
 from __future__ import annotations
@@ -28,11 +36,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import freqtrade_offline
 from core.backtest import BacktestSettings, run
 from core.strategies import technical_strategy
 from core.strategies.candles import Candles
@@ -41,19 +52,21 @@ FAST, SLOW, FEE = 10, 20, 0.0001
 TARGETS = {"backtesting.py": 0.2, "freqtrade": 0.02}
 """Whole-process targets: our seconds ÷ theirs at most this (issue 13)."""
 ROOT = Path(__file__).resolve().parents[1]
+OTHERS_ENV = "BLOCKBOTX_BENCH_PYTHON"
 SWEEP = [(f, s) for f in range(5, 15) for s in range(20, 30)]  # 100 sma_cross parameter sets
 CASH = 1_000_000_000  # large enough that backtesting.py's whole-unit orders never starve
 
 
 def make_candles(n: int, seed: int = 7) -> Candles:
-    """A seeded 1h random walk with two-decimal prices (exact as Decimal)."""
+    """A seeded 1h random walk with two-decimal prices (exact as Decimal), on whole hours as
+    an exchange's candles are (Freqtrade floors its candle times to the timeframe)."""
     rng = np.random.default_rng(seed)
     close = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.003, n))), 2)
     open_ = np.r_[100.0, close[:-1]]
     high = np.round(np.maximum(open_, close) * (1 + rng.uniform(0, 0.004, n)), 2)
     low = np.round(np.minimum(open_, close) * (1 - rng.uniform(0, 0.004, n)), 2)
     volume = np.round(rng.lognormal(3, 0.6, n), 4)
-    ts = 1_500_000_000_000 + np.arange(n, dtype=np.int64) * 3_600_000
+    ts = 1_499_997_600_000 + np.arange(n, dtype=np.int64) * 3_600_000  # from 2017-07-14 02:00 UTC
     return Candles.from_arrays(ts, open_, high, low, close, volume)
 
 
@@ -154,6 +167,16 @@ def main() -> None:
     parser.add_argument(
         "--whole", action="store_true", help="also time whole processes and optimize"
     )
+    parser.add_argument(
+        "--no-optimize",
+        action="store_true",
+        help="with --whole: leave out optimize and vectorbt's sweep",
+    )
+    parser.add_argument(
+        "--others",
+        default=os.environ.get(OTHERS_ENV, sys.executable),
+        help=f"the Python of the other engines (default ${OTHERS_ENV}, or this one)",
+    )
     args = parser.parse_args()
     candles = make_candles(args.candles)
     print(
@@ -187,7 +210,8 @@ def main() -> None:
     ours = best["blockbotx"][0]
     for name in engines:
         if name not in best:
-            print(f"{name:<16}{'not installed':>26}  (pip install -e '.[bench]')")
+            where = "here (pip install -e '.[bench]'); --whole runs it with --others"
+            print(f"{name:<16}{'not installed':>26}  {where}")
             continue
         seconds, text = best[name]
         print(
@@ -195,7 +219,7 @@ def main() -> None:
             f"{seconds / ours:>9.2f}  {text}"
         )
     if args.whole:
-        whole(candles)
+        whole(candles, args.others, optimize=not args.no_optimize)
 
 
 def write_csv(candles: Candles, path: Path) -> None:
@@ -249,30 +273,37 @@ print(stats["# Trades"])
 """
 
 
-def vectorbt_sweep(candles: Candles):
-    """vectorbt's parameter sweep of SWEEP (same rules as bench_vectorbt), in chunks of 10
-    pairs so the arrays fit in memory; returns a callable and a summary."""
-    import vectorbt as vbt
+VECTORBT_SWEEP_SCRIPT = """
+import json, sys, time
+import numpy as np, pandas as pd, vectorbt as vbt
+FEE, CASH, SWEEP = {fee}, {cash}, {sweep}
+df = pd.read_csv(sys.argv[1])
+df.index = pd.to_datetime(df.pop("date"), unit="ms")  # tz-naive: vectorbt is slow on tz-aware
+def go(df):  # the bench's rules, 10 pairs at a time so the arrays fit in memory
+    close, best = df["close"], -np.inf
+    for k in range(0, len(SWEEP), 10):
+        pairs = SWEEP[k : k + 10]
+        fast = vbt.MA.run(close, [f for f, _ in pairs], short_name="fast")
+        slow = vbt.MA.run(close, [s for _, s in pairs], short_name="slow")
+        entries = np.roll(fast.ma_crossed_above(slow).to_numpy(), 1, axis=0)
+        exits = np.roll(slow.ma_crossed_above(fast).to_numpy(), 1, axis=0)
+        entries[0], exits[0] = False, False  # a signal on a close fills at the next open
+        pf = vbt.Portfolio.from_signals(
+            close, entries, exits, price=df["open"], fees=FEE, init_cash=CASH, freq="1h"
+        )
+        best = max(best, float(pf.total_return().max()))
+    return best
+go(df.iloc[:5000])  # numba compile, not counted
+start = time.perf_counter()
+best = go(df)
+print(json.dumps({{"seconds": time.perf_counter() - start, "best": best}}))
+"""
 
-    data = frame(candles)
 
-    def go(df):
-        close, best = df["Close"], -np.inf
-        for k in range(0, len(SWEEP), 10):
-            pairs = SWEEP[k : k + 10]
-            fast = vbt.MA.run(close, [f for f, _ in pairs], short_name="fast")
-            slow = vbt.MA.run(close, [s for _, s in pairs], short_name="slow")
-            entries = np.roll(fast.ma_crossed_above(slow).to_numpy(), 1, axis=0)
-            exits = np.roll(slow.ma_crossed_above(fast).to_numpy(), 1, axis=0)
-            entries[0], exits[0] = False, False  # a signal on a close fills at the next open
-            pf = vbt.Portfolio.from_signals(
-                close, entries, exits, price=df["Open"], fees=FEE, init_cash=CASH, freq="1h"
-            )
-            best = max(best, float(pf.total_return().max()))
-        return best
-
-    go(data.iloc[:5000])  # numba compile
-    return lambda: go(data)
+def has_module(python: str, module: str) -> bool:
+    """Whether ``python`` can import ``module`` (without importing it)."""
+    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    return subprocess.run([python, "-c", probe], capture_output=True, check=False).returncode == 0
 
 
 Row = tuple[str, float, str, str]  # name, seconds, result, ratio against ours and its target
@@ -285,8 +316,9 @@ def _against(ours: float, seconds: float, engine: str) -> str:
     return f"{ratio:.3f} (target ≤ {target}: {'met' if ratio <= target else 'missed'})"
 
 
-def whole(candles: Candles) -> None:
+def whole(candles: Candles, others: str, *, optimize: bool = True) -> None:
     print(f"\nWhole processes on a CSV of {len(candles):,} 1h candles (start-up and reading count)")
+    print(f"other engines run by {others}")
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "candles.csv"
@@ -299,72 +331,82 @@ def whole(candles: Candles) -> None:
              *money, "--json"]
         )  # fmt: skip
         ours = seconds
-        rows.append(
-            ("blockbotx backtest --csv", seconds, f"{json.loads(out)['trades']} trades", "")
-        )
-        try:
-            __import__("backtesting")
-        except ImportError:
-            rows.append(("backtesting.py (pandas.read_csv + run)", 0.0, "not installed", ""))
-        else:
-            script = BACKTESTING_PY_SCRIPT.format(fast=FAST, slow=SLOW, fee=FEE, cash=CASH)
-            seconds, out = process([sys.executable, "-c", script, str(path)])
-            rows.append(
-                (
-                    "backtesting.py (pandas.read_csv + run)",
-                    seconds,
-                    f"{out.strip()} trades",
-                    _against(ours, seconds, "backtesting.py"),
-                )
-            )
-        try:
-            __import__("freqtrade")
-        except ImportError:
-            rows.append(("freqtrade backtesting", 0.0, "not installed", ""))
-        else:
-            rows.append(("freqtrade backtesting", 0.0, "installed; not driven by this bench", ""))
-        seconds, out = process(
-            [*cli, "optimize", *common, "--space", "fast=5:14", "--space", "slow=20:29",
-             "--sampler", "grid", "--oos", "0", *money, "--json"]
-        )  # fmt: skip
         report = json.loads(out)
-        trials = len(report["trials"])
-        search_s = report["elapsed_s"]
-        best = report["best"]
-        rows.append(
-            (
-                f"blockbotx optimize, {trials} sets (whole)",
-                seconds,
-                f"{trials / seconds:.2f} trials/s; best {best['params']} {best['value']} %",
-                "",
+        rows.append(("blockbotx backtest --csv", seconds, f"{report['trades']} trades", ""))
+        name = "backtesting.py (pandas.read_csv + run)"
+        if has_module(others, "backtesting"):
+            script = BACKTESTING_PY_SCRIPT.format(fast=FAST, slow=SLOW, fee=FEE, cash=CASH)
+            seconds, out = process([others, "-c", script, str(path)])
+            against = _against(ours, seconds, "backtesting.py")
+            rows.append((name, seconds, f"{out.strip()} trades", against))
+        else:
+            rows.append((name, 0.0, "not installed", ""))
+        name = "freqtrade backtesting (--cache none)"
+        if has_module(others, "freqtrade"):
+            run_args = freqtrade_offline.prepare(
+                others, path, Path(tmp) / "freqtrade", fast=FAST, slow=SLOW, fee=FEE, cash=CASH
             )
-        )
-        rows.append(
-            (
-                f"  of which the search ({os.cpu_count()} workers)",
-                search_s,
-                f"{trials / search_s:.2f} trials/s",
-                "",
-            )
-        )
-    try:
-        sweep = vectorbt_sweep(candles)
-    except ImportError:
-        rows.append(("vectorbt sweep of the same 100 sets", 0.0, "not installed", ""))
-    else:
-        seconds, best_return = timed(sweep)
-        rows.append(
-            (
-                "vectorbt sweep of the same 100 sets",
-                seconds,
-                f"{len(SWEEP) / seconds:.2f} sets/s (in-process); best {best_return:.2%}",
-                "",
-            )
-        )
+            seconds, out = process(run_args)
+            ours_trades = [
+                (_ms(t["entry_time"]), _ms(t["exit_time"])) for t in report["trade_list"]
+            ]
+            text = freqtrade_offline.compare(out, ours_trades)
+            rows.append((name, seconds, text, _against(ours, seconds, "freqtrade")))
+        else:
+            rows.append((name, 0.0, "not installed", ""))
+        if optimize:
+            rows += optimize_rows(cli, common, money, others, path)
     print(f"{'run':<44}{'seconds':>9}  {'ours ÷ it (target)':<32}result")
     for name, seconds, text, against in rows:
         shown = f"{seconds:>9.2f}" if seconds else f"{'—':>9}"
         print(f"{name:<44}{shown}  {against:<32}{text}")
+    print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+
+
+def optimize_rows(
+    cli: list[str], common: list[str], money: list[str], others: str, path: Path
+) -> list[Row]:
+    """``blockbotx optimize`` of the 100 sets (whole process, and its search alone) beside
+    vectorbt's sweep of the same sets."""
+    rows: list[Row] = []
+    seconds, out = process(
+        [*cli, "optimize", *common, "--space", "fast=5:14", "--space", "slow=20:29",
+         "--sampler", "grid", "--oos", "0", *money, "--json"]
+    )  # fmt: skip
+    found = json.loads(out)
+    trials = len(found["trials"])
+    search_s = found["elapsed_s"]
+    best = found["best"]
+    rows.append(
+        (
+            f"blockbotx optimize, {trials} sets (whole)",
+            seconds,
+            f"{trials / seconds:.2f} trials/s; best {best['params']} {best['value']} %",
+            "",
+        )
+    )
+    rows.append(
+        (
+            f"  of which the search ({os.cpu_count()} workers)",
+            search_s,
+            f"{trials / search_s:.2f} trials/s",
+            "",
+        )
+    )
+    name = "vectorbt sweep of the same 100 sets"
+    if has_module(others, "vectorbt"):
+        script = VECTORBT_SWEEP_SCRIPT.format(fee=FEE, cash=CASH, sweep=SWEEP)
+        _, out = process([others, "-c", script, str(path)])
+        swept = json.loads(out.strip().splitlines()[-1])
+        text = f"{len(SWEEP) / swept['seconds']:.2f} sets/s (after its compile); "
+        rows.append((name, swept["seconds"], text + f"best {swept['best']:.2%}", ""))
+    else:
+        rows.append((name, 0.0, "not installed", ""))
+    return rows
+
+
+def _ms(iso: str) -> int:
+    return round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ from core.backtest.metrics import (
 )
 from core.backtest.signal_replay import SignalSimulation
 from core.backtest.simulation import Progress, Simulation
+from core.backtest.trade_json import iso, trade_dicts
 from core.backtest.trade_stats import TradeStats
 from core.errors import InvalidInput
 from core.strategies.base import Strategy
-from core.strategies.candles import Candles, ms_to_datetime, timeframe_seconds, to_decimal
+from core.strategies.candles import Candles, timeframe_seconds, to_decimal
 from core.strategies.dca import DcaBotConfig
 from core.strategies.grid import GridBotConfig
 from core.strategies.risk import RiskSettings
@@ -96,16 +97,17 @@ class BacktestResult:
     equity: EquityPath | None = field(default=None, repr=False, compare=False)
     """The per-candle equity, for ``--equity-csv`` (not part of the JSON report)."""
 
-    def as_json(self) -> dict[str, Any]:
-        """The report as JSON types: money and ratios as decimal strings, times in ISO 8601."""
+    def as_json(self, *, trade_list: bool = True) -> dict[str, Any]:
+        """The report as JSON types: money and ratios as decimal strings, times in ISO 8601
+        (``trade_list=False``: an empty trade list, for a caller that writes it itself)."""
         stats = self.trade_stats
         return {
             "strategy": self.strategy,
             "mode": self.mode,
             "timeframe": self.timeframe,
             "candles": self.candles,
-            "start": _iso(self.start_ms),
-            "end": _iso(self.end_ms),
+            "start": iso(self.start_ms),
+            "end": iso(self.end_ms),
             "initial_cash": _s(self.initial_cash),
             "fee": _s(self.fee),
             "final_equity": _s(self.final_equity),
@@ -129,39 +131,20 @@ class BacktestResult:
             "open_trade": None
             if self.open_trade is None
             else {
-                "entry_time": _iso(self.open_trade.entry_ms),
+                "entry_time": iso(self.open_trade.entry_ms),
                 "entry_price": _s(self.open_trade.entry_price),
                 "quantity": _s(self.open_trade.quantity),
                 "last_price": _s(self.open_trade.last_price),
                 "value": _s(self.open_trade.value),
                 "unrealized_pnl": _s(self.open_trade.unrealized_pnl),
             },
-            "trade_list": [
-                {
-                    "entry_time": _iso(t.entry_ms),
-                    "entry_price": _s(t.entry_price),
-                    "exit_time": _iso(t.exit_ms),
-                    "exit_price": _s(t.exit_price),
-                    "quantity": _s(t.quantity),
-                    "pnl": _s(t.pnl),
-                    "pnl_pct": _s(t.pnl_pct),
-                    "fees": _s(t.fees),
-                    "exit_reason": t.exit_reason,
-                    "exits": t.exits,
-                    "entries": t.entries,
-                }
-                for t in self.trade_list
-            ],
+            "trade_list": trade_dicts(self.trade_list) if trade_list else [],
             "execution_time_ms": self.elapsed_ms,
         }
 
 
 def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
-
-
-def _iso(ms: int | None) -> str | None:
-    return None if ms is None else ms_to_datetime(ms).isoformat().replace("+00:00", "Z")
 
 
 def run(

@@ -15,12 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from core.backtest import BacktestSettings
+from core.backtest.trade_json import iso
 from core.errors import InvalidInput
 from core.optimize.objective import check_objective, evaluate, strategy_parameters
 from core.optimize.space import Dimension, check_grid, grid_size, parse_space
 from core.optimize.storage import open_storage
 from core.optimize.trials import RESULT, Job, Worker
-from core.strategies.candles import Candles, ms_to_datetime
+from core.strategies.candles import Candles
 
 Progress = Callable[[int, int], None]
 MIN_WINDOW = 50  # candles: a window shorter than this can't tell parameters apart
@@ -112,14 +113,10 @@ def windows(n: int, oos: float, count: int) -> list[Window]:
 def _span(candles: Candles, part: slice) -> dict[str, Any]:
     chosen = candles[part]
     return {
-        "start": _iso(int(chosen.ts[0])),
-        "end": _iso(int(chosen.ts[-1])),
+        "start": iso(int(chosen.ts[0])),
+        "end": iso(int(chosen.ts[-1])),
         "candles": len(chosen),
     }
-
-
-def _iso(ms: int) -> str:
-    return ms_to_datetime(ms).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(slots=True)

@@ -10,18 +10,15 @@ bare strategy (no bot) returns its report and stores nothing.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.backtest import BacktestResult, BacktestSettings, run
-from core.backtest.chart import chart_rows
 from core.backtest.csv_data import read_csv
 from core.backtest.datasets import (
     DatasetInfo,
@@ -30,7 +27,18 @@ from core.backtest.datasets import (
     load_dataset,
     save_dataset,
 )
-from core.backtest.subjects import bot_subject, named_subject
+from core.backtest.requests import (
+    BacktestRequest,
+    BacktestRun,
+    named,
+    need_timeframe,
+    replay,
+    run_on_candles,
+)
+from core.backtest.requests import (
+    parse_decimal as parse_decimal,  # the API's routers read figures with it too
+)
+from core.backtest.subjects import bot_subject
 from core.db.models.bots import Backtest, Bot
 from core.db.models.signals import Signal
 from core.errors import InvalidInput, NotFound
@@ -39,32 +47,6 @@ from core.services.plans import Limit, check_limit
 from core.strategies.candles import Candles
 from core.strategies.registry import validate_bot_config, validate_risk_settings
 from core.strategies.signal import ExternalSignal, SignalBotConfig
-from core.strategies.technical import TechnicalStrategy
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestRequest:
-    cash: Decimal
-    fee: Decimal
-    timeframe: str | None = None  # required with candles; a dataset brings its own
-    dataset_id: str | None = None
-    bot_id: str | None = None
-    strategy: str | None = None  # a built-in signal, dca or grid; overrides the bot's strategy
-    params: dict[str, Any] | None = None
-    risk_settings: dict[str, Any] | None = None  # only without a bot (a bot brings its own)
-    mode: Literal["fast", "bar"] = "fast"
-    source: str | None = None  # where the candles came from, for the stored config
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestRun:
-    result: BacktestResult
-    backtest_id: str | None  # None when not stored (no bot)
-    chart: list[list[Any]] = field(default_factory=list)  # the candles folded for a chart
-
-    def report(self) -> dict[str, Any]:
-        """The result as stored: the report's JSON with its chart."""
-        return self.result.as_json() | {"chart": self.chart}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +67,6 @@ class BacktestRecord:
     summary: BacktestSummary
     config: dict[str, Any]
     result: dict[str, Any]
-
-
-def parse_decimal(value: str | Decimal | int, name: str) -> Decimal:
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput(f"{name} {value!r} is not a number.", field=name) from None
-    if not number.is_finite():
-        raise InvalidInput(f"{name} {value!r} is not a number.", field=name)
-    return number
 
 
 async def run_backtest(
@@ -129,46 +101,31 @@ async def run_backtest(
         timeframe = info.timeframe
         symbol = info.symbol
         source = f"dataset {info.id} ({info.symbol} {info.timeframe})"
-    if not timeframe:
-        raise InvalidInput(
-            "Say which timeframe the candles are (for example 1h).", field="timeframe"
-        )
+    timeframe = need_timeframe(timeframe)
     assert candles is not None
     if session is not None:  # a bare CSV run has no database, hence no account to check
         await check_limit(session, actor.user_id, Limit.BACKTEST_CANDLES, value=len(candles))
+    if request.bot_id is None:  # a bare strategy: nothing to look up, nothing stored
+        bare = replace(request, timeframe=timeframe, dataset_id=None)
+        return await asyncio.to_thread(run_on_candles, bare, candles, progress)
 
-    bot = None
-    if request.bot_id is not None:
-        assert session is not None
-        bot = await get_owned(session, Bot, request.bot_id, actor)
-        if request.risk_settings is not None:
-            raise InvalidInput(
-                "A bot brings its own risk settings; edit the bot to change them.",
-                field="risk_settings",
-            )
-        risk = validate_risk_settings(bot.risk_settings)
-        if request.strategy is None:
-            config = validate_bot_config(bot.type, bot.config)
-            history = await _provider_history(session, config, symbol)
-            subject = bot_subject(bot.type, config, history)
-            described = {"bot_type": bot.type, "config": bot.config}
+    assert session is not None
+    bot = await get_owned(session, Bot, request.bot_id, actor)
+    if request.risk_settings is not None:
+        raise InvalidInput(
+            "A bot brings its own risk settings; edit the bot to change them.",
+            field="risk_settings",
+        )
+    risk = validate_risk_settings(bot.risk_settings)
+    if request.strategy is None:
+        config = validate_bot_config(bot.type, bot.config)
+        history = await _provider_history(session, config, symbol)
+        subject = bot_subject(bot.type, config, history)
+        described: dict[str, Any] = {"bot_type": bot.type, "config": bot.config}
     else:
-        if request.strategy is None:
-            raise InvalidInput(
-                "Choose a strategy (for example sma_cross) or a bot.", field="strategy"
-            )
-        risk = validate_risk_settings(request.risk_settings)
-    if request.strategy is not None:
-        subject = named_subject(request.strategy, request.params or {})
-        params = subject.signal if isinstance(subject, TechnicalStrategy) else subject
-        assert isinstance(params, BaseModel)  # a technical signal's or a bot's parameters
-        described = {"strategy": request.strategy, "params": params.model_dump(mode="json")}
-
-    settings = BacktestSettings(request.cash, request.fee, timeframe, risk, request.mode)
-    result = await asyncio.to_thread(run, subject, candles, settings, progress)
-    outcome = BacktestRun(result, None, chart_rows(candles))
-    if bot is None or session is None:
-        return outcome
+        subject, described = named(request.strategy, request.params)
+    outcome = await asyncio.to_thread(replay, subject, candles, request, timeframe, risk, progress)
+    result = outcome.result
     row = Backtest(
         bot_id=bot.id,
         user_id=actor.user_id,

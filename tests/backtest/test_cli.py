@@ -75,6 +75,41 @@ def test_csv_backtest_json_without_a_database(tmp_path: Path) -> None:
     assert "Not stored" in table.stderr
 
 
+def test_csv_backtest_loads_no_database_layer(tmp_path: Path) -> None:
+    """A bare strategy on a CSV file needs no database: the process never imports SQLAlchemy,
+    the ORM models, the migrations or the services (their import was most of its start-up)."""
+    path = tmp_path / "hand.csv"
+    path.write_text(CSV)
+    script = (
+        "import sys\n"
+        "from tui.cli.main import cli\n"
+        "try:\n"
+        "    cli(sys.argv[1:])\n"
+        "finally:\n"
+        "    print(','.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    args = ["backtest", "--csv", str(path), "--timeframe", "1h", "--strategy", "sma_cross"]
+    args += ["--set", "fast=2", "--set", "slow=3", "--cash", "1000", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": NOWHERE},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(done.stdout)["trades"] == 1, done.stderr
+    loaded = set(done.stderr.strip().splitlines()[-1].split(","))
+    assert "core.backtest.runner" in loaded  # the list is the finished run's
+    database = {
+        m
+        for m in loaded
+        if m.split(".")[0] in ("sqlalchemy", "asyncpg", "alembic")
+        or m.split(".")[:2] in (["core", "db"], ["core", "services"])
+    }
+    assert not database, sorted(database)
+
+
 def test_a_grid_bot_by_name_on_a_csv(tmp_path: Path) -> None:
     from tests.backtest.test_dca_grid import GRID_CSV
 

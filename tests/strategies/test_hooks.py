@@ -1,6 +1,7 @@
 """The per-bar hooks of the strategy API (1.1) in the backtester: the docs' example with both
 hooks trades the same in both modes, its sizes and exits come from the hooks, a strategy without
-hooks keeps the integer fast path, and a hook answering nonsense is refused with a message."""
+hooks keeps the integer fast path, a hook answering nonsense is refused with a message, and
+``strategy check`` flags a hook that reads a later candle."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.backtest import BacktestSettings, run
 from core.backtest.runner import simulation
 from core.strategies import catalog
 from core.strategies.api import OpenTrade, entry_amount, exit_reason
+from core.strategies.checks import _cuts, check
 from core.strategies.technical import TechnicalStrategy
 from tests.strategies.helpers import random_walk
 from tests.strategies.installed import Installer, docs_example, installed
@@ -121,3 +123,85 @@ def test_bars_count_the_closes_since_the_fill() -> None:
     assert OpenTrade.at(D(100), 10 * hour, D(1), 12 * hour, hour).gain_pct(110.0) == pytest.approx(
         10
     )
+
+
+PEEKING_HOOKS = """
+from core.strategies.api import CandleStrategy, Param, Signals
+
+
+class PeekExit(CandleStrategy):
+    '''Sells when the candle after this close will close lower: it keeps the history
+    signals() saw, which in a backtest is the whole of it.'''
+
+    name = "peek_exit"
+    params = {"period": Param(int, 3, min=2, max=50, help="unused")}
+
+    def signals(self, candles):
+        self.seen = candles
+        up = candles.close > candles.open
+        return Signals(entry=up, exit=up & ~up)
+
+    def custom_exit(self, candles, trade):
+        after = len(candles)  # the next candle, when signals() saw it
+        if after < len(self.seen) and self.seen.close[after] < candles.close[-1]:
+            return "a drop is coming"
+        return None
+
+
+class PeekSize(CandleStrategy):
+    '''Stakes more before a rise, read through the window's array: in a backtest the window
+    is a view of the whole history.'''
+
+    name = "peek_size"
+
+    def signals(self, candles):
+        up = candles.close > candles.open
+        return Signals(entry=up, exit=~up)
+
+    def position_size(self, candles, budget):
+        close = candles.close if candles.close.base is None else candles.close.base
+        after = len(candles)
+        return 200 if after < len(close) and close[after] > candles.close[-1] else 100
+"""
+
+
+def _first_cut(candles, since: int, rule) -> int:
+    """The first bar the look-ahead check samples where ``rule(bar)`` holds."""
+    return next(k - 1 for k in _cuts(since, len(candles)) if rule(k - 1))
+
+
+def test_hooks_that_read_the_next_bar_are_flagged_at_the_first_bar(installed: Installer) -> None:
+    installed.add("peeking.py", PEEKING_HOOKS)
+    candles = random_walk(600, seed=5)
+    close = candles.close
+    report = check(catalog.get("peek_exit"), candles)
+    assert report.problems == [] and report.warmup is None
+    found = report.lookahead
+    assert found is not None and found.what == "custom_exit"
+    assert found.bar == _first_cut(candles, 2, lambda j: close[j + 1] < close[j])
+    assert found.time_ms == int(candles.ts[found.bar])
+    assert "'peek_exit: custom exit: a drop is coming' after signals() saw the whole history" in (
+        found.detail
+    )
+    assert f"hold when the history ends at bar {found.bar}" in found.detail
+
+    found = check(catalog.get("peek_size"), candles).lookahead
+    assert found is not None and found.what == "position_size"
+    assert found.bar == _first_cut(candles, 2, lambda j: close[j + 1] > close[j])
+    assert "200.00000000 after signals() saw the whole history but 100.00000000" in found.detail
+
+
+def test_causal_hooks_pass_the_look_ahead_check(installed: Installer) -> None:
+    installed.add("dip.py", docs_example(1))
+    report = check(catalog.get("dip_buyer"), random_walk(1500), PARAMS)
+    assert report.ok, report
+
+
+def test_a_hook_that_fails_on_the_history_is_a_problem(installed: Installer) -> None:
+    installed.add("bad.py", BAD_SIZE)
+    report = check(catalog.get("bad_size"), random_walk(300))
+    assert not report.ok and report.lookahead is None
+    assert report.problems == [
+        "position_size() raised ValueError: position_size must return an amount or None, "
+        "not 'a lot' at bar 1"
+    ]

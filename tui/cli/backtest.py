@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -16,9 +15,9 @@ from rich.table import Table
 from core.errors import ServiceError
 
 if TYPE_CHECKING:
+    from core.backtest.requests import BacktestRun
     from core.backtest.runner import BacktestResult
     from core.db.engine import Database
-    from core.services.backtests import BacktestRun
 from tui.cli.runtime import console, fail, run_with_db, setup_logging
 
 PROGRESS_FROM = 200_000  # candles (fast mode); the bar-by-bar mode always shows progress
@@ -116,8 +115,10 @@ def backtest(
     Fills happen at the next candle's open; see docs/backtest.md for the exact rules. With
     --bot the result is stored in the bot's backtests; without a bot nothing is stored.
     """
+    # The database layer is imported only on the paths that use it (a dataset, a bot): a bare
+    # strategy on a CSV file runs without loading SQLAlchemy or the ORM models.
     from core.backtest.csv_data import read_csv
-    from core.services import backtests as service
+    from core.backtest.requests import BacktestRequest, parse_decimal, run_on_candles
 
     setup_logging()
     if (csv_file is None) == (dataset_id is None):
@@ -133,9 +134,9 @@ def backtest(
         except json.JSONDecodeError as exc:
             fail(f"--risk is not valid JSON: {exc.msg} (column {exc.colno})")
     try:
-        request = service.BacktestRequest(
-            cash=service.parse_decimal(cash, "cash"),
-            fee=service.parse_decimal(fee, "fee"),
+        request = BacktestRequest(
+            cash=parse_decimal(cash, "cash"),
+            fee=parse_decimal(fee, "fee"),
             timeframe=timeframe,
             dataset_id=dataset_id,
             bot_id=bot_id,
@@ -161,10 +162,11 @@ def backtest(
         bar = bar_for(len(candles))
         try:
             with bar.progress:
-                outcome = asyncio.run(_run(None, None, request, candles, bar))
+                outcome = run_on_candles(request, candles, bar)
         except ServiceError as exc:
             fail(str(exc))
     else:
+        from core.services import backtests as service
 
         async def _go(db: Database):
             async with db.session() as session:
@@ -202,8 +204,10 @@ async def _run(session, actor, request, candles, bar):
 def _print(outcome: BacktestRun, as_json: bool) -> None:
     result = outcome.result
     if as_json:
-        payload = {"backtest_id": outcome.backtest_id, **result.as_json()}
-        click.echo(_indented(payload, "trade_list"))
+        from core.backtest.trade_json import trade_lines
+
+        payload = {"backtest_id": outcome.backtest_id, **result.as_json(trade_list=False)}
+        click.echo(_indented(payload, trade_lines(result.trade_list)))
         return
     out = Console(highlight=False)
     out.print(_summary_table(result))
@@ -217,16 +221,15 @@ def _print(outcome: BacktestRun, as_json: bool) -> None:
         )
 
 
-def _indented(payload: dict, long_list: str) -> str:
-    """``json.dumps(payload, indent=2)`` but one line per item of ``payload[long_list]``: an
-    indented dump runs Python's pure-Python encoder, which took seconds for a million candles'
-    27,000 trades; each compact line is the C encoder's."""
-    items = payload[long_list]
-    if not items:
+def _indented(payload: dict, trades: list[str]) -> str:
+    """``json.dumps(payload, indent=2)`` with ``trades`` (JSON text, one trade each) as its
+    ``trade_list``, a trade per line: an indented dump runs Python's pure-Python encoder, which
+    took seconds for a million candles' 27,000 trades."""
+    if not trades:
         return json.dumps(payload, indent=2)
     marker = "\u0000trades\u0000"
-    text = json.dumps({**payload, long_list: marker}, indent=2)
-    lines = ",\n".join("    " + json.dumps(item, separators=(", ", ": ")) for item in items)
+    text = json.dumps({**payload, "trade_list": marker}, indent=2)
+    lines = ",\n".join("    " + line for line in trades)
     return text.replace(json.dumps(marker), "[\n" + lines + "\n  ]", 1)
 
 
@@ -247,7 +250,7 @@ def _duration(seconds: int | None) -> str:
 
 
 def _summary_table(result: BacktestResult) -> Table:
-    data = result.as_json()
+    data = result.as_json(trade_list=False)
     stats = result.trade_stats
     table = Table(
         title=f"Backtest: {result.strategy} on {result.candles:,} × {result.timeframe} candles",

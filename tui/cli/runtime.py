@@ -1,19 +1,25 @@
-"""What every subcommand does first: settings, logging, the database, one-line errors."""
+"""What every subcommand does first: settings, logging, the database, one-line errors.
+
+The database layer (SQLAlchemy, the ORM models, the migrations) is imported only by the
+functions that open it: a command that needs no database, like ``backtest --csv``, never pays
+for loading it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from rich.console import Console
 
 from core import logs
 from core.config import ConfigError, get_settings
-from core.db import migrate
-from core.db.engine import Database, DatabaseUnavailable, open_database
+
+if TYPE_CHECKING:
+    from core.db.engine import Database
 
 T = TypeVar("T")
 
@@ -53,6 +59,8 @@ def headless_logging(log_format: str) -> None:
 
 def connect() -> Database:
     """Open the configured database (starting the embedded one if needed)."""
+    from core.db.engine import DatabaseUnavailable, open_database
+
     try:
         settings = get_settings()
         with console.status("Starting the database…", spinner="dots"):
@@ -69,6 +77,8 @@ async def ready(db: Database, *, apply_migrations: bool = True, seed: bool = Tru
     data (help center, DeFi registry, system templates: idempotent). With ``seed=False`` that
     refresh happens only when migrations were applied (a new or upgraded database needs it at
     once); True when the reference data was refreshed."""
+    from core.db import migrate
+
     await db.check()
     migrated = False
     if apply_migrations and await migrate.pending(db):
@@ -86,6 +96,8 @@ async def ready(db: Database, *, apply_migrations: bool = True, seed: bool = Tru
 
 def run_with_db(fn: Callable[[Database], Awaitable[T]], *, apply_migrations: bool = True) -> T:
     """Run ``fn(db)`` in an event loop with a ready database, disposing it afterwards."""
+    from core.db.engine import DatabaseUnavailable
+
     db = connect()
 
     async def _main() -> T:
