@@ -173,6 +173,11 @@ def main() -> None:
         help="with --whole: leave out optimize and vectorbt's sweep",
     )
     parser.add_argument(
+        "--no-freqtrade",
+        action="store_true",
+        help="with --whole: leave out Freqtrade (its run takes many minutes)",
+    )
+    parser.add_argument(
         "--others",
         default=os.environ.get(OTHERS_ENV, sys.executable),
         help=f"the Python of the other engines (default ${OTHERS_ENV}, or this one)",
@@ -219,7 +224,12 @@ def main() -> None:
             f"{seconds / ours:>9.2f}  {text}"
         )
     if args.whole:
-        whole(candles, args.others, optimize=not args.no_optimize)
+        whole(
+            candles,
+            args.others,
+            optimize=not args.no_optimize,
+            freqtrade=not args.no_freqtrade,
+        )
 
 
 def write_csv(candles: Candles, path: Path) -> None:
@@ -316,7 +326,7 @@ def _against(ours: float, seconds: float, engine: str) -> str:
     return f"{ratio:.3f} (target ≤ {target}: {'met' if ratio <= target else 'missed'})"
 
 
-def whole(candles: Candles, others: str, *, optimize: bool = True) -> None:
+def whole(candles: Candles, others: str, *, optimize: bool = True, freqtrade: bool = True) -> None:
     print(f"\nWhole processes on a CSV of {len(candles):,} 1h candles (start-up and reading count)")
     print(f"other engines run by {others}")
     rows: list[Row] = []
@@ -342,7 +352,9 @@ def whole(candles: Candles, others: str, *, optimize: bool = True) -> None:
         else:
             rows.append((name, 0.0, "not installed", ""))
         name = "freqtrade backtesting (--cache none)"
-        if has_module(others, "freqtrade"):
+        if not freqtrade:
+            rows.append((name, 0.0, "left out (--no-freqtrade)", ""))
+        elif has_module(others, "freqtrade"):
             run_args = freqtrade_offline.prepare(
                 others, path, Path(tmp) / "freqtrade", fast=FAST, slow=SLOW, fee=FEE, cash=CASH
             )
