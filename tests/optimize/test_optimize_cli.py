@@ -19,6 +19,7 @@ from tests.optimize.series import GRID, OPTIMUM, ROOT, cli, sine_candles, write_
 from tui.cli.main import cli as cli_group
 
 SETTINGS = BacktestSettings(Decimal(10000), Decimal("0.001"), "1h")
+pytestmark = pytest.mark.slow  # real subprocesses, and optimize forks worker processes
 
 
 @pytest.fixture
