@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # imports all of core in a process of its own
 def test_core_never_imports_textual_or_rich() -> None:
     # httpx (under stripe) imports its own command-line client when rich is installed, which
     # it always is beside textual; keep that out so the check is about our own imports.

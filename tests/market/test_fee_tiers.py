@@ -3,14 +3,11 @@ and paid by their paper fills on that exchange's prices instead of the market's 
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
+from collections.abc import Awaitable
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlalchemy import select
 
 from core.db.engine import Database
@@ -19,12 +16,11 @@ from core.engine.venues import Markets
 from core.errors import InvalidInput, NotFound
 from core.services import fee_tiers
 from core.services.actor import SYSTEM
+from tests.cli_runner import invoke
 from tests.engine.support import world
 from tests.fake_exchange import exchange_factory
 from tests.fake_exchange.binance import FakeBinance
 from tests.service_users import add_user
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_set_list_clear_and_the_rules(db: Database) -> None:
@@ -97,26 +93,23 @@ async def test_paper_fills_pay_the_users_fee_tier(db: Database) -> None:
 
 
 async def test_the_cli_sets_lists_and_clears_a_tier(db: Database) -> None:
+    """In the test's process (tests/cli_runner.py): the command's work, not its start-up."""
     await add_user(db, "carol@example.com")
-    env = {**os.environ, "DATABASE_URL": db.url}
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tui.cli", "fees", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+    def cli(*args: str) -> Awaitable[Result]:
+        return invoke(db.url, "fees", *args)
 
-    done = await asyncio.to_thread(
-        cli, "set", "okx", "--user", "carol@example.com", "--taker", "0.08", "--maker", "0.06"
+    done = await cli(
+        "set", "okx", "--user", "carol@example.com", "--taker", "0.08", "--maker", "0.06"
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert "okx: taker 0.08 %, maker 0.06 %" in done.stdout
-    listed = await asyncio.to_thread(cli, "list", "--user", "carol@example.com", "--json")
+    listed = await cli("list", "--user", "carol@example.com", "--json")
     assert '"taker_percent": "0.08"' in listed.stdout
-    bad = await asyncio.to_thread(cli, "set", "okx", "--user", "carol@example.com", "--taker", "9")
-    assert bad.returncode == 1 and "between 0 and 5" in bad.stderr and "Traceback" not in bad.stderr
-    cleared = await asyncio.to_thread(cli, "clear", "okx", "--user", "carol@example.com")
-    assert cleared.returncode == 0, cleared.stderr
+    bad = await cli("set", "okx", "--user", "carol@example.com", "--taker", "9")
+    assert bad.exit_code == 1 and "between 0 and 5" in bad.stderr and "Traceback" not in bad.stderr
+    cleared = await cli("clear", "okx", "--user", "carol@example.com")
+    assert cleared.exit_code == 0, cleared.stderr
 
 
 async def test_a_running_engine_pays_a_changed_tier_on_the_next_fill(db: Database) -> None:

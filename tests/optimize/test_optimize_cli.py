@@ -15,10 +15,12 @@ from core.backtest import BacktestSettings, run
 from core.optimize.search import windows
 from core.optimize.storage import open_storage
 from core.strategies import technical_strategy
+from tests.cli_runner import run as in_process
 from tests.optimize.series import GRID, OPTIMUM, ROOT, cli, sine_candles, write_csv
 from tui.cli.main import cli as cli_group
 
 SETTINGS = BacktestSettings(Decimal(10000), Decimal("0.001"), "1h")
+pytestmark = pytest.mark.slow  # real subprocesses, and optimize forks worker processes
 
 
 @pytest.fixture
@@ -200,9 +202,10 @@ def test_a_study_searching_something_else_is_refused(series: Path, migrated_url:
     study = f"other-{uuid.uuid4().hex[:8]}"
     optimize(series, migrated_url, "--space", "fast=2:3", "--space", "slow=12:12",
              "--sampler", "grid", "--oos", "0", "--jobs", "1", "--study", study)  # fmt: skip
-    done = cli(
-        "optimize", "--csv", str(series), "--timeframe", "1h", "--strategy", "ema_cross",
-        "--space", "fast=2:3", "--study", study, database_url=migrated_url,
+    # refused before any worker is forked: in this process (tests/cli_runner.py)
+    done = in_process(
+        migrated_url, "optimize", "--csv", str(series), "--timeframe", "1h",
+        "--strategy", "ema_cross", "--space", "fast=2:3", "--study", study,
     )  # fmt: skip
-    assert done.returncode == 1
+    assert done.exit_code == 1
     assert f"Study '{study}' already searches sma_cross" in done.stderr

@@ -60,6 +60,7 @@ async def test_a_user_sees_only_their_runs_and_admins_the_operators(db: Database
             await optimizations.owner_id(s, "nobody@example.com")
 
 
+@pytest.mark.slow  # optimize in a process of its own
 async def test_the_backtests_screen_shows_a_stored_run(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
@@ -100,6 +101,7 @@ async def test_the_backtests_screen_shows_a_stored_run(
         assert isinstance(app.screen, BacktestsScreen)
 
 
+@pytest.mark.slow  # optimize in a process of its own
 async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> None:
     from core.services import backtests
     from core.services.actor import SYSTEM

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from core.strategies import catalog
@@ -17,6 +18,7 @@ from tests.strategies.installed import NEXT_CLOSE, docs_example
 from tui.cli.main import cli as cli_group
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # real subprocesses
 
 
 def cli(tmp_path: Path, *args: str) -> Result:

@@ -31,10 +31,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 EMAIL, PASSWORD = "trader@example.com", "quiet harbour lantern 42"
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="Debian's chromium and chromium-driver are not installed (.ci/run installs them)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None or DRIVER is None,
+        reason="Debian's chromium and chromium-driver are not installed (.ci/run installs them)",
+    ),
+    pytest.mark.slow,  # a real web server and browser
+]
 
 
 def _free_port() -> int:
