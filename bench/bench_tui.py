@@ -326,7 +326,7 @@ async def main(args: argparse.Namespace) -> None:
             big = await first_paint(url, Seeded(auth, big_actor, big_token, {}))
             small = await first_paint(url, Seeded(auth, small_actor, small_token, {}))
             print(f"   {args.trades:>9,} trades     {big * 1000:7.0f} ms   (target <= 100 ms)")
-            print(f"   {100:>9,} trades     {small * 1000:7.0f} ms")
+            print(f"   {100:>9,} trades     {small * 1000:7.0f} ms   (target <= 100 ms)")
             for sort, seconds in (await sorted_pages(db, big_actor)).items():
                 print(
                     f"   first page by {sort:<7}{seconds * 1000:7.1f} ms  (the query, {args.trades:,} trades)"

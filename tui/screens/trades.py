@@ -81,6 +81,10 @@ class TradesScreen(BaseScreen):
         # Set when the next page is another list (sort, page, filter): its first row is shown
         # with the cursor on it; a live refresh of the same list keeps the cursor's row.
         self._new_list = False
+        # Asked for with the page and fetched once it is shown: queries sharing the event loop
+        # with the page's would hold up the first paint.
+        self._totals_due = False
+        self._bots_due = True
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="filters"):
@@ -109,7 +113,6 @@ class TradesScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#trades").focus()
-        self._load_bots()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 120, "-narrow")
@@ -117,8 +120,16 @@ class TradesScreen(BaseScreen):
     # -- data ------------------------------------------------------------------------------------
 
     def load(self) -> None:
+        self._totals_due = True
         self._load_page()
-        self._load_totals()
+
+    def _after_page(self) -> None:
+        if self._totals_due:
+            self._totals_due = False
+            self._load_totals()
+        if self._bots_due:
+            self._bots_due = False
+            self._load_bots()
 
     def live(self, events: list[Event]) -> None:
         self._load_totals()
@@ -144,11 +155,11 @@ class TradesScreen(BaseScreen):
                 after=self.cursors[-1],
             )
         )
-        if page is None:
-            return
-        self.next_cursor = page.next_cursor
-        self._show(page.items, from_top=self._new_list)
-        self._new_list = False
+        if page is not None:
+            self.next_cursor = page.next_cursor
+            self._show(page.items, from_top=self._new_list)
+            self._new_list = False
+        self._after_page()
 
     @work(exclusive=True, group="trades-totals")
     async def _load_totals(self) -> None:

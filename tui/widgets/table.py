@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from operator import itemgetter
 from typing import Any
 
 from rich.text import Text
@@ -142,6 +143,9 @@ class KeyedTable(DataTable):
         selected = self.selected_key
         if len(shown) == len(self.all_columns):  # every column: the cells as given
             raw = {key: tuple(cells) for key, cells in self._rows}
+        elif len(shown) > 1:  # (itemgetter of several indexes gives a tuple)
+            pick = itemgetter(*shown)
+            raw = {key: pick(cells) for key, cells in self._rows}
         else:
             raw = {key: tuple(cells[i] for i in shown) for key, cells in self._rows}
         with self.app.batch_update():
@@ -156,11 +160,12 @@ class KeyedTable(DataTable):
                         self.remove_row(key)
                 have = set(survivors)
                 changed = False
+                column_keys = [ColumnKey(c.key) for c in self.columns_spec]
                 for key, cells in raw.items():
                     if key not in have:
                         self.add_row(*self._cells(cells), key=key)
                     elif self._raw.get(key) != cells:
-                        changed |= self._update_row(key, self._raw.get(key), cells)
+                        changed |= self._update_row(key, self._raw.get(key), cells, column_keys)
                 if changed:
                     # One repaint for every cell changed (``update_cell`` asks for one each).
                     self._update_count += 1
@@ -176,7 +181,11 @@ class KeyedTable(DataTable):
         return [self._cell(c, v) for c, v in zip(self.columns_spec, cells, strict=True)]
 
     def _update_row(
-        self, key: str, before: tuple[Cell, ...] | None, after: tuple[Cell, ...]
+        self,
+        key: str,
+        before: tuple[Cell, ...] | None,
+        after: tuple[Cell, ...],
+        column_keys: Sequence[ColumnKey],
     ) -> bool:
         """Store the cells that differ (the raw values compare first: most don't)."""
         row = self._data[RowKey(key)]
@@ -186,7 +195,7 @@ class KeyedTable(DataTable):
                 was = before[i]
                 if was is value or _same(was, value):  # the same object: a cell a tick kept
                     continue
-            row[ColumnKey(column.key)] = self._cell(column, value)
+            row[column_keys[i]] = self._cell(column, value)
             changed = True
         return changed
 
