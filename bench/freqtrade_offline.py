@@ -56,6 +56,7 @@ MARKET = {
 }
 
 STRATEGY = """
+import talib
 from freqtrade.strategy import IStrategy
 
 
@@ -68,8 +69,10 @@ class BenchSmaCross(IStrategy):
     startup_candle_count = 0
 
     def populate_indicators(self, df, metadata):
-        df["fast"] = df["close"].rolling({fast}).mean()
-        df["slow"] = df["close"].rolling({slow}).mean()
+        # TA-Lib's SMA, as ours: pandas' rolling mean rounds differently, and on near-ties
+        # a crossing can then fall one candle apart
+        df["fast"] = talib.SMA(df["close"].to_numpy(), timeperiod={fast})
+        df["slow"] = talib.SMA(df["close"].to_numpy(), timeperiod={slow})
         return df
 
     def populate_entry_trend(self, df, metadata):
