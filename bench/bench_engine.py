@@ -14,7 +14,7 @@
    Finally 30 stops are hit by one tick (a burst). The same walk is measured first with the
    fleet stopped (only the 100 holders cycle) — on a shared 2-core machine the difference is
    the database and the event loop the cycles use too. Exits close on their own thread (the
-   exit lane); ``--in-loop`` closes them on the main event loop, and ``--lane-ab`` walks the
+   exit lane) with ``--lane``, on the main event loop by default, and ``--lane-ab`` walks the
    fleet run both ways in one run. The lane's CPU time per batch is printed too: unlike wall
    time it hardly depends on what else the machine runs.
 
@@ -391,7 +391,7 @@ async def main(
     throughput_too: bool,
     batch: bool,
     burst: int = 0,
-    lane: bool = True,
+    lane: bool = False,
     lane_ab: bool = False,
 ) -> None:
     url = await pg.create_database("bbx_bench_engine")
@@ -419,9 +419,10 @@ async def main(
         async with db.sessions.begin() as s:
             await s.execute(update(Bot).where(Bot.name.notlike("holder%")).values(status="active"))
         singles, bursts = await latency(db, 100, 30, "fleet", batch=batch, lane=lane)
-        if lane_ab:  # the same walk again, exits on the main loop: before/after under one load
+        other = "on the exit lane" if not lane else "on the main loop"
+        if lane_ab:  # the same walk again, exits the other way: side by side under one load
             loop_singles, loop_bursts = await latency(
-                db, 100, 30, "fleet, main loop", batch=batch, lane=False
+                db, 100, 30, f"fleet, {other}", batch=batch, lane=not lane
             )
         cpus = os.cpu_count()
         load = os.getloadavg()[0]
@@ -448,8 +449,8 @@ async def main(
         ]
         if lane_ab:
             table += [
-                ("exits on the main loop, fleet cycling: p50", f"{pct(loop_singles, 0.5):.1f}", ""),
-                ("exits on the main loop, fleet cycling: p99", f"{pct(loop_singles, 0.99):.1f}", ""),
+                (f"exits {other}, fleet cycling: p50", f"{pct(loop_singles, 0.5):.1f}", ""),
+                (f"exits {other}, fleet cycling: p99", f"{pct(loop_singles, 0.99):.1f}", ""),
                 (f"... {len(loop_bursts)} stops hit by one tick: p99",
                  f"{pct(loop_bursts, 0.99):.1f}", ""),
             ]  # fmt: skip
@@ -498,14 +499,14 @@ if __name__ == "__main__":
         help="only: N stops on one tick, closed together vs one by one, alternating",
     )
     parser.add_argument(
-        "--in-loop",
+        "--lane",
         action="store_true",
-        help="batched exits on the main event loop, not their own thread (before)",
+        help="batched exits on a thread of their own (EXIT_LANE; off by default: it lost)",
     )
     parser.add_argument(
         "--lane-ab",
         action="store_true",
-        help="also walk the fleet run with exits on the main loop (same load, side by side)",
+        help="also walk the fleet run the other way (lane vs main loop, same load, side by side)",
     )
     args = parser.parse_args()
     asyncio.run(
@@ -515,7 +516,7 @@ if __name__ == "__main__":
             throughput_too=not args.latency_only,
             batch=not args.one_by_one,
             burst=args.burst_ab,
-            lane=not args.in_loop,
+            lane=args.lane,
             lane_ab=args.lane_ab,
         )
     )

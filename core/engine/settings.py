@@ -40,9 +40,10 @@ class EngineSettings(BaseSettings):
     batch_exits: bool = True
     """Close the paper positions one tick breaches together, in one transaction of a few
     set-based statements (``core.engine.exit_batch``); off: each in its own transaction."""
-    exit_lane: bool = True
+    exit_lane: bool = False
     """Carry out batched exits on a thread of their own, with its own event loop and database
-    connections (``core.engine.exit_lane``), so cycles can't hold them up."""
+    connections (``core.engine.exit_lane``). Off by default: measured quiet with the fleet
+    cycling, the lane's p99 was twice the main loop's (the two threads share one GIL)."""
     watch_refresh_seconds: float = Field(default=2.0, gt=0, le=600)
     """How often the exit watcher reloads the open positions other processes opened."""
     housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -58,7 +58,7 @@ async def test_the_lane_closes_stops_while_the_main_loop_is_blocked(db) -> None:
 
 async def test_a_started_engine_closes_stops_through_its_lane(db) -> None:  # type: ignore[no-untyped-def]
     w, _ids = await entered(db, STOPS[:1])
-    runner = w.runner(price_poll_seconds=0.05)
+    runner = w.runner(price_poll_seconds=0.05, exit_lane=True)
     await runner.start()
     try:
         lane = runner.watcher.lane
