@@ -17,7 +17,7 @@ from core.errors import InvalidInput, NotFound
 from core.services import fee_tiers
 from core.services.actor import SYSTEM
 from tests.cli_runner import invoke
-from tests.engine.support import world
+from tests.engine.support import World, world
 from tests.fake_exchange import exchange_factory
 from tests.fake_exchange.binance import FakeBinance
 from tests.service_users import add_user
@@ -56,8 +56,10 @@ async def test_set_list_clear_and_the_rules(db: Database) -> None:
             await fee_tiers.clear_fee_tier(s, alice, "binance")
 
 
-async def paper_buy(db: Database, fake: FakeBinance, email: str, tier: str | None) -> Trade:
-    """A DCA paper bot of a new user buys BTC on the fake Binance's prices, in one cycle."""
+async def binance_dca(
+    db: Database, fake: FakeBinance, email: str, interval_minutes: int, tier: str | None = None
+) -> tuple[World, str]:
+    """A new user's DCA paper bot on the fake Binance's prices (with a fee tier of theirs)."""
     w = await world(db, email=email)
     if tier is not None:
         async with db.sessions.begin() as s:
@@ -69,9 +71,15 @@ async def paper_buy(db: Database, fake: FakeBinance, email: str, tier: str | Non
     bot_id = await w.bot(
         "dca",
         {"symbol": "BTC/USDT", "timeframe": "1m", "quote_amount": "500", "levels": [],
-         "interval_minutes": 600},
+         "interval_minutes": interval_minutes},
         paper_market="binance",
     )  # fmt: skip
+    return w, bot_id
+
+
+async def paper_buy(db: Database, fake: FakeBinance, email: str, tier: str | None) -> Trade:
+    """A DCA paper bot of a new user buys BTC on the fake Binance's prices, in one cycle."""
+    w, bot_id = await binance_dca(db, fake, email, 600, tier)
     runner = w.runner()
     try:
         await runner.run_pass()
@@ -116,17 +124,7 @@ async def test_a_running_engine_pays_a_changed_tier_on_the_next_fill(db: Databas
     """The tier is set, changed and cleared while one engine keeps its venue open: each next
     buy of the DCA bot pays what is in force at that moment."""
     async with FakeBinance() as fake:
-        w = await world(db, email="changes@example.com")
-        w.markets = Markets(
-            hubs=w.markets.hubs, exchanges=exchange_factory(fake), clock=w.clock,
-            slippage=w.markets.slippage,
-        )  # fmt: skip
-        bot_id = await w.bot(
-            "dca",
-            {"symbol": "BTC/USDT", "timeframe": "1m", "quote_amount": "500", "levels": [],
-             "interval_minutes": 60},
-            paper_market="binance",
-        )  # fmt: skip
+        w, bot_id = await binance_dca(db, fake, "changes@example.com", 60)
         runner = w.runner()
 
         async def next_buy_fee_rate() -> D:
