@@ -4,6 +4,7 @@ and a remembered-session file in a temporary directory."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from core.clock import FrozenClock
 from core.db.engine import Database
@@ -109,6 +110,15 @@ async def wait_for(pilot, ready, *, timeout: float = 180.0, what: str = "") -> N
             raise AssertionError(f"not ready after {timeout:g} s: {what or ready}")
         await pilot.pause(0.05)
     await settle(pilot)
+
+
+async def open_screen(pilot, key: str, kind: type) -> Any:  # type: ignore[no-untyped-def]
+    """Press a screen's key with no field focused (a field would take it as text); wait for it."""
+    pilot.app.screen.set_focus(None)
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), what=f"screen {key}")
+    await settle(pilot)
+    return pilot.app.screen
 
 
 async def type_into(pilot, selector: str, text: str, *, keys: bool = False) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from textual.widgets import Input, Static
 
 from core.db.engine import Database
 from core.services import fee_tiers
-from tests.tui.auth_helpers import settle, type_into, wait_for
+from tests.tui.auth_helpers import open_screen, settle, type_into, wait_for
 from tests.tui.dash_helpers import dashboard, trader
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import FormModal
@@ -37,9 +37,7 @@ async def test_set_refuse_and_clear_a_fee_tier_typing_into_every_field(
     app = dashboard(migrated_url, tmp_path, seeded)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        await pilot.press("7")
-        await wait_for(pilot, lambda: isinstance(app.screen, ExchangesScreen), what="exchanges")
-        screen = app.screen
+        screen = await open_screen(pilot, "7", ExchangesScreen)
         hint = screen.query_one("#fee-hint", Static)
         await wait_for(pilot, lambda: "No fee tiers" in str(hint.render()), what="empty hint")
 

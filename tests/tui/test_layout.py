@@ -23,7 +23,7 @@ from core.db.models.engine import EngineProcess
 from core.db.models.notifications import NotificationPriority, NotificationType
 from core.notifications import notify
 from core.services.bots import BotSpec, create_bot
-from tests.tui.auth_helpers import settle, wait_for
+from tests.tui.auth_helpers import open_screen, settle, wait_for
 from tests.tui.dash_helpers import NOW, SMALL, WIDE, Seeded, dashboard, trader
 from tests.tui.layout_helpers import cell_styles, screen_lines
 from tui import navigation
@@ -41,14 +41,6 @@ BARS = set("▁▂▃▄▅▆▇█▔")
 
 def shown(app: App[Any]) -> str:
     return "\n".join(screen_lines(app))
-
-
-async def open_screen(pilot, key: str, kind: type) -> Any:  # type: ignore[no-untyped-def]
-    pilot.app.screen.set_focus(None)  # a field would take the key as text
-    await pilot.press(key)
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), what=f"screen {key}")
-    await settle(pilot)
-    return pilot.app.screen
 
 
 # -- 1. a new account is told what to do next --------------------------------------------------
