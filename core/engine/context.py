@@ -17,7 +17,6 @@ from core.engine.candles import CandleCache
 from core.engine.settings import EngineSettings
 from core.engine.venues import Markets, Venue, open_venue
 from core.ledger.orders import OrderDesk
-from core.market.catalog import Pair
 from core.strategies.config import ConfigModel
 from core.strategies.registry import validate_bot_config, validate_risk_settings
 from core.strategies.risk import RiskSettings
@@ -94,10 +93,6 @@ class EngineContext:
             )
             self._venues[key] = venue
         return venue
-
-    async def pair(self, session: AsyncSession, venue: Venue, symbol: str) -> Pair:
-        """The venue's pair (the exit lane's context answers only from what is loaded)."""
-        return await venue.pair(session, symbol)
 
     async def close(self) -> None:
         for venue in self._venues.values():

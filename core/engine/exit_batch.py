@@ -19,8 +19,7 @@ positions of one tick share a fixed handful, however many they are:
 What the batch does not cover is handed back to the one-by-one path: live positions (each goes
 to the exchange as its own order), positions in a wallet other than the bot's current one, and
 any position whose exit the broker or the ledger refuses (the one-by-one path then reports it
-as it always did). So is a position whose venue or pair ``ctx`` can't give here (``Elsewhere``:
-the exit lane's context only uses what the main event loop already loaded).
+as it always did).
 """
 
 from __future__ import annotations
@@ -115,8 +114,6 @@ class Batched:
     one_by_one: list[tuple[Watched, Ticker]] = field(default_factory=list)
     """For ``apply_exit``: live positions, other wallets, refusals."""
     statements: int = 0
-    committed: float | None = None
-    """``time.perf_counter()`` when the caller committed the batch (set by the caller)."""
 
 
 class _MemoryFunds:
@@ -130,15 +127,14 @@ class _MemoryFunds:
         return Decimal(0) if row is None else row.amount - row.locked
 
 
-class Elsewhere(ServiceError):
-    """This position's exit needs what only the main event loop holds (a venue or pair not
-    loaded yet, a price not in the tick): the one-by-one path there takes it."""
+class NotInTick(ServiceError):
+    """The paper broker asked for a price the tick didn't bring: the one-by-one path, which
+    asks the hub, takes the position."""
 
 
 class _TickPrices:
     """The paper broker's prices for one batch: the tick's own tickers, the prices that breached
-    the positions (the hub's cache holds the same; asking it again cost a call per batch and
-    would tie the batch to the hub's event loop)."""
+    the positions (the hub's cache holds the same; asking it again cost a call per batch)."""
 
     def __init__(self, seen: dict[str, Ticker]) -> None:
         self.seen = seen
@@ -146,7 +142,7 @@ class _TickPrices:
     async def ticker(self, symbol: str) -> Ticker:
         ticker = self.seen.get(symbol)
         if ticker is None:
-            raise Elsewhere(f"No price of {symbol} came with the tick.")
+            raise NotInTick(f"No price of {symbol} came with the tick.")
         return ticker
 
 
@@ -252,11 +248,7 @@ async def close_together(
         ):
             out.gone.append(watched)
             continue
-        try:
-            venue = await ctx.venue(session, bot.id, bot.user_id, True)
-        except Elsewhere:
-            out.one_by_one.append((watched, ticker))
-            continue
+        venue = await ctx.venue(session, bot.id, bot.user_id, True)
         wallet_rows = balances.get(position.wallet_id or "", {})
         if venue.wallet.id != position.wallet_id or not isinstance(venue.broker, PaperBroker):
             out.one_by_one.append((watched, ticker))
@@ -283,7 +275,7 @@ async def close_together(
         sold: list[str] = []
         legs = 0
         try:
-            pair = await ctx.pair(session, venue, position.symbol)
+            pair = await venue.pair(session, position.symbol)
             for fill in outcome.fills:
                 wanted = position_quantity(position) if fill.closes else fill.quantity
                 quantity = sellable(pair, min(wanted, held(position)))

@@ -25,7 +25,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,9 +48,6 @@ from core.strategies.risk import (
     stale_deadline,
     take_profit_price,
 )
-
-if TYPE_CHECKING:
-    from core.engine.exit_lane import ExitLane
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +123,9 @@ class ExitWatcher:
         self.ctx = ctx
         self.by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
         self.by_bot: dict[str, list[Position]] = defaultdict(list)
+        self.sources: dict[str, tuple[str | None, bool]] = {}
+        """Each watched feed's exchange and whether it is a testnet (None: the simulated
+        market), so a process that opens no venues (``exits_only``) can follow its prices."""
         self.dirty = True
         self.loaded_at: datetime | None = None
         self.exits = 0
@@ -133,8 +133,6 @@ class ExitWatcher:
         self.statements = 0
         """Statements the batched exits sent (``exit_batch.Batched.statements``)."""
         self.latencies_ms: deque[float] = deque(maxlen=10_000)
-        self.lane: ExitLane | None = None
-        """Where batches are closed when set (``runner.start``): a thread of their own."""
 
     @property
     def symbols(self) -> dict[str, set[str]]:
@@ -190,6 +188,7 @@ class ExitWatcher:
         )
         by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
         by_bot: dict[str, list[Any]] = defaultdict(list)
+        sources: dict[str, tuple[str | None, bool]] = {}
         for index, row in enumerate(rows):
             if index % 200 == 199:
                 await asyncio.sleep(0)
@@ -205,15 +204,16 @@ class ExitWatcher:
                 )
             except ServiceError:
                 continue  # settings no longer valid: the bot's cycle reports it
-            feed = (
-                (row.paper_market or PAPER_FEED)
-                if row.wallet_type == "simulation"
-                else (f"{row.exchange}-testnet" if row.is_testnet else str(row.exchange))
-            )
+            if row.wallet_type == "simulation":
+                feed = row.paper_market or PAPER_FEED
+                sources[feed] = (row.paper_market, False)
+            else:
+                feed = f"{row.exchange}-testnet" if row.is_testnet else str(row.exchange)
+                sources[feed] = (row.exchange, bool(row.is_testnet))
             watched = watch(row, feed, effective_rules(row.bot_type, row.config or {}, parsed.risk))
             if watched is not None:
                 by_symbol[(feed, row.symbol)].append(watched)
-        self.by_symbol, self.by_bot = by_symbol, by_bot
+        self.by_symbol, self.by_bot, self.sources = by_symbol, by_bot, sources
         self.dirty = False
         self.loaded_at = self.ctx.clock.now()
         return sum(len(v) for v in by_symbol.values())
@@ -269,12 +269,9 @@ class ExitWatcher:
         from core.engine.exit_batch import close_together
 
         try:
-            if self.lane is not None:
-                batch = await self.lane.close(found, now)
-            else:
-                async with self.ctx.db.sessions() as session, session.begin():
-                    batch = await close_together(self.ctx, session, found, now)
-                batch.committed = time.perf_counter()
+            async with self.ctx.db.sessions() as session, session.begin():
+                batch = await close_together(self.ctx, session, found, now)
+            done = time.perf_counter()
         except ServiceError as exc:
             log.warning("batched exits failed (%s): one by one instead", exc)
             return found
@@ -282,7 +279,6 @@ class ExitWatcher:
         self.statements += batch.statements
         for watched in batch.gone:
             self.drop(watched)
-        done = batch.committed or time.perf_counter()
         for watched, outcome, position in batch.done:
             if outcome.fills:
                 self.exits += 1

@@ -4,7 +4,9 @@ dashboard when no engine heartbeat is alive).
 Tasks: the scheduler (lease due bots, run their cycles), the exit watcher (polled prices → exit
 rules), the streamed exits (every websocket tick → exit rules, at once),
 the heartbeat (``engine_processes``; renews the leases of a slow batch), housekeeping (snapshots,
-reports, retention) and the notification delivery loop. Each loop survives a lost database: it
+reports, retention) and the notification delivery loop. An exits-only process
+(``EngineSettings.exits_only``) runs the two exit loops and nothing else: no cycle, however busy,
+holds its event loop or its GIL while a stop is breached. Each loop survives a lost database: it
 logs, waits with a growing back-off (0.5 s → 10 s) and carries on; nothing half-done was
 committed, because every cycle is one transaction. ``stop`` lets the batch in flight finish
 (``shutdown_seconds`` at most), gives back every lease and marks the process stopped.
@@ -31,13 +33,13 @@ from core.db.models.trading import Position
 from core.engine import housekeeping, leases, registry
 from core.engine.context import EngineContext
 from core.engine.cycle import BatchStats, run_batch
-from core.engine.exit_lane import ExitLane
 from core.engine.exits import ExitWatcher
 from core.engine.ids import fast_id
 from core.engine.order_sweep import OrderSweep
 from core.engine.periodic import PeriodicJob, PeriodicRunner
 from core.engine.settings import EngineSettings
 from core.engine.venues import PAPER_FEED, Markets
+from core.errors import ServiceError
 from core.ledger.book import Ledger
 from core.market.hub import PriceHub
 from core.market.types import Ticker
@@ -128,6 +130,7 @@ class EngineRunner:
         self.stats = EngineStats()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._schedulers: list[asyncio.Task] = []
         self._leased: set[str] = set()
         self._stale: set[str] = set()  # leases of batches lost with the database
         self._claimed_at: dict[frozenset[str], float] = {}
@@ -147,17 +150,21 @@ class EngineRunner:
         if self.running:
             return
         self._stop.clear()
-        if self.settings.exit_lane and self.settings.batch_exits:
-            exit_lane = ExitLane(self.ctx)
-            await exit_lane.start()
-            self.watcher.lane = exit_lane
         self._tasks = [
-            *(
-                asyncio.create_task(self._scheduler(), name=f"engine-scheduler-{lane}")
-                for lane in range(self.settings.lanes)
-            ),
             asyncio.create_task(self._watch(), name="engine-exits"),
             asyncio.create_task(self._stream_exits(), name="engine-streamed-exits"),
+        ]
+        if self.settings.exits_only:
+            # Not in ``engine_processes``: a dashboard seeing it alive would stop running the
+            # cycles itself, and this process runs none.
+            log.info("engine %s started (exits only)", self.process_id)
+            return
+        self._schedulers = [
+            asyncio.create_task(self._scheduler(), name=f"engine-scheduler-{lane}")
+            for lane in range(self.settings.lanes)
+        ]
+        self._tasks += [
+            *self._schedulers,
             asyncio.create_task(self._heartbeat(), name="engine-heartbeat"),
             asyncio.create_task(self._housekeeping(), name="engine-housekeeping"),
         ]
@@ -173,22 +180,16 @@ class EngineRunner:
         """Finish the cycle in flight, give back the leases, mark the process stopped."""
         self._stop.set()
         if self._tasks:
-            schedulers = self._tasks[: self.settings.lanes]
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(
-                    asyncio.shield(asyncio.gather(*schedulers, return_exceptions=True)),
-                    self.settings.shutdown_seconds,
-                )
+            if self._schedulers:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(
+                        asyncio.shield(asyncio.gather(*self._schedulers, return_exceptions=True)),
+                        self.settings.shutdown_seconds,
+                    )
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._tasks = []
-        exit_lane, self.watcher.lane = self.watcher.lane, None
-        if exit_lane is not None:
-            try:
-                await exit_lane.stop()
-            except Exception as exc:  # its connections close with the process
-                log.warning("engine %s exit lane: %s", self.process_id, _first_line(exc))
+            self._tasks = self._schedulers = []
         try:
             await asyncio.wait_for(self._release(), timeout=2.0)
         except Exception as exc:  # the database is away: the leases expire on their own
@@ -311,13 +312,27 @@ class EngineRunner:
         await self._load_watch(now)
         handled = 0
         for feed, symbols in self.watcher.symbols.items():
-            hub = self.markets.hubs.get(feed)
+            hub = self._hub(feed)
             if hub is None:
                 continue
             _follow(hub, symbols)
             tickers = await hub.refresh()
             handled += await self._exits(feed, tickers, now, time.perf_counter())
         return handled
+
+    def _hub(self, feed: str) -> PriceHub | None:
+        """The feed's price hub. A cycling engine has the hubs of its bots' venues (a feed none
+        of its bots trades on is left to the engines that cycle them); an exits-only process
+        opens the hub of every feed it watches."""
+        hub = self.markets.hubs.get(feed)
+        if hub is None and self.settings.exits_only:
+            exchange, testnet = self.watcher.sources.get(feed, (None, False))
+            if exchange is not None:
+                try:
+                    hub = self.markets.public_hub(exchange, feed, testnet)
+                except ServiceError as exc:
+                    log.warning("engine exits: no prices for %s: %s", feed, exc)
+        return hub
 
     async def _load_watch(self, now: datetime) -> bool:
         """Reload the bands when they are due (or dirty); True if it did."""
@@ -389,7 +404,7 @@ class EngineRunner:
         while not self._stop.is_set():
             try:
                 await self.check_exits()
-                if time.monotonic() - last_mark >= MARK_SECONDS:
+                if not self.settings.exits_only and time.monotonic() - last_mark >= MARK_SECONDS:
                     await self.mark_positions()
                     last_mark = time.monotonic()
                 failures = 0

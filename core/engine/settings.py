@@ -40,10 +40,11 @@ class EngineSettings(BaseSettings):
     batch_exits: bool = True
     """Close the paper positions one tick breaches together, in one transaction of a few
     set-based statements (``core.engine.exit_batch``); off: each in its own transaction."""
-    exit_lane: bool = False
-    """Carry out batched exits on a thread of their own, with its own event loop and database
-    connections (``core.engine.exit_lane``). Off by default: measured quiet with the fleet
-    cycling, the lane's p99 was twice the main loop's (the two threads share one GIL)."""
+    exits_only: bool = False
+    """The process only closes positions (``blockbotx engine --exits-only``): it leases no bots,
+    runs no cycles, housekeeping or deliveries, and follows the prices of every watched symbol
+    so a breached stop is closed without waiting for a cycle to let go of the event loop and the
+    GIL. Cycling engines keep watching too; the position's advisory lock decides who closes."""
     watch_refresh_seconds: float = Field(default=2.0, gt=0, le=600)
     """How often the exit watcher reloads the open positions other processes opened."""
     housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)

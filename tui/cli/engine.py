@@ -20,8 +20,14 @@ from tui.cli.runtime import console, headless_logging, log_format_option, run_wi
     "jobs that are due), print a summary on stdout, and exit.",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --once: the summary as JSON.")
+@click.option(
+    "--exits-only",
+    is_flag=True,
+    help="Only close positions whose stop, target or deadline a price update reaches: lease no "
+    "bots, run no cycles (BLOCKBOTX_ENGINE_EXITS_ONLY). Run one next to the cycling engines.",
+)
 @log_format_option
-def engine(once: bool, log_format: str, as_json: bool) -> None:
+def engine(once: bool, log_format: str, as_json: bool, exits_only: bool) -> None:
     """Run the bots: lease due bots, run their cycles, watch exits on every price update.
 
     Run as many as you like, on any machines, against one database; SIGTERM or Ctrl+C finishes
@@ -39,6 +45,10 @@ def engine(once: bool, log_format: str, as_json: bool) -> None:
     except Exception as exc:  # a bad BLOCKBOTX_ENGINE_* value
         console.print(f"[bold red]error:[/] bad engine setting: {exc}", highlight=False)
         raise SystemExit(1) from None
+    if exits_only:
+        settings = settings.model_copy(update={"exits_only": True})
+    if once and settings.exits_only:
+        raise click.UsageError("--once runs cycles; an exits-only process runs until stopped.")
 
     async def _go(db: Database) -> None:
         runner = EngineRunner(db, settings=settings, jobs=engine_jobs(db))
@@ -58,10 +68,9 @@ def engine(once: bool, log_format: str, as_json: bool) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, stop.set)
         await runner.start()
+        doing = "exits only" if settings.exits_only else f"cycle every {settings.cycle_seconds:g} s"
         console.print(
-            f"Engine {runner.process_id} running (cycle every {settings.cycle_seconds:g} s); "
-            "Ctrl+C to stop.",
-            highlight=False,
+            f"Engine {runner.process_id} running ({doing}); Ctrl+C to stop.", highlight=False
         )
         await stop.wait()
         await runner.stop()
