@@ -7,21 +7,22 @@
    Cycles/s are the processes' own counts of written cycles (``engine_processes``) over a
    15-second window after a warm-up; first one process, then two against the same database.
    Resident memory is the engine process's peak RSS.
-2. Latency: an engine in this process runs the same 1,000 bots (5-second slots) plus 130
-   holder bots with an open BTC position each and a stop-loss a step apart. The BTC price is
-   then walked down one step per tick, so each tick hits one stop; the time from the price
-   update reaching the engine to the closing sale being committed is measured per position.
-   Finally 30 stops are hit by one tick (a burst). The same walk is measured first with the
-   fleet stopped (only the 100 holders cycle) — on a shared 2-core machine the difference is
-   the database and the event loop the cycles use too. Exits close on their own thread (the
-   exit lane) with ``--lane``, on the main event loop by default, and ``--lane-ab`` walks the
-   fleet run both ways in one run. The lane's CPU time per batch is printed too: unlike wall
-   time it hardly depends on what else the machine runs.
+2. Latency: 100 holder bots with an open BTC position each and a stop-loss a step apart (30
+   more for the burst; all paused: they only hold). The BTC price is walked down one step per
+   tick, so each tick hits one stop; the time from the price update reaching the exits to the
+   closing sale being committed is measured per position. Finally 30 stops are hit by one tick
+   (a burst). Three runs: the holders alone (the fleet rests), then the deployment — the
+   1,000-bot fleet cycling (5-second slots) in a real ``blockbotx engine`` process while the
+   exits are closed here by an engine in the exits-only role (``--exits-only``) — and, for
+   comparison, the old way: one engine here cycling the fleet and closing the exits in one event
+   loop. The holders' BTC is pinned far under the simulated market's, so the spawned engine
+   (which prices BTC there) never closes one itself. The exits-only process's CPU during the
+   walk is printed too: unlike wall time it hardly depends on what else the machine runs.
 
 Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
 dropped by the script.
 
-    python bench/bench_engine.py [--bots 1000] [--window 15] [--latency-only] [--lane-ab]
+    python bench/bench_engine.py [--bots 1000] [--window 15] [--latency-only]
     python bench/bench_engine.py --burst-ab 30   # the exit path alone, batched vs one by one
 """
 
@@ -75,9 +76,13 @@ INDICATORS = (
     {"name": "macd_cross"},
     {"name": "bollinger_breakout"},
 )
-P0 = Decimal(100_000)
+P0 = Decimal(1_000)
+"""The holders' BTC price: far under the simulated market's (~65,000), so a spawned engine,
+which prices BTC there, never sees their stops breached: only the exits measured here close
+them."""
+QUANTITY = Decimal("0.1")
 STATEMENTS: dict[str, tuple[int, int, int]] = {}  # tag -> (batched statements, batches, exits)
-LANE_CPU: dict[str, list[float]] = {}  # tag -> the lane thread's CPU ms of each batch
+EXITS_CPU: dict[str, tuple[float, int]] = {}  # tag -> (exits-only process CPU ms, exits)
 STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
 
 
@@ -161,11 +166,11 @@ async def create(db: Database, specs: list[BotSpec], email: str) -> list[str]:
 # -- 1. throughput of real engine processes ------------------------------------------------------
 
 
-def spawn(url: str, n: int) -> list[subprocess.Popen]:
+def spawn(url: str, n: int, *, cycle_seconds: str = "0.05") -> list[subprocess.Popen]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "BLOCKBOTX_ENGINE_CYCLE_SECONDS": "0.05",
+        "BLOCKBOTX_ENGINE_CYCLE_SECONDS": cycle_seconds,
         "BLOCKBOTX_ENGINE_HEARTBEAT_SECONDS": "1",
         "BLOCKBOTX_ENGINE_HOUSEKEEPING_SECONDS": "3600",
         "BLOCKBOTX_ENGINE_DELIVER_NOTIFICATIONS": "false",
@@ -192,6 +197,22 @@ async def cycle_counts(db: Database) -> dict[int, int]:
         return dict(rows.all())
 
 
+async def started(db: Database, processes: int) -> None:
+    """Until ``processes`` engines have registered."""
+    deadline = time.monotonic() + 60
+    while len(await cycle_counts(db)) < processes:
+        if time.monotonic() > deadline:
+            raise SystemExit("the engines did not start")
+        await asyncio.sleep(0.5)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        p.wait(30)
+
+
 async def throughput(
     db: Database, url: str, processes: int, warm: float, window: float
 ) -> tuple[list[float], list[float]]:
@@ -205,11 +226,7 @@ async def throughput(
                 peaks[p.pid] = max(peaks[p.pid], psutil.Process(p.pid).memory_info().rss)
 
     try:
-        deadline = time.monotonic() + 60
-        while len(await cycle_counts(db)) < processes:
-            if time.monotonic() > deadline:
-                raise SystemExit("the engines did not start")
-            await asyncio.sleep(0.5)
+        await started(db, processes)
         end = time.monotonic() + warm
         while time.monotonic() < end:
             sample()
@@ -222,20 +239,29 @@ async def throughput(
         await asyncio.sleep(1.1)  # one more heartbeat with the last counts
         last, t1 = await cycle_counts(db), time.monotonic() - 1.1
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(30)
+        stop(procs)
     rates = [(last[p.pid] - first[p.pid]) / (t1 - t0) for p in procs]
     return rates, [peaks[p.pid] / 2**20 for p in procs]
 
 
-# -- 2. tick to stop-loss close, in process ----------------------------------------------------
+# -- 2. tick to stop-loss close ----------------------------------------------------------------
 
 
 async def latency(
-    db: Database, holders: int, burst: int, tag: str, *, batch: bool = True, lane: bool = True
+    db: Database,
+    url: str,
+    holders: int,
+    burst: int,
+    tag: str,
+    *,
+    fleet: str,
+    batch: bool = True,
 ) -> tuple[list[float], list[float]]:
+    """Walk the holders' stops, one per tick, then one tick hitting ``burst`` stops; returns
+    the tick-to-commit times (ms) of the walk and of the burst. ``fleet``: "none" (it rests),
+    "spawned" (a real ``blockbotx engine`` process cycles it and the exits are closed here in the
+    exits-only role: the deployment) or "same loop" (one engine here cycles it and closes the
+    exits too: the old figure)."""
     pinned = PinnedMarket(SimulatedMarket(clock=SYSTEM_CLOCK), {"BTC/USDT": P0})
     hubs = MarketHubs()
     hubs.add(PriceHub(pinned, max_age=timedelta(0)))
@@ -246,7 +272,7 @@ async def latency(
         deliver_notifications=False,
         housekeeping_seconds=3600,
         batch_exits=batch,
-        exit_lane=lane,
+        exits_only=fleet != "same loop",
     )
     runner = EngineRunner(db, settings=settings, markets=markets)
     specs = [
@@ -268,13 +294,20 @@ async def latency(
                 s,
                 runner.ctx.desk,
                 venue,
-                market("BTC/USDT", Side.BUY, Decimal("0.001"), new_client_order_id()),
+                market("BTC/USDT", Side.BUY, QUANTITY, new_client_order_id()),
             )
             position = await s.get(Position, result.fills[-1].position_id)
             start_state(position, rules)
-    await runner.start()
+    # The holders only hold: no cycle of theirs (in any process) sells on a signal mid-walk.
+    async with db.sessions.begin() as s:
+        await s.execute(update(Bot).where(Bot.id.in_(ids)).values(status="paused"))
+    engines = spawn(url, 1, cycle_seconds="5") if fleet == "spawned" else []
     try:
+        if engines:
+            await started(db, 1)
+        await runner.start()
         await asyncio.sleep(4)  # the fleet is cycling, the holders' stops are watched
+        cpu = time.process_time()
         for i in range(1, holders + 1):
             pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * i / 100)
             await asyncio.sleep(0.25)
@@ -282,11 +315,12 @@ async def latency(
         pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * (holders + 10) / 100)
         await asyncio.sleep(3)
         bursts = list(runner.watcher.latencies_ms)[len(singles) :]
+        if settings.exits_only:  # the process does nothing else: its CPU is the exits'
+            EXITS_CPU[tag] = ((time.process_time() - cpu) * 1000, runner.watcher.exits)
         STATEMENTS[tag] = (runner.watcher.statements, runner.watcher.batches, runner.watcher.exits)
-        if runner.watcher.lane is not None:
-            LANE_CPU[tag] = list(runner.watcher.lane.cpu_ms)
     finally:
         await runner.stop()
+        stop(engines)
     return singles, bursts
 
 
@@ -318,7 +352,7 @@ async def burst_ab(db: Database, n: int, rounds: int) -> None:
             venue = await runner.ctx.venue(s, bot_id, bot.user_id, True)
             result = await submit(
                 s, runner.ctx.desk, venue,
-                market("BTC/USDT", Side.BUY, Decimal("0.001"), new_client_order_id()),
+                market("BTC/USDT", Side.BUY, QUANTITY, new_client_order_id()),
             )  # fmt: skip
             start_state(await s.get(Position, result.fills[-1].position_id), rules)
             await venue.pair(s, "BTC/USDT")
@@ -391,8 +425,6 @@ async def main(
     throughput_too: bool,
     batch: bool,
     burst: int = 0,
-    lane: bool = False,
-    lane_ab: bool = False,
 ) -> None:
     url = await pg.create_database("bbx_bench_engine")
     db = Database(url, pool_size=10)
@@ -413,23 +445,27 @@ async def main(
             one = one_mem = two = two_mem = [float("nan")] * 2
         async with db.session() as s:
             rows = await s.scalar(select(func.count()).select_from(Execution))
-        async with db.sessions.begin() as s:  # first the exit path alone: the fleet rests
-            await s.execute(update(Bot).values(status="inactive"))
-        alone, _ = await latency(db, 100, 0, "alone", batch=batch, lane=lane)
+        fleet = Bot.name.notlike("holder%")
+        async with db.sessions.begin() as s:  # first the exits alone: the fleet rests
+            await s.execute(update(Bot).where(fleet).values(status="inactive"))
+        alone, _ = await latency(db, url, 100, 0, "alone", fleet="none", batch=batch)
+        loads = {"alone": os.getloadavg()[0]}
         async with db.sessions.begin() as s:
-            await s.execute(update(Bot).where(Bot.name.notlike("holder%")).values(status="active"))
-        singles, bursts = await latency(db, 100, 30, "fleet", batch=batch, lane=lane)
-        other = "on the exit lane" if not lane else "on the main loop"
-        if lane_ab:  # the same walk again, exits the other way: side by side under one load
-            loop_singles, loop_bursts = await latency(
-                db, 100, 30, f"fleet, {other}", batch=batch, lane=not lane
-            )
+            await s.execute(update(Bot).where(fleet).values(status="active"))
+        singles, bursts = await latency(
+            db, url, 100, 30, "fleet in its own process", fleet="spawned", batch=batch
+        )
+        loads["spawned"] = os.getloadavg()[0]
+        old_singles, old_bursts = await latency(
+            db, url, 100, 30, "fleet in the same loop", fleet="same loop", batch=batch
+        )
+        loads["same loop"] = os.getloadavg()[0]
         cpus = os.cpu_count()
-        load = os.getloadavg()[0]
         print(
-            f"\nBlockbotX engine ({cpus} CPU(s), PostgreSQL on the same machine, load average "
-            f"{load:.1f} at the end; exits {'batched' if batch else 'one by one'}, "
-            f"{'on their own thread' if lane and batch else 'on the main event loop'})\n"
+            f"\nBlockbotX engine ({cpus} CPU(s), PostgreSQL on the same machine; exits "
+            f"{'batched' if batch else 'one by one'}; load average after each latency run: "
+            f"holders only {loads['alone']:.1f}, fleet spawned {loads['spawned']:.1f}, "
+            f"same loop {loads['same loop']:.1f})\n"
         )
         table = [
             ("cycles/s, 1 process (1,000 bots, all persisted)", f"{one[0]:,.0f}", ">= 5,000"),
@@ -442,24 +478,24 @@ async def main(
             ("peak RSS of an engine process (MB), 2 processes", f"{max(two_mem):,.0f}", "<= 300"),
             ("tick to stop-loss close p50 (ms), holders only", f"{pct(alone, 0.5):.1f}", ""),
             ("tick to stop-loss close p99 (ms), holders only", f"{pct(alone, 0.99):.1f}", "<= 50"),
-            ("... with the 1,000 bots cycling: p50", f"{pct(singles, 0.5):.1f}", ""),
-            ("... with the 1,000 bots cycling: p99", f"{pct(singles, 0.99):.1f}", "<= 20"),
-            (f"... {len(bursts)} stops hit by one tick: p50", f"{pct(bursts, 0.5):.1f}", ""),
-            (f"... {len(bursts)} stops hit by one tick: p99", f"{pct(bursts, 0.99):.1f}", "<= 100"),
-        ]
-        if lane_ab:
-            table += [
-                (f"exits {other}, fleet cycling: p50", f"{pct(loop_singles, 0.5):.1f}", ""),
-                (f"exits {other}, fleet cycling: p99", f"{pct(loop_singles, 0.99):.1f}", ""),
-                (f"... {len(loop_bursts)} stops hit by one tick: p99",
-                 f"{pct(loop_bursts, 0.99):.1f}", ""),
-            ]  # fmt: skip
+            ("exits-only process, 1,000 bots cycling in an engine", "", ""),
+            ("  tick to stop-loss close: p50", f"{pct(singles, 0.5):.1f}", ""),
+            ("  tick to stop-loss close: p99", f"{pct(singles, 0.99):.1f}", "<= 20"),
+            (f"  {len(bursts)} stops hit by one tick: p50", f"{pct(bursts, 0.5):.1f}", ""),
+            (f"  {len(bursts)} stops hit by one tick: p99", f"{pct(bursts, 0.99):.1f}", "<= 100"),
+            ("before: exits and 1,000 bots in one event loop", "", ""),
+            ("  tick to stop-loss close: p50", f"{pct(old_singles, 0.5):.1f}", ""),
+            ("  tick to stop-loss close: p99", f"{pct(old_singles, 0.99):.1f}", "<= 20"),
+            (f"  {len(old_bursts)} stops hit by one tick: p50", f"{pct(old_bursts, 0.5):.1f}", ""),
+            (f"  {len(old_bursts)} stops hit by one tick: p99",
+             f"{pct(old_bursts, 0.99):.1f}", "<= 100"),
+        ]  # fmt: skip
         print(f"{'measure':<52}{'figure':>12}{'target':>12}")
         for name, figure, target in table:
             print(f"{name:<52}{figure:>12}{target:>12}")
         print(
-            f"\n({len(alone)} + {len(singles)} single closes measured; {rows:,} executions rows "
-            "written by the throughput runs)"
+            f"\n({len(alone)} + {len(singles)} + {len(old_singles)} single closes measured; "
+            f"{rows:,} executions rows written by the throughput runs)"
         )
         if batch:
             for tag, (statements, batches, exits) in STATEMENTS.items():
@@ -468,12 +504,12 @@ async def main(
                     f"statements ({statements / max(exits, 1):.1f} per exit, "
                     f"{statements / max(batches, 1):.1f} per batch)"
                 )
-            for tag, cpu in LANE_CPU.items():  # the bursts' batch is the largest
-                print(
-                    f"exit lane CPU ({tag}): p50 {pct(cpu, 0.5):.1f} ms, max {max(cpu):.1f} ms "
-                    f"per batch ({len(cpu)} batches; the thread's own time, unlike wall time "
-                    "it hardly depends on the load)"
-                )
+        for tag, (cpu_ms, exits) in EXITS_CPU.items():
+            print(
+                f"exits-only process CPU ({tag}): {cpu_ms:,.0f} ms for {exits} exits "
+                f"({cpu_ms / max(exits, 1):.1f} ms per exit, with its 20 polls a second and "
+                "band reloads; unlike wall time it hardly depends on the load)"
+            )
     finally:
         await db.dispose()
         await pg.drop_database(url)
@@ -498,16 +534,6 @@ if __name__ == "__main__":
         metavar="N",
         help="only: N stops on one tick, closed together vs one by one, alternating",
     )
-    parser.add_argument(
-        "--lane",
-        action="store_true",
-        help="batched exits on a thread of their own (EXIT_LANE; off by default: it lost)",
-    )
-    parser.add_argument(
-        "--lane-ab",
-        action="store_true",
-        help="also walk the fleet run the other way (lane vs main loop, same load, side by side)",
-    )
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -516,7 +542,5 @@ if __name__ == "__main__":
             throughput_too=not args.latency_only,
             batch=not args.one_by_one,
             burst=args.burst_ab,
-            lane=args.lane,
-            lane_ab=args.lane_ab,
         )
     )
