@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db.engine import Database
 from core.engine.candles import CandleCache
+from core.engine.ids import fast_id
 from core.engine.settings import EngineSettings
 from core.engine.venues import Markets, Venue, open_venue
+from core.ledger.book import Ledger
 from core.ledger.orders import OrderDesk
 from core.strategies.config import ConfigModel
 from core.strategies.registry import validate_bot_config, validate_risk_settings
@@ -52,7 +54,7 @@ class EngineContext:
     _venues: dict[tuple[str, bool], Venue] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.desk = OrderDesk(clock=self.clock)
+        self.desk = OrderDesk(ledger=Ledger(new_id=fast_id), clock=self.clock, new_id=fast_id)
         if self.candles.store is None:
             self.candles.store = self.db  # exchange candles are kept in historical_datasets
 

@@ -30,12 +30,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, func, select, text, tuple_
+from sqlalchemy import Boolean, DateTime, Integer, String, bindparam, func, select, text, tuple_
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import get_history
 
@@ -101,6 +101,36 @@ POSITION_COLUMNS: dict[str, Any] = {
     "moon_bag_quantity": Money,
 }
 """Every column an exit may change (the ledger's and the exit state's)."""
+
+
+_LOCK_SQL = text(
+    "SELECT id FROM unnest(CAST(:ids AS varchar[])) AS id "
+    "WHERE pg_try_advisory_xact_lock(hashtextextended('exit:' || id, 0))"
+)
+# Built once (``ids`` is an expanding parameter): nothing is constructed per batch.
+_BALANCES_FOR_UPDATE = (
+    select(BotBalance)
+    .join(Position, Position.wallet_id == BotBalance.wallet_id)
+    .join(BotWallet, BotWallet.id == Position.wallet_id)
+    .where(
+        Position.id.in_(bindparam("ids", expanding=True)),
+        BotBalance.asset.in_([func.split_part(Position.symbol, "/", 1), BotWallet.quote_currency]),
+    )
+    .order_by(BotBalance.wallet_id, BotBalance.asset)
+    .with_for_update(of=BotBalance)
+    .execution_options(populate_existing=True)
+)
+_POSITIONS_FOR_UPDATE = (
+    select(Position, Bot, BotWallet.paper_market, User, NotificationPreference)
+    .join(Bot, Bot.id == Position.bot_id)
+    .join(User, User.id == Bot.user_id)
+    .outerjoin(BotWallet, BotWallet.id == Position.wallet_id)
+    .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+    .where(Position.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Position.id)
+    .with_for_update(of=Position)
+    .execution_options(populate_existing=True)
+)
 
 
 @dataclass
@@ -174,17 +204,10 @@ async def close_together(
     by_id = {w.position_id: (w, t) for w, t in paper}
     ids = sorted(by_id)
 
-    locked = set(
-        (
-            await session.execute(
-                text(
-                    "SELECT id FROM unnest(CAST(:ids AS varchar[])) AS id "
-                    "WHERE pg_try_advisory_xact_lock(hashtextextended('exit:' || id, 0))"
-                ),
-                {"ids": ids},
-            )
-        ).scalars()
-    )
+    # Statements that need no ORM object go to the connection: the session's per-statement
+    # bookkeeping (autoflush, ORM compile state, events) cost more than they do.
+    conn = await session.connection()
+    locked = set((await conn.execute(_LOCK_SQL, {"ids": ids})).scalars())
     out.statements += 1
     out.gone.extend(by_id[i][0] for i in ids if i not in locked)
     if not locked:
@@ -192,40 +215,13 @@ async def close_together(
     mine = sorted(locked)
 
     # The ledger's lock order: the wallets' balance rows first, then the positions.
-    balance_rows = (
-        await session.scalars(
-            select(BotBalance)
-            .join(Position, Position.wallet_id == BotBalance.wallet_id)
-            .join(BotWallet, BotWallet.id == Position.wallet_id)
-            .where(
-                Position.id.in_(mine),
-                BotBalance.asset.in_(
-                    [func.split_part(Position.symbol, "/", 1), BotWallet.quote_currency]
-                ),
-            )
-            .order_by(BotBalance.wallet_id, BotBalance.asset)
-            .with_for_update(of=BotBalance)
-            .execution_options(populate_existing=True)
-        )
-    ).all()
+    balance_rows = (await session.scalars(_BALANCES_FOR_UPDATE, {"ids": mine})).all()
     out.statements += 1
     balances: dict[str, dict[str, BotBalance]] = {}
     for row in balance_rows:
         session.expunge(row)  # changed in memory, written by one UPDATE below
         balances.setdefault(row.wallet_id, {})[row.asset] = row
-    rows = (
-        await session.execute(
-            select(Position, Bot, BotWallet.paper_market, User, NotificationPreference)
-            .join(Bot, Bot.id == Position.bot_id)
-            .join(User, User.id == Bot.user_id)
-            .outerjoin(BotWallet, BotWallet.id == Position.wallet_id)
-            .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-            .where(Position.id.in_(mine))
-            .order_by(Position.id)
-            .with_for_update(of=Position)
-            .execution_options(populate_existing=True)
-        )
-    ).all()
+    rows = (await session.execute(_POSITIONS_FOR_UPDATE, {"ids": mine})).all()
     out.statements += 1
     found_rows = {row[0].id: row for row in rows}
     out.gone.extend(by_id[i][0] for i in mine if i not in found_rows)
@@ -342,22 +338,23 @@ async def close_together(
         exits.append((position, this, bot, user, Preferences.of(prefs_row)))
         out.done.append((watched, outcome, position))
 
-    out.statements += await _write_positions(session, changed)
+    await session.flush()  # anything the venues added (a pair row) before the rows pointing at it
+    out.statements += await _write_positions(conn, changed)
     out.statements += await _write_balances(
-        session, [r for w in balances.values() for r in w.values() if _changed(r)]
+        conn, [r for w in balances.values() for r in w.values() if _changed(r)]
     )
     closed = {(o.wallet_id, o.pair_id) for p, e, *_ in exits if e.closed for o in e.orders}
     if closed:
-        await session.execute(
-            sql_update(Order)
+        orders = Order.__table__.c
+        await conn.execute(
+            sql_update(Order.__table__)
             .where(
-                tuple_(Order.wallet_id, Order.pair_id).in_(sorted(closed)),
-                Order.status == OrderStatus.OPEN.value,
-                Order.type.in_([OrderType.STOP_LOSS.value, OrderType.TAKE_PROFIT.value]),
-                Order.is_paper.is_(True),
+                tuple_(orders.wallet_id, orders.pair_id).in_(sorted(closed)),
+                orders.status == OrderStatus.OPEN.value,
+                orders.type.in_([OrderType.STOP_LOSS.value, OrderType.TAKE_PROFIT.value]),
+                orders.is_paper.is_(True),
             )
             .values(status=OrderStatus.CANCELLED.value, error=ORPHANED, updated_at=ctx.clock.now())
-            .execution_options(synchronize_session=False)
         )
         out.statements += 1
     if not exits:
@@ -376,10 +373,10 @@ async def close_together(
     for new_row in inserted:
         new_row.id = new_row.id or fast_id()  # (the column default salts from the OS)
     # Parents first: a trade points at its order.
-    out.statements += await _insert(session, [o for _p, e, *_ in exits for o in e.orders])
-    out.statements += await _insert(session, [t for _p, e, *_ in exits for t in e.trades])
-    out.statements += await _insert(session, executions)
-    out.statements += await _insert(session, notifications)
+    out.statements += await _insert(conn, [o for _p, e, *_ in exits for o in e.orders])
+    out.statements += await _insert(conn, [t for _p, e, *_ in exits for t in e.trades])
+    out.statements += await _insert(conn, executions)
+    out.statements += await _insert(conn, notifications)
     events: list[Event] = []
     for rows_of, told_events in made:  # in the one-by-one order: notification, trade, position
         events.extend(
@@ -395,7 +392,7 @@ async def close_together(
     return out
 
 
-async def _insert(session: AsyncSession, rows: Sequence[Any]) -> int:
+async def _insert(conn: AsyncConnection, rows: Sequence[Any]) -> int:
     """New ORM objects of one class, as the unit of work would insert them but without its
     bookkeeping (they are not read back in this transaction): one multi-row INSERT per set of
     columns given. A column with a default is left out where unset, or None and its type
@@ -414,7 +411,7 @@ async def _insert(session: AsyncSession, rows: Sequence[Any]) -> int:
         }
         groups.setdefault(tuple(values), []).append(values)
     for group in groups.values():
-        await session.execute(sql_insert(model.__table__), group)
+        await conn.execute(sql_insert(model.__table__), group)
     return len(groups)
 
 
@@ -476,7 +473,7 @@ _BALANCES_SQL = text(
 )
 
 
-async def _write_positions(session: AsyncSession, positions: list[Position]) -> int:
+async def _write_positions(conn: AsyncConnection, positions: list[Position]) -> int:
     """Every changed position in one statement."""
     if not positions:
         return 0
@@ -487,11 +484,11 @@ async def _write_positions(session: AsyncSession, positions: list[Position]) -> 
             params[n].append(getattr(p, n))
         touched = get_history(p, "updated_at").has_changes()
         params["stamped"].append(p.updated_at if touched else None)
-    await session.execute(_POSITIONS_SQL, params)
+    await conn.execute(_POSITIONS_SQL, params)
     return 1
 
 
-async def _write_balances(session: AsyncSession, balances: list[BotBalance]) -> int:
+async def _write_balances(conn: AsyncConnection, balances: list[BotBalance]) -> int:
     if not balances:
         return 0
     params = {
@@ -499,5 +496,5 @@ async def _write_balances(session: AsyncSession, balances: list[BotBalance]) -> 
         "amount": [r.amount for r in balances],
         "locked": [r.locked for r in balances],
     }
-    await session.execute(_BALANCES_SQL, params)
+    await conn.execute(_BALANCES_SQL, params)
     return 1

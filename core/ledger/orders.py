@@ -19,7 +19,7 @@ later by asking the exchange for that client id.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -91,13 +91,15 @@ def _result(order: Order, fills: Sequence[AppliedFill] = ()) -> OrderResult:
 class OrderDesk:
     ledger: Ledger = field(default_factory=Ledger)
     clock: Clock = SYSTEM_CLOCK
+    new_id: Callable[[], str] = new_id
+    """Ids of the orders it writes (see ``Ledger.new_id``)."""
 
     def _row(
         self, wallet: WalletInfo, pair: Pair, request: OrderRequest, status: OrderStatus
     ) -> Order:
         now = self.clock.now()
         return Order(
-            id=new_id(),
+            id=self.new_id(),
             user_id=wallet.user_id,
             bot_id=wallet.trade_bot_id,
             exchange_id=pair.exchange_id,
