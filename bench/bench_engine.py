@@ -53,7 +53,7 @@ from core.db.models.engine import EngineProcess
 from core.db.models.trading import Position
 from core.engine.exit_state import start_state
 from core.engine.orders import market, submit
-from core.engine.runner import EngineRunner
+from core.engine.runner import EngineRunner, settle_heap
 from core.engine.settings import EngineSettings
 from core.engine.venues import Markets
 from core.market.hub import MarketHubs, PriceHub
@@ -305,6 +305,7 @@ async def latency(
     try:
         if engines:
             await started(db, 1)
+        settle_heap()  # as ``blockbotx engine`` does
         await runner.start()
         await asyncio.sleep(4)  # the fleet is cycling, the holders' stops are watched
         cpu = time.process_time()

@@ -36,7 +36,7 @@ def engine(once: bool, log_format: str, as_json: bool, exits_only: bool) -> None
     if as_json and not once:
         raise click.UsageError("--json goes with --once (a running engine has no summary).")
     headless_logging(log_format)
-    from core.engine.runner import EngineRunner
+    from core.engine.runner import EngineRunner, settle_heap
     from core.engine.settings import EngineSettings
     from core.services.periodic import engine_jobs
 
@@ -62,6 +62,7 @@ def engine(once: bool, log_format: str, as_json: bool, exits_only: bool) -> None
                     f"{report.errors} failed, {report.exits} exit check(s)."
                 )
             return
+        settle_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # SIGHUP too: a closed SSH session must stop the engine as cleanly as Ctrl+C does
