@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -83,7 +84,22 @@ them."""
 QUANTITY = Decimal("0.1")
 STATEMENTS: dict[str, tuple[int, int, int]] = {}  # tag -> (batched statements, batches, exits)
 EXITS_CPU: dict[str, tuple[float, int]] = {}  # tag -> (exits-only process CPU ms, exits)
+GC_PAUSES: dict[str, float] = {}  # tag -> this process's longest garbage collection (ms)
 STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
+
+
+class GcPauses:
+    """The garbage collector's pauses in this process (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.ms: list[float] = []
+        self._start = 0.0
+
+    def timed(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.ms.append((time.perf_counter() - self._start) * 1000)
 
 
 def fleet_specs(n: int) -> list[BotSpec]:
@@ -275,6 +291,7 @@ async def latency(
         exits_only=fleet != "same loop",
     )
     runner = EngineRunner(db, settings=settings, markets=markets)
+    pauses = GcPauses()
     specs = [
         BotSpec(
             f"holder {i}",
@@ -309,9 +326,13 @@ async def latency(
         await runner.start()
         await asyncio.sleep(4)  # the fleet is cycling, the holders' stops are watched
         cpu = time.process_time()
+        gc.callbacks.append(pauses.timed)
         for i in range(1, holders + 1):
             pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * i / 100)
             await asyncio.sleep(0.25)
+        deadline = time.monotonic() + 10  # the walk's last exit, before the burst's tick
+        while runner.watcher.exits < holders and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         singles = list(runner.watcher.latencies_ms)
         pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * (holders + 10) / 100)
         await asyncio.sleep(3)
@@ -319,7 +340,10 @@ async def latency(
         if settings.exits_only:  # the process does nothing else: its CPU is the exits'
             EXITS_CPU[tag] = ((time.process_time() - cpu) * 1000, runner.watcher.exits)
         STATEMENTS[tag] = (runner.watcher.statements, runner.watcher.batches, runner.watcher.exits)
+        GC_PAUSES[tag] = max(pauses.ms, default=0.0)
     finally:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(pauses.timed)
         await runner.stop()
         stop(engines)
     return singles, bursts
@@ -505,6 +529,8 @@ async def main(
                     f"statements ({statements / max(exits, 1):.1f} per exit, "
                     f"{statements / max(batches, 1):.1f} per batch)"
                 )
+        for tag, longest in GC_PAUSES.items():
+            print(f"longest garbage collection in the exits' process ({tag}): {longest:.1f} ms")
         for tag, (cpu_ms, exits) in EXITS_CPU.items():
             print(
                 f"exits-only process CPU ({tag}): {cpu_ms:,.0f} ms for {exits} exits "
