@@ -28,9 +28,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Boolean, DateTime, Integer, String, bindparam, func, select, text, tuple_
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update as sql_update
@@ -131,6 +142,18 @@ _POSITIONS_FOR_UPDATE = (
     .with_for_update(of=Position)
     .execution_options(populate_existing=True)
 )
+_ORDERS = cast(Table, Order.__table__)
+_CANCEL_ORPHANS = (
+    sql_update(_ORDERS)
+    .where(
+        tuple_(_ORDERS.c.wallet_id, _ORDERS.c.pair_id).in_(bindparam("pairs", expanding=True)),
+        _ORDERS.c.status == OrderStatus.OPEN.value,
+        _ORDERS.c.type.in_([OrderType.STOP_LOSS.value, OrderType.TAKE_PROFIT.value]),
+        _ORDERS.c.is_paper.is_(True),
+    )
+    .values(status=OrderStatus.CANCELLED.value, error=ORPHANED, updated_at=bindparam("now"))
+)
+"""Resting stop and take-profit orders of a position the batch closed."""
 
 
 @dataclass
@@ -345,17 +368,7 @@ async def close_together(
     )
     closed = {(o.wallet_id, o.pair_id) for p, e, *_ in exits if e.closed for o in e.orders}
     if closed:
-        orders = Order.__table__.c
-        await conn.execute(
-            sql_update(Order.__table__)
-            .where(
-                tuple_(orders.wallet_id, orders.pair_id).in_(sorted(closed)),
-                orders.status == OrderStatus.OPEN.value,
-                orders.type.in_([OrderType.STOP_LOSS.value, OrderType.TAKE_PROFIT.value]),
-                orders.is_paper.is_(True),
-            )
-            .values(status=OrderStatus.CANCELLED.value, error=ORPHANED, updated_at=ctx.clock.now())
-        )
+        await conn.execute(_CANCEL_ORPHANS, {"pairs": sorted(closed), "now": ctx.clock.now()})
         out.statements += 1
     if not exits:
         return out

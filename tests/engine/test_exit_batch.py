@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, inspect, select
 
+from core.brokers.types import OrderRequest, OrderStatus, OrderType, Side
 from core.db.models.bots import Bot, BotBalance, Execution
 from core.db.models.notifications import Notification
 from core.db.models.trading import Order, Position, Trade
 from core.engine.exit_batch import close_together
 from core.engine.exits import apply_exit
+from core.engine.orders import submit
 from core.engine.runner import EngineRunner
 from core.engine.venues import PAPER_FEED
 from tests.engine.support import START, World, world
@@ -255,3 +258,40 @@ async def test_a_batch_costs_a_few_statements_however_many_it_closes(db) -> None
     assert together <= 12, seen
     assert together < single * 8 / 10
     print(f"one exit alone: {single} statements; 8 exits together: {together}")
+
+
+async def test_a_batch_cancels_the_resting_orders_of_a_position_it_closes(db) -> None:  # type: ignore[no-untyped-def]
+    """A resting stop order on the pair of a position the batch closes is cancelled as an
+    orphan, with the row the one-by-one path writes."""
+    w, ids = await entered(db, [{"stop_loss_percent": "2"}])
+    runner = w.runner()
+    async with db.sessions.begin() as s:
+        bot = await s.get(Bot, ids[0])
+        assert bot is not None
+        venue = await runner.ctx.venue(s, ids[0], bot.user_id, True)
+        resting = await submit(
+            s,
+            runner.ctx.desk,
+            venue,
+            OrderRequest(
+                BTC, Side.SELL, OrderType.STOP_LOSS, Decimal("0.0001"), stop_price=Decimal("50")
+            ),
+        )
+    assert resting.status is OrderStatus.OPEN
+    found = await breached(w, runner, "98.00")
+    now = w.clock.now()
+    async with w.db.sessions() as s, s.begin():
+        (watched, ticker) = found[0]
+        assert await apply_exit(runner.ctx, s, watched.position_id, ticker.last, now)
+        one_by_one = await snapshot(s)
+        await s.rollback()
+    runner = w.runner()
+    found = await breached(w, runner, "98.00", again=True)
+    async with db.sessions() as s, s.begin():
+        batch = await close_together(runner.ctx, s, found, now)
+        together = await snapshot(s)
+        await s.rollback()
+    assert len(batch.done) == 1 and batch.one_by_one == []
+    assert any("Cancelled: the position was closed." in o for o in together["orders"])
+    for table in one_by_one:
+        assert together[table] == one_by_one[table], differences(together, one_by_one, table)
