@@ -16,8 +16,9 @@
    exits are closed here by an engine in the exits-only role (``--exits-only``) — and, for
    comparison, the old way: one engine here cycling the fleet and closing the exits in one event
    loop. The holders' BTC is pinned far under the simulated market's, so the spawned engine
-   (which prices BTC there) never closes one itself. The exits-only process's CPU during the
-   walk is printed too: unlike wall time it hardly depends on what else the machine runs.
+   (which prices BTC there) never closes one itself. The CPU time of each batch of exits in the
+   exits-only role is printed too (and the longest garbage collection): unlike wall time it
+   hardly depends on what else the machine runs.
 
 Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
 dropped by the script.
@@ -83,7 +84,7 @@ which prices BTC there, never sees their stops breached: only the exits measured
 them."""
 QUANTITY = Decimal("0.1")
 STATEMENTS: dict[str, tuple[int, int, int]] = {}  # tag -> (batched statements, batches, exits)
-EXITS_CPU: dict[str, tuple[float, int]] = {}  # tag -> (exits-only process CPU ms, exits)
+BATCH_CPU: dict[str, list[tuple[int, float]]] = {}  # tag -> (positions, CPU ms) of each batch
 GC_PAUSES: dict[str, float] = {}  # tag -> this process's longest garbage collection (ms)
 STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
 
@@ -325,7 +326,6 @@ async def latency(
         settle_heap()  # as ``blockbotx engine`` does
         await runner.start()
         await asyncio.sleep(4)  # the fleet is cycling, the holders' stops are watched
-        cpu = time.process_time()
         gc.callbacks.append(pauses.timed)
         for i in range(1, holders + 1):
             pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * i / 100)
@@ -337,8 +337,8 @@ async def latency(
         pinned.pinned["BTC/USDT"] = P0 * (1 - STEP * (holders + 10) / 100)
         await asyncio.sleep(3)
         bursts = list(runner.watcher.latencies_ms)[len(singles) :]
-        if settings.exits_only:  # the process does nothing else: its CPU is the exits'
-            EXITS_CPU[tag] = ((time.process_time() - cpu) * 1000, runner.watcher.exits)
+        if settings.exits_only:  # nothing else runs on its loop: the CPU is the batches'
+            BATCH_CPU[tag] = list(runner.watcher.batch_cpu_ms)
         STATEMENTS[tag] = (runner.watcher.statements, runner.watcher.batches, runner.watcher.exits)
         GC_PAUSES[tag] = max(pauses.ms, default=0.0)
     finally:
@@ -531,11 +531,13 @@ async def main(
                 )
         for tag, longest in GC_PAUSES.items():
             print(f"longest garbage collection in the exits' process ({tag}): {longest:.1f} ms")
-        for tag, (cpu_ms, exits) in EXITS_CPU.items():
+        for tag, batches in BATCH_CPU.items():  # unlike wall time, hardly load-dependent
+            ones = [ms for n, ms in batches if n == 1]
+            largest = max(batches, default=(0, float("nan")))
             print(
-                f"exits-only process CPU ({tag}): {cpu_ms:,.0f} ms for {exits} exits "
-                f"({cpu_ms / max(exits, 1):.1f} ms per exit, with its 20 polls a second and "
-                "band reloads; unlike wall time it hardly depends on the load)"
+                f"CPU of a batch in the exits-only process ({tag}): one exit p50 "
+                f"{pct(ones, 0.5):.1f} ms, p99 {pct(ones, 0.99):.1f} ms ({len(ones)} batches); "
+                f"the largest batch, {largest[0]} exits: {largest[1]:.1f} ms"
             )
     finally:
         await db.dispose()

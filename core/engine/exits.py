@@ -133,6 +133,9 @@ class ExitWatcher:
         self.statements = 0
         """Statements the batched exits sent (``exit_batch.Batched.statements``)."""
         self.latencies_ms: deque[float] = deque(maxlen=10_000)
+        self.batch_cpu_ms: deque[tuple[int, float]] = deque(maxlen=10_000)
+        """(positions, this thread's CPU ms) of each batch, to its commit. In an exits-only
+        process that is the batch's own cost (nothing else runs); elsewhere cycles add theirs."""
 
     @property
     def symbols(self) -> dict[str, set[str]]:
@@ -269,9 +272,11 @@ class ExitWatcher:
         from core.engine.exit_batch import close_together
 
         try:
+            cpu = time.thread_time()
             async with self.ctx.db.sessions() as session, session.begin():
                 batch = await close_together(self.ctx, session, found, now)
             done = time.perf_counter()
+            self.batch_cpu_ms.append((len(found), (time.thread_time() - cpu) * 1000))
         except ServiceError as exc:
             log.warning("batched exits failed (%s): one by one instead", exc)
             return found
