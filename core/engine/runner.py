@@ -190,7 +190,7 @@ class EngineRunner:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._tasks = self._schedulers = []
+            self._tasks, self._schedulers = [], []
         try:
             await asyncio.wait_for(self._release(), timeout=2.0)
         except Exception as exc:  # the database is away: the leases expire on their own
