@@ -9,6 +9,11 @@ While signed in the app listens: a ``PgListener`` brings other processes' events
 ``core.events.bus``, screens subscribe to what they show, and the listener's "connection"
 events drive the reconnecting banner. A timer checks every 30 s that the session wasn't ended
 elsewhere. On exit the listener is closed and the database engine disposed.
+
+``blockbotx`` gives the app a way to open its database rather than an open one
+(``open_database``): the sign-in screen is drawn first and the database (SQLAlchemy's import,
+the embedded server, pending migrations) opens behind it, while the user types; signing in
+waits for it (``database()``). Nothing the sign-in screen imports loads SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ import gc
 import importlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -31,12 +37,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.clock import Clock
-from core.db.engine import Database, connect_raw, listen_url
 from core.errors import ServiceError
-from core.events import PgListener, Subscription, bus
 from core.paths import config_dir
 from core.security.device import Device, current_device
-from core.services.actor import Actor
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.remembered import RememberedSession, SessionMemory
 from themes import DEFAULT_THEME, THEMES
@@ -47,14 +50,25 @@ from tui.screens.base import LIVE_GROUP, BaseScreen
 from tui.screens.login import LoginScreen, services
 
 if TYPE_CHECKING:
+    from core.db.engine import Database
     from core.engine.runner import EngineRunner
     from core.engine.venues import Markets
+    from core.events import PgListener, Subscription
+    from core.services.actor import Actor
     from core.services.sessions import AccountInfo, AuthSession
     from core.services.trading import TradingContext
 
 log = logging.getLogger(__name__)
 SESSION_CHECK_SECONDS = 30
 SIGN_IN = "sign-in"
+
+DatabaseOpener = Callable[[Callable[[str], None]], Awaitable[tuple["Database", bool]]]
+"""Opens the app's database behind the sign-in screen, telling the user what it is doing
+(``say``): the database, and whether the reference data still needs refreshing."""
+
+
+class DatabaseNotOpen(RuntimeError):
+    """``app.db`` before the database opened (``await app.database()`` waits for it)."""
 
 
 def _nav_bindings() -> list[Binding]:
@@ -92,8 +106,9 @@ class BlockbotXApp(App[None]):
 
     def __init__(
         self,
-        db: Database,
+        db: Database | None = None,
         *,
+        open_database: DatabaseOpener | None = None,
         started_at: float | None = None,
         auth: AuthConfig = DEFAULT_AUTH,
         device: Device | None = None,
@@ -106,11 +121,16 @@ class BlockbotXApp(App[None]):
         refresh_reference_data: bool = False,
     ) -> None:
         super().__init__()
-        self.db = db
+        assert (db is None) != (open_database is None), "a database, or a way to open one"
+        self._db = db
+        self._open_database = open_database
+        self._db_open = asyncio.Event()
+        if db is not None:
+            self._db_open.set()
         self.auth = auth
         self.clock: Clock = clock or auth.clock
         self.device = device or current_device()
-        self.remembered: SessionMemory = remembered or RememberedSession(db.url)
+        self._remembered = remembered  # None: this database's, made once it is open
         self.actor: Actor | None = None
         self.account: AccountInfo | None = None
         self.user_zone: tzinfo | None = None  # the signed-in user's, for showing times
@@ -143,6 +163,29 @@ class BlockbotXApp(App[None]):
         for destination in navigation.SCREENS:
             self.add_mode(destination.id, self._mode_screen(destination))
 
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise DatabaseNotOpen("the database is still opening: await app.database()")
+        return self._db
+
+    async def database(self) -> Database:
+        """The database, once open (at once, unless it is still opening behind sign-in)."""
+        await self._db_open.wait()
+        return self.db
+
+    @property
+    def remembered(self) -> SessionMemory:
+        if self._remembered is None:  # one entry per OS user and database: needs its URL
+            self._remembered = RememberedSession(self.db.url)
+        return self._remembered
+
+    @property
+    def remembers_sign_in(self) -> bool:
+        """Whether sign-in offers "Remember me" (never in a browser), known before the
+        database is open."""
+        return self._remembered is None or self._remembered.enabled
+
     def _load_screen_css(self, screen: Screen) -> None:
         stylesheet.load_screen_css(self, screen)  # without restyling every screen
 
@@ -163,8 +206,31 @@ class BlockbotXApp(App[None]):
             log.warning(problem)
             self.notify(problem, severity="warning", timeout=10)
         self._resume()
+
+    @work(group="database")
+    async def _open(self) -> None:
+        """The database, behind the sign-in screen's first frame (``open_database``); when it
+        can't be opened the app ends with the reason, as ``blockbotx`` did before starting."""
+        opener, self._open_database = self._open_database, None
+        if opener is not None:
+            notice = self.screen.query_one("#notice", Static)
+            shown = str(notice.render())
+
+            def say(what: str) -> None:
+                notice.update(what or shown)
+
+            try:
+                self._db, refresh = await opener(say)
+            except Exception as exc:
+                log.warning("the database could not be opened", exc_info=True)
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.exit(return_code=1, message=Text.assemble(("error:", "bold red"), " ", reason))
+                return
+            say("")
+            self._refresh_reference_data = self._refresh_reference_data or refresh
+            self._db_open.set()
         if self._refresh_reference_data:
-            self.call_after_refresh(self._reference_data)
+            self._reference_data()
 
     @work(group="reference-data")
     async def _reference_data(self) -> None:
@@ -183,11 +249,11 @@ class BlockbotXApp(App[None]):
         login = LoginScreen()
         await self.push_screen(login)
         gc.freeze()  # see _preload_screens
-        self.call_after_refresh(self._preload_css)
-        self.run_worker(self._preload_home, thread=True, group="warm-up")
+        self.call_after_refresh(self._behind_first_frame)
         log.info(
             "start-up to first screen: %.0f ms", (time.perf_counter() - self._started_at) * 1000
         )
+        await self.database()
         token = await asyncio.to_thread(self.remembered.load)
         if not token or self.actor is not None:
             return
@@ -206,6 +272,13 @@ class BlockbotXApp(App[None]):
             self.signed_in(session, remember=True)
         else:
             notice.update("")
+
+    def _behind_first_frame(self) -> None:
+        """Once the sign-in screen is drawn: the database opens, then what signing in shows is
+        loaded, while the user types."""
+        self._open()
+        self._preload_css()
+        self.run_worker(self._preload_home, thread=True, group="warm-up")
 
     @work(group="warm-up-css")
     async def _preload_css(self) -> None:
@@ -294,6 +367,8 @@ class BlockbotXApp(App[None]):
     # -- live data ------------------------------------------------------------------------------
 
     async def _start_live(self, actor: Actor) -> None:
+        from core.events import bus
+
         await self._start_engine()
         self._events = bus.subscribe(user_id=actor.user_id, kinds={"connection"})
         self._follow_connection(self._events)
@@ -301,6 +376,9 @@ class BlockbotXApp(App[None]):
 
         start_toasts(self, actor.user_id)  # new notifications pop up on any screen
         if self._listen and self._listener is None:
+            from core.db.engine import connect_raw, listen_url
+            from core.events import PgListener
+
             url = listen_url(self.db.url)
             self._listener = PgListener(lambda: connect_raw(url))
             self._listener.start()
@@ -516,4 +594,5 @@ class BlockbotXApp(App[None]):
             await self._stop_engine()  # the cycle in flight finishes; leases are given back
         if self._markets is not None:
             await self._markets.hubs.close()
-        await self.db.dispose()
+        if self._db is not None:
+            await self._db.dispose()

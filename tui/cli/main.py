@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from core.db.engine import Database
     from tui.app import BlockbotXApp
 
 SUBCOMMANDS = {
@@ -132,7 +135,10 @@ def cli(ctx: click.Context, no_engine: bool, strategy_paths: tuple[str, ...], se
 
 
 def open_dashboard(*, engine: bool = True, served: bool = False) -> None:
-    dashboard(engine=engine, served=served).run()
+    app = dashboard(engine=engine, served=served)
+    app.run()
+    if app.return_code:  # the database could not be opened (the reason is printed)
+        raise SystemExit(app.return_code)
 
 
 def in_a_browser(served: bool = False) -> bool:
@@ -141,36 +147,48 @@ def in_a_browser(served: bool = False) -> bool:
 
 
 def dashboard(*, engine: bool = True, served: bool = False) -> BlockbotXApp:
-    """The app ``blockbotx`` runs, on a database checked and migrated (bench/ runs it too).
-    Served to a browser, it never remembers a session: the OS user is the server's."""
-    import asyncio
-
-    from core.db.engine import DatabaseUnavailable
-    from tui.cli.runtime import connect, fail, ready, setup_logging
-
-    setup_logging()
-    db = connect()
-
-    async def _prepare() -> bool:
-        seeded = await ready(db, seed=False)  # the app refreshes it behind the login screen
-        await db.engine.dispose()  # the app runs its own event loop; drop this loop's connections
-        return seeded
-
-    try:
-        seeded = asyncio.run(_prepare())
-    except DatabaseUnavailable as exc:
-        fail(str(exc))
+    """The app ``blockbotx`` runs (bench/ runs it too). Its database opens behind the sign-in
+    screen (``open_database``): checked and migrated, as every command's is. Served to a
+    browser, it never remembers a session: the OS user is the server's."""
     from core.config import get_settings
     from core.services.remembered import NotRemembered
     from tui.app import BlockbotXApp
+    from tui.cli.runtime import setup_logging
 
+    setup_logging()
     return BlockbotXApp(
-        db,
+        open_database=open_database,
         remembered=NotRemembered() if in_a_browser(served) else None,
         engine=engine,
         keymap_overrides=dict(get_settings().keymap),
-        refresh_reference_data=not seeded,
     )
+
+
+async def open_database(say: Callable[[str], None]) -> tuple[Database, bool]:
+    """The configured database (the embedded server started if needed), reachable and
+    migrated, and whether the reference data still needs its refresh; off the event loop
+    where it blocks (SQLAlchemy's import, the embedded server's start)."""
+    import asyncio
+
+    from tui.cli.runtime import ready
+
+    def _open() -> Database:
+        from core.config import ConfigError
+        from core.db.engine import DatabaseUnavailable
+        from core.db.engine import open_database as open_configured
+
+        try:
+            return open_configured()
+        except (ConfigError, DatabaseUnavailable):
+            raise
+        except Exception as exc:  # pgserver start-up failures arrive as assorted exceptions
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL: {reason}") from None
+
+    say("Opening the database…")
+    db = await asyncio.to_thread(_open)
+    seeded = await ready(db, seed=False, say=say)  # the app refreshes it behind the login screen
+    return db, not seeded
 
 
 def main() -> None:
