@@ -25,6 +25,7 @@ import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
@@ -62,9 +63,21 @@ log = logging.getLogger(__name__)
 SESSION_CHECK_SECONDS = 30
 SIGN_IN = "sign-in"
 
-DatabaseOpener = Callable[[Callable[[str], None]], Awaitable[tuple["Database", bool]]]
+
+@dataclass(frozen=True)
+class Opened:
+    """What ``blockbotx`` loads behind the sign-in screen (``DatabaseOpener``)."""
+
+    db: Database
+    refresh_reference_data: bool = False
+    """The database was just created or migrated: help center, templates… are refreshed."""
+    keymap_overrides: dict[str, object] | None = None
+    """The configured ``[keymap]``, when the settings were read there too."""
+
+
+DatabaseOpener = Callable[[Callable[[str], None]], Awaitable[Opened]]
 """Opens the app's database behind the sign-in screen, telling the user what it is doing
-(``say``): the database, and whether the reference data still needs refreshing."""
+(``say``)."""
 
 
 class DatabaseNotOpen(RuntimeError):
@@ -153,15 +166,24 @@ class BlockbotXApp(App[None]):
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
         stylesheet.install(self)  # every screen's CSS, parsed once (with this theme's colours)
-        resolved = keymap.resolve(keymap_overrides or {}, keymap.known_ids(self.BINDINGS))
-        self._keymap_problems = resolved.problems
+        self._keymap_problems = self._use_keymap(keymap_overrides or {})
+        for destination in navigation.SCREENS:
+            self.add_mode(destination.id, self._mode_screen(destination))
+
+    def _use_keymap(self, overrides: dict[str, object]) -> list[str]:
+        """The user's key overrides; what was wrong with them, for a warning."""
+        resolved = keymap.resolve(overrides, keymap.known_ids(self.BINDINGS))
         self.set_keymap(resolved.bindings)
         self.nav_keys = {
             d.id: resolved.bindings.get(d.binding_id, d.key).split(",")[0]
             for d in navigation.SCREENS
         }
-        for destination in navigation.SCREENS:
-            self.add_mode(destination.id, self._mode_screen(destination))
+        return list(resolved.problems)
+
+    def _warn(self, problems: list[str]) -> None:
+        for problem in problems:
+            log.warning(problem)
+            self.notify(problem, severity="warning", timeout=10)
 
     @property
     def db(self) -> Database:
@@ -202,9 +224,7 @@ class BlockbotXApp(App[None]):
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         self.set_interval(SESSION_CHECK_SECONDS, self._check_session)
-        for problem in (*self._theme_problems, *self._keymap_problems):
-            log.warning(problem)
-            self.notify(problem, severity="warning", timeout=10)
+        self._warn([*self._theme_problems, *self._keymap_problems])
         self._resume()
 
     @work(group="database")
@@ -220,14 +240,17 @@ class BlockbotXApp(App[None]):
                 notice.update(what or shown)
 
             try:
-                self._db, refresh = await opener(say)
+                opened = await opener(say)
             except Exception as exc:
                 log.warning("the database could not be opened", exc_info=True)
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 self.exit(return_code=1, message=Text.assemble(("error:", "bold red"), " ", reason))
                 return
             say("")
-            self._refresh_reference_data = self._refresh_reference_data or refresh
+            if opened.keymap_overrides is not None:
+                self._warn(self._use_keymap(opened.keymap_overrides))
+            self._db = opened.db
+            self._refresh_reference_data |= opened.refresh_reference_data
             self._db_open.set()
         if self._refresh_reference_data:
             self._reference_data()

@@ -19,7 +19,7 @@ from core.services import accounts
 from core.services.remembered import RememberedSession
 from tests.tui.auth_helpers import DEVICE, PASSWORD, make_auth, type_into, wait_for
 from tests.waiting import wait_until
-from tui.app import BlockbotXApp
+from tui.app import BlockbotXApp, Opened
 from tui.screens.login import LoginScreen
 from tui.screens.overview import OverviewScreen
 
@@ -45,11 +45,11 @@ async def test_sign_in_waits_for_the_database_opening_behind_the_screen(
     release = asyncio.Event()
     asked: list[str] = []
 
-    async def opener(say: Callable[[str], None]) -> tuple[Database, bool]:
+    async def opener(say: Callable[[str], None]) -> Opened:
         asked.append("open")
         say("Opening the database…")
         await release.wait()
-        return Database(migrated_url), False
+        return Opened(Database(migrated_url))
 
     app = opening_app(migrated_url, tmp_path, opener, auth)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -73,7 +73,7 @@ async def test_sign_in_waits_for_the_database_opening_behind_the_screen(
 async def test_a_database_that_cannot_be_opened_ends_the_app_with_the_reason(
     migrated_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    async def opener(say: Callable[[str], None]) -> tuple[Database, bool]:
+    async def opener(say: Callable[[str], None]) -> Opened:
         raise DatabaseUnavailable("cannot reach the database at nowhere: refused")
 
     app = opening_app(migrated_url, tmp_path, opener, make_auth())
@@ -84,12 +84,15 @@ async def test_a_database_that_cannot_be_opened_ends_the_app_with_the_reason(
 
 
 def test_the_sign_in_screen_loads_no_database_layer() -> None:
-    """What ``blockbotx`` imports before its first frame leaves SQLAlchemy and asyncpg (about
-    a second of start-up) to the database opening behind the sign-in screen."""
+    """What ``blockbotx`` loads before its first frame leaves the settings' pydantic-settings,
+    SQLAlchemy and asyncpg (together longer than Textual's own start) to the opening behind the
+    sign-in screen."""
     code = (
         "import sys\n"
-        "import tui.cli.main, tui.app, tui.screens.login\n"
-        "print(sorted(m for m in ('sqlalchemy', 'asyncpg') if m in sys.modules))\n"
+        "from tui.cli.main import dashboard\n"
+        "import tui.screens.login\n"
+        "dashboard(engine=False)\n"
+        "print(sorted(m for m in ('sqlalchemy', 'asyncpg', 'pydantic_settings') if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],

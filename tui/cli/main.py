@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from core.db.engine import Database
-    from tui.app import BlockbotXApp
+    from tui.app import BlockbotXApp, Opened
 
 SUBCOMMANDS = {
     "api": "tui.cli.api:api_group",
@@ -147,38 +147,42 @@ def in_a_browser(served: bool = False) -> bool:
 
 
 def dashboard(*, engine: bool = True, served: bool = False) -> BlockbotXApp:
-    """The app ``blockbotx`` runs (bench/ runs it too). Its database opens behind the sign-in
-    screen (``open_database``): checked and migrated, as every command's is. Served to a
-    browser, it never remembers a session: the OS user is the server's."""
-    from core.config import get_settings
+    """The app ``blockbotx`` runs (bench/ runs it too). Its settings and database load behind
+    the sign-in screen (``open_database``): the database checked and migrated, as every
+    command's is. Served to a browser, it never remembers a session: the OS user is the
+    server's."""
     from core.services.remembered import NotRemembered
     from tui.app import BlockbotXApp
-    from tui.cli.runtime import setup_logging
 
-    setup_logging()
     return BlockbotXApp(
         open_database=open_database,
         remembered=NotRemembered() if in_a_browser(served) else None,
         engine=engine,
-        keymap_overrides=dict(get_settings().keymap),
     )
 
 
-async def open_database(say: Callable[[str], None]) -> tuple[Database, bool]:
-    """The configured database (the embedded server started if needed), reachable and
-    migrated, and whether the reference data still needs its refresh; off the event loop
-    where it blocks (SQLAlchemy's import, the embedded server's start)."""
+async def open_database(say: Callable[[str], None]) -> Opened:
+    """The settings (logging set up, the ``[keymap]``) and the configured database (the
+    embedded server started if needed), reachable and migrated; off the event loop where they
+    block (pydantic-settings' and SQLAlchemy's imports, the embedded server's start)."""
     import asyncio
 
-    from tui.cli.runtime import ready
+    from tui.app import Opened
 
-    def _open() -> Database:
-        from core.config import ConfigError
+    def _open() -> tuple[Database, dict[str, object]]:
+        # Every import here, in the thread: on the event loop they would stall the sign-in
+        # screen as long as they take.
+        from core import logs
+        from core.config import ConfigError, get_settings
+        from core.db import migrate  # noqa: F401 - for ``ready`` below, loaded here
         from core.db.engine import DatabaseUnavailable
         from core.db.engine import open_database as open_configured
+        from tui.cli import runtime  # noqa: F401 - likewise
 
+        settings = get_settings()
+        logs.setup(settings.log_level)
         try:
-            return open_configured()
+            return open_configured(settings), dict(settings.keymap)
         except (ConfigError, DatabaseUnavailable):
             raise
         except Exception as exc:  # pgserver start-up failures arrive as assorted exceptions
@@ -186,9 +190,11 @@ async def open_database(say: Callable[[str], None]) -> tuple[Database, bool]:
             raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL: {reason}") from None
 
     say("Opening the database…")
-    db = await asyncio.to_thread(_open)
+    db, keymap = await asyncio.to_thread(_open)
+    from tui.cli.runtime import ready
+
     seeded = await ready(db, seed=False, say=say)  # the app refreshes it behind the login screen
-    return db, not seeded
+    return Opened(db, refresh_reference_data=not seeded, keymap_overrides=keymap)
 
 
 def main() -> None:
