@@ -23,6 +23,7 @@ import contextlib
 import gc
 import importlib
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -521,13 +522,19 @@ class BlockbotXApp(App[None]):
         """A screen's text field has the focus (a dialog's Esc cancels it, the / filter's
         clears it: those keep their own)."""
         from textual.screen import ModalScreen
-        from textual.widgets import Input, TextArea
+        from textual.widgets import Input
 
         from tui.widgets.filter_bar import FilterBar
 
+        fields: tuple[type, ...] = (Input,)
+        # A TextArea has the focus only once its module is loaded: importing it here, for the
+        # footer's first bindings, cost the sign-in screen's first frame ~50 ms.
+        text_area = sys.modules.get("textual.widgets._text_area")
+        if text_area is not None:
+            fields += (text_area.TextArea,)
         focused = self.focused
         return (
-            isinstance(focused, Input | TextArea)
+            isinstance(focused, fields)
             and not isinstance(focused, FilterBar)
             and not isinstance(self.screen, ModalScreen)
         )
