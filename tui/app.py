@@ -253,6 +253,7 @@ class BlockbotXApp(App[None]):
             self._db = opened.db
             self._refresh_reference_data |= opened.refresh_reference_data
             self._db_open.set()
+        self._preload_css()
         if self._refresh_reference_data:
             self._reference_data()
 
@@ -297,11 +298,10 @@ class BlockbotXApp(App[None]):
             notice.update("")
 
     def _behind_first_frame(self) -> None:
-        """Once the sign-in screen is drawn: the database opens, then what signing in shows is
-        loaded, while the user types."""
+        """Once the sign-in screen is drawn: the database opens, then the screens' CSS is
+        parsed, then what signing in shows is imported, while the user types. One after the
+        other: each competes with the keyboard for the interpreter."""
         self._open()
-        self._preload_css()
-        self.run_worker(self._preload_home, thread=True, group="warm-up")
 
     @work(group="warm-up-css")
     async def _preload_css(self) -> None:
@@ -314,6 +314,7 @@ class BlockbotXApp(App[None]):
                 )
         except Exception:  # only an optimisation: a first visit reads its own
             log.warning("screens' CSS not preloaded", exc_info=True)
+        self.run_worker(self._preload_home, thread=True, group="warm-up")
 
     def signed_in(self, session: AuthSession, *, remember: bool) -> None:
         self.actor, self.account = session.actor, session.account
@@ -528,9 +529,10 @@ class BlockbotXApp(App[None]):
         fields: tuple[type, ...] = (Input,)
         # A TextArea has the focus only once its module is loaded: importing it here, for the
         # footer's first bindings, cost the sign-in screen's first frame ~50 ms.
-        text_area = sys.modules.get("textual.widgets._text_area")
+        # (``getattr``: another thread may be importing it, the class not defined yet)
+        text_area = getattr(sys.modules.get("textual.widgets._text_area"), "TextArea", None)
         if text_area is not None:
-            fields += (text_area.TextArea,)
+            fields += (text_area,)
         focused = self.focused
         return (
             isinstance(focused, fields)
