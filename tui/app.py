@@ -9,6 +9,11 @@ While signed in the app listens: a ``PgListener`` brings other processes' events
 ``core.events.bus``, screens subscribe to what they show, and the listener's "connection"
 events drive the reconnecting banner. A timer checks every 30 s that the session wasn't ended
 elsewhere. On exit the listener is closed and the database engine disposed.
+
+``blockbotx`` gives the app a way to open its database rather than an open one
+(``open_database``): the sign-in screen is drawn first and the database (SQLAlchemy's import,
+the embedded server, pending migrations) opens behind it, while the user types; signing in
+waits for it (``database()``). Nothing the sign-in screen imports loads SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ import contextlib
 import gc
 import importlib
 import logging
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -31,12 +39,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.clock import Clock
-from core.db.engine import Database, connect_raw, listen_url
 from core.errors import ServiceError
-from core.events import PgListener, Subscription, bus
 from core.paths import config_dir
 from core.security.device import Device, current_device
-from core.services.actor import Actor
 from core.services.authconfig import DEFAULT_AUTH, AuthConfig
 from core.services.remembered import RememberedSession, SessionMemory
 from themes import DEFAULT_THEME, THEMES
@@ -47,14 +52,37 @@ from tui.screens.base import LIVE_GROUP, BaseScreen
 from tui.screens.login import LoginScreen, services
 
 if TYPE_CHECKING:
+    from core.db.engine import Database
     from core.engine.runner import EngineRunner
     from core.engine.venues import Markets
+    from core.events import PgListener, Subscription
+    from core.services.actor import Actor
     from core.services.sessions import AccountInfo, AuthSession
     from core.services.trading import TradingContext
 
 log = logging.getLogger(__name__)
 SESSION_CHECK_SECONDS = 30
 SIGN_IN = "sign-in"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What ``blockbotx`` loads behind the sign-in screen (``DatabaseOpener``)."""
+
+    db: Database
+    refresh_reference_data: bool = False
+    """The database was just created or migrated: help center, templates… are refreshed."""
+    keymap_overrides: dict[str, object] | None = None
+    """The configured ``[keymap]``, when the settings were read there too."""
+
+
+DatabaseOpener = Callable[[Callable[[str], None]], Awaitable[Opened]]
+"""Opens the app's database behind the sign-in screen, telling the user what it is doing
+(``say``)."""
+
+
+class DatabaseNotOpen(RuntimeError):
+    """``app.db`` before the database opened (``await app.database()`` waits for it)."""
 
 
 def _nav_bindings() -> list[Binding]:
@@ -92,8 +120,9 @@ class BlockbotXApp(App[None]):
 
     def __init__(
         self,
-        db: Database,
+        db: Database | None = None,
         *,
+        open_database: DatabaseOpener | None = None,
         started_at: float | None = None,
         auth: AuthConfig = DEFAULT_AUTH,
         device: Device | None = None,
@@ -106,11 +135,16 @@ class BlockbotXApp(App[None]):
         refresh_reference_data: bool = False,
     ) -> None:
         super().__init__()
-        self.db = db
+        assert (db is None) != (open_database is None), "a database, or a way to open one"
+        self._db = db
+        self._open_database = open_database
+        self._db_open = asyncio.Event()
+        if db is not None:
+            self._db_open.set()
         self.auth = auth
         self.clock: Clock = clock or auth.clock
         self.device = device or current_device()
-        self.remembered: SessionMemory = remembered or RememberedSession(db.url)
+        self._remembered = remembered  # None: this database's, made once it is open
         self.actor: Actor | None = None
         self.account: AccountInfo | None = None
         self.user_zone: tzinfo | None = None  # the signed-in user's, for showing times
@@ -133,15 +167,47 @@ class BlockbotXApp(App[None]):
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
         stylesheet.install(self)  # every screen's CSS, parsed once (with this theme's colours)
-        resolved = keymap.resolve(keymap_overrides or {}, keymap.known_ids(self.BINDINGS))
-        self._keymap_problems = resolved.problems
+        self._keymap_problems = self._use_keymap(keymap_overrides or {})
+        for destination in navigation.SCREENS:
+            self.add_mode(destination.id, self._mode_screen(destination))
+
+    def _use_keymap(self, overrides: dict[str, object]) -> list[str]:
+        """The user's key overrides; what was wrong with them, for a warning."""
+        resolved = keymap.resolve(overrides, keymap.known_ids(self.BINDINGS))
         self.set_keymap(resolved.bindings)
         self.nav_keys = {
             d.id: resolved.bindings.get(d.binding_id, d.key).split(",")[0]
             for d in navigation.SCREENS
         }
-        for destination in navigation.SCREENS:
-            self.add_mode(destination.id, self._mode_screen(destination))
+        return list(resolved.problems)
+
+    def _warn(self, problems: list[str]) -> None:
+        for problem in problems:
+            log.warning(problem)
+            self.notify(problem, severity="warning", timeout=10)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise DatabaseNotOpen("the database is still opening: await app.database()")
+        return self._db
+
+    async def database(self) -> Database:
+        """The database, once open (at once, unless it is still opening behind sign-in)."""
+        await self._db_open.wait()
+        return self.db
+
+    @property
+    def remembered(self) -> SessionMemory:
+        if self._remembered is None:  # one entry per OS user and database: needs its URL
+            self._remembered = RememberedSession(self.db.url)
+        return self._remembered
+
+    @property
+    def remembers_sign_in(self) -> bool:
+        """Whether sign-in offers "Remember me" (never in a browser), known before the
+        database is open."""
+        return self._remembered is None or self._remembered.enabled
 
     def _load_screen_css(self, screen: Screen) -> None:
         stylesheet.load_screen_css(self, screen)  # without restyling every screen
@@ -159,12 +225,37 @@ class BlockbotXApp(App[None]):
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         self.set_interval(SESSION_CHECK_SECONDS, self._check_session)
-        for problem in (*self._theme_problems, *self._keymap_problems):
-            log.warning(problem)
-            self.notify(problem, severity="warning", timeout=10)
+        self._warn([*self._theme_problems, *self._keymap_problems])
         self._resume()
+
+    @work(group="database")
+    async def _open(self) -> None:
+        """The database, behind the sign-in screen's first frame (``open_database``); when it
+        can't be opened the app ends with the reason, as ``blockbotx`` did before starting."""
+        opener, self._open_database = self._open_database, None
+        if opener is not None:
+            notice = self.screen.query_one("#notice", Static)
+            shown = str(notice.render())
+
+            def say(what: str) -> None:
+                notice.update(what or shown)
+
+            try:
+                opened = await opener(say)
+            except Exception as exc:
+                log.warning("the database could not be opened", exc_info=True)
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.exit(return_code=1, message=Text.assemble(("error:", "bold red"), " ", reason))
+                return
+            say("")
+            if opened.keymap_overrides is not None:
+                self._warn(self._use_keymap(opened.keymap_overrides))
+            self._db = opened.db
+            self._refresh_reference_data |= opened.refresh_reference_data
+            self._db_open.set()
+        self._preload_css()
         if self._refresh_reference_data:
-            self.call_after_refresh(self._reference_data)
+            self._reference_data()
 
     @work(group="reference-data")
     async def _reference_data(self) -> None:
@@ -183,11 +274,10 @@ class BlockbotXApp(App[None]):
         login = LoginScreen()
         await self.push_screen(login)
         gc.freeze()  # see _preload_screens
-        self.call_after_refresh(self._preload_css)
-        self.run_worker(self._preload_home, thread=True, group="warm-up")
-        log.info(
-            "start-up to first screen: %.0f ms", (time.perf_counter() - self._started_at) * 1000
-        )
+        self.call_after_refresh(self._behind_first_frame)
+        first_screen = time.perf_counter() - self._started_at
+        await self.database()  # ``blockbotx`` sets its logging up while opening it
+        log.info("start-up to first screen: %.0f ms", first_screen * 1000)
         token = await asyncio.to_thread(self.remembered.load)
         if not token or self.actor is not None:
             return
@@ -207,6 +297,12 @@ class BlockbotXApp(App[None]):
         else:
             notice.update("")
 
+    def _behind_first_frame(self) -> None:
+        """Once the sign-in screen is drawn: the database opens, then the screens' CSS is
+        parsed, then what signing in shows is imported, while the user types. One after the
+        other: each competes with the keyboard for the interpreter."""
+        self._open()
+
     @work(group="warm-up-css")
     async def _preload_css(self) -> None:
         """Every screen's CSS, parsed behind the first screen (``tui.stylesheet``)."""
@@ -218,6 +314,7 @@ class BlockbotXApp(App[None]):
                 )
         except Exception:  # only an optimisation: a first visit reads its own
             log.warning("screens' CSS not preloaded", exc_info=True)
+        self.run_worker(self._preload_home, thread=True, group="warm-up")
 
     def signed_in(self, session: AuthSession, *, remember: bool) -> None:
         self.actor, self.account = session.actor, session.account
@@ -294,6 +391,8 @@ class BlockbotXApp(App[None]):
     # -- live data ------------------------------------------------------------------------------
 
     async def _start_live(self, actor: Actor) -> None:
+        from core.events import bus
+
         await self._start_engine()
         self._events = bus.subscribe(user_id=actor.user_id, kinds={"connection"})
         self._follow_connection(self._events)
@@ -301,6 +400,9 @@ class BlockbotXApp(App[None]):
 
         start_toasts(self, actor.user_id)  # new notifications pop up on any screen
         if self._listen and self._listener is None:
+            from core.db.engine import connect_raw, listen_url
+            from core.events import PgListener
+
             url = listen_url(self.db.url)
             self._listener = PgListener(lambda: connect_raw(url))
             self._listener.start()
@@ -420,13 +522,20 @@ class BlockbotXApp(App[None]):
         """A screen's text field has the focus (a dialog's Esc cancels it, the / filter's
         clears it: those keep their own)."""
         from textual.screen import ModalScreen
-        from textual.widgets import Input, TextArea
+        from textual.widgets import Input
 
         from tui.widgets.filter_bar import FilterBar
 
+        fields: tuple[type, ...] = (Input,)
+        # A TextArea has the focus only once its module is loaded: importing it here, for the
+        # footer's first bindings, cost the sign-in screen's first frame ~50 ms.
+        # (``getattr``: another thread may be importing it, the class not defined yet)
+        text_area = getattr(sys.modules.get("textual.widgets._text_area"), "TextArea", None)
+        if text_area is not None:
+            fields += (text_area,)
         focused = self.focused
         return (
-            isinstance(focused, Input | TextArea)
+            isinstance(focused, fields)
             and not isinstance(focused, FilterBar)
             and not isinstance(self.screen, ModalScreen)
         )
@@ -516,4 +625,5 @@ class BlockbotXApp(App[None]):
             await self._stop_engine()  # the cycle in flight finishes; leases are given back
         if self._markets is not None:
             await self._markets.hubs.close()
-        await self.db.dispose()
+        if self._db is not None:
+            await self._db.dispose()

@@ -23,9 +23,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from sqlalchemy.exc import DBAPIError
-
-from core.db.engine import DatabaseUnavailable
 from core.errors import ServiceError
 from core.security.vault import VaultError
 
@@ -54,6 +51,11 @@ def failure(exc: Exception) -> tuple[str, Severity]:
     loudly: a refusal is a warning about the request, the rest are errors of the system."""
     if isinstance(exc, ServiceError):
         return str(exc), "warning"
+    # Here, not at the top: the sign-in screen is drawn before SQLAlchemy is loaded.
+    from sqlalchemy.exc import DBAPIError
+
+    from core.db.engine import DatabaseUnavailable
+
     if isinstance(exc, DatabaseUnavailable | OSError | DBAPIError):
         log.warning("database unreachable during a service call", exc_info=exc)
         return UNREACHABLE, "error"

@@ -19,8 +19,6 @@ import logging
 import os
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from core import paths
 from core.security.vault import KEYRING_SERVICE, _keyring_backend_usable
 
@@ -41,6 +39,8 @@ class RememberedSession:
     def __init__(
         self, database_url: str, *, directory: Path | None = None, use_keyring: bool | None = None
     ) -> None:
+        from sqlalchemy.engine import make_url  # not before the sign-in screen's first frame
+
         url = make_url(database_url).set(password=None).render_as_string(hide_password=True)
         self._scope = hashlib.sha256(url.encode()).hexdigest()[:16]
         self._user = _os_user()

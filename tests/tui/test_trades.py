@@ -11,6 +11,7 @@ from textual.widgets import ProgressBar, Select, Static
 from core.db.engine import Database
 from tests.tui.auth_helpers import settle, wait_for
 from tests.tui.dash_helpers import bulk_trades, dashboard, trader
+from tests.waiting import wait_until
 from tui.screens.trades import TradesScreen
 from tui.widgets.table import KeyedTable
 
@@ -123,3 +124,29 @@ async def test_a_new_sort_starts_at_its_first_row(
         await wait_for(pilot, lambda: table.keys[-1] == biggest, what="ascending order")
         await settle(pilot)
         assert table.cursor_row == 0 and table.scroll_y == 0
+
+
+async def test_the_filter_bar_follows_the_first_page_and_slash_waits_for_it(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """The filter bar's fields are mounted once the first page is shown (they took longer to
+    mount than the page to fetch and paint); "/" pressed before they are there still lands in
+    the symbol filter."""
+    seeded = await trader(db)
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        # (wait_until: wait_for would settle, and the page would be there)
+        await wait_until(lambda: isinstance(app.screen, TradesScreen), what="trades")
+        screen = app.screen
+        assert isinstance(screen, TradesScreen)
+        await screen.run_action("filter")  # at once, whether or not the page has arrived
+        await wait_for(
+            pilot, lambda: app.focused is not None and app.focused.id == "f-symbol", what="focus"
+        )
+        table = screen.query_one("#trades", KeyedTable)
+        assert table.row_count == 7  # the trader's manual trades
+        assert (
+            len(screen.query("#filters Select")) == 4 and len(screen.query("#filters Input")) == 3
+        )

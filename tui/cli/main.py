@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from tui.app import BlockbotXApp
+    from collections.abc import Callable
+
+    from core.db.engine import Database
+    from tui.app import BlockbotXApp, Opened
 
 SUBCOMMANDS = {
     "api": "tui.cli.api:api_group",
@@ -132,7 +135,10 @@ def cli(ctx: click.Context, no_engine: bool, strategy_paths: tuple[str, ...], se
 
 
 def open_dashboard(*, engine: bool = True, served: bool = False) -> None:
-    dashboard(engine=engine, served=served).run()
+    app = dashboard(engine=engine, served=served)
+    app.run()
+    if app.return_code:  # the database could not be opened (the reason is printed)
+        raise SystemExit(app.return_code)
 
 
 def in_a_browser(served: bool = False) -> bool:
@@ -141,36 +147,54 @@ def in_a_browser(served: bool = False) -> bool:
 
 
 def dashboard(*, engine: bool = True, served: bool = False) -> BlockbotXApp:
-    """The app ``blockbotx`` runs, on a database checked and migrated (bench/ runs it too).
-    Served to a browser, it never remembers a session: the OS user is the server's."""
-    import asyncio
-
-    from core.db.engine import DatabaseUnavailable
-    from tui.cli.runtime import connect, fail, ready, setup_logging
-
-    setup_logging()
-    db = connect()
-
-    async def _prepare() -> bool:
-        seeded = await ready(db, seed=False)  # the app refreshes it behind the login screen
-        await db.engine.dispose()  # the app runs its own event loop; drop this loop's connections
-        return seeded
-
-    try:
-        seeded = asyncio.run(_prepare())
-    except DatabaseUnavailable as exc:
-        fail(str(exc))
-    from core.config import get_settings
+    """The app ``blockbotx`` runs (bench/ runs it too). Its settings and database load behind
+    the sign-in screen (``open_database``): the database checked and migrated, as every
+    command's is. Served to a browser, it never remembers a session: the OS user is the
+    server's."""
     from core.services.remembered import NotRemembered
     from tui.app import BlockbotXApp
 
     return BlockbotXApp(
-        db,
+        open_database=open_database,
         remembered=NotRemembered() if in_a_browser(served) else None,
         engine=engine,
-        keymap_overrides=dict(get_settings().keymap),
-        refresh_reference_data=not seeded,
     )
+
+
+async def open_database(say: Callable[[str], None]) -> Opened:
+    """The settings (logging set up, the ``[keymap]``) and the configured database (the
+    embedded server started if needed), reachable and migrated; off the event loop where they
+    block (pydantic-settings' and SQLAlchemy's imports, the embedded server's start)."""
+    import asyncio
+
+    from tui.app import Opened
+
+    def _open() -> tuple[Database, dict[str, object]]:
+        # Every import here, in the thread: on the event loop they would stall the sign-in
+        # screen as long as they take.
+        from core import logs
+        from core.config import ConfigError, get_settings
+        from core.db import migrate  # noqa: F401 - for ``ready`` below, loaded here
+        from core.db.engine import DatabaseUnavailable
+        from core.db.engine import open_database as open_configured
+        from tui.cli import runtime  # noqa: F401 - likewise
+
+        settings = get_settings()
+        logs.setup(settings.log_level)
+        try:
+            return open_configured(settings), dict(settings.keymap)
+        except (ConfigError, DatabaseUnavailable):
+            raise
+        except Exception as exc:  # pgserver start-up failures arrive as assorted exceptions
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL: {reason}") from None
+
+    say("Opening the database…")
+    db, keymap = await asyncio.to_thread(_open)
+    from tui.cli.runtime import ready
+
+    seeded = await ready(db, seed=False, say=say)  # the app refreshes it behind the login screen
+    return Opened(db, refresh_reference_data=not seeded, keymap_overrides=keymap)
 
 
 def main() -> None:

@@ -72,19 +72,30 @@ def connect() -> Database:
     raise AssertionError("unreachable")
 
 
-async def ready(db: Database, *, apply_migrations: bool = True, seed: bool = True) -> bool:
+def _print(message: str) -> None:
+    console.print(message, highlight=False)
+
+
+async def ready(
+    db: Database,
+    *,
+    apply_migrations: bool = True,
+    seed: bool = True,
+    say: Callable[[str], None] = _print,
+) -> bool:
     """Check the database is reachable and (by default) migrated, and refresh the reference
     data (help center, DeFi registry, system templates: idempotent). With ``seed=False`` that
     refresh happens only when migrations were applied (a new or upgraded database needs it at
-    once); True when the reference data was refreshed."""
+    once); True when the reference data was refreshed. ``say`` tells the user what is done
+    (the dashboard shows it on its sign-in screen)."""
     from core.db import migrate
 
     await db.check()
     migrated = False
     if apply_migrations and await migrate.pending(db):
-        console.print("Applying database migrations…", highlight=False)
+        say("Applying database migrations…")
         await migrate.upgrade(db)
-        console.print("[green]Database schema is up to date.[/]", highlight=False)
+        say("[green]Database schema is up to date.[/]")
         migrated = True
     if apply_migrations and (seed or migrated):
         from core.seed import seed_reference_data

@@ -33,7 +33,6 @@ from typing_extensions import TypeVar as DefaultingTypeVar
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import ServiceError
-from core.events import Event, Subscription, bus
 from tui.service_call import Service, call_service, in_session
 from tui.stylesheet import StyledOnMount
 from tui.widgets.banner import ReconnectBanner
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from core.db.engine import Database
+    from core.events import Event, Subscription
     from core.services.actor import Actor
     from tui.app import BlockbotXApp
 
@@ -139,6 +139,8 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
 
     def on_mount(self) -> None:
         if self.LIVE_KINDS and self.bbx.actor is not None:
+            from core.events import bus  # SQLAlchemy: not before the sign-in screen's first frame
+
             self._subscription = bus.subscribe(user_id=self.actor.user_id, kinds=self.LIVE_KINDS)
             self._follow(self._subscription)
         self.load()

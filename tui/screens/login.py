@@ -65,7 +65,7 @@ class LoginScreen(AuthFormScreen):
             yield Input(
                 placeholder="password or reset token", password=True, id="password", max_length=4096
             )
-            if self.bbx.remembered.enabled:  # never in a browser (serve mode)
+            if self.bbx.remembers_sign_in:  # never in a browser (serve mode)
                 yield Checkbox("Remember me on this computer", value=True, id="remember")
             yield Static("", id="error", classes="error")
             with Horizontal(classes="auth-buttons"):
@@ -81,7 +81,7 @@ class LoginScreen(AuthFormScreen):
     @work(exclusive=True, group="registration")
     async def _load_registration(self) -> None:
         accounts = await services()
-        status = await self.call(accounts.registration_status(self.bbx.db))
+        status = await self.call(accounts.registration_status(await self.bbx.database()))
         if status is not None:
             self._registration_open, self._first_account = status.open, status.first_account
             self.query_one("#register", Button).disabled = not status.open
@@ -124,11 +124,10 @@ class LoginScreen(AuthFormScreen):
         bbx = self.bbx
         self.query_one("#sign-in", Button).disabled = True
         accounts = await services()
+        db = await bbx.database()  # still opening if the user was quick
         try:
             step = await self._attempt(
-                accounts.login(
-                    bbx.db, email=email, password=password, device=bbx.device, auth=bbx.auth
-                )
+                accounts.login(db, email=email, password=password, device=bbx.device, auth=bbx.auth)
             )
             prompt = ""
             while isinstance(step, accounts.NeedsTwoFactor):
@@ -139,7 +138,7 @@ class LoginScreen(AuthFormScreen):
                 challenge = step.challenge
                 step = await self._attempt(
                     accounts.verify_two_factor(
-                        bbx.db, challenge, code, device=bbx.device, auth=bbx.auth
+                        db, challenge, code, device=bbx.device, auth=bbx.auth
                     )
                 )
                 if step is None and self._retry_code:

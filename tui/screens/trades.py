@@ -2,12 +2,15 @@
 a CSV export of it with a progress bar.
 
 The table never holds more than one page, so a million trades open as fast as a hundred; the
-totals come from a second query that doesn't hold up the first paint. New trades (engine
+totals come from a second query, and the filter bar's fields are mounted once the first page is
+shown: neither holds up the first paint (mounting four Selects and three Inputs took longer
+than the page's query and its rows together). New trades (engine
 events) refresh the totals, and the first page when it is showing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 from textual import on, work
@@ -85,31 +88,45 @@ class TradesScreen(BaseScreen):
         # with the page's would hold up the first paint.
         self._totals_due = False
         self._bots_due = True
+        self._filters: asyncio.Task[None] | None = None  # the filter bar's fields' mounting
 
     def compose_body(self) -> ComposeResult:
-        with Grid(id="filters"):
-            yield Input(placeholder="symbol", id="f-symbol", compact=True, max_length=30)
-            yield Select[str]((), prompt="any bot", id="f-bot", compact=True)
-            yield Select[str](
-                (("buy", "BUY"), ("sell", "SELL")), prompt="any side", id="f-side", compact=True
-            )
-            yield Select[str](
-                (("paper", "paper"), ("live", "live")),
-                prompt="paper+live",
-                id="f-mode",
-                compact=True,
-            )
-            yield Select[str](
-                (("filled", "FILLED"), ("partial", "PARTIALLY_FILLED")),
-                prompt="any status",
-                id="f-status",
-                compact=True,
-            )
-            yield Input(placeholder="from YYYY-MM-DD", id="f-since", compact=True, max_length=10)
-            yield Input(placeholder="to YYYY-MM-DD", id="f-until", compact=True, max_length=10)
+        yield Grid(id="filters")
         yield Static(id="totals", classes="summary")
         yield KeyedTable(COLUMNS, id="trades")
         yield ProgressBar(id="export", show_eta=False)
+
+    def _filter_fields(self) -> ComposeResult:
+        yield Input(placeholder="symbol", id="f-symbol", compact=True, max_length=30)
+        yield Select[str]((), prompt="any bot", id="f-bot", compact=True)
+        yield Select[str](
+            (("buy", "BUY"), ("sell", "SELL")), prompt="any side", id="f-side", compact=True
+        )
+        yield Select[str](
+            (("paper", "paper"), ("live", "live")),
+            prompt="paper+live",
+            id="f-mode",
+            compact=True,
+        )
+        yield Select[str](
+            (("filled", "FILLED"), ("partial", "PARTIALLY_FILLED")),
+            prompt="any status",
+            id="f-status",
+            compact=True,
+        )
+        yield Input(placeholder="from YYYY-MM-DD", id="f-since", compact=True, max_length=10)
+        yield Input(placeholder="to YYYY-MM-DD", id="f-until", compact=True, max_length=10)
+
+    def _mount_filters(self) -> asyncio.Task[None]:
+        """The filter bar's fields, mounted once (behind the first page); await it to use them."""
+        if self._filters is None:
+            mounting = self.query_one("#filters", Grid).mount_all(self._filter_fields())
+
+            async def mounted() -> None:
+                await mounting
+
+            self._filters = asyncio.create_task(mounted())
+        return self._filters
 
     def on_mount(self) -> None:
         self.query_one("#trades").focus()
@@ -124,6 +141,11 @@ class TradesScreen(BaseScreen):
         self._load_page()
 
     def _after_page(self) -> None:
+        self.call_after_refresh(self._behind_rows)
+
+    def _behind_rows(self) -> None:
+        """Once the page's rows are painted: the filter bar, the totals, the bots to filter by."""
+        self._mount_filters()
         if self._totals_due:
             self._totals_due = False
             self._load_totals()
@@ -139,6 +161,7 @@ class TradesScreen(BaseScreen):
     @work(exclusive=True, group="trades-bots")
     async def _load_bots(self) -> None:
         bots = await self.call(trade_history.trade_bots(self.bbx.db, self.actor))
+        await self._mount_filters()
         if bots is not None:
             self.query_one("#f-bot", Select).set_options((name, bot_id) for bot_id, name in bots)
 
@@ -267,10 +290,12 @@ class TradesScreen(BaseScreen):
 
     _debounce: Timer | None = None
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
+        await self._mount_filters()  # pressed before the first page arrived
         self.query_one("#f-symbol").focus()
 
-    def action_clear(self) -> None:
+    async def action_clear(self) -> None:
+        await self._mount_filters()
         for field in self.query("#filters Input").results(Input):
             field.value = ""
         for select in self.query("#filters Select").results(Select):
