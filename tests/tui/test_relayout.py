@@ -1,0 +1,48 @@
+"""A screen is laid out once per size: Textual answered the screen's own ``Resize`` (sent by
+its first layout, and again when its content grew) with a whole new layout at the size just
+laid out, two more on a first visit (``tui.relayout``). A real resize still lays it out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual import events
+from textual._compositor import Compositor
+from textual.geometry import Size
+
+from core.db.engine import Database
+from tests.tui.auth_helpers import open_screen, settle
+from tests.tui.dash_helpers import dashboard, trader
+from tui.screens.bot_form import BotFormScreen
+from tui.screens.bots import BotsScreen
+
+
+async def test_a_resize_to_the_laid_out_size_lays_nothing_out_again(
+    db: Database, migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded = await trader(db, history=False)
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await open_screen(pilot, "2", BotsScreen)
+        form = await open_screen(pilot, "n", BotFormScreen)
+        layouts: list[tuple[Any, Size]] = []
+        real_reflow = Compositor.reflow
+
+        def counting_reflow(compositor: Compositor, parent: Any, size: Size) -> Any:
+            layouts.append((parent, size))
+            return real_reflow(compositor, parent, size)
+
+        monkeypatch.setattr(Compositor, "reflow", counting_reflow)
+        # What the form's first layout sends it (its region, virtual and container size).
+        form.post_message(events.Resize(Size(120, 40), Size(120, 40), Size(120, 40)))
+        await settle(pilot)
+        assert [p for p, _ in layouts if p is form] == []
+
+        await pilot.resize_terminal(100, 30)
+        await settle(pilot)
+        assert (form, Size(100, 30)) in layouts
+        assert form.query_one("#name").region.width == form.query_one("#description").region.width
+        assert 0 < form.query_one("#name").region.right <= 100
