@@ -39,6 +39,7 @@ from tui.stylesheet import StyledOnMount
 from tui.widgets.banner import ReconnectBanner
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
+from tui.widgets.lazy_pane import build_pane
 from tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
             return bool(self.query(TabbedContent))
         return True
 
-    def action_next_tab(self, step: int) -> None:
+    async def action_next_tab(self, step: int) -> None:
         """The previous / next tab of the screen's TabbedContent, its first list or field focused."""
         found = self.query(TabbedContent)
         if not found:
@@ -221,6 +222,7 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
         current = panes.index(tabs.active) if tabs.active in panes else 0
         tabs.active = panes[(current + step) % len(panes)]
         pane = tabs.get_pane(tabs.active)
+        await build_pane(pane)
         tables = pane.query(DataTable)
         focusable: list[Widget] = [*tables] or [w for w in pane.query("*") if w.focusable]
         if focusable:
