@@ -207,8 +207,20 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_tab":  # only where there are tabs (the help lists it there only)
-            return bool(self.query(TabbedContent))
+            return self._has_tabs()
         return True
+
+    _tabs: bool | None = None
+
+    def _has_tabs(self) -> bool:
+        """Whether the screen has tabs: looked up once it is mounted (a search of the whole
+        screen, and Textual checks every binding after each focus change and keystroke)."""
+        if self._tabs is not None:
+            return self._tabs
+        found = bool(self.query(TabbedContent))
+        if self.is_mounted:
+            self._tabs = found
+        return found
 
     async def action_next_tab(self, step: int) -> None:
         """The previous / next tab of the screen's TabbedContent, its first list or field focused."""

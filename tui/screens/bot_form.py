@@ -370,8 +370,8 @@ class BotFormScreen(BaseScreen[str | None]):
     def _settings(self) -> dict[str, dict[str, Any]] | None:
         if "risk" not in self.fields:
             return None  # the form is still being laid out (a moment after it shows)
-        out = {}
-        for prefix in (p for p in ("cfg", "risk", "ind") if p in self.fields):
+        out: dict[str, dict[str, Any]] = {}
+        for prefix in [p for p in ("cfg", "risk", "ind") if p in self.fields]:
             fields = self.fields[prefix]
             rows = {
                 row.field.key: row

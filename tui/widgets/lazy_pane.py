@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import events
 from textual.widget import Widget
 from textual.widgets import TabPane
 
@@ -28,7 +27,7 @@ class LazyPane(TabPane):
             make, self._make = self._make, None
             await self.mount(make())
 
-    async def _on_show(self, event: events.Show) -> None:
+    async def on_show(self) -> None:
         await self.build()
 
 
