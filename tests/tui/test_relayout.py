@@ -11,6 +11,7 @@ import pytest
 from textual import events
 from textual._compositor import Compositor
 from textual.geometry import Size
+from textual.widgets import Input
 
 from core.db.engine import Database
 from tests.tui.auth_helpers import open_screen, settle
@@ -46,3 +47,24 @@ async def test_a_resize_to_the_laid_out_size_lays_nothing_out_again(
         assert (form, Size(100, 30)) in layouts
         assert form.query_one("#name").region.width == form.query_one("#description").region.width
         assert 0 < form.query_one("#name").region.right <= 100
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_every_field_of_the_new_bot_form_takes_typing(
+    db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """The risk settings are laid after the form's first frame: they take input as the rest."""
+    seeded = await trader(db, history=False)
+    app = dashboard(migrated_url, tmp_path, seeded)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await open_screen(pilot, "2", BotsScreen)
+        form = await open_screen(pilot, "n", BotFormScreen)
+        fields = list(form.query(Input).results(Input))
+        assert form.query("#risk-stop_loss_percent") and form.query("#cfg-symbol")
+        for field in fields:
+            field.focus()
+            field.value = ""
+            await pilot.press("7")
+            assert field.value == "7", field.id or field.name
+            assert form.focused is field and field.region.height == 1
