@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 from textual.widgets import TabPane
 
 
@@ -20,12 +20,16 @@ class LazyPane(TabPane):
     def __init__(self, title: str, make: Callable[[], Widget], *, id: str) -> None:
         super().__init__(title, id=id)
         self._make: Callable[[], Widget] | None = make
+        self._mounting: AwaitMount | None = None
 
     async def build(self) -> None:
-        """Mount the content, once."""
+        """Mount the content, once; every caller returns when it is mounted (a click on the
+        tab and its key at once build it once, and neither looks inside too early)."""
         if self._make is not None:
             make, self._make = self._make, None
-            await self.mount(make())
+            self._mounting = self.mount(make())
+        if self._mounting is not None:
+            await self._mounting
 
     async def on_show(self) -> None:
         await self.build()
