@@ -4,6 +4,8 @@ laid out, two more on a first visit (``tui.relayout``). A real resize still lays
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +22,22 @@ from tui.screens.bot_form import BotFormScreen
 from tui.screens.bots import BotsScreen
 
 
+@asynccontextmanager
+async def new_bot_form(
+    db: Database, url: str, tmp_path: Path, size: tuple[int, int]
+) -> AsyncIterator[tuple[Any, BotFormScreen]]:
+    """A trader's dashboard at ``size`` with the new-bot form open (from the bots screen)."""
+    app = dashboard(url, tmp_path, await trader(db, history=False))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await open_screen(pilot, "2", BotsScreen)
+        yield pilot, await open_screen(pilot, "n", BotFormScreen)
+
+
 async def test_a_resize_to_the_laid_out_size_lays_nothing_out_again(
     db: Database, migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await open_screen(pilot, "2", BotsScreen)
-        form = await open_screen(pilot, "n", BotFormScreen)
+    async with new_bot_form(db, migrated_url, tmp_path, (120, 40)) as (pilot, form):
         layouts: list[tuple[Any, Size]] = []
         real_reflow = Compositor.reflow
 
@@ -54,12 +63,7 @@ async def test_every_field_of_the_new_bot_form_takes_typing(
     db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     """The risk settings are laid after the form's first frame: they take input as the rest."""
-    seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await open_screen(pilot, "2", BotsScreen)
-        form = await open_screen(pilot, "n", BotFormScreen)
+    async with new_bot_form(db, migrated_url, tmp_path, size) as (pilot, form):
         fields = list(form.query(Input).results(Input))
         assert form.query("#risk-stop_loss_percent") and form.query("#cfg-symbol")
         for field in fields:
