@@ -35,6 +35,8 @@ from textual.cache import LRUCache
 from textual.css.model import RuleSet
 from textual.css.stylesheet import Stylesheet
 
+from tui.relayout import OneLayoutPerSize
+
 if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
@@ -176,7 +178,7 @@ def up_to_date(app: App[Any], screen: Screen[Any]) -> Screen[Any]:
     return screen
 
 
-class StyledOnMount:
+class StyledOnMount(OneLayoutPerSize):
     """For a ``Screen``: its first showing doesn't restyle what was styled as it mounted.
 
     Textual restyles a screen's every node each time it is shown (``ScreenResume``), twice for
@@ -184,6 +186,7 @@ class StyledOnMount:
     nodes were each styled as they mounted, under the stylesheet as it is. Later showings
     restyle as Textual does (a theme or CSS change while the screen was away). Textual calls
     every class's handler in MRO order, so this one sets the event before ``Screen``'s reads it.
+    Nor is a screen laid out again at the size it was just laid out at (``OneLayoutPerSize``).
     """
 
     _bbx_suspended = False

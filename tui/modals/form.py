@@ -174,7 +174,9 @@ class FormModal(StyledOnMount, ModalScreen[R | None], Generic[R]):
             yield Label(self._title, classes="dialog-title")
             if self._intro:
                 yield Static(self._intro, classes="dialog-text")
-            with VerticalScroll(classes="form-body"):
+            # Not focusable from the start: Textual's auto-focus would give it the focus first,
+            # and moving it on to the first field restyled the whole body twice.
+            with VerticalScroll(classes="form-body", can_focus=False):
                 yield FieldGrid(self._fields)
             yield Static("", id="form-help", classes="form-help")
             yield Static("", id="form-error", classes="error")
@@ -190,7 +192,6 @@ class FormModal(StyledOnMount, ModalScreen[R | None], Generic[R]):
     def on_mount(self) -> None:
         # Typing goes to the first field at once (the scrolling body took the focus before,
         # so keys went nowhere); the body scrolls to whichever field has the focus.
-        self.query_one(".form-body").can_focus = False
         first = self.grid.first_control()
         if first is not None:
             first.focus()

@@ -8,6 +8,7 @@ to a non-admin, and every service call checks the role in the database again.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from textual import on, work
@@ -24,6 +25,7 @@ from tui.screens.admin_logs import AuditPane, SecurityPane
 from tui.screens.admin_users import UsersPane
 from tui.screens.base import BaseScreen
 from tui.service_call import in_session, succeeded
+from tui.widgets.lazy_pane import LazyPane
 from tui.widgets.table import Column, KeyedTable, fill_table
 
 BLOCK_FOR = [("1 hour", "1"), ("24 hours", "24"), ("7 days", "168"), ("30 days", "720"),
@@ -226,14 +228,12 @@ class AdminScreen(BaseScreen):
         with TabbedContent(id="tabs"):
             with TabPane("Users", id="users"):
                 yield UsersPane()
-            with TabPane("Audit log", id="audit"):
-                yield AuditPane(id="audit-pane")
-            with TabPane("Security log", id="security-log"):
-                yield SecurityPane(id="security-pane")
-            with TabPane("Blocked IPs", id="blocked"):
-                yield BlockedPane()
-            with TabPane("System", id="system"):
-                yield SystemPane()
+            yield LazyPane("Audit log", partial(AuditPane, id="audit-pane"), id="audit")
+            yield LazyPane(
+                "Security log", partial(SecurityPane, id="security-pane"), id="security-log"
+            )
+            yield LazyPane("Blocked IPs", BlockedPane, id="blocked")
+            yield LazyPane("System", SystemPane, id="system")
 
     def on_mount(self) -> None:
         if self.actor.is_admin:

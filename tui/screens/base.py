@@ -38,6 +38,7 @@ from tui.stylesheet import StyledOnMount
 from tui.widgets.banner import ReconnectBanner
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
+from tui.widgets.lazy_pane import build_pane
 from tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
@@ -208,10 +209,22 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_tab":  # only where there are tabs (the help lists it there only)
-            return bool(self.query(TabbedContent))
+            return self._has_tabs()
         return True
 
-    def action_next_tab(self, step: int) -> None:
+    _tabs: bool | None = None
+
+    def _has_tabs(self) -> bool:
+        """Whether the screen has tabs: looked up once it is mounted (a search of the whole
+        screen, and Textual checks every binding after each focus change and keystroke)."""
+        if self._tabs is not None:
+            return self._tabs
+        found = bool(self.query(TabbedContent))
+        if self.is_mounted:
+            self._tabs = found
+        return found
+
+    async def action_next_tab(self, step: int) -> None:
         """The previous / next tab of the screen's TabbedContent, its first list or field focused."""
         found = self.query(TabbedContent)
         if not found:
@@ -223,6 +236,7 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
         current = panes.index(tabs.active) if tabs.active in panes else 0
         tabs.active = panes[(current + step) % len(panes)]
         pane = tabs.get_pane(tabs.active)
+        await build_pane(pane)
         tables = pane.query(DataTable)
         focusable: list[Widget] = [*tables] or [w for w in pane.query("*") if w.focusable]
         if focusable:

@@ -220,8 +220,9 @@ class BotFormScreen(BaseScreen[str | None]):
                     Input("10000", id="balance", compact=True),
                     help="Quote currency (USDT) in the bot's paper (simulation) wallet.",
                 )
-            yield Static("", id="cfg-title", classes="section")
-            yield Vertical(id="cfg-fields")
+            yield Static(f"Settings of a {self.bot_type} bot", id="cfg-title", classes="section")
+            with Vertical(id="cfg-fields"):
+                yield from self._setting_rows("cfg")
             yield Static("Risk and exits", classes="section")
             yield Vertical(id="risk-fields")
             with Horizontal(id="form-buttons"):
@@ -244,9 +245,12 @@ class BotFormScreen(BaseScreen[str | None]):
     # Textual runs every class's on_mount in turn (BaseScreen's first), so this async one adds
     # to the base's rather than replacing it.
     async def on_mount(self) -> None:  # type: ignore[override]
-        await self._lay_settings()
+        await self._lay_chosen_strategy()
         self._connection_visible()
         self.query_one("#name", Input).focus()
+        # The risk settings are below the first screenful: laid after the first frame, which
+        # they would make half as fast again (13 rows of the new DCA bot's 28).
+        self.call_after_refresh(self.run_worker, self._lay_risk, group="bot-form-risk")
         if not self.editing:
             self._load_connections()
             self._load_markets()
@@ -258,23 +262,34 @@ class BotFormScreen(BaseScreen[str | None]):
         market.set_options(await paper_market_choices())
         market.value = chosen
 
+    def _setting_rows(self, prefix: str) -> list[Widget]:
+        """A row per setting of the bot type's config (``cfg``) or of its risk settings."""
+        model = BOT_CONFIGS[self.bot_type] if prefix == "cfg" else RiskSettings
+        fields = fields_for(model)
+        stored = self.values[prefix]
+        rows: list[Widget] = []
+        for f in fields:
+            if _is_strategy(prefix, f, self):
+                rows.append(Vertical(id="strategy-fields"))
+                continue
+            value = as_form_value(f.kind, stored[f.key]) if f.key in stored else f.default
+            rows.append(FieldRow(prefix, f, value))
+        self.fields[prefix] = [f for f in fields if not _is_strategy(prefix, f, self)]
+        return rows
+
+    async def _lay_risk(self) -> None:
+        await self.query_one("#risk-fields", Vertical).mount_all(self._setting_rows("risk"))
+
     async def _lay_settings(self) -> None:
+        """The settings of another bot type (the risk settings are the same for all)."""
         self.query_one("#cfg-title", Static).update(f"Settings of a {self.bot_type} bot")
         self.fields.pop("ind", None)
-        for prefix, model in (("cfg", BOT_CONFIGS[self.bot_type]), ("risk", RiskSettings)):
-            fields = fields_for(model)
-            box = self.query_one(f"#{prefix}-fields", Vertical)
-            await box.remove_children()
-            stored = self.values[prefix]
-            rows: list[Widget] = []
-            for f in fields:
-                if prefix == "cfg" and f.key == STRATEGY_KEY and self.bot_type == "signal":
-                    rows.append(Vertical(id="strategy-fields"))
-                    continue
-                value = as_form_value(f.kind, stored[f.key]) if f.key in stored else f.default
-                rows.append(FieldRow(prefix, f, value))
-            self.fields[prefix] = [f for f in fields if not _is_strategy(prefix, f, self)]
-            await box.mount_all(rows)
+        box = self.query_one("#cfg-fields", Vertical)
+        await box.remove_children()
+        await box.mount_all(self._setting_rows("cfg"))
+        await self._lay_chosen_strategy()
+
+    async def _lay_chosen_strategy(self) -> None:
         if self.query("#strategy-fields"):
             chosen = self.values["cfg"].get(STRATEGY_KEY)
             chosen = dict(chosen) if isinstance(chosen, dict) else {"name": "sma_cross"}
@@ -353,8 +368,11 @@ class BotFormScreen(BaseScreen[str | None]):
         self.dismiss()
 
     def _settings(self) -> dict[str, dict[str, Any]] | None:
-        out = {}
-        for prefix, fields in self.fields.items():
+        if "risk" not in self.fields:
+            return None  # the form is still being laid out (a moment after it shows)
+        out: dict[str, dict[str, Any]] = {}
+        for prefix in [p for p in ("cfg", "risk", "ind") if p in self.fields]:
+            fields = self.fields[prefix]
             rows = {
                 row.field.key: row
                 for row in self.query(FieldRow).results(FieldRow)

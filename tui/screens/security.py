@@ -26,6 +26,7 @@ from tui.screens.base import BaseScreen
 from tui.service_call import call_service, succeeded
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
+from tui.widgets.lazy_pane import LazyPane, build_pane
 from tui.widgets.table import Column, KeyedTable
 
 if TYPE_CHECKING:
@@ -345,23 +346,19 @@ class SecurityScreen(BaseScreen[None]):
         with TabbedContent(id="security-tabs"):
             with TabPane("1 Password", id="password"):
                 yield PasswordPane()
-            with TabPane("2 Two-factor", id="two-factor"):
-                yield TwoFactorPane()
-            with TabPane("3 Sessions", id="sessions"):
-                yield SessionsPane()
-            with TabPane("4 Devices", id="devices"):
-                yield DevicesPane()
-            with TabPane("5 History", id="history"):
-                yield HistoryPane()
-            with TabPane("6 API keys", id="api-keys"):
-                yield ApiKeysPane()
-            with TabPane("7 Telegram", id="telegram"):
-                yield TelegramPane()
+            yield LazyPane("2 Two-factor", TwoFactorPane, id="two-factor")
+            yield LazyPane("3 Sessions", SessionsPane, id="sessions")
+            yield LazyPane("4 Devices", DevicesPane, id="devices")
+            yield LazyPane("5 History", HistoryPane, id="history")
+            yield LazyPane("6 API keys", ApiKeysPane, id="api-keys")
+            yield LazyPane("7 Telegram", TelegramPane, id="telegram")
         yield KeyFooter()
 
-    def action_tab(self, tab: str) -> None:
+    async def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        pane = self.query_one(f"#{tab}", TabPane).query_one(Pane)
+        tab_pane = self.query_one(f"#{tab}", TabPane)
+        await build_pane(tab_pane)
+        pane = tab_pane.query_one(Pane)
         pane.want_focus = True
         pane.load()
 

@@ -34,6 +34,7 @@ from core.services.profile import CURRENCIES, LANGUAGES, ProfileView
 from tui.modals.form import Field, FieldGrid
 from tui.screens.base import BaseScreen
 from tui.service_call import call_service, in_session
+from tui.widgets.lazy_pane import LazyPane, build_pane
 from tui.widgets.table import Column, KeyedTable, fill_table
 
 EXPORT_TYPES = {
@@ -112,6 +113,27 @@ async def load_display(app: App[Any]) -> None:
     apply_display(app, p)
 
 
+class ExportBox(Vertical):
+    """The data export tab's content: it lists the exports loaded before it was built."""
+
+    def on_mount(self) -> None:
+        screen = self.screen
+        if isinstance(screen, SettingsScreen):
+            screen._show_exports(None)
+
+
+def _security_pane() -> Vertical:
+    return Vertical(
+        Static(
+            "Password, two-factor authentication, sessions, known devices, sign-in "
+            "history and API keys have a screen of their own.",
+            classes="pane-help",
+        ),
+        Button("Open security settings (ctrl+o / F2)", id="open-security"),
+        classes="pane",
+    )
+
+
 class SettingsScreen(BaseScreen):
     CSS_PATH = "settings.tcss"
     BINDINGS = [  # noqa: RUF012
@@ -126,6 +148,7 @@ class SettingsScreen(BaseScreen):
         super().__init__()
         self.profile: ProfileView | None = None
         self.privacy: PrivacyView | None = None
+        self.exports: list[ExportView] = []
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
@@ -142,29 +165,31 @@ class SettingsScreen(BaseScreen):
             with TabPane("Privacy", id="privacy"), VerticalScroll(classes="pane"):
                 yield Vertical(id="privacy-form")
                 yield Button("Save privacy (ctrl+s)", id="save-privacy", variant="primary")
-            with TabPane("Data export", id="export"), Vertical(classes="pane"):
-                yield Static(
-                    "A copy of your data as CSV files in a zip (or one JSON file), written to "
-                    "BlockbotX's data directory, readable only by you, kept 7 days. Secrets "
-                    "(password hash, keys, tokens) are never included.",
-                    classes="pane-help",
-                )
-                with Horizontal(id="export-row"):
-                    yield Select([(v, k) for k, v in EXPORT_TYPES.items()], value="all",
-                                 allow_blank=False, id="export-type", compact=True)  # fmt: skip
-                    yield Select([("CSV (zip)", "csv"), ("JSON", "json")], value="csv",
-                                 allow_blank=False, id="export-format", compact=True)  # fmt: skip
-                    yield Button("Export (ctrl+e)", id="export-button", compact=True)
-                yield ProgressBar(id="export-progress", show_eta=False)
-                yield KeyedTable((), id="exports")
-            with TabPane("Security", id="security"), Vertical(classes="pane"):
-                yield Static(
-                    "Password, two-factor authentication, sessions, known devices, sign-in "
-                    "history and API keys have a screen of their own.",
-                    classes="pane-help",
-                )
-                yield Button("Open security settings (ctrl+o / F2)", id="open-security")
+            yield LazyPane("Data export", self._export_pane, id="export")
+            yield LazyPane("Security", _security_pane, id="security")
         yield Static("", id="form-error", classes="error")
+
+    def _export_pane(self) -> Vertical:
+        """The data export tab, built when first shown: its list is the last one loaded."""
+        return ExportBox(
+            Static(
+                "A copy of your data as CSV files in a zip (or one JSON file), written to "
+                "BlockbotX's data directory, readable only by you, kept 7 days. Secrets "
+                "(password hash, keys, tokens) are never included.",
+                classes="pane-help",
+            ),
+            Horizontal(
+                Select([(v, k) for k, v in EXPORT_TYPES.items()], value="all",
+                       allow_blank=False, id="export-type", compact=True),
+                Select([("CSV (zip)", "csv"), ("JSON", "json")], value="csv",
+                       allow_blank=False, id="export-format", compact=True),
+                Button("Export (ctrl+e)", id="export-button", compact=True),
+                id="export-row",
+            ),
+            ProgressBar(id="export-progress", show_eta=False),
+            KeyedTable((), id="exports"),
+            classes="pane",
+        )  # fmt: skip
 
     def _themes(self) -> list[tuple[str, str]]:
         names = sorted(self.app.available_themes, key=lambda t: (not t.startswith("blockbotx"), t))
@@ -204,7 +229,14 @@ class SettingsScreen(BaseScreen):
         await box.remove_children()
         await box.mount(FieldGrid(fields))
 
-    def _show_exports(self, exports: list[ExportView]) -> None:
+    def _show_exports(self, exports: list[ExportView] | None) -> None:
+        """The exports listed (None: those last loaded), once their tab has been shown."""
+        if exports is not None:
+            self.exports = exports
+        found = self.query("#exports")
+        if not found:
+            return
+        exports = self.exports
         rows = [
             (
                 e.id,
@@ -220,7 +252,7 @@ class SettingsScreen(BaseScreen):
             )
             for e in exports
         ]
-        fill_table(self.query_one("#exports", KeyedTable), EXPORT_COLUMNS, rows)
+        fill_table(found.only_one(KeyedTable), EXPORT_COLUMNS, rows)
 
     # --- saving ----------------------------------------------------------------------------
 
@@ -279,6 +311,7 @@ class SettingsScreen(BaseScreen):
     @work(exclusive=True, group="settings-export")
     async def action_export(self) -> None:
         self.query_one("#tabs", TabbedContent).active = "export"
+        await build_pane(self.query_one("#export", TabPane))
         kind = self.query_one("#export-type", Select).value
         fmt = self.query_one("#export-format", Select).value
         bar = self.query_one("#export-progress", ProgressBar)
