@@ -4,6 +4,7 @@ named with its field and left out, never a crash."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,6 +87,15 @@ async def test_the_dashboard_offers_a_user_theme_and_names_a_broken_file(
     )
     monkeypatch.setenv("BLOCKBOTX_CONFIG_DIR", str(config))
     app = make_app(migrated_url, tmp_path)
+    # Every message shown is kept here: a toast expires (10 s) and a loaded machine may be slower.
+    said: list[str] = []
+    shown = app.notify
+
+    def notify(message: str, *args: Any, **kwargs: Any) -> None:
+        said.append(message)
+        shown(message, *args, **kwargs)
+
+    monkeypatch.setattr(app, "notify", notify)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert "solarized-night" in app.available_themes
@@ -94,8 +104,6 @@ async def test_the_dashboard_offers_a_user_theme_and_names_a_broken_file(
         assert app.current_theme.primary == "#268BD2"
         await wait_for(
             pilot,
-            lambda: any(
-                "broken.toml: unknown key 'primray'" in n.message for n in app._notifications
-            ),
+            lambda: any("broken.toml: unknown key 'primray'" in m for m in said),
             what="the broken theme file reported",
         )
