@@ -58,7 +58,7 @@ class Built:
 async def demo() -> AsyncIterator[Built]:
     """One day of the demo, ending at ``NOW``, in a database of its own; the statements its
     build sent are counted, and the ``synchronous_commit`` its connections had."""
-    url = await pg.create_database("bbx_demo")
+    url = await pg.create_database("bbx_demo", wait_for_disk=True)
     db = Database(url)
     built = Built(db, Actor(user_id="", role=Role.USER))
 

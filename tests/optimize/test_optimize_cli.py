@@ -29,10 +29,15 @@ def series(tmp_path: Path) -> Path:
 
 
 def optimize(csv: Path, url: str, *args: str) -> dict:
-    done = cli(
-        "optimize", "--csv", str(csv), "--timeframe", "1h", "--strategy", "sma_cross",
-        "--fee", "0.001", *args, "--json", database_url=url,
-    )  # fmt: skip
+    """The search's JSON report; with ``--jobs 1`` run in this process (no worker is forked,
+    tests/cli_runner.py), else in a process of its own, which forks its workers."""
+    command = ("optimize", "--csv", str(csv), "--timeframe", "1h", "--strategy", "sma_cross",
+               "--fee", "0.001", *args, "--json")  # fmt: skip
+    if args[args.index("--jobs") + 1] == "1":
+        result = in_process(url, *command)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+    done = cli(*command, database_url=url)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
