@@ -20,10 +20,11 @@ from core.config import get_settings
 from tui.cli.main import cli
 
 
-def run(url: str | None, *args: str, stdin: str = "", **env: str) -> Result:
-    """``blockbotx *args`` against the database at ``url``; an unexpected exception (what a
-    user would see as a traceback) is raised, not hidden in the result."""
-    environment = {"NO_COLOR": "1", "COLUMNS": "200", **env}
+def run(url: str | None, *args: str, stdin: str = "", **env: str | None) -> Result:
+    """``blockbotx *args`` against the database at ``url`` (``env``: variables to set, or to
+    unset with None); an unexpected exception (what a user would see as a traceback) is
+    raised, not hidden in the result."""
+    environment: dict[str, str | None] = {"NO_COLOR": "1", "COLUMNS": "200", **env}
     if url is not None:
         environment["DATABASE_URL"] = url
     get_settings.cache_clear()
@@ -36,7 +37,7 @@ def run(url: str | None, *args: str, stdin: str = "", **env: str) -> Result:
     return result
 
 
-async def invoke(url: str | None, *args: str, stdin: str = "", **env: str) -> Result:
+async def invoke(url: str | None, *args: str, stdin: str = "", **env: str | None) -> Result:
     """``run`` from an async test."""
     return await asyncio.to_thread(run, url, *args, stdin=stdin, **env)
 

@@ -1,14 +1,14 @@
 """Shared fixtures: a migrated real PostgreSQL database per run (per worker under
-pytest-xdist), emptied before every test that asks for it."""
+pytest-xdist, each a copy of one migrated template), emptied before every test that asks."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 
 import pytest
 
-from core.db import migrate
 from core.db.engine import Database
 from tests import pg
 from tests.reset import ResetPlan, plan_reset, reset
@@ -26,14 +26,26 @@ os.environ.setdefault("BLOCKBOTX_MASTER_KEY", "0" * 64)
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """On the controller (or a run without pytest-xdist): name the run's database templates
+    before the workers start, and drop those that runs killed before their end left behind.
+    Joining the server here also keeps it up for the whole run."""
+    if hasattr(config, "workerinput") or config.option.help or config.option.version:
+        return
+    pg.run_templates()
+    asyncio.run(pg.drop_templates(this_run=False))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or config.option.help or config.option.version:
+        return
+    asyncio.run(pg.drop_templates(this_run=True))
+
+
 @pytest.fixture(scope="session")
 async def migrated_url() -> AsyncIterator[str]:
-    url = await pg.create_database()
-    db = Database(url)
-    try:
-        await migrate.upgrade(db)
-    finally:
-        await db.dispose()
+    """This worker's database: a copy of the run's migrated template (migrated once a run)."""
+    url = await pg.migrated_copy()
     yield url
     await pg.drop_database(url)
 

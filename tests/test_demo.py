@@ -22,7 +22,6 @@ from pydantic import ValidationError
 from sqlalchemy import event, func, select, text
 
 from core.clock import FrozenClock
-from core.db import migrate
 from core.db.engine import Database
 from core.db.models.bots import Bot
 from core.db.models.trading import Position, Trade
@@ -58,7 +57,7 @@ class Built:
 async def demo() -> AsyncIterator[Built]:
     """One day of the demo, ending at ``NOW``, in a database of its own; the statements its
     build sent are counted, and the ``synchronous_commit`` its connections had."""
-    url = await pg.create_database("bbx_demo")
+    url = await pg.migrated_copy("bbx_demo", wait_for_disk=True)
     db = Database(url)
     built = Built(db, Actor(user_id="", role=Role.USER))
 
@@ -70,7 +69,6 @@ async def demo() -> AsyncIterator[Built]:
         built.waited_for_the_disk.add(value)
 
     try:
-        await migrate.upgrade(db)
         await seed_reference_data(db)
         await db.dispose()
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)

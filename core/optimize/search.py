@@ -206,7 +206,32 @@ def _worker_main(job: Job, index: int, claimed: Any, limit: int, events: Any) ->
     events.put(("done", index))
 
 
+def _run_alone(job: Job, checked: Checked, progress: Callable[[], None]) -> None:
+    """One job runs its trials here: forking a process to wait for it would only add the
+    fork (and, for a caller with threads, fork's hazards). Errors read as a worker's would."""
+    claimed = 0
+
+    def claim() -> bool:
+        nonlocal claimed
+        if claimed >= checked.trials:
+            return False
+        claimed += 1
+        return True
+
+    try:
+        worker = Worker(job, 0, claim)
+        try:
+            worker.run(progress)
+        finally:
+            worker.close()
+    except Exception as exc:
+        raise RuntimeError(f"an optimisation worker failed: {type(exc).__name__}: {exc}") from exc
+
+
 def _run_workers(job: Job, checked: Checked, progress: Callable[[], None]) -> None:
+    if checked.jobs == 1:
+        _run_alone(job, checked, progress)
+        return
     context = mp.get_context("fork")  # the candles are inherited, not copied through a pipe
     claimed = context.Value("i", 0)
     events = context.Queue()

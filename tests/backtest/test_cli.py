@@ -1,4 +1,5 @@
-"""``blockbotx backtest`` and ``blockbotx data import`` as a user runs them (subprocesses)."""
+"""``blockbotx backtest`` and ``blockbotx data import`` as a user runs them: in subprocesses,
+but for the dataset test, which runs its commands in-process."""
 
 import json
 import os
@@ -14,6 +15,7 @@ from core.db.engine import Database
 from core.db.models.bots import Backtest
 from tests.backtest.test_hand_checked import CSV
 from tests.backtest.test_service import add_bot, add_user
+from tests.cli_runner import invoke
 from tui.cli.main import cli as cli_group
 
 pytestmark = pytest.mark.slow  # real subprocesses
@@ -204,17 +206,12 @@ async def test_import_then_backtest_a_bot_on_the_dataset(
     )
     path = tmp_path / "hand.csv"
     path.write_text(CSV)
-    imported = cli(
-        "data",
-        "import",
-        str(path),
-        "--symbol",
-        "SOL/USDT",
-        "--timeframe",
-        "1h",
-        database_url=migrated_url,
+    # the commands run in this process (tests/cli_runner.py): what they do to the database is
+    # the point here; the tests above keep the real processes
+    imported = await invoke(
+        migrated_url, "data", "import", str(path), "--symbol", "SOL/USDT", "--timeframe", "1h"
     )
-    assert imported.returncode == 0, imported.stderr
+    assert imported.exit_code == 0, imported.stderr
     assert "Imported 11 SOL/USDT 1h candles" in imported.stderr
     dataset_id = imported.stdout.strip()
 
@@ -225,20 +222,11 @@ async def test_import_then_backtest_a_bot_on_the_dataset(
     )
     assert bad.exit_code == 1 and "the timeframe is 4h" in bad.stderr  # checked before connecting
 
-    done = cli(
-        "backtest",
-        "--dataset",
-        dataset_id,
-        "--bot",
-        bot_id,
-        "--cash",
-        "1000",
-        "--fee",
-        "0.001",
-        "--json",
-        database_url=migrated_url,
-    )
-    assert done.returncode == 0, done.stderr
+    done = await invoke(
+        migrated_url, "backtest", "--dataset", dataset_id, "--bot", bot_id,
+        "--cash", "1000", "--fee", "0.001", "--json",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
     report = json.loads(done.stdout)
     assert (
         report["backtest_id"]
@@ -251,7 +239,5 @@ async def test_import_then_backtest_a_bot_on_the_dataset(
         assert row.config["source"].startswith(f"dataset {dataset_id}")
         assert await session.scalar(select(func.count()).select_from(Backtest)) == 1
 
-    missing = cli(
-        "backtest", "--dataset", "nope", "--strategy", "sma_cross", database_url=migrated_url
-    )
-    assert missing.returncode == 1 and "No historical dataset 'nope'" in missing.stderr
+    missing = await invoke(migrated_url, "backtest", "--dataset", "nope", "--strategy", "sma_cross")
+    assert missing.exit_code == 1 and "No historical dataset 'nope'" in missing.stderr

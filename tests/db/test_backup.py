@@ -21,8 +21,7 @@ EXACT = Decimal("1234.567890123456789012345678901234")
 
 
 async def _seeded_database() -> Database:
-    db = Database(await pg.create_database("bbx_backup"))
-    await migrate.upgrade(db)
+    db = Database(await pg.migrated_copy("bbx_backup"))
     async with db.session() as s:
         user = User(email="ops@example.com", password="x")
         s.add(user)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.backtest import BacktestSettings, run
+from core.optimize import search
 from core.optimize.search import windows
 from core.optimize.storage import open_storage
 from core.strategies import technical_strategy
@@ -29,10 +30,15 @@ def series(tmp_path: Path) -> Path:
 
 
 def optimize(csv: Path, url: str, *args: str) -> dict:
-    done = cli(
-        "optimize", "--csv", str(csv), "--timeframe", "1h", "--strategy", "sma_cross",
-        "--fee", "0.001", *args, "--json", database_url=url,
-    )  # fmt: skip
+    """The search's JSON report; with ``--jobs 1`` run in this process (no worker is forked,
+    tests/cli_runner.py), else in a process of its own, which forks its workers."""
+    command = ("optimize", "--csv", str(csv), "--timeframe", "1h", "--strategy", "sma_cross",
+               "--fee", "0.001", *args, "--json")  # fmt: skip
+    if args[args.index("--jobs") + 1] == "1":
+        result = in_process(url, *command)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+    done = cli(*command, database_url=url)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -198,10 +204,18 @@ def test_an_unknown_strategy_is_named(series: Path) -> None:
     assert "Unknown strategy 'moon'" in result.stderr and "sma_cross" in result.stderr
 
 
-def test_a_study_searching_something_else_is_refused(series: Path, migrated_url: str) -> None:
+def test_a_study_searching_something_else_is_refused(
+    series: Path, migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork(*_: object) -> None:
+        raise AssertionError("one job started a worker process")
+
     study = f"other-{uuid.uuid4().hex[:8]}"
-    optimize(series, migrated_url, "--space", "fast=2:3", "--space", "slow=12:12",
-             "--sampler", "grid", "--oos", "0", "--jobs", "1", "--study", study)  # fmt: skip
+    with monkeypatch.context() as patched:  # one job runs its trials in this process
+        patched.setattr(search.mp, "get_context", no_fork)
+        first = optimize(series, migrated_url, "--space", "fast=2:3", "--space", "slow=12:12",
+                         "--sampler", "grid", "--oos", "0", "--jobs", "1", "--study", study)  # fmt: skip
+    assert len(first["trials"]) == 2
     # refused before any worker is forked: in this process (tests/cli_runner.py)
     done = in_process(
         migrated_url, "optimize", "--csv", str(series), "--timeframe", "1h",

@@ -12,7 +12,8 @@ from core.db.engine import Database
 from core.errors import NotFound
 from core.services import optimizations
 from core.services.actor import Role
-from tests.optimize.series import cli, sine_candles, write_csv
+from tests.cli_runner import invoke
+from tests.optimize.series import sine_candles, write_csv
 from tests.service_users import add_user
 from tests.tui.auth_helpers import settle
 from tests.tui.dash_helpers import dashboard, trader
@@ -60,18 +61,18 @@ async def test_a_user_sees_only_their_runs_and_admins_the_operators(db: Database
             await optimizations.owner_id(s, "nobody@example.com")
 
 
-@pytest.mark.slow  # optimize in a process of its own
 async def test_the_backtests_screen_shows_a_stored_run(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db, history=False)
     series = write_csv(sine_candles(), tmp_path / "sine.csv")
-    done = cli(
-        "optimize", "--csv", str(series), "--timeframe", "1h", "--strategy", "sma_cross",
-        "--space", "fast=2:6:2", "--space", "slow=12:20:8", "--sampler", "grid",
-        "--jobs", "1", "--user", "Trader@Example.com", "--json", database_url=migrated_url,
+    # one job: the trials run in this process (tests/cli_runner.py)
+    done = await invoke(
+        migrated_url, "optimize", "--csv", str(series), "--timeframe", "1h",
+        "--strategy", "sma_cross", "--space", "fast=2:6:2", "--space", "slow=12:20:8",
+        "--sampler", "grid", "--jobs", "1", "--user", "Trader@Example.com", "--json",
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     data = json.loads(done.stdout)
     best = " ".join(f"{k}={v}" for k, v in data["best"]["params"].items())
 
@@ -101,7 +102,6 @@ async def test_the_backtests_screen_shows_a_stored_run(
         assert isinstance(app.screen, BacktestsScreen)
 
 
-@pytest.mark.slow  # optimize in a process of its own
 async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> None:
     from core.services import backtests
     from core.services.actor import SYSTEM
@@ -109,12 +109,12 @@ async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> Non
     candles = sine_candles()
     async with db.session() as s:  # datasets are shared: the operator imports them
         info = await backtests.import_dataset(s, SYSTEM, "BTC/USDT", "1h", candles)
-    done = cli(
-        "optimize", "--dataset", info.id, "--strategy", "sma_cross", "--space", "fast=2:6:2",
-        "--space", "slow=12:12", "--sampler", "grid", "--oos", "0", "--jobs", "1", "--json",
-        database_url=migrated_url,
+    done = await invoke(
+        migrated_url, "optimize", "--dataset", info.id, "--strategy", "sma_cross",
+        "--space", "fast=2:6:2", "--space", "slow=12:12", "--sampler", "grid", "--oos", "0",
+        "--jobs", "1", "--json",
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["timeframe"] == "1h" and data["in_sample"]["candles"] == 600
     assert len(data["trials"]) == 3
@@ -122,11 +122,11 @@ async def test_optimize_a_stored_dataset(db: Database, migrated_url: str) -> Non
     async with db.session() as s:  # kept for administrators: no owner
         (run,) = await optimizations.list_optimizations(s, admin)
     assert run.id == data["optimization_id"] and run.source == f"dataset {info.id}"
-    missing = cli(
-        "optimize", "--dataset", "nope", "--strategy", "sma_cross", "--space", "fast=2:6",
-        database_url=migrated_url,
+    missing = await invoke(
+        migrated_url, "optimize", "--dataset", "nope", "--strategy", "sma_cross",
+        "--space", "fast=2:6",
     )  # fmt: skip
-    assert missing.returncode == 1 and "No historical dataset 'nope'" in missing.stderr
+    assert missing.exit_code == 1 and "No historical dataset 'nope'" in missing.stderr
 
 
 async def test_the_optimisations_screen_at_80x24(

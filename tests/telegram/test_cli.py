@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.db.engine import Database
 from core.services import telegram_links
+from tests.cli_runner import invoke
 from tests.notifications.servers import ChatApi, start_http
 from tests.service_users import add_user
 
@@ -72,17 +73,24 @@ async def test_serve_without_a_token_or_with_a_wrong_one_says_so(migrated_url: s
     api = ChatApi()
     runner, base = await start_http(api)
     try:
-        for extra, message in (
-            ({}, "set telegram_bot_token"),
-            ({"BLOCKBOTX_TELEGRAM_BOT_TOKEN": "999:WRONG"}, "refused the bot token"),
-        ):
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tui.cli", "telegram", "serve",
-                cwd=ROOT, env=_env(migrated_url, BLOCKBOTX_TELEGRAM_API_URL=base, **extra),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            _, err = await asyncio.wait_for(proc.communicate(), BOUND)
-            assert proc.returncode == 1, err
-            assert message in err.decode() and "Traceback" not in err.decode()
+        # refused before it touches signals or the network: in this process (tests/cli_runner.py)
+        alone = await invoke(
+            migrated_url, "telegram", "serve", BLOCKBOTX_TELEGRAM_API_URL=base,
+            BLOCKBOTX_TELEGRAM_BOT_TOKEN=None,
+        )  # fmt: skip
+        assert alone.exit_code == 1, alone.stderr
+        assert "set telegram_bot_token" in alone.stderr and "Traceback" not in alone.stderr
+        # the wrong token is found with the signal handlers set: only a main thread may do that
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui.cli", "telegram", "serve",
+            cwd=ROOT, env=_env(
+                migrated_url, BLOCKBOTX_TELEGRAM_API_URL=base,
+                BLOCKBOTX_TELEGRAM_BOT_TOKEN="999:WRONG",
+            ),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(proc.communicate(), BOUND)
+        assert proc.returncode == 1, err
+        assert "refused the bot token" in err.decode() and "Traceback" not in err.decode()
     finally:
         await runner.cleanup()

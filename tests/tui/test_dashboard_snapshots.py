@@ -1,8 +1,8 @@
 """How the dashboard's screens look: every trading screen at 120x40, the main ones at 80x24.
 
-One database per run holds the demo account (``blockbotx demo``'s own builder, over half a day
-of the simulated market ending at the frozen ``NOW``), made with sequential ids so ties sort the
-same every run; the apps open on it signed in, with the clock frozen at ``NOW``, no engine and
+One template database per run holds the demo account (``blockbotx demo``'s own builder, over
+half a day of the simulated market ending at the frozen ``NOW``), made with sequential ids so
+ties sort the same every run, and each worker running these tests gets a copy of it; the apps open on it signed in, with the clock frozen at ``NOW``, no engine and
 no LISTEN connection, and the cursor blink off. Backtest run times (wall-clock) are pinned.
 """
 
@@ -68,7 +68,13 @@ PIN = (
 
 @pytest.fixture(scope="module")
 async def demo_url() -> AsyncIterator[str]:
-    url = await pg.create_database("bbx_snap")
+    """A copy of the run's demo database, built once a run (whichever worker comes first)."""
+    url = await pg.copy_of("snapshot_demo", build_snapshot_demo, "bbx_snap")
+    yield url
+    await pg.drop_database(url)
+
+
+async def build_snapshot_demo(url: str) -> None:
     db = Database(url)
     sequence = _Sequential()
     saved = ids._generator, engine_ids.FastCuid.__call__
@@ -92,8 +98,6 @@ async def demo_url() -> AsyncIterator[str]:
     finally:
         ids._generator, engine_ids.FastCuid.__call__ = saved  # type: ignore[method-assign]
         await db.dispose()
-    yield url
-    await pg.drop_database(url)
 
 
 def signed_in(url: str, tmp: Path) -> BlockbotXApp:
