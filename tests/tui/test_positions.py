@@ -15,6 +15,7 @@ from core.services import trading
 from core.services.bots import BotSpec, create_bot
 from tests.tui.auth_helpers import settle, wait_for
 from tests.tui.dash_helpers import NOW, dashboard, trader
+from tests.tui.layout_helpers import screen_lines
 from tui.modals.confirm import ConfirmModal
 from tui.screens.positions import PositionsScreen
 from tui.widgets.table import KeyedTable
@@ -54,6 +55,14 @@ async def test_positions_mark_live_and_close_by_hand(
         assert table.keys == order and table.selected_key == selected
         assert table.cursor_row == 1
         assert all(screen._rows[k][2][0] is symbols[k] for k in order)
+        # ... and the screen shows the new prices, the cursor's row too: the table drops the
+        # renders of the changed cells only, so a stale render would show the old figure.
+        shown = {k: str(table.get_row(k)[5]) for k in order}
+        await wait_for(
+            pilot,
+            lambda: all(any(p in line for line in screen_lines(app)) for p in shown.values()),
+            what="the new prices painted",
+        )
 
         # Close SOL by hand: asked first, then sold at market.
         sol = next(k for k in table.keys if table.get_row(k)[0] == "SOL/USDT")

@@ -5,20 +5,22 @@
 with ``update_cell`` and new rows are added with their key. A live screen calling it a few times
 a second repaints only the cells that changed, which is what keeps a slow SSH link usable. Cells
 are compared as given (before any wrapping), and the changed ones are stored together with one
-repaint request — ``update_cell`` would ask for one per cell, which dominates a 1,000-row tick.
+repaint request — ``update_cell`` would ask for one per cell, which dominates a 1,000-row tick —
+and only their renders are dropped, so the repaint renders the changed cells and no others.
 When the *order* of the rows changes (a new trade on top, another sort), the rows are re-laid
 in one pass; that happens on events, not on every price tick.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
@@ -94,6 +96,7 @@ class KeyedTable(DataTable):
         self.narrow_below = narrow_below
         self._rows: list[tuple[str, Sequence[Cell]]] = []
         self._raw: dict[str, tuple[Cell, ...]] = {}
+        self._right: dict[str | int, tuple[Cell, Text]] = {}
 
     def on_mount(self) -> None:
         self._lay_columns()
@@ -112,11 +115,20 @@ class KeyedTable(DataTable):
             self.sync(self._rows)
 
     def _cell(self, column: Column, value: Cell) -> Cell:
-        if column.right:
-            text = value.copy() if isinstance(value, Text) else Text(value)
-            text.justify = "right"
-            return text
-        return value
+        if not column.right:
+            return value
+        # Right-aligned cells are copies: one per figure, shared by the rows showing it (a
+        # price tick would otherwise copy thousands of equal Texts). Rich never mutates them.
+        key = value if isinstance(value, str) else id(value)
+        kept = self._right.get(key)
+        if kept is not None and (kept[0] is value or isinstance(value, str)):
+            return kept[1]
+        if len(self._right) > 8192:
+            self._right.clear()
+        text = value.copy() if isinstance(value, Text) else Text(value)
+        text.justify = "right"
+        self._right[key] = (value, text)  # the value is kept: its id stays its own
+        return text
 
     @property
     def selected_key(self) -> str | None:
@@ -159,16 +171,16 @@ class KeyedTable(DataTable):
                     if key not in keep:
                         self.remove_row(key)
                 have = set(survivors)
-                changed = False
+                changed: dict[RowKey, set[ColumnKey]] = {}
                 column_keys = [ColumnKey(c.key) for c in self.columns_spec]
                 for key, cells in raw.items():
                     if key not in have:
                         self.add_row(*self._cells(cells), key=key)
                     elif self._raw.get(key) != cells:
-                        changed |= self._update_row(key, self._raw.get(key), cells, column_keys)
+                        self._update_row(key, self._raw.get(key), cells, column_keys, changed)
                 if changed:
                     # One repaint for every cell changed (``update_cell`` asks for one each).
-                    self._update_count += 1
+                    self._forget(changed)
                     self.refresh()
             self._raw = raw
             if from_top:
@@ -186,18 +198,43 @@ class KeyedTable(DataTable):
         before: tuple[Cell, ...] | None,
         after: tuple[Cell, ...],
         column_keys: Sequence[ColumnKey],
-    ) -> bool:
-        """Store the cells that differ (the raw values compare first: most don't)."""
-        row = self._data[RowKey(key)]
-        changed = False
+        changed: dict[RowKey, set[ColumnKey]],
+    ) -> None:
+        """Store the cells that differ (the raw values compare first: most don't), noting
+        them in ``changed``."""
+        row_key = RowKey(key)
+        row = self._data[row_key]
+        kept = len(before) if before is not None else 0
+        moved: set[ColumnKey] = set()
         for i, (column, value) in enumerate(zip(self.columns_spec, after, strict=True)):
-            if before is not None and i < len(before):
-                was = before[i]
+            if i < kept:
+                was = before[i]  # type: ignore[index]
                 if was is value or _same(was, value):  # the same object: a cell a tick kept
                     continue
             row[column_keys[i]] = self._cell(column, value)
-            changed = True
-        return changed
+            moved.add(column_keys[i])
+        if moved:
+            changed[row_key] = moved
+
+    def _forget(self, changed: Mapping[RowKey, set[ColumnKey]]) -> None:
+        """Drop the renders of the changed cells and their rows, and keep the rest.
+
+        ``update_cell`` bumps the table's update count, which every render cache is keyed by:
+        the next paint then renders every visible cell again, though a price tick changes three
+        columns of eleven. The rows and columns keep their order and sizes here, so only the
+        changed cells, their rows' lines and the table's lines (cheap, from the rows) go."""
+        _drop(self._cell_render_cache, lambda k: k[1] in changed.get(k[0], ()))
+        _drop(self._row_render_cache, lambda k: k[0] in changed)
+        indexes = {self._row_locations.get(key) for key in changed}
+        _drop(self._row_renderable_cache, lambda k: k[1] in indexes)
+        self._line_cache.clear()
+
+
+def _drop(cache: LRUCache[Any, Any], stale: Callable[[Any], bool]) -> None:
+    """Discard a render cache's entries whose keys are ``stale``."""
+    keys = cache.keys()  # (the cache can't be iterated itself)
+    for key in [k for k in keys if stale(k)]:
+        cache.discard(key)
 
 
 def fill_table(
