@@ -95,6 +95,8 @@ class KeyedTable(DataTable):
         self.columns_spec = self.all_columns
         self.narrow_below = narrow_below
         self._rows: list[tuple[str, Sequence[Cell]]] = []
+        # What ``fill_table`` last showed, to fit again when the table's width changes.
+        self._fitted: tuple[Sequence[Column], list[tuple[str, Mapping[str, Cell]]]] | None = None
         self._raw: dict[str, tuple[Cell, ...]] = {}
         self._right: dict[str | int, tuple[Cell, Text]] = {}
 
@@ -106,6 +108,9 @@ class KeyedTable(DataTable):
             self.add_column(column.label, key=column.key, width=column.width)
 
     def on_resize(self) -> None:
+        if self._fitted is not None:  # filled to fit a width: fit the new one
+            fill_table(self, *self._fitted)
+            return
         narrow = 0 < self.size.width < self.narrow_below
         wanted = tuple(c for c in self.all_columns if not (narrow and c.optional))
         if wanted != self.columns_spec:
@@ -183,6 +188,11 @@ class KeyedTable(DataTable):
                     self._forget(changed)
                     self.refresh()
             self._raw = raw
+            if self._require_update_dimensions:
+                # Textual measures new rows when the table next goes idle, which follows a
+                # message: one that gets none (a dialog opened over it at once) would keep its
+                # columns as wide as their labels. This one makes sure.
+                self.call_later(_measured)
             if from_top:
                 self.move_cursor(row=0, animate=False, scroll=False)
                 self.scroll_home(animate=False)
@@ -216,6 +226,27 @@ class KeyedTable(DataTable):
         if moved:
             changed[row_key] = moved
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        widths = self._widths()
+        super()._update_dimensions(new_rows)
+        self._widened(widths)
+
+    def _update_column_widths(self, updated_cells: set[Any]) -> None:
+        widths = self._widths()
+        super()._update_column_widths(updated_cells)
+        self._widened(widths)
+
+    def _widths(self) -> list[int]:
+        return [column.content_width for column in self.ordered_columns]
+
+    def _widened(self, before: list[int]) -> None:
+        """Renders cached at other column widths go (Textual keys them by the update count,
+        which ``_forget`` leaves alone): else a row drawn before its width was measured stays
+        clipped to the labels' widths."""
+        if self._widths() != before:
+            self._update_count += 1
+            self.refresh()
+
     def _forget(self, changed: Mapping[RowKey, set[ColumnKey]]) -> None:
         """Drop the renders of the changed cells and their rows, and keep the rest.
 
@@ -237,6 +268,10 @@ def _drop(cache: LRUCache[Any, Any], stale: Callable[[Any], bool]) -> None:
         cache.discard(key)
 
 
+def _measured() -> None:
+    """Nothing: only the message that carries it counts (``KeyedTable.sync``)."""
+
+
 def fill_table(
     table: KeyedTable,
     columns: Sequence[Column],
@@ -246,6 +281,8 @@ def fill_table(
 
     The columns are re-laid only when the fit changes (a resize); rows go through the table's
     keyed diff, so a live refresh repaints only the cells that changed."""
+    rows = list(rows)
+    table._fitted = (columns, rows)
     available = (table.size.width or table.app.size.width) - 2
     spec = tuple(replace(col, width=width) for col, width in fit_columns(columns, available))
     if spec != table.columns_spec:
