@@ -166,12 +166,22 @@ async def publish_all_in(
     """``publish_in`` for many events with one statement (NOTIFY each, in order)."""
     if not events:
         return
-    payloads = [event.to_json() for event in events]
     await session.execute(
         text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
-        {"channel": CHANNEL, "payloads": payloads},
+        {"channel": CHANNEL, "payloads": payloads_on_commit(session, events, local=local)},
     )
+
+
+def payloads_on_commit(
+    session: AsyncSession, events: Sequence[Event], *, local: EventBus | None = None
+) -> list[str]:
+    """``publish_all_in`` for a writer that sends the NOTIFY in a statement of its own (the
+    engine's batched exits write everything in one): the payloads to NOTIFY on ``CHANNEL``, in
+    order; the local subscribers get the events when the session commits."""
+    if not events:
+        return []
     _publish_on_commit(session, list(events), local or bus)
+    return [event.to_json() for event in events]
 
 
 def _publish_on_commit(session: AsyncSession, events: list[Event], target: EventBus) -> None:

@@ -24,41 +24,29 @@ as it always did).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Integer,
-    String,
-    Table,
     bindparam,
     func,
     select,
     text,
-    tuple_,
 )
-from sqlalchemy import insert as sql_insert
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import update as sql_update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import Mapper
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import get_history
 
 from core.brokers.paper import PaperBroker
-from core.brokers.types import OrderStatus, OrderType, Side
-from core.db.base import Money
+from core.brokers.types import OrderStatus, Side
 from core.db.models.bots import Bot, BotBalance, BotWallet, Execution
 from core.db.models.notifications import Notification, NotificationChannel, NotificationPreference
 from core.db.models.trading import Order, Position, Trade
 from core.db.models.users import User
 from core.engine.context import EngineContext
 from core.engine.exit_state import exit_state, held, write_state
+from core.engine.exit_write import Written, write
 from core.engine.exits import (
     PROTECTED,
     WATCHED_TYPES,
@@ -74,45 +62,12 @@ from core.engine.orders import client_order_id, market
 from core.engine.trades import EXIT_NOTICE, Decided, Tx, enforce_daily_loss, trade_notice_of
 from core.engine.venues import sellable
 from core.errors import ServiceError
-from core.events import Event, publish_all_in
+from core.events import Event, payloads_on_commit
 from core.market.types import Ticker
 from core.notifications.create import notification_rows
 from core.notifications.live import event_for
 from core.notifications.preferences import Preferences
 from core.strategies.risk import Bar, ExitOutcome, RiskSettings, evaluate
-
-ORPHANED = "Cancelled: the position was closed."
-
-POSITION_COLUMNS: dict[str, Any] = {
-    "quantity": Money,
-    "remaining_quantity": Money,
-    "cost_basis": Money,
-    "total_invested": Money,
-    "realized_pnl": Money,
-    "fees_paid": Money,
-    "entry_price": Money,
-    "current_price": Money,
-    "unrealized_pnl": Money,
-    "unrealized_pnl_percent": Money,
-    "peak_price": Money,
-    "lowest_price": Money,
-    "status": String,
-    "exit_price": Money,
-    "closed_at": DateTime(timezone=True),
-    "close_reason": String,
-    "profit_loss": Money,
-    "profit_loss_percent": Money,
-    "stop_loss": Money,
-    "current_stop_loss_percent": Money,
-    "take_profit": Money,
-    "take_profit_levels_hit": Integer,
-    "last_take_profit_time": DateTime(timezone=True),
-    "last_stop_loss_update": DateTime(timezone=True),
-    "moon_bag_activated": Boolean,
-    "moon_bag_quantity": Money,
-}
-"""Every column an exit may change (the ledger's and the exit state's)."""
-
 
 _LOCK_SQL = text(
     "SELECT id FROM unnest(CAST(:ids AS varchar[])) AS id "
@@ -142,18 +97,6 @@ _POSITIONS_FOR_UPDATE = (
     .with_for_update(of=Position)
     .execution_options(populate_existing=True)
 )
-_ORDERS = cast(Table, Order.__table__)
-_CANCEL_ORPHANS = (
-    sql_update(_ORDERS)
-    .where(
-        tuple_(_ORDERS.c.wallet_id, _ORDERS.c.pair_id).in_(bindparam("pairs", expanding=True)),
-        _ORDERS.c.status == OrderStatus.OPEN.value,
-        _ORDERS.c.type.in_([OrderType.STOP_LOSS.value, OrderType.TAKE_PROFIT.value]),
-        _ORDERS.c.is_paper.is_(True),
-    )
-    .values(status=OrderStatus.CANCELLED.value, error=ORPHANED, updated_at=bindparam("now"))
-)
-"""Resting stop and take-profit orders of a position the batch closed."""
 
 
 @dataclass
@@ -362,42 +305,39 @@ async def close_together(
         out.done.append((watched, outcome, position))
 
     await session.flush()  # anything the venues added (a pair row) before the rows pointing at it
-    out.statements += await _write_positions(conn, changed)
-    out.statements += await _write_balances(
-        conn, [r for w in balances.values() for r in w.values() if _changed(r)]
-    )
-    closed = {(o.wallet_id, o.pair_id) for p, e, *_ in exits if e.closed for o in e.orders}
-    if closed:
-        await conn.execute(_CANCEL_ORPHANS, {"pairs": sorted(closed), "now": ctx.clock.now()})
-        out.statements += 1
-    if not exits:
-        return out
-
     notifications: list[Notification] = []
-    made: list[tuple[list[Notification], tuple[Event, ...]]] = []
+    events: list[Event] = []
     for _position, this, _bot, user, prefs in exits:
         for notification, told_events in this.notices:
             kwargs = {k: v for k, v in notification.items() if k != "user_id"}
             rows_of = notification_rows(user, prefs, **kwargs, now=ctx.clock.now())
+            for row in rows_of:  # the events name them (the column default salts from the OS)
+                row.id = row.id or fast_id()
             notifications.extend(rows_of)
-            made.append((rows_of, told_events))
+            # in the one-by-one order: notification, trade, position
+            events.extend(
+                event_for(r)
+                for r in rows_of
+                if r.channel is NotificationChannel.IN_APP and r.delivered
+            )
+            events.extend(told_events)
     executions = [e.execution for _p, e, *_ in exits if e.execution is not None]
-    inserted: list[Execution | Notification] = [*executions, *notifications]
-    for new_row in inserted:
-        new_row.id = new_row.id or fast_id()  # (the column default salts from the OS)
-    # Parents first: a trade points at its order.
-    out.statements += await _insert(conn, [o for _p, e, *_ in exits for o in e.orders])
-    out.statements += await _insert(conn, [t for _p, e, *_ in exits for t in e.trades])
-    out.statements += await _insert(conn, executions)
-    out.statements += await _insert(conn, notifications)
-    events: list[Event] = []
-    for rows_of, told_events in made:  # in the one-by-one order: notification, trade, position
-        events.extend(
-            event_for(r) for r in rows_of if r.channel is NotificationChannel.IN_APP and r.delivered
-        )
-        events.extend(told_events)
-    await publish_all_in(session, events)
-    out.statements += 1
+    out.statements += await write(
+        conn,
+        Written(
+            positions=changed,
+            balances=[r for w in balances.values() for r in w.values() if _changed(r)],
+            closed=sorted(
+                {(o.wallet_id, o.pair_id) for _p, e, *_ in exits if e.closed for o in e.orders}
+            ),
+            now=ctx.clock.now(),
+            orders=[o for _p, e, *_ in exits for o in e.orders],
+            trades=[t for _p, e, *_ in exits for t in e.trades],
+            executions=executions,
+            notifications=notifications,
+            payloads=payloads_on_commit(session, events),
+        ),
+    )
     for _position, this, bot, _user, _prefs in exits:
         if this.daily_loss is not None and this.execution is not None:
             tx = Tx(ctx, session, bot, this.execution.execution_id, now, Decided(), {})
@@ -405,109 +345,7 @@ async def close_together(
     return out
 
 
-async def _insert(conn: AsyncConnection, rows: Sequence[Any]) -> int:
-    """New ORM objects of one class, as the unit of work would insert them but without its
-    bookkeeping (they are not read back in this transaction): one multi-row INSERT per set of
-    columns given. A column with a default is left out where unset, or None and its type
-    doesn't store None as a value, so the default applies — what the ORM does."""
-    if not rows:
-        return 0
-    model = type(rows[0])
-    columns = _COLUMNS.get(model) or _COLUMNS.setdefault(model, _insert_columns(model))
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        given = row.__dict__
-        values = {
-            column: given.get(attr)
-            for attr, column, always, none_is_value in columns
-            if always or (attr in given and (given[attr] is not None or none_is_value))
-        }
-        groups.setdefault(tuple(values), []).append(values)
-    for group in groups.values():
-        await conn.execute(sql_insert(model.__table__), group)
-    return len(groups)
-
-
-_COLUMNS: dict[type, list[tuple[str, str, bool, bool]]] = {}
-
-
-def _insert_columns(model: type) -> list[tuple[str, str, bool, bool]]:
-    """(attribute, column, always, none_is_value) of every column of ``model``. A column
-    without a default is NULL whether named or not, so every row names it (``always``) and the
-    rows share one INSERT; ``none_is_value``: the type writes None as a value (JSON null)."""
-    mapper: Mapper[Any] = sa_inspect(model)
-    out = []
-    for prop in mapper.column_attrs:
-        col = prop.columns[0]
-        defaulted = col.default is not None or col.server_default is not None
-        out.append((prop.key, col.key, not defaulted, bool(col.type.should_evaluate_none)))
-    return out
-
-
 def _changed(row: BotBalance) -> bool:
     return bool(
         get_history(row, "amount").has_changes() or get_history(row, "locked").has_changes()
     )
-
-
-def _array(t: Any) -> str:
-    """The PostgreSQL array type of a column type (``NUMERIC(65, 30)[]``)."""
-    return f"{(t() if isinstance(t, type) else t).compile(dialect=postgresql.dialect())}[]"
-
-
-def _unnest_update(
-    table: str, columns: dict[str, Any], updated_at: str, extra: dict[str, Any] | None = None
-) -> str:
-    """``UPDATE table … FROM unnest(<one array per column>)``: one statement whatever the row
-    count, so SQLAlchemy compiles nothing per batch and asyncpg reuses its prepared statement.
-    ``extra`` columns come in the arrays but are not set (``updated_at`` may use them)."""
-    typed = {"id": String, **columns, **(extra or {})}
-    names = list(typed)
-    arrays = ", ".join(f"CAST(:{n} AS {_array(t)})" for n, t in typed.items())
-    sets = ", ".join(f"{n} = v.{n}" for n in columns)
-    return (
-        f"UPDATE {table} AS t SET {sets}, updated_at = {updated_at} "
-        f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE t.id = v.id"
-    )
-
-
-# ``updated_at`` keeps the ledger's time where it set one, and is the database's now otherwise
-# (as the ORM does).
-_POSITIONS_SQL = text(
-    _unnest_update(
-        Position.__tablename__,
-        POSITION_COLUMNS,
-        "coalesce(v.stamped, now())",
-        {"stamped": DateTime(timezone=True)},
-    )
-)
-_BALANCES_SQL = text(
-    _unnest_update(BotBalance.__tablename__, {"amount": Money, "locked": Money}, "now()")
-)
-
-
-async def _write_positions(conn: AsyncConnection, positions: list[Position]) -> int:
-    """Every changed position in one statement."""
-    if not positions:
-        return 0
-    params: dict[str, list[Any]] = {n: [] for n in ("id", *POSITION_COLUMNS, "stamped")}
-    for p in positions:
-        params["id"].append(p.id)
-        for n in POSITION_COLUMNS:
-            params[n].append(getattr(p, n))
-        touched = get_history(p, "updated_at").has_changes()
-        params["stamped"].append(p.updated_at if touched else None)
-    await conn.execute(_POSITIONS_SQL, params)
-    return 1
-
-
-async def _write_balances(conn: AsyncConnection, balances: list[BotBalance]) -> int:
-    if not balances:
-        return 0
-    params = {
-        "id": [r.id for r in balances],
-        "amount": [r.amount for r in balances],
-        "locked": [r.locked for r in balances],
-    }
-    await conn.execute(_BALANCES_SQL, params)
-    return 1

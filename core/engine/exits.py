@@ -28,11 +28,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models.bots import Bot, BotWallet, Execution
 from core.db.models.trading import ExchangeConnection, Position
 from core.engine.context import EngineContext
+from core.engine.exit_line import ExitLine, broken
 from core.engine.exit_state import can_ratchet, exit_state, write_state
 from core.engine.trades import Decided, Tx, lock_position, sell
 from core.engine.venues import PAPER_FEED
@@ -121,6 +123,8 @@ def band_of(
 class ExitWatcher:
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
+        self.line = ExitLine(ctx.db, held=ctx.settings.exits_only)
+        """The batches' connection: held in an exits-only process (nothing else needs it)."""
         self.by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
         self.by_bot: dict[str, list[Position]] = defaultdict(list)
         self.sources: dict[str, tuple[str | None, bool]] = {}
@@ -143,6 +147,9 @@ class ExitWatcher:
         for feed, symbol in self.by_symbol:
             out[feed].add(symbol)
         return out
+
+    async def close(self) -> None:
+        await self.line.close()
 
     def mark_dirty(self) -> None:
         self.dirty = True
@@ -271,15 +278,22 @@ class ExitWatcher:
         one-by-one path."""
         from core.engine.exit_batch import close_together
 
-        try:
-            cpu = time.thread_time()
-            async with self.ctx.db.sessions() as session, session.begin():
-                batch = await close_together(self.ctx, session, found, now)
-            done = time.perf_counter()
-            self.batch_cpu_ms.append((len(found), (time.thread_time() - cpu) * 1000))
-        except ServiceError as exc:
-            log.warning("batched exits failed (%s): one by one instead", exc)
-            return found
+        for attempt in (1, 2):
+            try:
+                cpu = time.thread_time()
+                async with self.line.session() as session:
+                    batch = await close_together(self.ctx, session, found, now)
+                break
+            except ServiceError as exc:
+                log.warning("batched exits failed (%s): one by one instead", exc)
+                return found
+            except DBAPIError as exc:
+                if attempt == 2 or not broken(exc):
+                    raise
+                # The locks went with the connection: the batch starts over from the rows.
+                log.warning("batched exits: the database connection broke; again on a new one")
+        done = time.perf_counter()
+        self.batch_cpu_ms.append((len(found), (time.thread_time() - cpu) * 1000))
         self.batches += 1
         self.statements += batch.statements
         for watched in batch.gone:

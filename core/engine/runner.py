@@ -195,6 +195,7 @@ class EngineRunner:
             await asyncio.wait_for(self._release(), timeout=2.0)
         except Exception as exc:  # the database is away: the leases expire on their own
             log.warning("engine %s could not release its leases: %s", self.process_id, exc)
+        await self.watcher.close()
         await self.ctx.close()
         if self._own_markets:
             await self.markets.hubs.close()
@@ -236,6 +237,7 @@ class EngineRunner:
             return OnceReport(cycles, acted, errors, self.watcher.exits - before)
         finally:
             await self._release()
+            await self.watcher.close()
             await self.ctx.close()
             if self._own_markets:
                 await self.markets.hubs.close()
