@@ -29,12 +29,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    func,
-    select,
-    text,
-)
+from sqlalchemy import String, and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import get_history
 
@@ -69,34 +64,42 @@ from core.notifications.live import event_for
 from core.notifications.preferences import Preferences
 from core.strategies.risk import Bar, ExitOutcome, RiskSettings, evaluate
 
-_LOCK_SQL = text(
-    "SELECT id FROM unnest(CAST(:ids AS varchar[])) AS id "
-    "WHERE pg_try_advisory_xact_lock(hashtextextended('exit:' || id, 0))"
-)
-# Built once (``ids`` is an expanding parameter): nothing is constructed per batch.
-_BALANCES_FOR_UPDATE = (
-    select(BotBalance)
-    .join(Position, Position.wallet_id == BotBalance.wallet_id)
-    .join(BotWallet, BotWallet.id == Position.wallet_id)
-    .where(
-        Position.id.in_(bindparam("ids", expanding=True)),
-        BotBalance.asset.in_([func.split_part(Position.symbol, "/", 1), BotWallet.quote_currency]),
+_LOCKED = (
+    text(
+        "SELECT id FROM unnest(CAST(:ids AS varchar[])) AS id "
+        "WHERE pg_try_advisory_xact_lock(hashtextextended('exit:' || id, 0))"
     )
-    .order_by(BotBalance.wallet_id, BotBalance.asset)
-    .with_for_update(of=BotBalance)
-    .execution_options(populate_existing=True)
+    .columns(id=String)
+    .cte("locked")
+    .prefix_with("MATERIALIZED")
 )
-_POSITIONS_FOR_UPDATE = (
-    select(Position, Bot, BotWallet.paper_market, User, NotificationPreference)
+"""The batch's positions no other process is on, each taken with its advisory lock."""
+# Built once (``ids`` is an array parameter): nothing is constructed per batch.
+_ROWS_FOR_UPDATE = (
+    select(BotBalance, Position, Bot, BotWallet.paper_market, User, NotificationPreference)
+    .select_from(Position)
+    .join(_LOCKED, _LOCKED.c.id == Position.id)
+    .join(BotWallet, BotWallet.id == Position.wallet_id)
+    .join(
+        BotBalance,
+        and_(
+            BotBalance.wallet_id == Position.wallet_id,
+            BotBalance.asset.in_(
+                [func.split_part(Position.symbol, "/", 1), BotWallet.quote_currency]
+            ),
+        ),
+    )
     .join(Bot, Bot.id == Position.bot_id)
     .join(User, User.id == Bot.user_id)
-    .outerjoin(BotWallet, BotWallet.id == Position.wallet_id)
     .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-    .where(Position.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Position.id)
-    .with_for_update(of=Position)
+    # Rows are locked in this order: a position's first balance row before it, as the ledger
+    # (balances, then the position) does, so the two never wait on each other in a circle.
+    .order_by(BotBalance.wallet_id, BotBalance.asset, Position.id)
+    .with_for_update(of=[BotBalance, Position])
     .execution_options(populate_existing=True)
 )
+"""Each locked position with its wallet's two balance rows, bot, market, owner and
+notification settings, row-locked: one row per (balance row, position)."""
 
 
 @dataclass
@@ -170,27 +173,19 @@ async def close_together(
     by_id = {w.position_id: (w, t) for w, t in paper}
     ids = sorted(by_id)
 
-    # Statements that need no ORM object go to the connection: the session's per-statement
-    # bookkeeping (autoflush, ORM compile state, events) cost more than they do.
-    conn = await session.connection()
-    locked = set((await conn.execute(_LOCK_SQL, {"ids": ids})).scalars())
-    out.statements += 1
-    out.gone.extend(by_id[i][0] for i in ids if i not in locked)
-    if not locked:
-        return out
-    mine = sorted(locked)
-
-    # The ledger's lock order: the wallets' balance rows first, then the positions.
-    balance_rows = (await session.scalars(_BALANCES_FOR_UPDATE, {"ids": mine})).all()
+    rows = (await session.execute(_ROWS_FOR_UPDATE, {"ids": ids})).all()
     out.statements += 1
     balances: dict[str, dict[str, BotBalance]] = {}
-    for row in balance_rows:
-        session.expunge(row)  # changed in memory, written by one UPDATE below
-        balances.setdefault(row.wallet_id, {})[row.asset] = row
-    rows = (await session.execute(_POSITIONS_FOR_UPDATE, {"ids": mine})).all()
-    out.statements += 1
-    found_rows = {row[0].id: row for row in rows}
-    out.gone.extend(by_id[i][0] for i in mine if i not in found_rows)
+    found_rows: dict[str, Any] = {}
+    for balance, *row in rows:
+        if balance.wallet_id not in balances or balance.asset not in balances[balance.wallet_id]:
+            session.expunge(balance)  # changed in memory, written by the one write below
+            balances.setdefault(balance.wallet_id, {})[balance.asset] = balance
+        found_rows.setdefault(row[0].id, row)
+    # Another process is on it, or it is gone (or has no balance rows to book on).
+    out.gone.extend(by_id[i][0] for i in ids if i not in found_rows)
+    mine = sorted(found_rows)
+    conn = await session.connection()
 
     exits: list[tuple[Position, _Exit, Bot, User, Preferences]] = []
     changed: list[Position] = []
