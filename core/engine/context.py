@@ -19,6 +19,8 @@ from core.engine.settings import EngineSettings
 from core.engine.venues import Markets, Venue, open_venue
 from core.ledger.book import Ledger
 from core.ledger.orders import OrderDesk
+from core.ledger.wallets import WalletInfo
+from core.market.catalog import Pair
 from core.strategies.config import ConfigModel
 from core.strategies.registry import validate_bot_config, validate_risk_settings
 from core.strategies.risk import RiskSettings
@@ -52,6 +54,8 @@ class EngineContext:
     fees: dict[str, dict[str, Decimal]] = field(default_factory=dict, repr=False)
     _parsed: dict[str, Parsed] = field(default_factory=dict, repr=False)
     _venues: dict[tuple[str, bool], Venue] = field(default_factory=dict, repr=False)
+    _stored: dict[str, dict[str, Pair]] = field(default_factory=dict, repr=False)
+    """Each feed's pairs as stored, shared by its venues (``Venue.stored``)."""
 
     def __post_init__(self) -> None:
         self.desk = OrderDesk(ledger=Ledger(new_id=fast_id), clock=self.clock, new_id=fast_id)
@@ -86,13 +90,24 @@ class EngineContext:
         cached = self._parsed.get(bot_id)
         return cached if cached is not None and cached.updated_at == updated_at else None
 
-    async def venue(self, session: AsyncSession, bot_id: str, user_id: str, paper: bool) -> Venue:
+    async def venue(
+        self,
+        session: AsyncSession,
+        bot_id: str,
+        user_id: str,
+        paper: bool,
+        *,
+        wallet: WalletInfo | None = None,
+    ) -> Venue:
+        """The bot's venue in that mode, opened once; ``wallet``: the bot's wallet of that mode
+        when the caller read it already (the batched exits do), so it isn't looked up again."""
         key = (bot_id, paper)
         venue = self._venues.get(key)
         if venue is None:
             venue = await open_venue(
-                session, self.markets, bot_id=bot_id, owner_id=user_id, paper=paper
+                session, self.markets, bot_id=bot_id, owner_id=user_id, paper=paper, wallet=wallet
             )
+            venue.stored = self._stored.setdefault(venue.hub.name, {})
             self._venues[key] = venue
         return venue
 
@@ -100,3 +115,4 @@ class EngineContext:
         for venue in self._venues.values():
             await venue.close()
         self._venues.clear()
+        self._stored.clear()

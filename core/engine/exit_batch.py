@@ -58,6 +58,7 @@ from core.engine.trades import EXIT_NOTICE, Decided, Tx, enforce_daily_loss, tra
 from core.engine.venues import sellable
 from core.errors import ServiceError
 from core.events import Event, payloads_on_commit
+from core.ledger.wallets import SIMULATION, wallet_info
 from core.market.types import Ticker
 from core.notifications.create import notification_rows
 from core.notifications.live import event_for
@@ -76,7 +77,7 @@ _LOCKED = (
 """The batch's positions no other process is on, each taken with its advisory lock."""
 # Built once (``ids`` is an array parameter): nothing is constructed per batch.
 _ROWS_FOR_UPDATE = (
-    select(BotBalance, Position, Bot, BotWallet.paper_market, User, NotificationPreference)
+    select(BotBalance, Position, Bot, BotWallet, User, NotificationPreference)
     .select_from(Position)
     .join(_LOCKED, _LOCKED.c.id == Position.id)
     .join(BotWallet, BotWallet.id == Position.wallet_id)
@@ -196,7 +197,7 @@ async def close_together(
     for position_id in mine:
         if position_id not in found_rows:
             continue
-        position, bot, market_name, user, prefs_row = found_rows[position_id]
+        position, bot, wallet, user, prefs_row = found_rows[position_id]
         watched, ticker = by_id[position_id]
         if (
             position.status != "open"
@@ -205,13 +206,15 @@ async def close_together(
         ):
             out.gone.append(watched)
             continue
-        venue = await ctx.venue(session, bot.id, bot.user_id, True)
+        mode = wallet.bot_id == bot.id and wallet.wallet_type == SIMULATION  # the bot's own
+        known = wallet_info(wallet, bot) if mode else None  # (else the venue looks it up)
+        venue = await ctx.venue(session, bot.id, bot.user_id, True, wallet=known)
         wallet_rows = balances.get(position.wallet_id or "", {})
         if venue.wallet.id != position.wallet_id or not isinstance(venue.broker, PaperBroker):
             out.one_by_one.append((watched, ticker))
             continue
         parsed = ctx.parsed(
-            bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings, market_name
+            bot.id, bot.type, bot.updated_at, bot.config, bot.risk_settings, wallet.paper_market
         )
         rules = effective_rules(bot.type, bot.config or {}, parsed.risk)
         state = exit_state(position, rules)

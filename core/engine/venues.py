@@ -109,6 +109,9 @@ class Venue:
     broker: Broker
     hub: PriceHub
     _pairs: dict[str, Pair] = field(default_factory=dict, repr=False)
+    stored: dict[str, Pair] = field(default_factory=dict, repr=False)
+    """The pairs as stored (before a fee tier): ``EngineContext`` shares one per feed among
+    its venues, so a bot's first order doesn't look its pair up again."""
     fees: FeeRates | None = None
     """The owner's fee tier on the exchange a paper wallet trades on (None: the market's), as
     last read by ``pair``."""
@@ -132,7 +135,9 @@ class Venue:
                 self._pairs.clear()
         pair = self._pairs.get(symbol)
         if pair is None:
-            pair = await load_or_sync_pair(session, self.hub, symbol)
+            pair = self.stored.get(symbol)
+            if pair is None:
+                pair = self.stored[symbol] = await load_or_sync_pair(session, self.hub, symbol)
             pair = self._pairs[symbol] = with_fee_tier(pair, self.fees)
         return pair
 

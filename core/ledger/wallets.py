@@ -69,7 +69,8 @@ class Balance:
         return self.amount - self.locked
 
 
-def _info(wallet: BotWallet, bot: Bot) -> WalletInfo:
+def wallet_info(wallet: BotWallet, bot: Bot) -> WalletInfo:
+    """A wallet row and its bot as the ledger uses them."""
     return WalletInfo(
         id=wallet.id,
         bot_id=bot.id,
@@ -135,7 +136,7 @@ async def open_wallet(
         reason=FUNDING,
         at=at,
     )
-    return _info(wallet, bot)
+    return wallet_info(wallet, bot)
 
 
 async def get_wallet(session: AsyncSession, wallet_id: str) -> WalletInfo:
@@ -148,7 +149,7 @@ async def get_wallet(session: AsyncSession, wallet_id: str) -> WalletInfo:
     ).first()
     if row is None:
         raise NotFound(f"No wallet {wallet_id!r}.")
-    return _info(*row)
+    return wallet_info(*row)
 
 
 async def bot_wallet(session: AsyncSession, bot_id: str, wallet_type: str) -> WalletInfo | None:
@@ -159,7 +160,7 @@ async def bot_wallet(session: AsyncSession, bot_id: str, wallet_type: str) -> Wa
             .where(BotWallet.bot_id == bot_id, BotWallet.wallet_type == wallet_type)
         )
     ).first()
-    return _info(*row) if row else None
+    return wallet_info(*row) if row else None
 
 
 async def manual_wallet(
