@@ -25,7 +25,7 @@ as it always did).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -156,6 +156,13 @@ class _Exit:
     execution: Execution | None = None
     closed: bool = False
     daily_loss: RiskSettings | None = None
+
+
+async def prepare(session: AsyncSession) -> None:
+    """Send the batch's two statements once with nothing in them, so the first real batch
+    finds them prepared on its connection (and the types of their columns known)."""
+    await session.execute(_ROWS_FOR_UPDATE, {"ids": []})
+    await write(await session.connection(), Written(now=datetime.now(UTC)))
 
 
 async def close_together(

@@ -18,7 +18,7 @@ processor, as SQLAlchemy would send them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -228,16 +228,16 @@ def _insert_params(dialect: Dialect, prefix: str, rows: Sequence[Any]) -> dict[s
 class Written:
     """What ``write`` is given: everything one batch changed or made."""
 
-    positions: list[Position]
-    balances: list[BotBalance]
-    closed: list[tuple[str, str]]
-    """(wallet, pair) of every position the batch closed: their resting orders are orphans."""
     now: datetime
-    orders: list[Order]
-    trades: list[Trade]
-    executions: list[Execution]
-    notifications: list[Notification]
-    payloads: list[str]
+    positions: list[Position] = field(default_factory=list)
+    balances: list[BotBalance] = field(default_factory=list)
+    closed: list[tuple[str, str]] = field(default_factory=list)
+    """(wallet, pair) of every position the batch closed: their resting orders are orphans."""
+    orders: list[Order] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    payloads: list[str] = field(default_factory=list)
 
 
 async def write(conn: AsyncConnection, batch: Written) -> int:

@@ -151,6 +151,13 @@ class ExitWatcher:
     async def close(self) -> None:
         await self.line.close()
 
+    async def warm(self) -> None:
+        """Prepare the batches' statements on their connection before the first breach."""
+        from core.engine.exit_batch import prepare
+
+        async with self.line.session() as session:
+            await prepare(session)
+
     def mark_dirty(self) -> None:
         self.dirty = True
 

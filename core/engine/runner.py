@@ -404,6 +404,11 @@ class EngineRunner:
     async def _watch(self) -> None:
         failures = 0
         last_mark = 0.0
+        if self.settings.exits_only and self.settings.batch_exits:
+            try:
+                await self.watcher.warm()
+            except Exception as exc:  # the database is away: the first batch prepares them
+                log.warning("engine exits: statements not prepared: %s", _first_line(exc))
         while not self._stop.is_set():
             try:
                 await self.check_exits()
