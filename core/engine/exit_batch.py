@@ -1,20 +1,17 @@
 """Batched exits: the paper positions breached by one tick, closed together in one transaction.
 
 One position at a time (``exits.apply_exit``) costs about 17 statements per exit. Here the
-positions of one tick share a fixed handful, however many they are:
+positions of one tick share two, however many they are:
 
-1. ``pg_try_advisory_xact_lock`` on every position at once (the same ``exit:<id>`` keys as
-   ``trades.lock_position``: a position another process is on is skipped, as one by one);
-2. the wallets' balance rows ``FOR UPDATE`` (the ledger's order: balances, then positions);
-3. the positions ``FOR UPDATE`` with their bot, wallet market, owner and notification settings;
-4. the rules and the ledger run in memory (``evaluate``, the paper broker's fill at the
+1. one read: ``pg_try_advisory_xact_lock`` on every position (the same ``exit:<id>`` keys as
+   ``trades.lock_position``: a position another process is on is skipped, as one by one), and
+   the locked positions with their wallet's balance rows, bot, wallet, owner and notification
+   settings, ``FOR UPDATE`` (a position's first balance row before it, as the ledger locks);
+2. the rules and the ledger run in memory (``evaluate``, the paper broker's fill at the
    tick's own price — the one that breached the stops — and ``Ledger.book_fill``: the very
    code the one-by-one path books with);
-5. one ``UPDATE … FROM unnest(…)`` for the positions and one for the balances (fixed
-   statements: nothing compiled per batch), one multi-row INSERT each for orders, trades,
-   executions and notifications (through Core: the objects are never read back, so the unit
-   of work's bookkeeping is skipped), one UPDATE cancelling
-   orphaned resting stop orders (only when a position closed), one ``pg_notify`` for every event.
+3. one write (``exit_write``): the positions, the balances, the orphaned resting stop orders,
+   the new orders, trades, executions and notifications and a NOTIFY per event.
 
 What the batch does not cover is handed back to the one-by-one path: live positions (each goes
 to the exchange as its own order), positions in a wallet other than the bot's current one, and
@@ -185,11 +182,11 @@ async def close_together(
     out.statements += 1
     balances: dict[str, dict[str, BotBalance]] = {}
     found_rows: dict[str, Any] = {}
-    for balance, *row in rows:
+    for balance, position_row, *entities in rows:
         if balance.wallet_id not in balances or balance.asset not in balances[balance.wallet_id]:
             session.expunge(balance)  # changed in memory, written by the one write below
             balances.setdefault(balance.wallet_id, {})[balance.asset] = balance
-        found_rows.setdefault(row[0].id, row)
+        found_rows.setdefault(position_row.id, (position_row, *entities))
     # Another process is on it, or it is gone (or has no balance rows to book on).
     out.gone.extend(by_id[i][0] for i in ids if i not in found_rows)
     mine = sorted(found_rows)

@@ -27,6 +27,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.types import JSON
 
@@ -100,7 +101,8 @@ class _Column:
 
 def _columns(prefix: str, model: type) -> list[_Column]:
     out = []
-    for prop in sa_inspect(model).column_attrs:
+    mapper: Mapper[Any] = sa_inspect(model)
+    for prop in mapper.column_attrs:
         col = prop.columns[0]
         param = f"{prefix}_{col.key}"
         value = f'v."{col.key}"'
@@ -110,7 +112,7 @@ def _columns(prefix: str, model: type) -> list[_Column]:
             array = f"{_sql_type(col.type)}[]"
         if col.server_default is not None:
             arg = getattr(col.server_default, "arg", None)
-            made = _literal(arg) if isinstance(arg, str) else str(arg.compile(dialect=_PG))
+            made = _literal(arg) if isinstance(arg, str) else str(arg.compile(dialect=_PG))  # type: ignore[union-attr]
             value = f"COALESCE({value}, CAST({made} AS {_sql_type(col.type)}))"
         default: Any = None
         if col.primary_key:
@@ -231,7 +233,7 @@ class Written:
     now: datetime
     positions: list[Position] = field(default_factory=list)
     balances: list[BotBalance] = field(default_factory=list)
-    closed: list[tuple[str, str]] = field(default_factory=list)
+    closed: list[tuple[str | None, str]] = field(default_factory=list)
     """(wallet, pair) of every position the batch closed: their resting orders are orphans."""
     orders: list[Order] = field(default_factory=list)
     trades: list[Trade] = field(default_factory=list)

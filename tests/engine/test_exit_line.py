@@ -4,10 +4,12 @@
   (and pinged) once, not once per batch.
 - A connection the server dropped — what a PostgreSQL restart does to every client — is
   replaced and the batch run again on the new one: the breached position is still closed.
+- The garbage collector waits while a batch runs there (it runs once the exits are committed).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -82,5 +84,31 @@ async def test_a_dropped_connection_is_replaced_and_the_batch_run_again(  # type
         assert await _open(db) == 0
         assert "connection broke" in caplog.text
         assert await _backend(runner) != first
+    finally:
+        await runner.watcher.close()
+
+
+async def test_a_garbage_collection_waits_until_the_batch_is_committed(  # type: ignore[no-untyped-def]
+    db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.engine import exit_batch
+
+    w, _ids = await entered(db, [{"stop_loss_percent": "2"}])
+    runner = w.runner(exits_only=True)
+    collector: list[bool] = []
+    real = exit_batch.close_together
+
+    async def close_together(*args: Any) -> exit_batch.Batched:
+        collector.append(gc.isenabled())
+        return await real(*args)
+
+    monkeypatch.setattr(exit_batch, "close_together", close_together)
+    found = await breached(w, runner, "97.5")
+    try:
+        assert gc.isenabled()
+        await runner.watcher.handle_all(found, w.clock.now())
+        assert collector == [False]  # off while the batch ran
+        assert gc.isenabled()  # and on again once it was committed
+        assert runner.watcher.exits == 1
     finally:
         await runner.watcher.close()
