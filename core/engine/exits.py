@@ -57,6 +57,10 @@ log = logging.getLogger(__name__)
 WATCHED_TYPES = ("signal", "ai", "dca", "pump_screener")
 """Grid and arbitrage bots leave positions through their own orders, not the exit rules."""
 PROTECTED = ("active", "paused", "error")
+YIELD_ROWS = 25
+"""A reload of the bands hands the event loop back after this many positions (each costs tens
+of microseconds): a streamed tick that comes meanwhile waits a millisecond or two, not the ~15
+ms that 200 took."""
 
 
 def effective_rules(bot_type: str, config: dict, risk: RiskSettings) -> RiskSettings:
@@ -165,8 +169,8 @@ class ExitWatcher:
     async def load(self, session: AsyncSession) -> int:
         """Rebuild the bands from the open positions of running, paused and errored bots.
 
-        Plain rows, not ORM objects (a thousand positions load in a few milliseconds), handed
-        back to the event loop now and then so price updates are not held up."""
+        Plain rows, not ORM objects, handed back to the event loop every ``YIELD_ROWS``
+        positions so price updates are not held up."""
         p = Position
         rows = await session.execute(
             select(
@@ -208,7 +212,7 @@ class ExitWatcher:
         by_bot: dict[str, list[Any]] = defaultdict(list)
         sources: dict[str, tuple[str | None, bool]] = {}
         for index, row in enumerate(rows):
-            if index % 200 == 199:
+            if index % YIELD_ROWS == YIELD_ROWS - 1:
                 await asyncio.sleep(0)
             by_bot[row.bot_id].append(row)
             try:
