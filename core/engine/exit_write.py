@@ -17,7 +17,7 @@ processor, as SQLAlchemy would send them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -197,20 +197,12 @@ _WRITE: TextClause = text(
 )
 """The batch's one statement."""
 
-_PROCESSORS: dict[tuple[int, str], Callable[[Any], Any] | None] = {}
-
-
-def _processor(dialect: Dialect, column: _Column) -> Callable[[Any], Any] | None:
-    key = (id(dialect), column.param)
-    if key not in _PROCESSORS:
-        _PROCESSORS[key] = column.type._cached_bind_processor(dialect)
-    return _PROCESSORS[key]
-
 
 def _insert_params(dialect: Dialect, prefix: str, rows: Sequence[Any]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for column in _COLUMNS[prefix]:
-        process = _processor(dialect, column)
+        # As SQLAlchemy sends the value (the dialect keeps each type's processor).
+        process = column.type._cached_bind_processor(dialect)
         values: list[Any] = []
         for row in rows:
             given = row.__dict__.get(column.attr)
