@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.db.engine import Database
-from tests import pg
+from tests import costs, pg
 from tests.reset import ResetPlan, plan_reset, reset
 
 # Keep the tests' files out of the developer's own directories; pytest-xdist workers each get
@@ -30,6 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """On the controller (or a run without pytest-xdist): name the run's database templates
     before the workers start, and drop those that runs killed before their end left behind.
     Joining the server here also keeps it up for the whole run."""
+    costs.register(config)
     if hasattr(config, "workerinput") or config.option.help or config.option.version:
         return
     pg.run_templates()

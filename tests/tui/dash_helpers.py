@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from core.ledger.book import Ledger
 from core.services import accounts, trading
 from core.services.actor import Actor
 from core.services.authconfig import AuthConfig
+from tests.saved_rows import seeded_once
 from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth
 from tui.app import BlockbotXApp
 
@@ -107,12 +108,21 @@ def run_seed(url: str, fill: Callable[[Database], Awaitable[Any]]) -> Any:
 
 
 async def trader(db: Database, *, history: bool = True) -> Seeded:
-    auth = make_auth(FrozenClock(NOW - timedelta(days=3)))
-    actor, token = await seed_user(db, auth)
+    """A signed-in trader at ``NOW`` (with ``history``, three days of manual trading: seeded
+    once per worker, its rows put back for the tests after; tests/saved_rows.py)."""
+    clock = FrozenClock(NOW - timedelta(days=3))
+
+    async def seed() -> tuple[Actor, str]:
+        actor, token = await seed_user(db, make_auth(clock))
+        if history:
+            await seed_manual_trading(db, actor, clock)
+        return actor, token
+
     if history:
-        await seed_manual_trading(db, actor, auth.clock)  # type: ignore[arg-type]
-    auth.clock.current = NOW  # type: ignore[attr-defined]
-    return Seeded(auth, actor, token, {})
+        actor, token = await seeded_once(db, "trader", seed)
+    else:
+        actor, token = await seed()
+    return Seeded(make_auth(FrozenClock(NOW)), replace(actor), token, {})
 
 
 def dashboard(url: str, tmp: Path, seeded: Seeded, **kwargs: Any) -> BlockbotXApp:
