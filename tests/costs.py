@@ -3,9 +3,11 @@
 Wall-clock durations (``--durations``) measured while other work shares the cores say more
 about the load than about the test. With ``BLOCKBOTX_TEST_COSTS=<file>`` set, every test's
 setup, call and teardown append one line to that file (a JSON object: node id, phase, wall
-seconds, CPU seconds of the worker itself and of the processes it started and waited for).
-The PostgreSQL server's own CPU is not in it. ``python -m tests.costs <file>`` sums the lines
-by test and by module, most expensive first.
+seconds, CPU seconds of the worker itself and of the processes it started and waited for,
+the worker and when it ended).
+The PostgreSQL server's own CPU is not in it. ``python -m tests.costs <file>...`` sums the
+lines by test and by module, most expensive first; with ``--save`` it also writes each module's
+wall time to ``tests/durations.json``, which orders the modules of the next runs (conftest.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import pytest
 
 ENV = "BLOCKBOTX_TEST_COSTS"
+DURATIONS = Path(__file__).with_name("durations.json")
 
 
 def _cpu() -> tuple[float, float]:
@@ -41,6 +44,8 @@ class Recorder:
         line = {
             "test": item.nodeid,
             "phase": phase,
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "end": round(time.time(), 3),
             "wall": round(time.perf_counter() - wall, 3),
             "cpu": round(own_after - own, 3),
             "children": round(children_after - children, 3),
@@ -67,17 +72,22 @@ def register(config: pytest.Config) -> None:
         config.pluginmanager.register(Recorder(Path(os.environ[ENV])), "blockbotx-costs")
 
 
-def summary(path: Path, top: int = 40) -> str:
+def _lines(paths: list[Path]) -> list[dict]:
+    return [json.loads(raw) for path in paths for raw in path.read_text().splitlines()]
+
+
+def module_of(test: str) -> str:
+    return test.split("::")[0]
+
+
+def summary(paths: list[Path], top: int = 40) -> str:
     by_test: dict[str, float] = defaultdict(float)
     by_module: dict[str, float] = defaultdict(float)
-    total = 0.0
-    for raw in path.read_text().splitlines():
-        line = json.loads(raw)
+    for line in _lines(paths):
         cost = line["cpu"] + line["children"]
         by_test[line["test"]] += cost
-        by_module[line["test"].split("::")[0]] += cost
-        total += cost
-    rows = [f"total CPU {total:.1f} s in {len(by_test)} tests"]
+        by_module[module_of(line["test"])] += cost
+    rows = [f"total CPU {sum(by_test.values()):.1f} s in {len(by_test)} tests"]
     for title, costs in (("modules", by_module), ("tests", by_test)):
         rows.append(f"-- {title}, CPU seconds")
         ranked = sorted(costs.items(), key=lambda kv: -kv[1])[:top]
@@ -85,5 +95,22 @@ def summary(path: Path, top: int = 40) -> str:
     return "\n".join(rows)
 
 
+def save_durations(paths: list[Path]) -> None:
+    """Each module's summed wall time, for ordering the modules of later runs."""
+    walls: dict[str, float] = defaultdict(float)
+    for line in _lines(paths):
+        walls[module_of(line["test"])] += line["wall"]
+    ordered = {name: round(walls[name], 1) for name in sorted(walls)}
+    DURATIONS.write_text(json.dumps(ordered, indent=0) + "\n")
+
+
+def durations() -> dict[str, float]:
+    """Module path (``tests/…/test_x.py``) -> seconds, as last saved; empty if never saved."""
+    return json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+
+
 if __name__ == "__main__":
-    print(summary(Path(sys.argv[1])))
+    files = [Path(arg) for arg in sys.argv[1:] if arg != "--save"]
+    print(summary(files))
+    if "--save" in sys.argv:
+        save_durations(files)
