@@ -9,13 +9,15 @@ so it opens signed in on the overview, identically on every run.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text, update
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from core.clock import FrozenClock
@@ -26,7 +28,7 @@ from core.services import accounts, trading
 from core.services.actor import Actor
 from core.services.authconfig import AuthConfig
 from tests.saved_rows import seeded_once
-from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth
+from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth, settle
 from tui.app import BlockbotXApp
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -130,6 +132,17 @@ def dashboard(url: str, tmp: Path, seeded: Seeded, **kwargs: Any) -> BlockbotXAp
     app = make_app(url, tmp, seeded.auth, listen=False, **kwargs)
     app.remembered.save(seeded.refresh_token)
     return app
+
+
+@asynccontextmanager
+async def signed_in(
+    url: str, tmp: Path, seeded: Seeded, *, size: tuple[int, int] = WIDE, **kwargs: Any
+) -> AsyncIterator[tuple[BlockbotXApp, Pilot]]:
+    """The seeded user's dashboard running at ``size``, settled on its first screen."""
+    app = dashboard(url, tmp, seeded, **kwargs)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        yield app, pilot
 
 
 def no_blink(app: BlockbotXApp) -> None:
