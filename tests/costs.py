@@ -88,6 +88,7 @@ def summary(paths: list[Path], top: int = 40) -> str:
         by_test[line["test"]] += cost
         by_module[module_of(line["test"])] += cost
     rows = [f"total CPU {sum(by_test.values()):.1f} s in {len(by_test)} tests"]
+    rows += _tail(_lines(paths))
     for title, costs in (("modules", by_module), ("tests", by_test)):
         rows.append(f"-- {title}, CPU seconds")
         ranked = sorted(costs.items(), key=lambda kv: -kv[1])[:top]
@@ -95,18 +96,32 @@ def summary(paths: list[Path], top: int = 40) -> str:
     return "\n".join(rows)
 
 
-def save_durations(paths: list[Path]) -> None:
+def _tail(lines: list[dict]) -> list[str]:
+    """When each worker ran its last test, counted back from the run's end: a long test left
+    running alone at the end shows as one worker finishing long after the others."""
+    last: dict[str, float] = {}
+    for line in lines:
+        if "end" in line:
+            last[line["worker"]] = max(last.get(line["worker"], 0.0), line["end"])
+    if not last:
+        return []
+    end = max(last.values())
+    finished = ", ".join(f"{w} {t - end:+.1f} s" for w, t in sorted(last.items()))
+    return [f"workers' last test ended (from the run's end): {finished}"]
+
+
+def save_durations(paths: list[Path], out: Path = DURATIONS) -> None:
     """Each module's summed wall time, for ordering the modules of later runs."""
     walls: dict[str, float] = defaultdict(float)
     for line in _lines(paths):
         walls[module_of(line["test"])] += line["wall"]
     ordered = {name: round(walls[name], 1) for name in sorted(walls)}
-    DURATIONS.write_text(json.dumps(ordered, indent=0) + "\n")
+    out.write_text(json.dumps(ordered, indent=0) + "\n")
 
 
-def durations() -> dict[str, float]:
+def durations(path: Path = DURATIONS) -> dict[str, float]:
     """Module path (``tests/…/test_x.py``) -> seconds, as last saved; empty if never saved."""
-    return json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 if __name__ == "__main__":
