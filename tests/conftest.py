@@ -4,13 +4,15 @@ pytest-xdist, each a copy of one migrated template), emptied before every test t
 from __future__ import annotations
 
 import asyncio
+import math
 import os
+import statistics
 from collections.abc import AsyncIterator
 
 import pytest
 
 from core.db.engine import Database
-from tests import pg
+from tests import costs, pg
 from tests.reset import ResetPlan, plan_reset, reset
 
 # Keep the tests' files out of the developer's own directories; pytest-xdist workers each get
@@ -30,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """On the controller (or a run without pytest-xdist): name the run's database templates
     before the workers start, and drop those that runs killed before their end left behind.
     Joining the server here also keeps it up for the whole run."""
+    costs.register(config)
     if hasattr(config, "workerinput") or config.option.help or config.option.version:
         return
     pg.run_templates()
@@ -101,16 +104,25 @@ async def bounced_db(pgbouncer: str, db: Database) -> AsyncIterator[Database]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The ``slow`` modules first, each module's tests kept together and in their order.
+    """The costliest modules first, each module's tests kept together and in their order.
 
     pytest-xdist (``--dist worksteal``, pyproject) hands each worker a run of consecutive tests
     and lets an idle worker take the last half of the other's queue. A 30 s test that came last
-    would keep one core busy while the other has nothing left; started first, the quick tests
-    fill in around it. Keeping a module together means its module-scoped fixtures are built once
-    per worker that runs it, not once per test handed out round robin.
+    would keep one core busy while the others have nothing left; started first, the quick tests
+    fill in around it, and the run ends on modules of a second or less. The costs are each
+    module's wall time as last saved (tests/durations.json, ``python -m tests.costs --save``); a
+    module not in it yet goes first if it is marked ``slow`` (it starts processes), else it
+    counts as a middling one. Keeping a module together means its module-scoped fixtures are
+    built once per worker that runs it, not once per test handed out round robin.
     """
-    modules = [getattr(item, "module", None) for item in items]
+    known = costs.durations()
+    middling = statistics.median(known.values()) if known else 0.0
+    modules = [item.nodeid.split("::")[0] for item in items]
     rank = {module: position for position, module in enumerate(dict.fromkeys(modules))}
     slow = {m for m, item in zip(modules, items, strict=True) if item.get_closest_marker("slow")}
-    order = {id(item): (m not in slow, rank[m]) for m, item in zip(modules, items, strict=True)}
+
+    def cost(module: str) -> float:
+        return known.get(module, math.inf if module in slow else middling)
+
+    order = {id(item): (-cost(m), rank[m]) for m, item in zip(modules, items, strict=True)}
     items.sort(key=lambda item: order[id(item)])

@@ -23,8 +23,8 @@ from core.services.bot_views import BotSpec
 from tests.engine.processes import (
     alive_engines,
     assert_books_exact,
+    bots_run_after,
     gaps,
-    run_times,
     slots_by_bot,
     spawn,
     wait_for,
@@ -131,8 +131,7 @@ async def _both_working(db: Database) -> bool:
 
 
 async def _every_bot_ran_after(db: Database, bots: list[str], moment: float) -> bool:
-    times = await run_times(db)
-    return all(times.get(bot_id) and times[bot_id][-1] > moment for bot_id in bots)
+    return await bots_run_after(db, bots, moment) == len(bots)
 
 
 async def _count_is(db: Database, n: int) -> bool:

@@ -16,7 +16,7 @@ from tests.cli_runner import invoke
 from tests.optimize.series import sine_candles, write_csv
 from tests.service_users import add_user
 from tests.tui.auth_helpers import settle
-from tests.tui.dash_helpers import dashboard, trader
+from tests.tui.dash_helpers import signed_in, trader
 from tui.screens.backtests import BacktestsScreen
 from tui.screens.optimizations import OptimizationsScreen
 from tui.widgets.table import KeyedTable
@@ -76,9 +76,7 @@ async def test_the_backtests_screen_shows_a_stored_run(
     data = json.loads(done.stdout)
     best = " ".join(f"{k}={v}" for k, v in data["best"]["params"].items())
 
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         assert isinstance(app.screen, BacktestsScreen)
@@ -142,9 +140,7 @@ async def test_the_optimisations_screen_at_80x24(
     }  # fmt: skip
     async with db.session() as s:
         run_id = await optimizations.record_optimization(s, seeded.actor, stored, "csv s.csv")
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(80, 24)) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         await pilot.press("ctrl+o")

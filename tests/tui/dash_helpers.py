@@ -9,13 +9,15 @@ so it opens signed in on the overview, identically on every run.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text, update
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from core.clock import FrozenClock
@@ -25,7 +27,8 @@ from core.ledger.book import Ledger
 from core.services import accounts, trading
 from core.services.actor import Actor
 from core.services.authconfig import AuthConfig
-from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth
+from tests.saved_rows import seeded_once
+from tests.tui.auth_helpers import DEVICE, PASSWORD, make_app, make_auth, settle
 from tui.app import BlockbotXApp
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -107,12 +110,21 @@ def run_seed(url: str, fill: Callable[[Database], Awaitable[Any]]) -> Any:
 
 
 async def trader(db: Database, *, history: bool = True) -> Seeded:
-    auth = make_auth(FrozenClock(NOW - timedelta(days=3)))
-    actor, token = await seed_user(db, auth)
+    """A signed-in trader at ``NOW`` (with ``history``, three days of manual trading: seeded
+    once per worker, its rows put back for the tests after; tests/saved_rows.py)."""
+    clock = FrozenClock(NOW - timedelta(days=3))
+
+    async def seed() -> tuple[Actor, str]:
+        actor, token = await seed_user(db, make_auth(clock))
+        if history:
+            await seed_manual_trading(db, actor, clock)
+        return actor, token
+
     if history:
-        await seed_manual_trading(db, actor, auth.clock)  # type: ignore[arg-type]
-    auth.clock.current = NOW  # type: ignore[attr-defined]
-    return Seeded(auth, actor, token, {})
+        actor, token = await seeded_once(db, "trader", seed)
+    else:
+        actor, token = await seed()
+    return Seeded(make_auth(FrozenClock(NOW)), replace(actor), token, {})
 
 
 def dashboard(url: str, tmp: Path, seeded: Seeded, **kwargs: Any) -> BlockbotXApp:
@@ -120,6 +132,17 @@ def dashboard(url: str, tmp: Path, seeded: Seeded, **kwargs: Any) -> BlockbotXAp
     app = make_app(url, tmp, seeded.auth, listen=False, **kwargs)
     app.remembered.save(seeded.refresh_token)
     return app
+
+
+@asynccontextmanager
+async def signed_in(
+    url: str, tmp: Path, seeded: Seeded, *, size: tuple[int, int] = WIDE, **kwargs: Any
+) -> AsyncIterator[tuple[BlockbotXApp, Pilot]]:
+    """The seeded user's dashboard running at ``size``, settled on its first screen."""
+    app = dashboard(url, tmp, seeded, **kwargs)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        yield app, pilot
 
 
 def no_blink(app: BlockbotXApp) -> None:

@@ -15,7 +15,7 @@ from core.db.engine import Database
 from core.db.models.bots import Bot, BotBalanceSnapshot, BotWallet, Execution, PerformanceSnapshot
 from core.services.bots import BotSpec, create_bot
 from tests.tui.auth_helpers import settle, wait_for
-from tests.tui.dash_helpers import NOW, dashboard, trader
+from tests.tui.dash_helpers import NOW, signed_in, trader
 from tui.screens.bot_detail import BotDetailScreen
 from tui.widgets.chart import LineChart
 
@@ -52,9 +52,7 @@ async def test_bot_page_shows_only_figures_that_mean_something(
     async with db.sessions.begin() as s:
         bot = await create_bot(s, seeded.actor, BotSpec(name="Ladder", type="dca"))
     await _one_winning_day(db, bot.id)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         app.open_bot(bot.id)
         await wait_for(pilot, lambda: isinstance(app.screen, BotDetailScreen), what="bot page")
         performance = app.screen.query_one("#performance", Static)
@@ -87,9 +85,7 @@ async def test_settings_tab_reads_like_settings(
                                    {"drop_percent": "5", "buy_percent": "100"}]},
             ),
         )  # fmt: skip
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         for bot_id in (signal.id, ladder.id):
             app.open_bot(bot_id)
             await wait_for(

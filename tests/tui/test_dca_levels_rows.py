@@ -11,7 +11,7 @@ from textual.widgets import Button, Input
 from core.db.engine import Database
 from core.db.models.bots import Bot
 from tests.tui.auth_helpers import settle, type_into
-from tests.tui.dash_helpers import dashboard, trader
+from tests.tui.dash_helpers import signed_in, trader
 from tui.screens.bot_form import BotFormScreen, FieldRow
 from tui.screens.bots import BotsScreen
 from tui.widgets.rows_field import RowsField
@@ -26,9 +26,7 @@ async def test_dca_levels_are_rows_added_removed_and_checked_one_by_one(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("2")
         await settle(pilot)
         await pilot.press("n")
@@ -84,9 +82,7 @@ async def test_a_service_refusal_names_the_row(
 ) -> None:
     """Rows each valid but out of order: the model's message lands on the levels field."""
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("2")
         await settle(pilot)
         await pilot.press("n")

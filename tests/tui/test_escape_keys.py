@@ -9,7 +9,7 @@ from textual.widgets import Input, TabbedContent
 
 from core.db.engine import Database
 from tests.tui.auth_helpers import settle, wait_for
-from tests.tui.dash_helpers import SMALL, WIDE, dashboard, trader
+from tests.tui.dash_helpers import SMALL, WIDE, signed_in, trader
 from tui.screens.security import SecurityScreen
 from tui.screens.trades import TradesScreen
 from tui.widgets.table import KeyedTable
@@ -19,9 +19,7 @@ async def test_security_keys_are_never_trapped(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=WIDE) as (app, pilot):
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, SecurityScreen), what="security")
         await settle(pilot)
@@ -49,9 +47,7 @@ async def test_trade_filter_gives_the_keys_back(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=SMALL) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=SMALL) as (app, pilot):
         await pilot.press("4")
         await wait_for(pilot, lambda: isinstance(app.screen, TradesScreen), what="trades")
         await settle(pilot)

@@ -21,7 +21,7 @@ from core.market.simulated import SimulatedMarket
 from core.services import exchanges
 from tests.fake_exchange import Failure, FakeBinance, exchange_factory
 from tests.tui.auth_helpers import settle, type_into, wait_for
-from tests.tui.dash_helpers import dashboard, trader
+from tests.tui.dash_helpers import signed_in, trader
 from tui.modals.add_connection import AddConnectionModal
 from tui.screens.bot_form import BotFormScreen
 from tui.screens.bots import BotsScreen
@@ -50,9 +50,7 @@ async def test_the_order_screen_takes_no_navigation_key_as_input(
     db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=size) as (app, pilot):
         await pilot.press("5")
         await wait_for(pilot, lambda: isinstance(app.screen, OrderScreen), what="order screen")
         order = app.screen
@@ -74,9 +72,9 @@ async def test_add_an_exchange_keeps_the_form_on_a_refusal(
     db: Database, migrated_url: str, tmp_path: Path, fake: FakeBinance
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded, markets=markets(fake, seeded.auth.clock))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(
+        migrated_url, tmp_path, seeded, markets=markets(fake, seeded.auth.clock), size=(120, 40)
+    ) as (app, pilot):
         await pilot.press("7")
         await wait_for(pilot, lambda: isinstance(app.screen, ExchangesScreen), what="exchanges")
         screen = app.screen
@@ -141,9 +139,9 @@ async def test_a_connection_test_without_an_answer_says_so_in_time(
     connection = await exchanges.add_connection(
         db, seeded.actor, exchange="binance", api_key=KEY, secret=SECRET, testnet=True
     )
-    app = dashboard(migrated_url, tmp_path, seeded, markets=markets(fake, seeded.auth.clock))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(
+        migrated_url, tmp_path, seeded, markets=markets(fake, seeded.auth.clock), size=(120, 40)
+    ) as (app, pilot):
         await pilot.press("7")
         await wait_for(pilot, lambda: isinstance(app.screen, ExchangesScreen), what="exchanges")
         screen = app.screen
@@ -171,9 +169,7 @@ async def test_a_paper_bot_chooses_an_exchanges_real_prices(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("2")
         await wait_for(pilot, lambda: isinstance(app.screen, BotsScreen), what="bots")
         await pilot.press("n")

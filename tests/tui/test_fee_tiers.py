@@ -14,7 +14,7 @@ from textual.widgets import Input, Static
 from core.db.engine import Database
 from core.services import fee_tiers
 from tests.tui.auth_helpers import open_screen, settle, type_into, wait_for
-from tests.tui.dash_helpers import dashboard, trader
+from tests.tui.dash_helpers import signed_in, trader
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import FormModal
 from tui.screens.exchanges import ExchangesScreen
@@ -34,9 +34,7 @@ async def test_set_refuse_and_clear_a_fee_tier_typing_into_every_field(
     db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=size) as (app, pilot):
         screen = await open_screen(pilot, "7", ExchangesScreen)
         hint = screen.query_one("#fee-hint", Static)
         await wait_for(pilot, lambda: "No fee tiers" in str(hint.render()), what="empty hint")

@@ -24,7 +24,7 @@ from core.db.models.notifications import NotificationPriority, NotificationType
 from core.notifications import notify
 from core.services.bots import BotSpec, create_bot
 from tests.tui.auth_helpers import open_screen, settle, wait_for
-from tests.tui.dash_helpers import NOW, SMALL, WIDE, Seeded, dashboard, trader
+from tests.tui.dash_helpers import NOW, SMALL, WIDE, Seeded, signed_in, trader
 from tests.tui.layout_helpers import cell_styles, screen_lines
 from tui import navigation
 from tui.modals.notification_detail import NotificationDetailModal
@@ -51,9 +51,7 @@ async def test_a_new_account_is_told_what_to_do_next(
     db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=size) as (app, pilot):
         assert isinstance(app.screen, OverviewScreen)
         await wait_for(pilot, lambda: "No bots yet" in shown(app), what="the overview's hint")
         screen = shown(app)
@@ -73,9 +71,7 @@ async def test_the_hints_leave_once_there_is_a_bot(
         await create_bot(
             s, seeded.actor, BotSpec(name="First", type="dca"), clock=seeded.auth.clock
         )
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=WIDE) as (app, pilot):
         box = app.screen.query_one("#bots-box")
         await wait_for(pilot, lambda: box.border_title == "Active bots · 0", what="the bots")
         assert "No bots yet" not in shown(app) and "No exchange" not in shown(app)
@@ -104,9 +100,7 @@ async def test_overview_boxes_hold_no_stray_marks(
                     created_at=NOW - timedelta(days=1),
                 )
             )  # fmt: skip
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=size) as (app, pilot):
         screen = app.screen
         trades = screen.query_one("#trades", KeyedTable)
         await wait_for(pilot, lambda: trades.row_count == 7, what="the latest trades")
@@ -130,9 +124,7 @@ async def test_nav_bar_never_shows_a_key_without_its_name(
     db: Database, migrated_url: str, tmp_path: Path, width: int
 ) -> None:
     seeded = await trader(db, history=False)  # the first account: a superadmin, every screen
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(width, 30)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(width, 30)) as (app, _):
         bar = screen_lines(app)[-2].split()
         names = {d.key: {d.title.split()[0], d.label.split()[0]} for d in navigation.SCREENS}
         keys = [i for i, word in enumerate(bar) if word in names]
@@ -151,9 +143,7 @@ async def test_trade_filters_are_reachable_and_unclipped(
     db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     seeded = await trader(db)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=size) as (app, pilot):
         screen = await open_screen(pilot, "4", TradesScreen)
         lines = screen_lines(app)
         assert any("from YYYY-MM-DD" in line for line in lines), "the from date is clipped"
@@ -195,9 +185,7 @@ async def test_symbol_filter_finds_every_eth_pair(
             ),
             {"user": seeded.actor.user_id, "at": NOW - timedelta(hours=1)},
         )
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=WIDE) as (_, pilot):
         screen = await open_screen(pilot, "4", TradesScreen)
         table = screen.query_one("#trades", KeyedTable)
 
@@ -229,9 +217,7 @@ async def test_enter_opens_a_notification_in_full_and_marks_it_read(
             message=message,
             clock=seeded.auth.clock,
         )
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=SMALL) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=SMALL) as (app, pilot):
         screen = await open_screen(pilot, "9", NotificationsScreen)
         assert "1 unread" in shown(app)
         await pilot.press("enter")
@@ -277,9 +263,7 @@ async def test_engine_process_counts_add_up_to_the_header(
                     lease_until=NOW + timedelta(seconds=10) if i == 0 else None,
                 )
             )  # fmt: skip
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=WIDE) as (app, pilot):
         await pilot.press("f5")
         await wait_for(pilot, lambda: "in cycle now" in shown(app), what="the engine screen")
         summary = str(app.screen.query_one("#engine-summary", Static).render())
@@ -360,9 +344,7 @@ async def test_the_focused_field_shows_in_256_colours(
     background must still differ from an unfocused one's over the whole field, not only at
     the cursor."""
     seeded: Seeded = await trader(db)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=WIDE) as (app, pilot):
         screen = await open_screen(pilot, "4", TradesScreen)
         for field in screen.query("#filters > *").results(Widget):
             assert await _focus_shows(app, pilot, field) >= 0.9, field.id

@@ -11,7 +11,7 @@ from textual.widgets import TabbedContent
 from core.db.engine import Database
 from core.services import privacy
 from tests.tui.auth_helpers import open_screen, settle, wait_for
-from tests.tui.dash_helpers import WIDE, dashboard, trader
+from tests.tui.dash_helpers import WIDE, dashboard, signed_in, trader
 from tui.screens.security import (
     DevicesPane,
     HistoryPane,
@@ -27,9 +27,7 @@ async def test_security_builds_a_tab_when_it_is_first_shown(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=WIDE) as (app, pilot):
         screen = await open_screen(pilot, "f2", SecurityScreen)
         assert screen.query(PasswordPane)
         assert not screen.query(SessionsPane) and not screen.query(HistoryPane)

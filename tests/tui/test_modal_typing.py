@@ -15,7 +15,7 @@ from textual.widgets import TextArea
 from core.db.engine import Database
 from core.db.models.support import SupportTicket, TicketMessage
 from tests.tui.auth_helpers import settle, wait_for
-from tests.tui.dash_helpers import SMALL, WIDE, dashboard, trader
+from tests.tui.dash_helpers import SMALL, WIDE, signed_in, trader
 from tui.modals.form import Field, FormModal
 from tui.modals.two_factor_code import TwoFactorCodeModal
 from tui.screens.support import new_ticket_fields
@@ -28,9 +28,7 @@ async def test_a_support_ticket_is_typed_and_opened(
     db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=size) as (app, pilot):
         await pilot.press("0")
         await settle(pilot)
         await pilot.press("n")

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from core.db.engine import Database
 from tests.tui.auth_helpers import settle, type_into
-from tests.tui.dash_helpers import dashboard, trader
+from tests.tui.dash_helpers import signed_in, trader
 from tui.modals.confirm import ConfirmModal
 from tui.screens.order import OrderScreen
 
@@ -20,9 +20,7 @@ async def test_the_review_and_the_result_read_as_figures_with_currency(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db)  # days of manual trading: fees leave a balance with many decimals
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("5")
         await settle(pilot)
         assert isinstance(app.screen, OrderScreen)

@@ -11,8 +11,8 @@ from textual.widgets import Static
 from core.db.engine import Database
 from core.services import analytics
 from core.services.bots import BotSpec, create_bot
-from tests.tui.auth_helpers import settle, wait_for
-from tests.tui.dash_helpers import NOW, bulk_trades, dashboard, trader
+from tests.tui.auth_helpers import wait_for
+from tests.tui.dash_helpers import NOW, bulk_trades, signed_in, trader
 from tui import format as fmt
 from tui.screens.overview import OverviewScreen
 
@@ -24,9 +24,7 @@ async def test_analytics_follow_the_period(db: Database, migrated_url: str, tmp_
         day = await analytics.compute(s, seeded.actor.user_id, "trading", "24h", NOW)
         week = await analytics.compute(s, seeded.actor.user_id, "trading", "7d", NOW)
     assert day["trades"] < week["trades"]
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         assert isinstance(app.screen, OverviewScreen)
         box = app.screen.query_one("#period", Static)
 
@@ -61,9 +59,7 @@ async def test_funding_a_bot_leaves_the_return_unchanged(
         f"Time-weighted return {fmt.percent(Decimal(before['change_percent']))}"
         f" ({fmt.money(Decimal(before['change']), sign=True)})"
     )
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         box = app.screen.query_one("#period", Static)
         await wait_for(pilot, lambda: "trades" in str(box.render()), what="the analytics")
         assert expected in str(box.render())

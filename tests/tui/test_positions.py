@@ -14,7 +14,7 @@ from core.db.models.trading import Position
 from core.services import trading
 from core.services.bots import BotSpec, create_bot
 from tests.tui.auth_helpers import settle, wait_for
-from tests.tui.dash_helpers import NOW, dashboard, trader
+from tests.tui.dash_helpers import NOW, signed_in, trader
 from tests.tui.layout_helpers import screen_lines
 from tui.modals.confirm import ConfirmModal
 from tui.screens.positions import PositionsScreen
@@ -27,9 +27,7 @@ async def test_positions_mark_live_and_close_by_hand(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
     seeded = await trader(db)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("3")
         await settle(pilot)
         screen = app.screen
@@ -121,9 +119,7 @@ async def test_closed_tab_newest_closes_first_through_filters(
     async with db.sessions.begin() as s:
         swing = await create_bot(s, seeded.actor, BotSpec(name="Swing", type="dca"))
     await _closed_history(db, seeded.actor.user_id, swing.id)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("3")
         await settle(pilot)
         table = app.screen.query_one("#open-table", KeyedTable)

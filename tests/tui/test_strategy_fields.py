@@ -15,7 +15,7 @@ from core.db.models.bots import Bot
 from core.services import backtests
 from tests.strategies.installed import Installer, docs_example, installed
 from tests.tui.auth_helpers import settle, type_into, wait_for
-from tests.tui.dash_helpers import NOW, dashboard, trader
+from tests.tui.dash_helpers import NOW, signed_in, trader
 from tui.screens.backtest_report import BacktestReportScreen
 from tui.screens.backtests import BacktestsScreen
 from tui.screens.bot_form import BotFormScreen
@@ -30,9 +30,7 @@ async def test_signal_bot_fields_follow_the_chosen_strategy(
 ) -> None:
     installed.add("donchian.py", docs_example())
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("2")
         await settle(pilot)
         await pilot.press("n")
@@ -78,9 +76,7 @@ async def test_the_backtests_screen_runs_an_installed_strategy_with_its_declared
     candles = simulated_candles("ETH/USDT", "1h", NOW - timedelta(days=60), NOW)
     async with db.session() as s:
         dataset = await backtests.import_dataset(s, seeded.actor, "ETH/USDT", "1h", candles)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         screen = app.screen

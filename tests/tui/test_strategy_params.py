@@ -18,7 +18,7 @@ from core.db.models.bots import Bot
 from core.services import backtests, templates
 from tests.service_users import add_user
 from tests.tui.auth_helpers import type_into
-from tests.tui.dash_helpers import NOW, dashboard, trader
+from tests.tui.dash_helpers import NOW, signed_in, trader
 from tests.tui.screen_helpers import SMALL, WIDE, ScreenApp, settle
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import FormModal
@@ -96,9 +96,7 @@ async def test_the_backtests_screen_has_a_field_per_parameter(
     candles = simulated_candles("ETH/USDT", "1h", NOW - timedelta(days=60), NOW)
     async with db.session() as s:
         dataset = await backtests.import_dataset(s, seeded.actor, "ETH/USDT", "1h", candles)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=size) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         screen = app.screen

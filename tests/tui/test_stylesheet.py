@@ -15,7 +15,7 @@ from textual.css import stylesheet as textual_stylesheet
 
 from core.db.engine import Database
 from tests.tui.auth_helpers import settle
-from tests.tui.dash_helpers import dashboard, trader
+from tests.tui.dash_helpers import signed_in, trader
 from tui import stylesheet
 from tui.screens.overview import OverviewScreen
 from tui.screens.trades import TradesScreen
@@ -25,9 +25,7 @@ async def test_first_visits_parse_no_screen_css_and_restyle_only_their_own(
     db: Database, migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         assert isinstance(app.screen, OverviewScreen)
         sheet = app.stylesheet
         assert isinstance(sheet, stylesheet.AppStylesheet)
@@ -81,9 +79,7 @@ async def test_a_new_screen_is_styled_as_it_mounts_not_again_when_first_shown(
     from textual.screen import Screen
 
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         whole: list[tuple[Screen[Any], int]] = []  # a screen restyled, with how many nodes
         real_update_styles = app.update_styles
 
@@ -120,9 +116,7 @@ async def test_the_footer_is_drawn_again_only_when_the_keys_it_shows_change(
     from tui.widgets.footer import KeyFooter
 
     seeded = await trader(db, history=False)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("4")
         await settle(pilot)
         footer = app.screen.query_one(KeyFooter)

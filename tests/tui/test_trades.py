@@ -10,7 +10,7 @@ from textual.widgets import ProgressBar, Select, Static
 
 from core.db.engine import Database
 from tests.tui.auth_helpers import settle, wait_for
-from tests.tui.dash_helpers import bulk_trades, dashboard, trader
+from tests.tui.dash_helpers import bulk_trades, signed_in, trader
 from tests.waiting import wait_until
 from tui.screens.trades import TradesScreen
 from tui.widgets.table import KeyedTable
@@ -23,9 +23,7 @@ def symbols(table: KeyedTable) -> list[str]:
 async def test_filter_sort_page_and_export(db: Database, migrated_url: str, tmp_path: Path) -> None:
     seeded = await trader(db)
     await bulk_trades(db, seeded.actor.user_id, 243)  # 250 trades with the 7 manual ones
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("4")
         await settle(pilot)
         screen = app.screen
@@ -103,9 +101,7 @@ async def test_a_new_sort_starts_at_its_first_row(
             text("SELECT id FROM trades WHERE user_id = :u ORDER BY total DESC, id DESC LIMIT 1"),
             {"u": seeded.actor.user_id},
         )
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("4")
         await settle(pilot)
         table = app.screen.query_one("#trades", KeyedTable)
@@ -133,9 +129,7 @@ async def test_the_filter_bar_follows_the_first_page_and_slash_waits_for_it(
     mount than the page to fetch and paint); "/" pressed before they are there still lands in
     the symbol filter."""
     seeded = await trader(db)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("4")
         # (wait_until: wait_for would settle, and the page would be there)
         await wait_until(lambda: isinstance(app.screen, TradesScreen), what="trades")

@@ -21,7 +21,7 @@ from core.services.actor import SYSTEM
 from core.services.bot_views import BotSpec
 from tests.fake_exchange import FakeBinance, exchange_factory
 from tests.tui.auth_helpers import settle, type_into
-from tests.tui.dash_helpers import NOW, dashboard, trader
+from tests.tui.dash_helpers import NOW, signed_in, trader
 from tui.modals.add_connection import AddConnectionModal
 from tui.modals.confirm import ConfirmModal
 from tui.screens.backtest_report import BacktestReportScreen
@@ -51,9 +51,10 @@ async def test_connect_an_exchange_and_trade_paper_and_live(
     hubs = MarketHubs()
     hubs.add(PriceHub(SimulatedMarket(clock=clock), clock=clock))
     markets = Markets(hubs=hubs, exchanges=exchange_factory(fake), clock=clock)
-    app = dashboard(migrated_url, tmp_path, seeded, markets=markets)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, markets=markets, size=(120, 40)) as (
+        app,
+        pilot,
+    ):
         await pilot.press("7")
         await settle(pilot)
         assert isinstance(app.screen, ExchangesScreen)
@@ -170,9 +171,7 @@ async def test_backtest_a_bot_over_a_dataset_range(
     candles = simulated_candles("ETH/USDT", "1h", NOW - timedelta(days=60), NOW)
     async with db.session() as s:
         dataset = await backtests.import_dataset(s, SYSTEM, "ETH/USDT", "1h", candles)
-    app = dashboard(migrated_url, tmp_path, seeded)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         screen = app.screen
