@@ -18,11 +18,19 @@ from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.render import measure
+from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets._data_table import default_cell_formatter
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
+
+from tui.widgets.cell_render import cell_line, plain_width
 
 Cell = str | Text
 
@@ -99,6 +107,8 @@ class KeyedTable(DataTable):
         self._fitted: tuple[Sequence[Column], list[tuple[str, Mapping[str, Cell]]]] | None = None
         self._raw: dict[str, tuple[Cell, ...]] = {}
         self._right: dict[str | int, tuple[Cell, Text]] = {}
+        self._row_styles: dict[tuple[Any, ...], Style] = {}
+        self._line_style = Style.null()
 
     def on_mount(self) -> None:
         self._lay_columns()
@@ -228,8 +238,85 @@ class KeyedTable(DataTable):
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         widths = self._widths()
-        super()._update_dimensions(new_rows)
+        new_rows = list(new_rows)
+        if not self._measure(new_rows):
+            super()._update_dimensions(new_rows)
         self._widened(widths)
+
+    def _measure(self, new_rows: Sequence[RowKey]) -> bool:
+        """Textual's ``_update_dimensions`` for rows of one line without labels, measuring
+        the cells as they are: Textual formats every cell of every new row into a Rich
+        renderable to measure it (a third of a trade page's first paint). False: not such
+        rows, left to Textual."""
+        rows, data = self.rows, self._data
+        if any(
+            (row := rows.get(key)) is not None and (row.label is not None or row.height != 1)
+            for key in new_rows
+        ):
+            return False
+        console = self.app.console
+        columns = self.ordered_columns
+        for key in new_rows:
+            cells = data.get(key)
+            if cells is None or key not in self._row_locations:
+                continue  # removed before the table went idle
+            for column in columns:
+                value = cells.get(column.key)
+                width = 0 if value is None else plain_width(value)
+                if width is None:
+                    width = measure(console, default_cell_formatter(value, False, 1), 1)
+                if width > column.content_width:
+                    column.content_width = width
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            sum(c.get_render_width(self) for c in self.columns.values())
+            + self._row_label_column_width,
+            self._total_row_height + header,
+        )
+        return True
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """Textual's, with a body cell of one plain line drawn by ``cell_line`` (its cache
+        key kept, so ``_forget`` drops it the same)."""
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
+               self._update_count, self._pseudo_class_state)  # fmt: skip
+        lines = self._cell_render_cache.get(key)
+        if lines is not None:
+            return lines
+        row = self.rows.get(row_key) if row_key is not None else None
+        if row is not None and row.height == 1 and column_key is not None:
+            value = self._data[row_key].get(column_key)
+            component, post = self._get_styles_to_render_cell(
+                False, False, row_index < self.fixed_rows or column_index < self.fixed_columns,
+                hover, cursor, self.show_cursor, self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css",
+            )  # fmt: skip
+            pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
+            line = cell_line(
+                self.app.console,
+                "" if value is None else value,
+                width,
+                self.cell_padding,
+                pre + component,
+                post,
+            )
+            if line is not None:
+                self._cell_render_cache[key] = [line]
+                return [line]
+        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
 
     def _update_column_widths(self, updated_cells: set[Any]) -> None:
         widths = self._widths()
@@ -246,6 +333,37 @@ class KeyedTable(DataTable):
         if self._widths() != before:
             self._update_count += 1
             self.refresh()
+
+    def notify_style_update(self) -> None:
+        self._row_styles.clear()
+        super().notify_style_update()
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        """Textual's, kept per kind of row: it asks CSS for the stripe's style on every line
+        of every repaint."""
+        key = (min(row_index, 0) if row_index < self.fixed_rows else 1 + row_index % 2,
+               base_style, self.zebra_stripes, self._pseudo_class_state)  # fmt: skip
+        style = self._row_styles.get(key)
+        if style is None:
+            style = self._row_styles[key] = super()._get_row_style(row_index, base_style)
+        return style
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._line_style = self.rich_style  # once a repaint, not once a line
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Textual's, with the table's style worked out once a repaint."""
+        width = self.size.width
+        scroll_x, scroll_y = self.scroll_offset
+        fixed_height = sum(
+            self.get_row_height(self._row_locations.get_key(i)) for i in range(self.fixed_rows)
+        )
+        if self.show_header:
+            fixed_height += self.get_row_height(self._header_row_key)
+        if y >= fixed_height:
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + width, self._line_style)
 
     def _forget(self, changed: Mapping[RowKey, set[ColumnKey]]) -> None:
         """Drop the renders of the changed cells and their rows, and keep the rest.
