@@ -94,7 +94,6 @@ class TradesScreen(BaseScreen):
         yield Grid(id="filters")
         yield Static(id="totals", classes="summary")
         yield KeyedTable(COLUMNS, id="trades")
-        yield ProgressBar(id="export", show_eta=False)
 
     def _filter_fields(self) -> ComposeResult:
         yield Input(placeholder="symbol", id="f-symbol", compact=True, max_length=30)
@@ -141,10 +140,11 @@ class TradesScreen(BaseScreen):
         self._load_page()
 
     def _after_page(self) -> None:
-        self.call_after_refresh(self._behind_rows)
+        self.call_after_refresh(self.call_later, self._behind_rows)
 
     def _behind_rows(self) -> None:
-        """Once the page's rows are painted: the filter bar, the totals, the bots to filter by."""
+        """Once the page's rows are painted (and whatever else waited for that frame has run):
+        the filter bar, the totals, the bots to filter by."""
         self._mount_filters()
         if self._totals_due:
             self._totals_due = False
@@ -350,6 +350,8 @@ class TradesScreen(BaseScreen):
 
     @work(exclusive=True, group="trades-export")
     async def action_export(self) -> None:
+        if not self.query("#export"):  # mounted at the first export: no first paint waits for it
+            await self.mount(ProgressBar(id="export", show_eta=False), after="#trades")
         bar = self.query_one("#export", ProgressBar)
         bar.update(total=None, progress=0)
         bar.add_class("-running")

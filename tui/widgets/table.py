@@ -188,13 +188,15 @@ class KeyedTable(DataTable):
                 have = set(survivors)
                 changed: dict[RowKey, set[ColumnKey]] = {}
                 column_keys = [ColumnKey(c.key) for c in self.columns_spec]
+                before = self._raw
                 for key, cells in raw.items():
                     if key not in have:
                         self.add_row(*self._cells(cells), key=key)
-                    elif self._raw.get(key) != cells:
-                        self._update_row(key, self._raw.get(key), cells, column_keys, changed)
+                    elif before.get(key) is not cells:
+                        self._update_row(key, before.get(key), cells, column_keys, changed)
                 if changed:
                     # One repaint for every cell changed (``update_cell`` asks for one each).
+                    self._widen(changed)
                     self._forget(changed)
                     self.refresh()
             self._raw = raw
@@ -220,21 +222,44 @@ class KeyedTable(DataTable):
         column_keys: Sequence[ColumnKey],
         changed: dict[RowKey, set[ColumnKey]],
     ) -> None:
-        """Store the cells that differ (the raw values compare first: most don't), noting
-        them in ``changed``."""
-        row_key = RowKey(key)
-        row = self._data[row_key]
-        kept = len(before) if before is not None else 0
-        moved: set[ColumnKey] = set()
-        for i, (column, value) in enumerate(zip(self.columns_spec, after, strict=True)):
-            if i < kept:
-                was = before[i]  # type: ignore[index]
-                if was is value or _same(was, value):  # the same object: a cell a tick kept
-                    continue
-            row[column_keys[i]] = self._cell(column, value)
-            moved.add(column_keys[i])
-        if moved:
-            changed[row_key] = moved
+        """Store the cells that differ, noting them in ``changed``. A live screen hands back
+        the very same object for a cell that didn't change: most compare by identity."""
+        if before is None or len(before) != len(after):
+            moved = range(len(after))
+        else:
+            moved = [
+                i
+                for i, (was, now) in enumerate(zip(before, after, strict=True))
+                if was is not now and not _same(was, now)
+            ]
+        if not moved:
+            return
+        row = self._data[key]  # type: ignore[index]  # (a RowKey hashes and equals its str)
+        spec = self.columns_spec
+        for i in moved:
+            row[column_keys[i]] = self._cell(spec[i], after[i])
+        changed[RowKey(key)] = {column_keys[i] for i in moved}
+
+    def _widen(self, changed: Mapping[RowKey, set[ColumnKey]]) -> None:
+        """Columns as wide as the changed cells need (``update_cell`` would have Textual
+        measure them when idle; ``_update_row`` stores them itself). Never narrower: a live
+        figure doesn't make its column jitter."""
+        columns, data = self.columns, self._data
+        widths = self._widths()
+        console = self.app.console
+        for row_key, column_keys in changed.items():
+            cells = data[row_key]
+            for column_key in column_keys:
+                column = columns[column_key]
+                value = cells[column_key]
+                width = plain_width(value)
+                if width is None:
+                    width = measure(console, default_cell_formatter(value, False, 1), 1)
+                if width > column.content_width:
+                    column.content_width = width
+        if self._widths() != widths:
+            self._size_virtually()
+            self._update_count += 1
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         widths = self._widths()
@@ -267,13 +292,18 @@ class KeyedTable(DataTable):
                     width = measure(console, default_cell_formatter(value, False, 1), 1)
                 if width > column.content_width:
                     column.content_width = width
+        self._size_virtually()
+        return True
+
+    def _size_virtually(self) -> None:
+        """The scrollable size from the columns' widths and the rows' heights (as Textual's
+        ``_update_dimensions`` ends)."""
         header = self.header_height if self.show_header else 0
         self.virtual_size = Size(
             sum(c.get_render_width(self) for c in self.columns.values())
             + self._row_label_column_width,
             self._total_row_height + header,
         )
-        return True
 
     def _render_cell(
         self,
