@@ -101,3 +101,18 @@ def test_what_rich_must_draw_is_left_to_it() -> None:
     assert cell_line(console, Text("x ", justify="right"), 8, 1, style, style) is None
     line = cell_line(console, "fits", 8, 1, style, style)
     assert line is not None and "".join(s.text for s in line) == " fits   "
+
+
+async def test_a_cell_that_grows_widens_its_column() -> None:
+    """A live figure growing past its column's width (a P&L from +9.50 to +104.44) widens the
+    column: the keyed diff stores cells itself, and they were cut to the first width."""
+    app = Table()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.sync([("r", ["x", Text("+9.50"), "", ""])])
+        await wait_for(pilot, lambda: table.ordered_columns[1].content_width == 5, what="width")
+        table.sync([("r", ["x", Text("+104.44"), "", ""])])
+        await pilot.pause()
+        assert table.ordered_columns[1].content_width == 7
+        line = "".join(s.text for s in table.render_line(1))
+        assert "+104.44" in line
