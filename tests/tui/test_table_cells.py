@@ -116,3 +116,26 @@ async def test_a_cell_that_grows_widens_its_column() -> None:
         assert table.ordered_columns[1].content_width == 7
         line = "".join(s.text for s in table.render_line(1))
         assert "+104.44" in line
+
+
+async def test_lines_are_drawn_as_textual_draws_them(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every line of the table — header, cursor row, hovered row, stripes, the filler right
+    of the columns — as Textual's own row drawing gives it."""
+    app = Table()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.sync(ROWS)
+        await wait_for(pilot, lambda: table.virtual_size.width > 0, what="the measured table")
+        table.move_cursor(row=2)
+        table.hover_coordinate = table.hover_coordinate._replace(row=1)
+        await pilot.pause()
+        base = table.rich_style
+        width = table.size.width
+
+        def lines() -> list[list[tuple[str, Any]]]:
+            table._clear_caches()
+            return [chars([list(table._render_line(y, 0, width, base))])[0] for y in range(7)]
+
+        ours = lines()
+        monkeypatch.setattr(KeyedTable, "_render_line_in_row", DataTable._render_line_in_row)
+        assert ours == lines()

@@ -23,6 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.geometry import Region, Size
 from textual.render import measure
 from textual.strip import Strip
@@ -106,6 +107,8 @@ class KeyedTable(DataTable):
         # What ``fill_table`` last showed, to fit again when the table's width changes.
         self._fitted: tuple[Sequence[Column], list[tuple[str, Mapping[str, Cell]]]] | None = None
         self._raw: dict[str, tuple[Cell, ...]] = {}
+        self._given: dict[str, Sequence[Cell]] = {}
+        self._shown: list[int] = []
         self._right: dict[str | int, tuple[Cell, Text]] = {}
         self._row_styles: dict[tuple[Any, ...], Style] = {}
         self._line_style = Style.null()
@@ -169,12 +172,21 @@ class KeyedTable(DataTable):
         keep = set(order)
         selected = self.selected_key
         if len(shown) == len(self.all_columns):  # every column: the cells as given
-            raw = {key: tuple(cells) for key, cells in self._rows}
+            pick: Callable[[Sequence[Cell]], tuple[Cell, ...]] = tuple
         elif len(shown) > 1:  # (itemgetter of several indexes gives a tuple)
             pick = itemgetter(*shown)
-            raw = {key: pick(cells) for key, cells in self._rows}
         else:
-            raw = {key: tuple(cells[i] for i in shown) for key, cells in self._rows}
+            pick = lambda cells: tuple(cells[i] for i in shown)  # noqa: E731
+        # Rows given as the very tuple given last time (a live screen keeps them) are kept
+        # without picking their shown cells again (while the same columns are shown).
+        given = self._given if self._shown == shown else {}
+        raw_before = self._raw
+        self._shown = shown
+        raw = {
+            key: raw_before[key] if given.get(key) is cells and key in raw_before else pick(cells)
+            for key, cells in self._rows
+        }
+        self._given = {key: cells for key, cells in self._rows}
         with self.app.batch_update():
             survivors = [k for k in current if k in keep]
             if order[: len(survivors)] != survivors:  # the order changed: re-lay the rows
@@ -188,15 +200,17 @@ class KeyedTable(DataTable):
                 have = set(survivors)
                 changed: dict[RowKey, set[ColumnKey]] = {}
                 column_keys = [ColumnKey(c.key) for c in self.columns_spec]
-                before = self._raw
+                widest = [0] * len(column_keys)
                 for key, cells in raw.items():
                     if key not in have:
                         self.add_row(*self._cells(cells), key=key)
-                    elif before.get(key) is not cells:
-                        self._update_row(key, before.get(key), cells, column_keys, changed)
+                    elif raw_before.get(key) is not cells:
+                        self._update_row(
+                            key, raw_before.get(key), cells, column_keys, changed, widest
+                        )
                 if changed:
                     # One repaint for every cell changed (``update_cell`` asks for one each).
-                    self._widen(changed)
+                    self._widen(column_keys, widest)
                     self._forget(changed)
                     self.refresh()
             self._raw = raw
@@ -221,11 +235,13 @@ class KeyedTable(DataTable):
         after: tuple[Cell, ...],
         column_keys: Sequence[ColumnKey],
         changed: dict[RowKey, set[ColumnKey]],
+        widest: list[int],
     ) -> None:
-        """Store the cells that differ, noting them in ``changed``. A live screen hands back
-        the very same object for a cell that didn't change: most compare by identity."""
+        """Store the cells that differ, noting them in ``changed`` and the width they need in
+        ``widest`` (by column). A live screen hands back the very same object for a cell
+        that didn't change: most compare by identity."""
         if before is None or len(before) != len(after):
-            moved = range(len(after))
+            moved: Sequence[int] = range(len(after))
         else:
             moved = [
                 i
@@ -237,29 +253,28 @@ class KeyedTable(DataTable):
         row = self._data[key]  # type: ignore[index]  # (a RowKey hashes and equals its str)
         spec = self.columns_spec
         for i in moved:
-            row[column_keys[i]] = self._cell(spec[i], after[i])
+            value = after[i]
+            row[column_keys[i]] = self._cell(spec[i], value)
+            width = plain_width(value)
+            if width is None:
+                width = measure(self.app.console, default_cell_formatter(value, False, 1), 1)
+            if width > widest[i]:
+                widest[i] = width
         changed[RowKey(key)] = {column_keys[i] for i in moved}
 
-    def _widen(self, changed: Mapping[RowKey, set[ColumnKey]]) -> None:
-        """Columns as wide as the changed cells need (``update_cell`` would have Textual
-        measure them when idle; ``_update_row`` stores them itself). Never narrower: a live
+    def _widen(self, column_keys: Sequence[ColumnKey], widest: Sequence[int]) -> None:
+        """Columns as wide as their changed cells need (``update_cell`` would have Textual
+        measure them when idle; ``_update_row`` stores cells itself). Never narrower: a live
         figure doesn't make its column jitter."""
-        columns, data = self.columns, self._data
-        widths = self._widths()
-        console = self.app.console
-        for row_key, column_keys in changed.items():
-            cells = data[row_key]
-            for column_key in column_keys:
-                column = columns[column_key]
-                value = cells[column_key]
-                width = plain_width(value)
-                if width is None:
-                    width = measure(console, default_cell_formatter(value, False, 1), 1)
-                if width > column.content_width:
-                    column.content_width = width
-        if self._widths() != widths:
+        widened = False
+        for key, width in zip(column_keys, widest, strict=True):
+            column = self.columns[key]
+            if width > column.content_width:
+                column.content_width = width
+                widened = True
+        if widened:
             self._size_virtually()
-            self._update_count += 1
+            self._update_count += 1  # every render was at the old widths
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         widths = self._widths()
@@ -377,6 +392,53 @@ class KeyedTable(DataTable):
         if style is None:
             style = self._row_styles[key] = super()._get_row_style(row_index, base_style)
         return style
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        """Textual's for a row cursor without fixed columns or row labels (every table here):
+        its cache key, cells and filler, without working out per line the header's style,
+        the background and the columns' order, which it needs only for the other kinds."""
+        if (
+            self.cursor_type != "row"
+            or self.fixed_columns
+            or (self._labelled_row_exists and self.show_row_labels)
+        ):
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        key = (row_key, line_no, base_style, cursor_location, hover_location, self.cursor_type,
+               self.show_cursor, self._show_hover_cursor, self._update_count,
+               self._pseudo_class_state)  # fmt: skip
+        cached = self._row_render_cache.get(key)
+        if cached is not None:
+            return cached
+        row_index = self._row_locations.get(row_key)
+        if row_index is None:
+            row_index = -1
+        row_style = self._get_row_style(row_index, base_style)
+        cursor, hover = row_index == cursor_location.row, row_index == hover_location.row
+        widths = [column.get_render_width(self) for column in self.ordered_columns]
+        scrollable = [
+            self._render_cell(row_index, i, row_style, width, cursor=cursor, hover=hover)[line_no]
+            for i, width in enumerate(widths)
+        ]
+        remaining = max(0, self.size.width - sum(widths) - self._row_label_column_width)
+        extend, _ = self._get_styles_to_render_cell(
+            row_index == -1, False, False, hover, cursor, self.show_cursor,
+            self._show_hover_cursor, False, False,
+        )  # fmt: skip
+        extend = row_style + extend
+        extend += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        scrollable.append([Segment(" " * remaining, extend)])
+        pair: tuple[list[list[Segment]], list[list[Segment]]] = ([], scrollable)
+        self._row_render_cache[key] = pair
+        return pair
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._line_style = self.rich_style  # once a repaint, not once a line
