@@ -101,7 +101,7 @@ class PositionsScreen(BaseScreen):
         self._prices: dict[Decimal, str] = {}  # formatted prices, shared by the rows
         self._pnl: dict[tuple[Decimal, bool], Text] = {}  # P&L cells, shared by equal figures
         self._theme = ""
-        self._summary_fits = False
+        self._summary, self._summary_fits = "", False
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar("filter by symbol or bot…", id="filter")
@@ -247,10 +247,11 @@ class PositionsScreen(BaseScreen):
             f"{fmt.money(total, sign=True)} · sorted by {self.sort_by}"
             + (f" · filter “{self.filter}”" if self.filter else "")
         )
-        # A line that fits, as the last one did, needs no layout of the screen (every tick).
-        fits = 0 < cell_len(text) <= summary.content_size.width
-        summary.update(text, layout=not (fits and self._summary_fits))
-        self._summary_fits = fits
+        if text != self._summary:
+            # A line that fits, as the last one did, needs no layout of the screen.
+            fits = 0 < cell_len(text) <= summary.content_size.width
+            summary.update(text, layout=not (fits and self._summary_fits))
+            self._summary, self._summary_fits = text, fits
 
     @work(exclusive=True, group="positions-closed")
     async def _load_closed(self, reset: bool = False) -> None:

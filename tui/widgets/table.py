@@ -109,7 +109,7 @@ class KeyedTable(DataTable):
         self._raw: dict[str, tuple[Cell, ...]] = {}
         self._given: dict[str, Sequence[Cell]] = {}
         self._shown: list[int] = []
-        self._right: dict[str | int, tuple[Cell, Text]] = {}
+        self._right: dict[str | int, tuple[Cell, Text, int]] = {}
         self._row_styles: dict[tuple[Any, ...], Style] = {}
         self._line_style = Style.null()
 
@@ -133,20 +133,34 @@ class KeyedTable(DataTable):
             self.sync(self._rows)
 
     def _cell(self, column: Column, value: Cell) -> Cell:
+        return self._sized(column, value)[0] if column.right else value
+
+    def _sized(self, column: Column, value: Cell) -> tuple[Cell, int]:
+        """The cell as stored (right-aligned ones are copies: see below) and the width it
+        needs."""
         if not column.right:
-            return value
+            return value, self._width(value)
         # Right-aligned cells are copies: one per figure, shared by the rows showing it (a
-        # price tick would otherwise copy thousands of equal Texts). Rich never mutates them.
+        # price tick would otherwise copy thousands of equal Texts), measured once. Rich
+        # never mutates them.
         key = value if isinstance(value, str) else id(value)
         kept = self._right.get(key)
         if kept is not None and (kept[0] is value or isinstance(value, str)):
-            return kept[1]
+            return kept[1], kept[2]
         if len(self._right) > 8192:
             self._right.clear()
         text = value.copy() if isinstance(value, Text) else Text(value)
         text.justify = "right"
-        self._right[key] = (value, text)  # the value is kept: its id stays its own
-        return text
+        width = self._width(text)
+        self._right[key] = (value, text, width)  # the value is kept: its id stays its own
+        return text, width
+
+    def _width(self, value: object) -> int:
+        """The cells ``value`` needs in a one-line row (as Textual measures it)."""
+        width = plain_width(value)
+        if width is None:
+            width = measure(self.app.console, default_cell_formatter(value, False, 1), 1)
+        return width
 
     @property
     def selected_key(self) -> str | None:
@@ -198,8 +212,9 @@ class KeyedTable(DataTable):
                     if key not in keep:
                         self.remove_row(key)
                 have = set(survivors)
-                changed: dict[RowKey, set[ColumnKey]] = {}
-                column_keys = [ColumnKey(c.key) for c in self.columns_spec]
+                changed: dict[str, Sequence[int]] = {}
+                # The table's own keys: the cells' dicts find them by identity
+                column_keys = [column.key for column in self.ordered_columns]
                 widest = [0] * len(column_keys)
                 for key, cells in raw.items():
                     if key not in have:
@@ -211,7 +226,7 @@ class KeyedTable(DataTable):
                 if changed:
                     # One repaint for every cell changed (``update_cell`` asks for one each).
                     self._widen(column_keys, widest)
-                    self._forget(changed)
+                    self._forget(changed, column_keys)
                     self.refresh()
             self._raw = raw
             if self._require_update_dimensions:
@@ -234,12 +249,12 @@ class KeyedTable(DataTable):
         before: tuple[Cell, ...] | None,
         after: tuple[Cell, ...],
         column_keys: Sequence[ColumnKey],
-        changed: dict[RowKey, set[ColumnKey]],
+        changed: dict[str, Sequence[int]],
         widest: list[int],
     ) -> None:
-        """Store the cells that differ, noting them in ``changed`` and the width they need in
-        ``widest`` (by column). A live screen hands back the very same object for a cell
-        that didn't change: most compare by identity."""
+        """Store the cells that differ, noting their columns in ``changed`` and the width they
+        need in ``widest`` (by column). A live screen hands back the very same object for a
+        cell that didn't change: most compare by identity."""
         if before is None or len(before) != len(after):
             moved: Sequence[int] = range(len(after))
         else:
@@ -253,14 +268,10 @@ class KeyedTable(DataTable):
         row = self._data[key]  # type: ignore[index]  # (a RowKey hashes and equals its str)
         spec = self.columns_spec
         for i in moved:
-            value = after[i]
-            row[column_keys[i]] = self._cell(spec[i], value)
-            width = plain_width(value)
-            if width is None:
-                width = measure(self.app.console, default_cell_formatter(value, False, 1), 1)
+            row[column_keys[i]], width = self._sized(spec[i], after[i])
             if width > widest[i]:
                 widest[i] = width
-        changed[RowKey(key)] = {column_keys[i] for i in moved}
+        changed[key] = moved
 
     def _widen(self, column_keys: Sequence[ColumnKey], widest: Sequence[int]) -> None:
         """Columns as wide as their changed cells need (``update_cell`` would have Textual
@@ -294,7 +305,6 @@ class KeyedTable(DataTable):
             for key in new_rows
         ):
             return False
-        console = self.app.console
         columns = self.ordered_columns
         for key in new_rows:
             cells = data.get(key)
@@ -302,9 +312,7 @@ class KeyedTable(DataTable):
                 continue  # removed before the table went idle
             for column in columns:
                 value = cells.get(column.key)
-                width = 0 if value is None else plain_width(value)
-                if width is None:
-                    width = measure(console, default_cell_formatter(value, False, 1), 1)
+                width = 0 if value is None else self._width(value)
                 if width > column.content_width:
                     column.content_width = width
         self._size_virtually()
@@ -457,17 +465,21 @@ class KeyedTable(DataTable):
             y += scroll_y
         return self._render_line(y, scroll_x, scroll_x + width, self._line_style)
 
-    def _forget(self, changed: Mapping[RowKey, set[ColumnKey]]) -> None:
+    def _forget(
+        self, changed: Mapping[str, Sequence[int]], column_keys: Sequence[ColumnKey]
+    ) -> None:
         """Drop the renders of the changed cells and their rows, and keep the rest.
 
         ``update_cell`` bumps the table's update count, which every render cache is keyed by:
         the next paint then renders every visible cell again, though a price tick changes three
         columns of eleven. The rows and columns keep their order and sizes here, so only the
-        changed cells, their rows' lines and the table's lines (cheap, from the rows) go."""
-        _drop(self._cell_render_cache, lambda k: k[1] in changed.get(k[0], ()))
+        changed cells, their rows' lines and the table's lines (cheap, from the rows) go.
+        ``changed``: the columns (indexes) changed in each row (by key)."""
+        position = {key: i for i, key in enumerate(column_keys)}
+        _drop(self._cell_render_cache, lambda k: position.get(k[1]) in changed.get(k[0], ()))
         _drop(self._row_render_cache, lambda k: k[0] in changed)
-        indexes = {self._row_locations.get(key) for key in changed}
-        _drop(self._row_renderable_cache, lambda k: k[1] in indexes)
+        rows = self._row_locations
+        _drop(self._row_renderable_cache, lambda k: rows.get_key(k[1]) in changed)
         self._line_cache.clear()
 
 
