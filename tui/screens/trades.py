@@ -11,7 +11,9 @@ events) refresh the totals, and the first page when it is showing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +25,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 from core.events import Event
 from core.services import trade_history
 from core.services.trade_history import HistoryRow, TradeFilter
+from core.services.trading_views import Page
 from tui import format as fmt
 from tui.screens.base import BaseScreen
 from tui.widgets.pnl import pnl_text
@@ -89,8 +92,12 @@ class TradesScreen(BaseScreen):
         self._totals_due = False
         self._bots_due = True
         self._filters: asyncio.Task[None] | None = None  # the filter bar's fields' mounting
+        self._ahead: asyncio.Future[Page[HistoryRow]] | None = None  # the first page, asked early
 
     def compose_body(self) -> ComposeResult:
+        # The first page is asked for now, to arrive while the screen mounts (its rows then
+        # come with the screen's first frames, not a query later).
+        self._ahead = asyncio.ensure_future(self._page_query())
         yield Grid(id="filters")
         yield Static(id="totals", classes="summary")
         yield KeyedTable(COLUMNS, id="trades")
@@ -165,19 +172,21 @@ class TradesScreen(BaseScreen):
         if bots is not None:
             self.query_one("#f-bot", Select).set_options((name, bot_id) for bot_id, name in bots)
 
+    def _page_query(self) -> Coroutine[Any, Any, Page[HistoryRow]]:
+        return trade_history.search(
+            self.bbx.db,
+            self.actor,
+            self.filter,
+            sort=self.sort_by,
+            descending=self.descending,
+            limit=PAGE,
+            after=self.cursors[-1],
+        )
+
     @work(exclusive=True, group="trades-page")
     async def _load_page(self) -> None:
-        page = await self.call(
-            trade_history.search(
-                self.bbx.db,
-                self.actor,
-                self.filter,
-                sort=self.sort_by,
-                descending=self.descending,
-                limit=PAGE,
-                after=self.cursors[-1],
-            )
-        )
+        ahead, self._ahead = self._ahead, None
+        page = await self.call(ahead if ahead is not None else self._page_query())
         if page is not None:
             self.next_cursor = page.next_cursor
             self._show(page.items, from_top=self._new_list)
