@@ -287,9 +287,11 @@ async def frame_times(url: str, seeded: Seeded, ticks: int) -> list[float]:
         screen._compositor_refresh = timed_paint  # type: ignore[method-assign]
         screen.show_open = timed_show  # type: ignore[method-assign]
         for i in range(ticks + 2):
-            clock.advance(seconds=5)  # the simulated market moves every 5 s: every price changes
             while screen._tick_busy:
                 await asyncio.sleep(0.001)
+            # The market moves every 5 s (every price changes) just before this tick: no await
+            # between, so the screen's own 2 Hz tick can't take the move first.
+            clock.advance(seconds=5)
             start = time.perf_counter()
             screen._tick_due()
             while screen._tick_busy:
