@@ -339,17 +339,17 @@ class KeyedTable(DataTable):
     ) -> list[list[Segment]]:
         """Textual's, with a body cell of one plain line drawn by ``cell_line`` (its cache
         key kept, so ``_forget`` drops it the same)."""
-        if row_index < 0 or column_index < 0:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:  # the header, a row label
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
                self._update_count, self._pseudo_class_state)  # fmt: skip
         lines = self._cell_render_cache.get(key)
         if lines is not None:
             return lines
-        row = self.rows.get(row_key) if row_key is not None else None
-        if row is not None and row.height == 1 and column_key is not None:
+        row = self.rows.get(row_key)
+        if row is not None and row.height == 1:
             value = self._data[row_key].get(column_key)
             component, post = self._get_styles_to_render_cell(
                 False, False, row_index < self.fixed_rows or column_index < self.fixed_columns,
@@ -456,9 +456,8 @@ class KeyedTable(DataTable):
         """Textual's, with the table's style worked out once a repaint."""
         width = self.size.width
         scroll_x, scroll_y = self.scroll_offset
-        fixed_height = sum(
-            self.get_row_height(self._row_locations.get_key(i)) for i in range(self.fixed_rows)
-        )
+        fixed = [self._row_locations.get_key(i) for i in range(self.fixed_rows)]
+        fixed_height = sum(self.get_row_height(key) for key in fixed if key is not None)
         if self.show_header:
             fixed_height += self.get_row_height(self._header_row_key)
         if y >= fixed_height:
