@@ -169,8 +169,10 @@ class TradesScreen(BaseScreen):
     async def _load_bots(self) -> None:
         bots = await self.call(trade_history.trade_bots(self.bbx.db, self.actor))
         await self._mount_filters()
-        if bots is not None:
-            self.query_one("#f-bot", Select).set_options((name, bot_id) for bot_id, name in bots)
+        # (none when the app closed as the fields mounted: they come after the first frame)
+        for field in self.query("#f-bot").results(Select):
+            if bots is not None:
+                field.set_options((name, bot_id) for bot_id, name in bots)
 
     def _page_query(self) -> Coroutine[Any, Any, Page[HistoryRow]]:
         return trade_history.search(
