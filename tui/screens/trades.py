@@ -1,7 +1,8 @@
 """Trade history: filters, server-side sort, keyset pages of 100, totals of the filtered set and
 a CSV export of it with a progress bar.
 
-The table never holds more than one page, so a million trades open as fast as a hundred; the
+The table never holds more than one page, so a million trades open as fast as a hundred; that
+page is asked for as the screen composes (it arrives while the screen mounts); the
 totals come from a second query, and the filter bar's fields are mounted once the first page is
 shown: neither holds up the first paint (mounting four Selects and three Inputs took longer
 than the page's query and its rows together). New trades (engine

@@ -1,14 +1,19 @@
 """A row-cursor DataTable with vim keys that is updated by keyed diff, never cleared and refilled.
 
 ``sync(rows)`` makes the table hold exactly ``rows`` (key -> cells) inside one
-``app.batch_update()``: rows no longer present are removed, changed cells are updated one by one
-with ``update_cell`` and new rows are added with their key. A live screen calling it a few times
-a second repaints only the cells that changed, which is what keeps a slow SSH link usable. Cells
-are compared as given (before any wrapping), and the changed ones are stored together with one
-repaint request — ``update_cell`` would ask for one per cell, which dominates a 1,000-row tick —
-and only their renders are dropped, so the repaint renders the changed cells and no others.
-When the *order* of the rows changes (a new trade on top, another sort), the rows are re-laid
-in one pass; that happens on events, not on every price tick.
+``app.batch_update()``: rows no longer present are removed, changed cells are stored and new
+rows are added with their key. A live screen calling it a few times a second repaints only the
+cells that changed, which is what keeps a slow SSH link usable. Cells are compared as given
+(before any wrapping; by identity first), and the changed ones are stored and measured together
+with one repaint request — ``update_cell`` would ask for one per cell, which dominates a
+1,000-row tick — and only their renders are dropped, so the repaint renders the changed cells
+and no others. When the *order* of the rows changes (a new trade on top, another sort), the rows
+are re-laid in one pass; that happens on events, not on every price tick.
+
+Cells of one plain line are drawn and measured by ``tui.widgets.cell_render`` rather than
+through Rich, and a row's line without Textual's per-line lookups (tests/tui/test_table_cells.py
+holds both to Textual's own drawing). These overrides lean on DataTable internals of Textual
+8.2.8 (its render caches and their keys), as ``_forget`` does.
 """
 
 from __future__ import annotations
