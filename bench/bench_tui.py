@@ -269,28 +269,39 @@ async def frame_times(url: str, seeded: Seeded, ticks: int) -> list[float]:
         while len(screen.positions) == 0:
             await pilot.pause(0.05)
         # A frame ends when the screen has written the update to the terminal: time the
-        # compositor's refresh (what Textual runs to paint changed regions).
+        # compositor's refresh (what Textual runs to paint changed regions). A tick ends when
+        # its keyed diff is done (``show_open`` returns): the repaint can follow so soon that
+        # polling for the end of the tick would miss it and wait for the next one.
         painted: list[float] = []
-        paint = screen._compositor_refresh
+        shown: list[float] = []
+        paint, show = screen._compositor_refresh, screen.show_open
 
         def timed_paint() -> None:
             paint()
             painted.append(time.perf_counter())
 
+        def timed_show() -> None:
+            show()
+            shown.append(time.perf_counter())
+
         screen._compositor_refresh = timed_paint  # type: ignore[method-assign]
+        screen.show_open = timed_show  # type: ignore[method-assign]
         for i in range(ticks + 2):
-            clock.advance(seconds=5)  # the simulated market moves every 5 s: every price changes
             while screen._tick_busy:
                 await asyncio.sleep(0.001)
+            # The market moves every 5 s (every price changes) just before this tick: no await
+            # between, so the screen's own 2 Hz tick can't take the move first.
+            clock.advance(seconds=5)
             start = time.perf_counter()
             screen._tick_due()
             while screen._tick_busy:
                 await asyncio.sleep(0.0005)
-            ticked = time.perf_counter()
+            ticked = shown[-1]
             while not painted or painted[-1] < ticked:  # the repaint the diff asked for
                 await asyncio.sleep(0.0005)
+            frame = next(t for t in painted if t >= ticked)
             if i >= 2:  # the first ticks warm caches (market days, widths)
-                out.append((ticked - start, painted[-1] - start))
+                out.append((ticked - start, frame - start))
             await asyncio.sleep(0.5)  # 2 Hz
     return out
 

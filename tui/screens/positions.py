@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -56,6 +57,9 @@ CLOSED_COLUMNS = (
 )
 SORTS = ("newest", "symbol", "pnl", "pct")
 
+Marked = tuple[OpenPosition, Decimal, tuple[Cell, ...], Decimal, Decimal]
+"""A position marked at a price: (position, price, its row's cells, P&L, %)."""
+
 
 def exit_state(p: OpenPosition) -> str:
     """What the exit rules have done: the peak since entry, a stop raised into profit,
@@ -93,10 +97,11 @@ class PositionsScreen(BaseScreen):
         self.closed_rows: list[PositionView] = []
         self.closed_next: str | None = None
         self._tick_busy = False
-        self._rows: dict[str, tuple[OpenPosition, Decimal, tuple[Cell, ...]]] = {}
+        self._rows: dict[str, Marked] = {}
         self._prices: dict[Decimal, str] = {}  # formatted prices, shared by the rows
         self._pnl: dict[tuple[Decimal, bool], Text] = {}  # P&L cells, shared by equal figures
         self._theme = ""
+        self._summary, self._summary_fits = "", False
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar("filter by symbol or bot…", id="filter")
@@ -170,14 +175,17 @@ class PositionsScreen(BaseScreen):
         pnl, pct = p.marked(price)
         return price, pnl, pct
 
-    def _row(
-        self, app: App, p: OpenPosition, price: Decimal, pnl: Decimal, pct: Decimal
-    ) -> tuple[Cell, ...]:
-        """A position's cells. Most of a row doesn't move with the price, and a tick leaves
-        many prices as they were: both are kept, so a tick formats only what changed."""
+    def _marked(self, app: App, p: OpenPosition) -> Marked:
+        """A position marked to its price, with its row's cells. Most of a row doesn't move
+        with the price, and a tick leaves many prices as they were: both are kept, so a tick
+        marks and formats only what changed."""
         cached = self._rows.get(p.id)
-        if cached is not None and cached[0] is p and cached[1] == price:
-            return cached[2]
+        live = self.prices.get(p.symbol) if p.is_paper else None
+        at = p.current_price if live is None else live
+        if cached is not None and cached[0] is p and cached[1] == at:
+            return cached
+        price = at
+        pnl, pct = (p.unrealized_pnl, p.unrealized_pnl_percent) if live is None else p.marked(live)
         if cached is not None and cached[0] is p:
             fixed = cached[2]
         else:  # new, or reloaded: the fixed cells again
@@ -198,8 +206,8 @@ class PositionsScreen(BaseScreen):
             self._pnl_cell(app, pct, True),
             *fixed[8:],
         )
-        self._rows[p.id] = (p, price, row)
-        return row
+        marked = self._rows[p.id] = (p, price, row, pnl, pct)
+        return marked
 
     def _pnl_cell(self, app: App, value: Decimal, percent: bool = False) -> Text:
         """One Text per figure: a row whose P&L didn't change keeps the very same cell, which
@@ -218,26 +226,32 @@ class PositionsScreen(BaseScreen):
             self._pnl.clear()
             self._rows.clear()
             self._theme = app.theme
-        self._rows = {p.id: self._rows[p.id] for p in self.positions if p.id in self._rows}
-        marked = [(p, *self._mark(p)) for p in self.positions if self._wanted(p.symbol, p.bot_name)]
+        if len(self._rows) > len(self.positions):  # (closed ones go)
+            self._rows = {p.id: self._rows[p.id] for p in self.positions if p.id in self._rows}
+        wanted = self._wanted
+        marked = [self._marked(app, p) for p in self.positions if wanted(p.symbol, p.bot_name)]
         key = {
             "newest": None,
             "symbol": lambda r: (r[0].symbol, r[0].bot_name),
-            "pnl": lambda r: -r[2],
-            "pct": lambda r: -r[3],
+            "pnl": lambda r: -r[3],
+            "pct": lambda r: -r[4],
         }[self.sort_by]
         if key is not None:
             marked.sort(key=key)
-        self.query_one("#open-table", KeyedTable).sync(
-            (p.id, self._row(app, p, price, pnl, pct)) for p, price, pnl, pct in marked
-        )
-        total = sum((pnl for _, _, pnl, _ in marked), Decimal(0))
-        exposure = sum((p.held * price for p, price, _, _ in marked), Decimal(0))
-        self.query_one("#open-summary", Static).update(
+        self.query_one("#open-table", KeyedTable).sync((m[0].id, m[2]) for m in marked)
+        total = sum((m[3] for m in marked), Decimal(0))
+        exposure = sum((m[0].held * m[1] for m in marked), Decimal(0))
+        summary = self.query_one("#open-summary", Static)
+        text = (
             f"{len(marked)} open · exposure {fmt.money(exposure)} · unrealized "
             f"{fmt.money(total, sign=True)} · sorted by {self.sort_by}"
             + (f" · filter “{self.filter}”" if self.filter else "")
         )
+        if text != self._summary:
+            # A line that fits, as the last one did, needs no layout of the screen.
+            fits = 0 < cell_len(text) <= summary.content_size.width
+            summary.update(text, layout=not (fits and self._summary_fits))
+            self._summary, self._summary_fits = text, fits
 
     @work(exclusive=True, group="positions-closed")
     async def _load_closed(self, reset: bool = False) -> None:

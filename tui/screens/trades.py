@@ -1,7 +1,8 @@
 """Trade history: filters, server-side sort, keyset pages of 100, totals of the filtered set and
 a CSV export of it with a progress bar.
 
-The table never holds more than one page, so a million trades open as fast as a hundred; the
+The table never holds more than one page, so a million trades open as fast as a hundred; that
+page is asked for as the screen composes (it arrives while the screen mounts); the
 totals come from a second query, and the filter bar's fields are mounted once the first page is
 shown: neither holds up the first paint (mounting four Selects and three Inputs took longer
 than the page's query and its rows together). New trades (engine
@@ -11,7 +12,9 @@ events) refresh the totals, and the first page when it is showing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +26,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 from core.events import Event
 from core.services import trade_history
 from core.services.trade_history import HistoryRow, TradeFilter
+from core.services.trading_views import Page
 from tui import format as fmt
 from tui.screens.base import BaseScreen
 from tui.widgets.pnl import pnl_text
@@ -89,12 +93,15 @@ class TradesScreen(BaseScreen):
         self._totals_due = False
         self._bots_due = True
         self._filters: asyncio.Task[None] | None = None  # the filter bar's fields' mounting
+        self._ahead: asyncio.Future[Page[HistoryRow]] | None = None  # the first page, asked early
 
     def compose_body(self) -> ComposeResult:
+        # The first page is asked for now, to arrive while the screen mounts (its rows then
+        # come with the screen's first frames, not a query later).
+        self._ahead = asyncio.ensure_future(self._page_query())
         yield Grid(id="filters")
         yield Static(id="totals", classes="summary")
         yield KeyedTable(COLUMNS, id="trades")
-        yield ProgressBar(id="export", show_eta=False)
 
     def _filter_fields(self) -> ComposeResult:
         yield Input(placeholder="symbol", id="f-symbol", compact=True, max_length=30)
@@ -141,10 +148,11 @@ class TradesScreen(BaseScreen):
         self._load_page()
 
     def _after_page(self) -> None:
-        self.call_after_refresh(self._behind_rows)
+        self.call_after_refresh(self.call_later, self._behind_rows)
 
     def _behind_rows(self) -> None:
-        """Once the page's rows are painted: the filter bar, the totals, the bots to filter by."""
+        """Once the page's rows are painted (and whatever else waited for that frame has run):
+        the filter bar, the totals, the bots to filter by."""
         self._mount_filters()
         if self._totals_due:
             self._totals_due = False
@@ -162,22 +170,26 @@ class TradesScreen(BaseScreen):
     async def _load_bots(self) -> None:
         bots = await self.call(trade_history.trade_bots(self.bbx.db, self.actor))
         await self._mount_filters()
-        if bots is not None:
-            self.query_one("#f-bot", Select).set_options((name, bot_id) for bot_id, name in bots)
+        # (none when the app closed as the fields mounted: they come after the first frame)
+        for field in self.query("#f-bot").results(Select):
+            if bots is not None:
+                field.set_options((name, bot_id) for bot_id, name in bots)
+
+    def _page_query(self) -> Coroutine[Any, Any, Page[HistoryRow]]:
+        return trade_history.search(
+            self.bbx.db,
+            self.actor,
+            self.filter,
+            sort=self.sort_by,
+            descending=self.descending,
+            limit=PAGE,
+            after=self.cursors[-1],
+        )
 
     @work(exclusive=True, group="trades-page")
     async def _load_page(self) -> None:
-        page = await self.call(
-            trade_history.search(
-                self.bbx.db,
-                self.actor,
-                self.filter,
-                sort=self.sort_by,
-                descending=self.descending,
-                limit=PAGE,
-                after=self.cursors[-1],
-            )
-        )
+        ahead, self._ahead = self._ahead, None
+        page = await self.call(ahead if ahead is not None else self._page_query())
         if page is not None:
             self.next_cursor = page.next_cursor
             self._show(page.items, from_top=self._new_list)
@@ -350,6 +362,8 @@ class TradesScreen(BaseScreen):
 
     @work(exclusive=True, group="trades-export")
     async def action_export(self) -> None:
+        if not self.query("#export"):  # mounted at the first export: no first paint waits for it
+            await self.mount(ProgressBar(id="export", show_eta=False), after="#trades")
         bar = self.query_one("#export", ProgressBar)
         bar.update(total=None, progress=0)
         bar.add_class("-running")
