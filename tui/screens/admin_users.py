@@ -78,7 +78,7 @@ class UsersPane(Vertical):
         return self.screen  # type: ignore[return-value]
 
     def on_mount(self) -> None:
-        self.load()
+        self.call_after_refresh(self.load)  # after the screen's first frame (BaseScreen)
 
     @work(exclusive=True, group="admin-users")
     async def load(self) -> None:

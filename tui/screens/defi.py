@@ -110,6 +110,7 @@ Position = StakingView | FarmView | LiquidityView
 
 class DeFiScreen(BaseScreen):
     CSS_PATH = "defi.tcss"
+    LOAD_AFTER_FIRST_FRAME = True
     BINDINGS = [  # noqa: RUF012
         Binding("w", "tab('wallets')", "Wallets", id="defi.wallets", tooltip="Your wallets"),
         Binding("s", "tab('staking')", "Staking", id="defi.staking", tooltip="Staking positions"),

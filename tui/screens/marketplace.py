@@ -62,6 +62,7 @@ def stars(view: StrategyView) -> str:
 
 
 class MarketplaceScreen(BaseScreen):
+    LOAD_AFTER_FIRST_FRAME = True
     CSS_PATH = "marketplace.tcss"
     BINDINGS = [  # noqa: RUF012
         Binding("d", "deploy", "Deploy", id="market.deploy",
@@ -81,6 +82,8 @@ class MarketplaceScreen(BaseScreen):
         super().__init__()
         self._templates: dict[str, TemplateView] = {}
         self._strategies: dict[str, StrategyView] = {}
+        self._read: set[str] = set()
+        """The lists read at least once (a resize fits them again)."""
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="market-tabs", initial="templates"):
@@ -123,7 +126,12 @@ class MarketplaceScreen(BaseScreen):
         self.load()
 
     def on_resize(self) -> None:
-        self.load()  # the columns that fit change with the width
+        # The columns that fit change with the width: the rows already read, fitted again (a
+        # reload here read everything twice on a first visit, the first reads cancelled).
+        if "templates" in self._read:
+            self.show_templates()
+        if "strategies" in self._read:
+            self.show_strategies()
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -134,9 +142,13 @@ class MarketplaceScreen(BaseScreen):
     @work(exclusive=True, group="market-templates")
     async def load_templates(self) -> None:
         rows = await self.service(templates.list_templates)
-        if rows is None:
-            return
-        self._templates = {t.id: t for t in rows}
+        if rows is not None:
+            self._templates = {t.id: t for t in rows}
+            self._read.add("templates")
+            self.show_templates()
+
+    def show_templates(self) -> None:
+        rows = self._templates.values()
         cells = [(t.id, {
             "featured": self.cell("★" if t.featured else "", "warning"),
             "name": self.cell(t.name, bold=t.featured),
@@ -157,9 +169,13 @@ class MarketplaceScreen(BaseScreen):
             market.browse_strategies, search=search, sort=str(sort),
             descending=sort != "price",
         )  # fmt: skip
-        if rows is None:
-            return
-        self._strategies = {s.id: s for s in rows}
+        if rows is not None:
+            self._strategies = {s.id: s for s in rows}
+            self._read.add("strategies")
+            self.show_strategies()
+
+    def show_strategies(self) -> None:
+        rows = self._strategies.values()
         cells = [(s.id, {
             "name": self.cell(s.name),
             "category": self.cell((s.category or "—").replace("_", " ")),

@@ -76,6 +76,7 @@ def types_for(choice: object) -> list[str] | None:
 
 class NotificationsScreen(BaseScreen):
     CSS_PATH = "notifications.tcss"
+    LOAD_AFTER_FIRST_FRAME = True
     LIVE_KINDS = frozenset({KIND})
     BINDINGS = [  # noqa: RUF012
         Binding("enter", "open", "Open", id="notifications.open", show=True,

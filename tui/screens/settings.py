@@ -136,6 +136,7 @@ def _security_pane() -> Vertical:
 
 class SettingsScreen(BaseScreen):
     CSS_PATH = "settings.tcss"
+    LOAD_AFTER_FIRST_FRAME = True
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save this tab"),
         Binding("ctrl+e", "export", "Export", id="settings.export",
