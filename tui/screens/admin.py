@@ -216,6 +216,7 @@ class SystemPane(Vertical):
 
 class AdminScreen(BaseScreen):
     CSS_PATH = "admin.tcss"
+    LOAD_AFTER_FIRST_FRAME = True  # the users list; the other tabs load when first shown
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="admin.save", tooltip="Save the system settings",
                 show=False),
@@ -238,6 +239,10 @@ class AdminScreen(BaseScreen):
     def on_mount(self) -> None:
         if self.actor.is_admin:
             self.query_one("#users-table").focus()
+
+    def load(self) -> None:
+        if self.actor.is_admin:
+            self.query_one(UsersPane).load()
 
     def action_save(self) -> None:
         if self.actor.is_admin and self.query_one("#tabs", TabbedContent).active == "system":
