@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -47,7 +47,7 @@ class IdleCollector:
         """Whether objects were frozen since the last ``RECLAIM``."""
         self._thresholds: tuple[int, int, int] | None = None
 
-    def start(self, app: App[object]) -> None:
+    def start(self, app: App[Any]) -> None:
         self._thresholds = gc.get_threshold()
         young, middle, _ = self._thresholds
         gc.set_threshold(young, middle, NEVER)
