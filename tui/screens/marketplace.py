@@ -63,7 +63,7 @@ def stars(view: StrategyView) -> str:
 
 
 def strategies_pane() -> Vertical:
-    """The strategies tab, built when first shown (``_tab_changed`` fills it)."""
+    """The strategies tab, built when first shown (``_tab_changed`` loads it)."""
     return Vertical(
         Horizontal(
             Input(placeholder="Search name or description", id="strategy-search", compact=True),
@@ -123,8 +123,8 @@ class MarketplaceScreen(BaseScreen):
     async def _tab_changed(self) -> None:
         self.refresh_bindings()
         await self._built()
-        if self.tab == "strategies" and "strategies" in self._read:
-            self.show_strategies()  # built just now: the rows read before
+        if self.tab == "strategies" and "strategies" not in self._read:
+            self.load_strategies()  # first shown
         table = "#template-table" if self.tab == "templates" else "#strategy-table"
         self.query_one(table, KeyedTable).focus()
 
@@ -152,7 +152,8 @@ class MarketplaceScreen(BaseScreen):
 
     def load(self) -> None:
         self.load_templates()
-        self.load_strategies()
+        if self.query("#strategy-table"):  # else its tab reads them when first shown
+            self.load_strategies()
 
     @work(exclusive=True, group="market-templates")
     async def load_templates(self) -> None:
