@@ -112,6 +112,7 @@ Position = StakingView | FarmView | LiquidityView
 
 class DeFiScreen(BaseScreen):
     CSS_PATH = "defi.tcss"
+    AUTO_FOCUS = "#wallets-table"  # focused as the screen first shows: not another control first
     LOAD_AFTER_FIRST_FRAME = True
     BINDINGS = [  # noqa: RUF012
         Binding("w", "tab('wallets')", "Wallets", id="defi.wallets", tooltip="Your wallets"),
@@ -152,9 +153,6 @@ class DeFiScreen(BaseScreen):
                 "Liquidity", partial(KeyedTable, (), id="liquidity-table"), id="liquidity"
             )
         yield Static("", id="status", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#wallets-table").focus()
 
     @property
     def tab(self) -> str:

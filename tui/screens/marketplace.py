@@ -78,6 +78,7 @@ def strategies_pane() -> Vertical:
 class MarketplaceScreen(BaseScreen):
     LOAD_AFTER_FIRST_FRAME = True
     CSS_PATH = "marketplace.tcss"
+    AUTO_FOCUS = "#template-table"  # focused as the screen first shows: not another control first
     BINDINGS = [  # noqa: RUF012
         Binding("d", "deploy", "Deploy", id="market.deploy",
                 tooltip="Create a bot from the highlighted template or strategy"),
@@ -106,9 +107,6 @@ class MarketplaceScreen(BaseScreen):
                 yield Static("", id="template-detail", classes="detail")
             yield LazyPane("Strategies", strategies_pane, id="strategies")
         yield Static("", id="status", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#template-table", KeyedTable).focus()
 
     @property
     def tab(self) -> str:
