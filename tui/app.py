@@ -400,6 +400,8 @@ class BlockbotXApp(App[None]):
             await self.pop_screen()
         await self.push_screen(LoginScreen(notice))
         self.refresh_bindings()
+        # The old screens, frozen alive by idle collections: collected once the sign-in shows.
+        self.call_after_refresh(self._idle_gc.reclaim)
 
     # -- live data ------------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ collected as before, a millisecond or two each). Once no key or mouse event has 
 ``IDLE`` seconds and as much work is pending as CPython would have waited for (or, however busy
 the user, ``FORCE`` times that), a full collection runs and what survives it is frozen, as the
 app freezes what start-up loaded: the next one walks only what is new, a few milliseconds. An
-object frozen alive that later becomes garbage in a cycle (a closed dialog) waits for a longer
-pause, ``RECLAIM`` seconds, when everything is unfrozen, collected and frozen again.
+object frozen alive that later becomes garbage in a cycle (a closed dialog) is collected at
+sign-out (``reclaim``), when every screen is thrown away anyway; not on a timer, as a walk of the
+whole heap would pause an in-process engine's cycle.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 IDLE = 1.5
 """Seconds without input before a full collection may run."""
-RECLAIM = 60.0
-"""Seconds without input before the frozen objects are collected too."""
 CHECK = 0.5
 """Seconds between looks at the collector's counts."""
 USUAL = 10
@@ -44,7 +43,7 @@ class IdleCollector:
     def __init__(self) -> None:
         self.last_input = time.monotonic()
         self.frozen = False
-        """Whether objects were frozen since the last ``RECLAIM``."""
+        """Whether survivors were frozen since the last ``reclaim``."""
         self._thresholds: tuple[int, int, int] | None = None
 
     def start(self, app: App[Any]) -> None:
@@ -66,12 +65,15 @@ class IdleCollector:
             return
         idle = time.monotonic() - self.last_input
         pending = gc.get_count()[2]  # young collections since the last full one
-        if self.frozen and idle >= RECLAIM:
+        if pending >= FORCE or (pending >= USUAL and idle >= IDLE):
+            gc.collect()
+            gc.freeze()
+            self.frozen = True
+
+    def reclaim(self) -> None:
+        """Everything collected, the frozen too (at sign-out), then frozen again."""
+        if self.frozen:
             gc.unfreeze()
             gc.collect()
             gc.freeze()
             self.frozen = False
-        elif pending >= FORCE or (pending >= USUAL and idle >= IDLE):
-            gc.collect()
-            gc.freeze()
-            self.frozen = True

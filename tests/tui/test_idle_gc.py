@@ -1,15 +1,22 @@
-"""The full garbage collection waits for the user's pause (tui.idle_gc)."""
+"""The full garbage collection waits for the user's pause (tui.idle_gc); the app collects when
+idle and reclaims what it froze at sign-out."""
 
 from __future__ import annotations
 
 import gc
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from core.db.engine import Database
+from tests.tui.auth_helpers import settle, wait_for
+from tests.tui.dash_helpers import dashboard, trader
 from tui import idle_gc
 from tui.idle_gc import IdleCollector
+from tui.screens.login import LoginScreen
+from tui.screens.overview import OverviewScreen
 
 
 class Timers:
@@ -69,7 +76,7 @@ def test_too_much_pending_runs_it_however_busy(collector: IdleCollector) -> None
     assert gc.get_count()[2] == 0
 
 
-def test_a_long_pause_collects_what_was_frozen(collector: IdleCollector) -> None:
+def test_reclaim_collects_what_was_frozen(collector: IdleCollector) -> None:
     class Cycle:
         def __init__(self) -> None:
             self.me = self
@@ -86,11 +93,31 @@ def test_a_long_pause_collects_what_was_frozen(collector: IdleCollector) -> None
         if phase == "stop":
             found.append(info["collected"])
 
-    collector.last_input = time.monotonic() - idle_gc.RECLAIM
     gc.callbacks.append(count)
     try:
-        collector.check()
+        collector.reclaim()
     finally:
         gc.callbacks.remove(count)
     assert not collector.frozen
     assert sum(found) >= 1
+
+
+async def test_the_app_collects_when_idle_and_reclaims_at_sign_out(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    app = dashboard(migrated_url, tmp_path, await trader(db, history=False))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, OverviewScreen)
+            assert gc.get_threshold()[2] == idle_gc.NEVER
+            collector = app._idle_gc
+            young_collections(idle_gc.USUAL)
+            collector.last_input = time.monotonic() - idle_gc.IDLE
+            await wait_for(pilot, lambda: collector.frozen, what="an idle collection")
+            await pilot.press("f3")
+            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+            await wait_for(pilot, lambda: not collector.frozen, what="the reclaim at sign-out")
+        assert gc.get_threshold()[2] != idle_gc.NEVER  # CPython's own again, once the app ends
+    finally:
+        gc.unfreeze()
