@@ -16,6 +16,7 @@
 Each figure is printed beside its target (issue 15).
 
     python bench/bench_tui.py [--runs 5] [--trades 1000000] [--positions 1000] [--visits 5]
+        [--parts visits] [--only admin,security] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -140,9 +141,34 @@ def _is(app, cls_name: str):  # type: ignore[no-untyped-def]
     return lambda: type(app.screen).__name__ == cls_name and app.screen.is_mounted
 
 
-async def first_visits(url: str, seeded: Seeded) -> dict[str, tuple[float, float]]:
+def chosen(name: str, only: list[str]) -> bool:
+    """Whether a visit is timed: all of them, or those whose name starts with one of ``only``."""
+    return not only or any(name.lower().startswith(prefix) for prefix in only)
+
+
+async def visit(app, ready, what: str, profile: Path | None) -> float:  # type: ignore[no-untyped-def]
+    """``painted``, under cProfile when ``profile`` names a directory (one ``.prof`` per visit,
+    named for it, the last run's kept: ``python -m pstats``). The profiler counts this thread's
+    CPU time: other processes on a loaded machine don't inflate it."""
+    if profile is None:
+        return await painted(app, ready, what)
+    import cProfile
+
+    profiler = cProfile.Profile(time.thread_time)
+    profiler.enable()
+    try:
+        return await painted(app, ready, what)
+    finally:
+        profiler.disable()
+        profile.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(profile / f"{''.join(c if c.isalnum() else '_' for c in what)}.prof")
+
+
+async def first_visits(
+    url: str, seeded: Seeded, only: list[str], profile: Path | None
+) -> dict[str, tuple[float, float]]:
     """One fresh signed-in app: every main screen once, then each dialog (Esc closes it); each
-    visit's wall and CPU seconds."""
+    visit's wall and CPU seconds (only the visits ``chosen``, the others skipped)."""
     from tui import navigation
 
     app = dashboard(url, Path(tempfile.mkdtemp()), seeded)
@@ -150,13 +176,16 @@ async def first_visits(url: str, seeded: Seeded) -> dict[str, tuple[float, float
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         for destination in navigation.SCREENS[1:]:  # the overview is the sign-in's
+            if not chosen(destination.title, only):
+                continue
             key = app.nav_keys[destination.id]
             app.simulate_key(key)
             cls = destination.screen.partition(":")[2]
-            wall = await painted(
+            wall = await visit(
                 app,
                 lambda d=destination, c=cls: app.current_mode == d.id and _is(app, c)(),
                 destination.title,
+                profile,
             )
             out[destination.title] = (wall, CPU[-1])
             await settle(pilot)
@@ -169,10 +198,12 @@ async def first_visits(url: str, seeded: Seeded) -> dict[str, tuple[float, float
             ("new ticket", "support", "n", "FormModal"),
         )
         for label, mode, key, cls in dialogs:
+            if not chosen(label, only):
+                continue
             await app.switch_mode(mode)
             await settle(pilot)
             app.simulate_key(key)
-            wall = await painted(app, _is(app, cls), label)
+            wall = await visit(app, _is(app, cls), label, profile)
             out[label] = (wall, CPU[-1])
             await settle(pilot)
             await pilot.press("escape")
@@ -362,6 +393,7 @@ async def main(args: argparse.Namespace) -> None:
 
         if "visits" in args.parts:
             admin_actor, _ = await seed_user(db, auth, "visits@example.com", role="admin")
+            only = [name.strip().lower() for name in args.only.split(",") if name.strip()]
             runs: dict[str, list[float]] = {}
             cpu: dict[str, list[float]] = {}
             for _ in range(args.visits):  # a remembered token is spent on use: a fresh one each
@@ -373,7 +405,9 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 assert step.session is not None
                 seeded = Seeded(auth, admin_actor, step.session.refresh_token, {})
-                for name, (seconds, cpu_seconds) in (await first_visits(url, seeded)).items():
+                for name, (seconds, cpu_seconds) in (
+                    await first_visits(url, seeded, only, args.profile)
+                ).items():
                     runs.setdefault(name, []).append(seconds)
                     cpu.setdefault(name, []).append(cpu_seconds)
             print(
@@ -387,9 +421,10 @@ async def main(args: argparse.Namespace) -> None:
                       f"   p95 {pct95(values) * 1000:6.0f} ms"
                       f"   CPU {statistics.median(cpu[name]) * 1000:6.0f} ms")  # fmt: skip
             print(f"   slowest p95 {worst * 1000:.0f} ms   (target <= 150 ms)")
-            times = [await sign_in(url, auth, "visits@example.com") for _ in range(args.visits)]
-            print(f"   sign-in to overview  median {statistics.median(times) * 1000:6.0f} ms"
-                  f"   p95 {pct95(times) * 1000:6.0f} ms   (target <= 1000 ms)")  # fmt: skip
+            if chosen("sign-in", only):
+                times = [await sign_in(url, auth, "visits@example.com") for _ in range(args.visits)]
+                print(f"   sign-in to overview  median {statistics.median(times) * 1000:6.0f} ms"
+                      f"   p95 {pct95(times) * 1000:6.0f} ms   (target <= 1000 ms)")  # fmt: skip
     finally:
         await db.dispose()
         await pg.drop_database(url)
@@ -402,6 +437,14 @@ if __name__ == "__main__":
     parser.add_argument("--positions", type=int, default=1000)
     parser.add_argument("--ticks", type=int, default=20)
     parser.add_argument("--visits", type=int, default=5)
+    parser.add_argument(
+        "--only",
+        default="",
+        help="visits to time, comma-separated name prefixes (e.g. admin,security); default all",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="a directory: each visit's cProfile stats written there"
+    )
     parser.add_argument(
         "--parts", default="startup,trades,positions,visits", help="which figures, comma-separated"
     )

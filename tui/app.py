@@ -31,7 +31,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -47,6 +47,7 @@ from core.services.remembered import RememberedSession, SessionMemory
 from themes import DEFAULT_THEME, THEMES
 from themes.user import load_user_themes
 from tui import keymap, navigation, stylesheet
+from tui.idle_gc import IdleCollector
 from tui.providers import PROVIDERS
 from tui.screens.base import LIVE_GROUP, BaseScreen
 from tui.screens.login import LoginScreen, services
@@ -91,6 +92,14 @@ def _nav_bindings() -> list[Binding]:
                 show=False)
         for d in navigation.SCREENS
     ]  # fmt: skip
+
+
+SECURITY_PANES = (
+    "tui.screens.security_twofactor",
+    "tui.screens.security_keys",
+    "tui.screens.security_telegram",
+)
+"""The security screen's (F2) tabs' modules: it imports them as it is built (they import it)."""
 
 
 class BlockbotXApp(App[None]):
@@ -157,6 +166,7 @@ class BlockbotXApp(App[None]):
         self._run_engine = engine
         self._engine_starting = False
         self._refresh_reference_data = refresh_reference_data
+        self._idle_gc = IdleCollector()
         self.engine: EngineRunner | None = None
         for theme in THEMES:
             self.register_theme(theme)
@@ -223,6 +233,7 @@ class BlockbotXApp(App[None]):
     # -- start-up and sign-in ------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._idle_gc.start(self)
         self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         self.set_interval(SESSION_CHECK_SECONDS, self._check_session)
         self._warn([*self._theme_problems, *self._keymap_problems])
@@ -362,6 +373,8 @@ class BlockbotXApp(App[None]):
         try:
             for destination in navigation.allowed(self.actor):
                 destination.preload()
+            for module in SECURITY_PANES:
+                importlib.import_module(module)
         except Exception:  # only an optimisation: a first visit imports what is missing
             log.warning("screens not preloaded", exc_info=True)
             return
@@ -387,6 +400,8 @@ class BlockbotXApp(App[None]):
             await self.pop_screen()
         await self.push_screen(LoginScreen(notice))
         self.refresh_bindings()
+        # The old screens, frozen alive by idle collections: collected once the sign-in shows.
+        self.call_after_refresh(self._idle_gc.reclaim)
 
     # -- live data ------------------------------------------------------------------------------
 
@@ -618,7 +633,13 @@ class BlockbotXApp(App[None]):
 
     # -- exit -----------------------------------------------------------------------------------
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self._idle_gc.touched()  # a full collection waits until the user pauses
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
+        self._idle_gc.stop()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._stop_live()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -216,6 +216,8 @@ class SystemPane(Vertical):
 
 class AdminScreen(BaseScreen):
     CSS_PATH = "admin.tcss"
+    AUTO_FOCUS = "#users-table"  # focused as the screen first shows: not another control first
+    LOAD_AFTER_FIRST_FRAME = True  # the users list; the other tabs load when first shown
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="admin.save", tooltip="Save the system settings",
                 show=False),
@@ -235,9 +237,9 @@ class AdminScreen(BaseScreen):
             yield LazyPane("Blocked IPs", BlockedPane, id="blocked")
             yield LazyPane("System", SystemPane, id="system")
 
-    def on_mount(self) -> None:
+    def load(self) -> None:
         if self.actor.is_admin:
-            self.query_one("#users-table").focus()
+            self.query_one(UsersPane).load()
 
     def action_save(self) -> None:
         if self.actor.is_admin and self.query_one("#tabs", TabbedContent).active == "system":

@@ -77,9 +77,6 @@ class UsersPane(Vertical):
     def data(self) -> BaseScreen:
         return self.screen  # type: ignore[return-value]
 
-    def on_mount(self) -> None:
-        self.load()
-
     @work(exclusive=True, group="admin-users")
     async def load(self) -> None:
         query = self.query_one("#user-search", Input).value

@@ -8,8 +8,9 @@ the tokens' USD prices, pre-filled with the prices of the last valuation (stable
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from textual import on, work
@@ -28,6 +29,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.base import BaseScreen
 from tui.service_call import succeeded
+from tui.widgets.lazy_pane import LazyPane, build_pane
 from tui.widgets.table import Cell, Column, KeyedTable, fill_table
 
 CHAIN_OPTIONS = [(c.capitalize() if c != "bsc" else "BSC", c) for c in EVM_CHAINS]
@@ -110,6 +112,8 @@ Position = StakingView | FarmView | LiquidityView
 
 class DeFiScreen(BaseScreen):
     CSS_PATH = "defi.tcss"
+    AUTO_FOCUS = "#wallets-table"  # focused as the screen first shows: not another control first
+    LOAD_AFTER_FIRST_FRAME = True
     BINDINGS = [  # noqa: RUF012
         Binding("w", "tab('wallets')", "Wallets", id="defi.wallets", tooltip="Your wallets"),
         Binding("s", "tab('staking')", "Staking", id="defi.staking", tooltip="Staking positions"),
@@ -142,16 +146,13 @@ class DeFiScreen(BaseScreen):
         with TabbedContent(id="tabs"):
             with TabPane("Wallets", id="wallets"):
                 yield KeyedTable((), id="wallets-table")
-            with TabPane("Staking", id="staking"):
-                yield KeyedTable((), id="staking-table")
-            with TabPane("Farms", id="farms"):
-                yield KeyedTable((), id="farms-table")
-            with TabPane("Liquidity", id="liquidity"):
-                yield KeyedTable((), id="liquidity-table")
+            # The other tabs' tables are built when first shown (``_tab_changed`` fills them).
+            yield LazyPane("Staking", partial(KeyedTable, (), id="staking-table"), id="staking")
+            yield LazyPane("Farms", partial(KeyedTable, (), id="farms-table"), id="farms")
+            yield LazyPane(
+                "Liquidity", partial(KeyedTable, (), id="liquidity-table"), id="liquidity"
+            )
         yield Static("", id="status", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#wallets-table").focus()
 
     @property
     def tab(self) -> str:
@@ -171,8 +172,10 @@ class DeFiScreen(BaseScreen):
         return True
 
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self) -> None:
+    async def _tab_changed(self) -> None:
         self.refresh_bindings()
+        await build_pane(self.query_one("#tabs", TabbedContent).get_pane(self.tab))
+        self._show()  # a table built just now gets its rows
         self._hint()
 
     # --- data ------------------------------------------------------------------------------
@@ -203,13 +206,13 @@ class DeFiScreen(BaseScreen):
         farms = [p for p in portfolio.farms if chain in (None, p.chain)]
         liquidity = [p for p in portfolio.liquidity if chain in (None, p.chain)]
         with self.app.batch_update():
-            fill_table(self.table("wallets"), WALLET_COLUMNS, self._wallet_rows(wallets))
-            fill_table(self.table("staking"), STAKING_COLUMNS,
-                       [(p.id, self._staking_cells(p, names)) for p in staking])  # fmt: skip
-            fill_table(self.table("farms"), FARM_COLUMNS,
-                       [(p.id, self._farm_cells(p, names)) for p in farms])  # fmt: skip
-            fill_table(self.table("liquidity"), LIQUIDITY_COLUMNS,
-                       [(p.id, self._liquidity_cells(p)) for p in liquidity])  # fmt: skip
+            self._fill("wallets", WALLET_COLUMNS, lambda: self._wallet_rows(wallets))
+            self._fill("staking", STAKING_COLUMNS,
+                       lambda: [(p.id, self._staking_cells(p, names)) for p in staking])  # fmt: skip
+            self._fill("farms", FARM_COLUMNS,
+                       lambda: [(p.id, self._farm_cells(p, names)) for p in farms])  # fmt: skip
+            self._fill("liquidity", LIQUIDITY_COLUMNS,
+                       lambda: [(p.id, self._liquidity_cells(p)) for p in liquidity])  # fmt: skip
         visible = Portfolio(tuple(staking), tuple(farms), tuple(liquidity))
         shown: list[Position] = [*staking, *farms, *liquidity]
         active = sum(1 for p in shown if p.status == "active")
@@ -220,6 +223,17 @@ class DeFiScreen(BaseScreen):
             f"position{'s' if active != 1 else ''} · ${fmt.money(visible.total_value_usd)}{valued}"
         )
         self._hint()
+
+    def _fill(
+        self,
+        tab: str,
+        columns: Sequence[Column],
+        rows: Callable[[], list[tuple[str, dict[str, Cell]]]],
+    ) -> None:
+        """A tab's table filled, if its tab has been shown (built)."""
+        found = self.query(f"#{tab}-table")
+        if found:
+            fill_table(found.only_one(KeyedTable), columns, rows())
 
     def _hint(self) -> None:
         empty = {
@@ -314,8 +328,10 @@ class DeFiScreen(BaseScreen):
 
     # --- actions ---------------------------------------------------------------------------
 
-    def action_tab(self, tab: str) -> None:
-        self.query_one("#tabs", TabbedContent).active = tab
+    async def action_tab(self, tab: str) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        tabs.active = tab
+        await build_pane(tabs.get_pane(tab))
         self.table(tab).focus()
 
     def action_filter(self) -> None:

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TabPane
 
 from core.services import marketplace as market
@@ -23,6 +23,7 @@ from tui.modals.form import Field, FormModal
 from tui.screens.base import BaseScreen
 from tui.screens.commerce import billing_for, usd
 from tui.screens.deploy_form import RISK_PREFIX, changes, config_changes, setting_fields
+from tui.widgets.lazy_pane import LazyPane, build_pane
 from tui.widgets.table import Column, KeyedTable, fill_table
 
 SORTS = [("Best rated", "rating"), ("Most bought", "downloads"), ("Price", "price"),
@@ -61,8 +62,23 @@ def stars(view: StrategyView) -> str:
     return f"{view.rating:.1f}★" if view.reviews else "—"
 
 
+def strategies_pane() -> Vertical:
+    """The strategies tab, built when first shown (``_tab_changed`` loads it)."""
+    return Vertical(
+        Horizontal(
+            Input(placeholder="Search name or description", id="strategy-search", compact=True),
+            Select(SORTS, value="rating", allow_blank=False, id="strategy-sort", compact=True),
+            id="strategy-filters",
+        ),
+        KeyedTable((), id="strategy-table"),
+        Static("", id="strategy-detail", classes="detail"),
+    )
+
+
 class MarketplaceScreen(BaseScreen):
+    LOAD_AFTER_FIRST_FRAME = True
     CSS_PATH = "marketplace.tcss"
+    AUTO_FOCUS = "#template-table"  # focused as the screen first shows: not another control first
     BINDINGS = [  # noqa: RUF012
         Binding("d", "deploy", "Deploy", id="market.deploy",
                 tooltip="Create a bot from the highlighted template or strategy"),
@@ -81,24 +97,16 @@ class MarketplaceScreen(BaseScreen):
         super().__init__()
         self._templates: dict[str, TemplateView] = {}
         self._strategies: dict[str, StrategyView] = {}
+        self._read: set[str] = set()
+        """The lists read at least once (a resize fits them again)."""
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="market-tabs", initial="templates"):
             with TabPane("Templates", id="templates"):
                 yield KeyedTable((), id="template-table")
                 yield Static("", id="template-detail", classes="detail")
-            with TabPane("Strategies", id="strategies"):
-                with Horizontal(id="strategy-filters"):
-                    yield Input(placeholder="Search name or description", id="strategy-search",
-                                compact=True)  # fmt: skip
-                    yield Select(SORTS, value="rating", allow_blank=False, id="strategy-sort",
-                                 compact=True)  # fmt: skip
-                yield KeyedTable((), id="strategy-table")
-                yield Static("", id="strategy-detail", classes="detail")
+            yield LazyPane("Strategies", strategies_pane, id="strategies")
         yield Static("", id="status", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#template-table", KeyedTable).focus()
 
     @property
     def tab(self) -> str:
@@ -110,10 +118,18 @@ class MarketplaceScreen(BaseScreen):
         return True
 
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self) -> None:
+    async def _tab_changed(self) -> None:
         self.refresh_bindings()
+        await self._built()
+        if self.tab == "strategies" and "strategies" not in self._read:
+            self.load_strategies()  # first shown
         table = "#template-table" if self.tab == "templates" else "#strategy-table"
         self.query_one(table, KeyedTable).focus()
+
+    async def _built(self) -> None:
+        """The current tab's content mounted (the strategies tab is built when first shown)."""
+        tabs = self.query_one("#market-tabs", TabbedContent)
+        await build_pane(tabs.get_pane(self.tab))
 
     def action_switch_tab(self) -> None:
         tabs = self.query_one("#market-tabs", TabbedContent)
@@ -123,20 +139,30 @@ class MarketplaceScreen(BaseScreen):
         self.load()
 
     def on_resize(self) -> None:
-        self.load()  # the columns that fit change with the width
+        # The columns that fit change with the width: the rows already read, fitted again (a
+        # reload here read everything twice on a first visit, the first reads cancelled).
+        if "templates" in self._read:
+            self.show_templates()
+        if "strategies" in self._read:
+            self.show_strategies()
 
     # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> None:
         self.load_templates()
-        self.load_strategies()
+        if self.query("#strategy-table"):  # else its tab reads them when first shown
+            self.load_strategies()
 
     @work(exclusive=True, group="market-templates")
     async def load_templates(self) -> None:
         rows = await self.service(templates.list_templates)
-        if rows is None:
-            return
-        self._templates = {t.id: t for t in rows}
+        if rows is not None:
+            self._templates = {t.id: t for t in rows}
+            self._read.add("templates")
+            self.show_templates()
+
+    def show_templates(self) -> None:
+        rows = self._templates.values()
         cells = [(t.id, {
             "featured": self.cell("★" if t.featured else "", "warning"),
             "name": self.cell(t.name, bold=t.featured),
@@ -151,15 +177,22 @@ class MarketplaceScreen(BaseScreen):
 
     @work(exclusive=True, group="market-strategies")
     async def load_strategies(self) -> None:
-        search = self.query_one("#strategy-search", Input).value
-        sort = self.query_one("#strategy-sort", Select).value
+        built = bool(self.query("#strategy-search"))  # else the tab's defaults
+        search = self.query_one("#strategy-search", Input).value if built else ""
+        sort = self.query_one("#strategy-sort", Select).value if built else "rating"
         rows = await self.service(
             market.browse_strategies, search=search, sort=str(sort),
             descending=sort != "price",
         )  # fmt: skip
-        if rows is None:
-            return
-        self._strategies = {s.id: s for s in rows}
+        if rows is not None:
+            self._strategies = {s.id: s for s in rows}
+            self._read.add("strategies")
+            self.show_strategies()
+
+    def show_strategies(self) -> None:
+        if not self.query("#strategy-table"):
+            return  # its tab isn't built yet
+        rows = self._strategies.values()
         cells = [(s.id, {
             "name": self.cell(s.name),
             "category": self.cell((s.category or "—").replace("_", " ")),
@@ -213,10 +246,12 @@ class MarketplaceScreen(BaseScreen):
     def _filters_changed(self) -> None:
         self.load_strategies()
 
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
+        await self._built()
         self.query_one("#strategy-search", Input).focus()
 
-    def action_sort(self) -> None:
+    async def action_sort(self) -> None:
+        await self._built()
         select = self.query_one("#strategy-sort", Select)
         order = [v for _, v in SORTS]
         select.value = order[(order.index(str(select.value)) + 1) % len(order)]

@@ -76,6 +76,8 @@ def types_for(choice: object) -> list[str] | None:
 
 class NotificationsScreen(BaseScreen):
     CSS_PATH = "notifications.tcss"
+    AUTO_FOCUS = "#inbox"  # focused as the screen first shows: not another control first
+    LOAD_AFTER_FIRST_FRAME = True
     LIVE_KINDS = frozenset({KIND})
     BINDINGS = [  # noqa: RUF012
         Binding("enter", "open", "Open", id="notifications.open", show=True,
@@ -117,9 +119,6 @@ class NotificationsScreen(BaseScreen):
         with Vertical(id="detail"):
             yield Static("", id="detail-title")
             yield Static("", id="detail-message")
-
-    def on_mount(self) -> None:
-        self.query_one("#inbox").focus()
 
     # --- data ------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ def rule(rate_percent: str) -> str:
 
 class ReferralsScreen(BaseScreen):
     CSS_PATH = "referrals.tcss"
+    LOAD_AFTER_FIRST_FRAME = True
     BINDINGS = [  # noqa: RUF012
         Binding("c", "copy_code", "Copy code", id="referrals.copy",
                 tooltip="Copy your referral code to the clipboard"),
@@ -61,14 +62,19 @@ class ReferralsScreen(BaseScreen):
         self.load()
 
     def on_resize(self) -> None:
-        self.load()  # the columns that fit change with the width
+        # The columns that fit change with the width: the rows already read, fitted again (a
+        # reload here read everything twice on a first visit, the first read cancelled).
+        if self._summary is not None:
+            self.show(self._summary)
 
     @work(exclusive=True, group="referrals-load")
     async def load(self) -> None:
         summary = await self.service(referrals.referral_summary, write=True, clock=self.clock)
-        if summary is None:
-            return
-        self._summary = summary
+        if summary is not None:
+            self._summary = summary
+            self.show(summary)
+
+    def show(self, summary: ReferralSummary) -> None:
         code = Text("Your referral code  ")
         code.append(f" {summary.code} ", style="bold reverse")
         code.append("  — new users enter it when they register.", style="dim")

@@ -122,6 +122,24 @@ class ExportBox(Vertical):
             screen._show_exports(None)
 
 
+class FormSlot(Vertical):
+    """Where a settings tab's form goes: filled once the settings are loaded and the tab is
+    built, whichever comes last."""
+
+    async def on_mount(self) -> None:
+        screen = self.screen
+        if isinstance(screen, SettingsScreen):
+            await screen.fill(self)
+
+
+def _privacy_pane() -> VerticalScroll:
+    return VerticalScroll(
+        FormSlot(id="privacy-form"),
+        Button("Save privacy (ctrl+s)", id="save-privacy", variant="primary"),
+        classes="pane",
+    )
+
+
 def _security_pane() -> Vertical:
     return Vertical(
         Static(
@@ -136,6 +154,7 @@ def _security_pane() -> Vertical:
 
 class SettingsScreen(BaseScreen):
     CSS_PATH = "settings.tcss"
+    LOAD_AFTER_FIRST_FRAME = True
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save this tab"),
         Binding("ctrl+e", "export", "Export", id="settings.export",
@@ -154,20 +173,25 @@ class SettingsScreen(BaseScreen):
         with TabbedContent(id="tabs"):
             with TabPane("Profile", id="profile"), VerticalScroll(classes="pane"):
                 yield Static("", id="email", classes="pane-help")
-                yield Vertical(id="profile-form")
+                yield FormSlot(id="profile-form")
                 yield Button("Save profile (ctrl+s)", id="save-profile", variant="primary")
-            with TabPane("Display", id="display"), VerticalScroll(classes="pane"):
-                yield Label("Theme", classes="section")
-                yield Select(self._themes(), id="theme", allow_blank=False, compact=True)
-                yield Static("Applied and saved as soon as you choose it.", classes="pane-help")
-                yield Vertical(id="display-form")
-                yield Button("Save display (ctrl+s)", id="save-display", variant="primary")
-            with TabPane("Privacy", id="privacy"), VerticalScroll(classes="pane"):
-                yield Vertical(id="privacy-form")
-                yield Button("Save privacy (ctrl+s)", id="save-privacy", variant="primary")
+            # The other tabs are built when first shown; their forms then (``FormSlot``).
+            yield LazyPane("Display", self._display_pane, id="display")
+            yield LazyPane("Privacy", _privacy_pane, id="privacy")
             yield LazyPane("Data export", self._export_pane, id="export")
             yield LazyPane("Security", _security_pane, id="security")
         yield Static("", id="form-error", classes="error")
+
+    def _display_pane(self) -> VerticalScroll:
+        return VerticalScroll(
+            Label("Theme", classes="section"),
+            Select(self._themes(), value=self.app.theme, id="theme", allow_blank=False,
+                   compact=True),
+            Static("Applied and saved as soon as you choose it.", classes="pane-help"),
+            FormSlot(id="display-form"),
+            Button("Save display (ctrl+s)", id="save-display", variant="primary"),
+            classes="pane",
+        )  # fmt: skip
 
     def _export_pane(self) -> Vertical:
         """The data export tab, built when first shown: its list is the last one loaded."""
@@ -195,9 +219,6 @@ class SettingsScreen(BaseScreen):
         names = sorted(self.app.available_themes, key=lambda t: (not t.startswith("blockbotx"), t))
         return [(t, t) for t in names]
 
-    def on_mount(self) -> None:
-        self.query_one("#theme", Select).value = self.app.theme
-
     # --- data ------------------------------------------------------------------------------
 
     @work(exclusive=True, group="settings-load")
@@ -217,17 +238,24 @@ class SettingsScreen(BaseScreen):
         self.query_one("#email", Static).update(
             f"Signed in as {p.email}. Your email can't be changed here."
         )
-        await self._form("#profile-form", profile_fields(p))
-        await self._form("#display-form", display_fields(p))
-        await self._form("#privacy-form", privacy_fields(self.privacy))
-        zone = self.query_one("#display-form #field-timezone", Input)
-        zone.suggester = SuggestFromList(profile.time_zones(), case_sensitive=False)
+        for slot in self.query(FormSlot):  # those of the tabs built so far
+            await self.fill(slot)
         self._show_exports(exports)
 
-    async def _form(self, where: str, fields: list[Field]) -> None:
-        box = self.query_one(where, Vertical)
-        await box.remove_children()
-        await box.mount(FieldGrid(fields))
+    async def fill(self, slot: FormSlot) -> None:
+        """A tab's form, from the settings loaded (none before they are)."""
+        if self.profile is None or self.privacy is None:
+            return
+        if slot.id == "privacy-form":
+            fields = privacy_fields(self.privacy)
+        elif slot.id == "display-form":
+            fields = display_fields(self.profile)
+        else:
+            fields = profile_fields(self.profile)
+        await slot.remove_children()
+        await slot.mount(FieldGrid(fields))
+        for zone in slot.query("#field-timezone").results(Input):
+            zone.suggester = SuggestFromList(profile.time_zones(), case_sensitive=False)
 
     def _show_exports(self, exports: list[ExportView] | None) -> None:
         """The exports listed (None: those last loaded), once their tab has been shown."""
