@@ -36,6 +36,10 @@ TYPE_HELP = {
     "pump_screener": "Watches pairs for sudden price and volume rises; may buy on them.",
 }
 SECTIONS = {"cfg": "config", "risk": "risk_settings", "ind": "config.indicator"}
+FIRST_ROWS = 4
+"""Settings rows on the first frame: with the bot's own rows they fill the first screenful at
+120×40; the rest are laid ``REST_AFTER`` seconds after it."""
+REST_AFTER = 0.05
 STRATEGY_KEY = "indicator"
 """A signal bot's strategy: a choice of strategy, then a field per parameter it declares."""
 
@@ -97,6 +101,17 @@ def say(target: Static, message: str) -> None:
     target.set_class(bool(message), "-shown")
 
 
+def say_under(row: Widget, message: str) -> None:
+    """``message`` under a row's control; its error line is made when first needed (most rows
+    never need one, and each widget more is paid for on the form's first frame)."""
+    lines = row.query(".field-error").results(Static)
+    line = next(lines, None)
+    if line is not None:
+        say(line, message)
+    elif message:
+        row.query_one(".field-body").mount(Static(message, classes="field-error -shown"))
+
+
 class FieldRow(Horizontal):
     """One setting: its name, its control and its help text underneath."""
 
@@ -110,7 +125,6 @@ class FieldRow(Horizontal):
             yield _control(self.prefix, self.field, self.value)
             if _help(self.field):
                 yield Static(_help(self.field), classes="field-help", markup=False)
-            yield Static("", classes="field-error")
 
     def raw(self) -> Any:
         control = self.query_one(f"#{self.prefix}-{self.field.key}")
@@ -119,7 +133,7 @@ class FieldRow(Horizontal):
         return control.value  # type: ignore[attr-defined]
 
     def mark(self, message: str) -> None:
-        say(self.query_one(".field-error", Static), message)
+        say_under(self, message)
         self.set_class(bool(message), "-invalid")
 
     def point(self, row: int | None = None, column: str | None = None) -> None:
@@ -154,6 +168,9 @@ class BotFormScreen(BaseScreen[str | None]):
             "risk": dict(bot.risk_settings if bot else template.risk_settings if template else {}),
         }
         self.fields: dict[str, list[ConfigField]] = {}
+        self.laid = False
+        self._rest: tuple[str, list[Widget]] = (self.bot_type, [])
+        """Every row mounted (the rows below the first screenful come a moment later)."""
 
     @property
     def editing(self) -> bool:
@@ -221,8 +238,10 @@ class BotFormScreen(BaseScreen[str | None]):
                     help="Quote currency (USDT) in the bot's paper (simulation) wallet.",
                 )
             yield Static(f"Settings of a {self.bot_type} bot", id="cfg-title", classes="section")
+            rows = self._setting_rows("cfg")
+            self._rest = (self.bot_type, rows[FIRST_ROWS:])
             with Vertical(id="cfg-fields"):
-                yield from self._setting_rows("cfg")
+                yield from rows[:FIRST_ROWS]
             yield Static("Risk and exits", classes="section")
             yield Vertical(id="risk-fields")
             with Horizontal(id="form-buttons"):
@@ -237,20 +256,19 @@ class BotFormScreen(BaseScreen[str | None]):
             body.append(Static(help, classes="field-help", id=help_id, markup=False))
         return Horizontal(
             Label(label, classes="field-label"),
-            Vertical(*body, Static("", classes="field-error"), classes="field-body"),
+            Vertical(*body, classes="field-body"),
             classes="field-row",
             id=f"row-{key}",
         )
 
-    # Textual runs every class's on_mount in turn (BaseScreen's first), so this async one adds
-    # to the base's rather than replacing it.
-    async def on_mount(self) -> None:  # type: ignore[override]
-        await self._lay_chosen_strategy()
+    def on_mount(self) -> None:
         self._connection_visible()
         self.query_one("#name", Input).focus()
-        # The risk settings are below the first screenful: laid after the first frame, which
-        # they would make half as fast again (13 rows of the new DCA bot's 28).
-        self.call_after_refresh(self.run_worker, self._lay_risk, group="bot-form-risk")
+        # Below the first screenful: laid just after the first frame, which they would make
+        # several times slower (the new DCA bot's first frame has 4 of its 28 setting rows).
+        # A moment after it, not at once: the frame is written and a key pressed meanwhile is
+        # handled first.
+        self.call_after_refresh(self.set_timer, REST_AFTER, self._start_rest)
         if not self.editing:
             self._load_connections()
             self._load_markets()
@@ -277,8 +295,18 @@ class BotFormScreen(BaseScreen[str | None]):
         self.fields[prefix] = [f for f in fields if not _is_strategy(prefix, f, self)]
         return rows
 
-    async def _lay_risk(self) -> None:
+    def _start_rest(self) -> None:
+        self.run_worker(self._lay_rest, group="bot-form-rest")
+
+    async def _lay_rest(self) -> None:
+        """The settings after the first screenful: the rest of the type's, the chosen
+        strategy's and the risk settings."""
+        bot_type, rest = self._rest
+        if rest and bot_type == self.bot_type:  # else another type's rows replaced them all
+            await self.query_one("#cfg-fields", Vertical).mount_all(rest)
+        await self._lay_chosen_strategy()
         await self.query_one("#risk-fields", Vertical).mount_all(self._setting_rows("risk"))
+        self.laid = True
 
     async def _lay_settings(self) -> None:
         """The settings of another bot type (the risk settings are the same for all)."""
@@ -368,7 +396,7 @@ class BotFormScreen(BaseScreen[str | None]):
         self.dismiss()
 
     def _settings(self) -> dict[str, dict[str, Any]] | None:
-        if "risk" not in self.fields:
+        if not self.laid:
             return None  # the form is still being laid out (a moment after it shows)
         out: dict[str, dict[str, Any]] = {}
         for prefix in [p for p in ("cfg", "risk", "ind") if p in self.fields]:
@@ -422,7 +450,7 @@ class BotFormScreen(BaseScreen[str | None]):
             target.point(at_row, column.split(".")[0] or None)
         elif section and self.query(f"#row-{section}"):
             row = self.query_one(f"#row-{section}")
-            say(row.query_one(".field-error", Static), message)
+            say_under(row, message)
             row.scroll_visible()
         else:
             say(self.query_one("#form-error", Static), message)

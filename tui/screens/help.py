@@ -120,6 +120,7 @@ class HelpScreen(StyledOnMount, ModalScreen[None]):
         border: thick $primary;
         background: $surface;
         padding: 0 1;
+        scrollbar-gutter: stable;  /* one layout: not one without, then one with the scroll bar */
     }
     HelpScreen Static {
         margin-bottom: 1;
