@@ -16,7 +16,6 @@
 Each figure is printed beside its target (issue 15).
 
     python bench/bench_tui.py [--runs 5] [--trades 1000000] [--positions 1000] [--visits 5]
-                              [--parts visits] [--only "Order,new bot form"]
 """
 
 from __future__ import annotations
@@ -141,11 +140,9 @@ def _is(app, cls_name: str):  # type: ignore[no-untyped-def]
     return lambda: type(app.screen).__name__ == cls_name and app.screen.is_mounted
 
 
-async def first_visits(
-    url: str, seeded: Seeded, only: set[str] | None = None
-) -> dict[str, tuple[float, float]]:
+async def first_visits(url: str, seeded: Seeded) -> dict[str, tuple[float, float]]:
     """One fresh signed-in app: every main screen once, then each dialog (Esc closes it); each
-    visit's wall and CPU seconds. ``only``: just these (by label), the others not visited."""
+    visit's wall and CPU seconds."""
     from tui import navigation
 
     app = dashboard(url, Path(tempfile.mkdtemp()), seeded)
@@ -153,8 +150,6 @@ async def first_visits(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         for destination in navigation.SCREENS[1:]:  # the overview is the sign-in's
-            if only and destination.title not in only:
-                continue
             key = app.nav_keys[destination.id]
             app.simulate_key(key)
             cls = destination.screen.partition(":")[2]
@@ -174,8 +169,6 @@ async def first_visits(
             ("new ticket", "support", "n", "FormModal"),
         )
         for label, mode, key, cls in dialogs:
-            if only and label not in only:
-                continue
             await app.switch_mode(mode)
             await settle(pilot)
             app.simulate_key(key)
@@ -360,7 +353,6 @@ async def main(args: argparse.Namespace) -> None:
             admin_actor, _ = await seed_user(db, auth, "visits@example.com", role="admin")
             runs: dict[str, list[float]] = {}
             cpu: dict[str, list[float]] = {}
-            only = {v.strip() for v in args.only.split(",") if v.strip()} or None
             for _ in range(args.visits):  # a remembered token is spent on use: a fresh one each
                 from core.services import accounts
                 from tests.tui.auth_helpers import DEVICE, PASSWORD
@@ -370,7 +362,7 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 assert step.session is not None
                 seeded = Seeded(auth, admin_actor, step.session.refresh_token, {})
-                for name, (seconds, cpu_seconds) in (await first_visits(url, seeded, only)).items():
+                for name, (seconds, cpu_seconds) in (await first_visits(url, seeded)).items():
                     runs.setdefault(name, []).append(seconds)
                     cpu.setdefault(name, []).append(cpu_seconds)
             print(
@@ -384,11 +376,9 @@ async def main(args: argparse.Namespace) -> None:
                       f"   p95 {pct95(values) * 1000:6.0f} ms"
                       f"   CPU {statistics.median(cpu[name]) * 1000:6.0f} ms")  # fmt: skip
             print(f"   slowest p95 {worst * 1000:.0f} ms   (target <= 150 ms)")
-            times = [await sign_in(url, auth, "visits@example.com") for _ in range(args.visits)
-                     if not only]  # fmt: skip
-            if times:
-                print(f"   sign-in to overview  median {statistics.median(times) * 1000:6.0f} ms"
-                      f"   p95 {pct95(times) * 1000:6.0f} ms   (target <= 1000 ms)")  # fmt: skip
+            times = [await sign_in(url, auth, "visits@example.com") for _ in range(args.visits)]
+            print(f"   sign-in to overview  median {statistics.median(times) * 1000:6.0f} ms"
+                  f"   p95 {pct95(times) * 1000:6.0f} ms   (target <= 1000 ms)")  # fmt: skip
     finally:
         await db.dispose()
         await pg.drop_database(url)
@@ -401,12 +391,6 @@ if __name__ == "__main__":
     parser.add_argument("--positions", type=int, default=1000)
     parser.add_argument("--ticks", type=int, default=20)
     parser.add_argument("--visits", type=int, default=5)
-    parser.add_argument(
-        "--only",
-        default="",
-        help="part 4: only these visits, comma-separated labels ('Order,new bot form'); the"
-        " others are skipped, so these come colder than in the full run",
-    )
     parser.add_argument(
         "--parts", default="startup,trades,positions,visits", help="which figures, comma-separated"
     )
