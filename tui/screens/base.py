@@ -95,6 +95,10 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
     LIVE_KINDS: ClassVar[frozenset[str]] = frozenset()
     LIVE_INTERVAL: ClassVar[float] = 0.5
     STATUS = "#status"
+    LOAD_AFTER_FIRST_FRAME: ClassVar[bool] = False
+    """Start ``load`` once the screen's first frame is drawn, not as it mounts: an answer
+    arriving mid-mount filled, laid out and drew the screen a second time before its first
+    frame. The rows follow the frame instead of delaying it."""
     ERROR_TARGET: ClassVar[str | None] = None
     """Where ``call`` shows what went wrong: a toast (None), or the ``Static`` with this
     selector (the sign-in forms say it under the fields)."""
@@ -144,7 +148,17 @@ class BaseScreen(StyledOnMount, Screen[ResultT]):
 
             self._subscription = bus.subscribe(user_id=self.actor.user_id, kinds=self.LIVE_KINDS)
             self._follow(self._subscription)
-        self.load()
+        if not self.LOAD_AFTER_FIRST_FRAME:
+            self.load()
+
+    _drawn = False
+
+    def _compositor_refresh(self) -> None:
+        super()._compositor_refresh()
+        if not self._drawn and self is self.app.screen:  # Textual's draw of the screen
+            self._drawn = True
+            if self.LOAD_AFTER_FIRST_FRAME:
+                self.load()
 
     def on_unmount(self) -> None:
         if self._subscription is not None:
