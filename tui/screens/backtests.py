@@ -5,6 +5,7 @@ past runs (stored under their bot), newest first."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -51,6 +52,7 @@ def _number(text: str, field: str) -> Decimal:
 
 class BacktestsScreen(BaseScreen):
     CSS_PATH = "backtests.tcss"
+    LOAD_AFTER_FIRST_FRAME = True  # the choices and the history follow the first frame
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+r", "run", "Run", id="backtests.run", tooltip="Run the backtest"),
         Binding(
@@ -67,18 +69,14 @@ class BacktestsScreen(BaseScreen):
         super().__init__()
         self.bot_id = bot_id
         self.bot_names: dict[str, str] = {}
+        self._strategies_listed = False
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="setup"):
             yield Label("Bot")
             yield Select[str]((), prompt="none: a built-in strategy", id="bot", compact=True)
             yield Label("Strategy")
-            yield Select[str](
-                ((s.name, s.name) for s in backtest_runs.strategies()),
-                prompt="the bot's own",
-                id="strategy",
-                compact=True,
-            )
+            yield Select[str]((), prompt="the bot's own", id="strategy", compact=True)
             yield Label("Dataset")
             yield Select[str]((), prompt="choose a dataset", id="dataset", compact=True)
             yield Label("From / to")
@@ -94,8 +92,7 @@ class BacktestsScreen(BaseScreen):
         yield StrategyParams(id="params")
         with Horizontal(id="run-row"):
             yield Button("Run (ctrl+r)", variant="primary", id="run", compact=True)
-            yield ProgressBar(id="progress", show_eta=False)
-            yield Static("", id="run-status")
+            yield Static("", id="run-status")  # the progress bar goes before it, on a first run
         yield KeyedTable(HISTORY_COLUMNS, id="history")
 
     def on_mount(self) -> None:
@@ -115,6 +112,12 @@ class BacktestsScreen(BaseScreen):
 
     @work(exclusive=True, group="backtests-choices")
     async def _load_choices(self) -> None:
+        if not self._strategies_listed:  # once: the choice made stands through reloads
+            # In a thread: the first lookup of the installed strategies reads entry points
+            # (~50 ms).
+            strategies = await asyncio.to_thread(backtest_runs.strategies)
+            self.query_one("#strategy", Select).set_options((s.name, s.name) for s in strategies)
+            self._strategies_listed = True
         found = await self.service(bots.list_bots, sort="name", descending=False, limit=500)
         sets = await self.service(backtests.datasets)
         if found is not None:
@@ -190,10 +193,19 @@ class BacktestsScreen(BaseScreen):
     def _run_pressed(self) -> None:
         self.action_run()
 
+    async def _progress_bar(self) -> ProgressBar:
+        """The run's progress bar, made on the first run (most visits never run one)."""
+        found = self.query("#progress").results(ProgressBar)
+        bar = next(found, None)
+        if bar is None:
+            bar = ProgressBar(id="progress", show_eta=False)
+            await self.query_one("#run-row").mount(bar, before="#run-status")
+        return bar
+
     @work(exclusive=True, group="backtests-run")
     async def action_run(self) -> None:
         status = self.query_one("#run-status", Static)
-        bar = self.query_one("#progress", ProgressBar)
+        bar = await self._progress_bar()
         try:
             request, span = self._request()
         except InvalidInput as exc:
