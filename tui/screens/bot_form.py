@@ -170,6 +170,7 @@ class BotFormScreen(BaseScreen[str | None]):
         self.fields: dict[str, list[ConfigField]] = {}
         self.laid = False
         self._rest: tuple[str, list[Widget]] = (self.bot_type, [])
+        self._connections: list[tuple[str, str]] = []
         """Every row mounted (the rows below the first screenful come a moment later)."""
 
     @property
@@ -226,12 +227,6 @@ class BotFormScreen(BaseScreen[str | None]):
                     "prices and candles (public data: no keys).",
                 )  # fmt: skip
                 yield self._row(
-                    "connection",
-                    "Exchange",
-                    Select[str]((), prompt="choose a connection", id="connection", compact=True),
-                    help="Live bots trade on one of your exchange connections.",
-                )
-                yield self._row(
                     "balance",
                     "Starting balance",
                     Input("10000", id="balance", compact=True),
@@ -269,9 +264,6 @@ class BotFormScreen(BaseScreen[str | None]):
         # A moment after it, not at once: the frame is written and a key pressed meanwhile is
         # handled first.
         self.call_after_refresh(self.set_timer, REST_AFTER, self._start_rest)
-        if not self.editing:
-            self._load_connections()
-            self._load_markets()
 
     @work(exclusive=True, group="bot-form-markets")
     async def _load_markets(self) -> None:
@@ -296,8 +288,12 @@ class BotFormScreen(BaseScreen[str | None]):
         return rows
 
     def _start_rest(self) -> None:
-        self.run_worker(self._lay_rest, group="bot-form-rest")
+        self._lay_rest()
+        if not self.editing:  # their choices arrive when they arrive: the simulated one is shown
+            self._load_connections()
+            self._load_markets()
 
+    @work(group="bot-form-rest")
     async def _lay_rest(self) -> None:
         """The settings after the first screenful: the rest of the type's, the chosen
         strategy's and the risk settings."""
@@ -371,19 +367,31 @@ class BotFormScreen(BaseScreen[str | None]):
         self._connection_visible()
 
     def _connection_visible(self) -> None:
+        """Paper bots choose their prices; live bots an exchange connection (its row is made
+        the first time paper trading is switched off: a new bot starts on paper)."""
         if self.editing:
             return
         paper = self.query_one("#paper", Checkbox).value
-        self.query_one("#row-connection").display = not paper
         self.query_one("#row-market").display = paper
+        row = next(iter(self.query("#row-connection")), None)
+        if row is not None:
+            row.display = not paper
+        elif not paper:
+            choice = Select[str](self._connections, prompt="choose a connection", id="connection",
+                                 compact=True)  # fmt: skip
+            help = "Live bots trade on one of your exchange connections."
+            row = self._row("connection", "Exchange", choice, help=help)
+            self.query_one("#form").mount(row, after="#row-market")
 
     @work(exclusive=True, group="bot-form-connections")
     async def _load_connections(self) -> None:
         found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
         if found:
-            self.query_one("#connection", Select).set_options(
+            self._connections = [
                 (f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found
-            )
+            ]
+            for choice in self.query("#connection").results(Select):
+                choice.set_options(self._connections)
 
     # -- saving -----------------------------------------------------------------------------------
 
@@ -484,8 +492,12 @@ class BotFormScreen(BaseScreen[str | None]):
                 return (await bots.update_bot(session, actor, self.source.bot.id, changes,
                                               clock=clock)).id  # fmt: skip
             paper = self.query_one("#paper", Checkbox).value
-            connection = self.query_one("#connection", Select).value
-            connection_id = None if paper or connection is Select.NULL else str(connection)
+            connection = next(self.query("#connection").results(Select), None)
+            connection_id = (
+                None
+                if paper or connection is None or connection.value is Select.NULL
+                else str(connection.value)
+            )
             market = str(self.query_one("#market", Select).value)
             paper_market = market if paper and market != SIMULATED else None
             balance = self._balance()
