@@ -40,6 +40,10 @@ HISTORY_COLUMNS = (
 )
 
 
+NARROW = 110
+"""Below this width the setup grid has two columns, not four."""
+
+
 def _number(text: str, field: str) -> Decimal:
     try:
         value = Decimal(text.strip().replace(",", ""))
@@ -72,6 +76,7 @@ class BacktestsScreen(BaseScreen):
         self._strategies_listed = False
 
     def compose_body(self) -> ComposeResult:
+        self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="setup"):
             yield Label("Bot")
             yield Select[str]((), prompt="none: a built-in strategy", id="bot", compact=True)
@@ -100,8 +105,8 @@ class BacktestsScreen(BaseScreen):
         self.query_one("#history").focus()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 110, "-narrow")
-        self.query_one(StrategyParams).set_class(self.size.width < 110, "-narrow")
+        self.set_class(self.size.width < NARROW, "-narrow")
+        self.query_one(StrategyParams).set_class(self.size.width < NARROW, "-narrow")
 
     def load(self) -> None:
         self._load_choices()  # then the history, which names the bots

@@ -31,6 +31,8 @@ from tui.widgets.table import Column, KeyedTable
 
 FIRST_QUOTE = 0.1
 """Seconds from the screen's mount to its first quote."""
+NARROW = 100
+"""Below this width the ticket has two columns, not four."""
 PAPER = "paper:"  # + the market paper orders are priced by (see ``tui.markets``)
 SYMBOLS = tuple(s.symbol for s in DEFAULT_SYMBOLS)
 ORDER_COLUMNS = (
@@ -102,6 +104,7 @@ class OrderScreen(BaseScreen):
     ]  # fmt: skip
 
     def compose_body(self) -> ComposeResult:
+        self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="ticket"):
             yield Label("Venue")
             yield Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
@@ -134,7 +137,7 @@ class OrderScreen(BaseScreen):
         self.set_interval(1.0, self._quote)
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.size.width < NARROW, "-narrow")
 
     _venues_asked = False
 
