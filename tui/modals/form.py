@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from core.errors import ServiceError
+from tui.compact import compact
 from tui.service_call import call_service
 from tui.stylesheet import StyledOnMount
 from tui.widgets.footer import KeyFooter
@@ -125,26 +126,26 @@ def control(f: Field) -> Widget:
     wid = f"field-{f.name}"
     if f.kind == "select":
         value = f.value if any(v == f.value for _, v in f.options) else Select.NULL
-        return Select(
-            [(label, v) for label, v in f.options],
-            value=value,
-            allow_blank=value is Select.NULL,
-            id=wid,
-            compact=True,
+        return compact(
+            Select(
+                [(label, v) for label, v in f.options],
+                value=value,
+                allow_blank=value is Select.NULL,
+                id=wid,
+            )
         )
     if f.kind == "check":
-        return Checkbox("", bool(f.value), id=wid, compact=True)
+        return compact(Checkbox("", bool(f.value), id=wid))
     if f.kind == "area":
-        return TextArea(
-            str(f.value), id=wid, compact=True, classes="form-area", show_line_numbers=False
+        return compact(TextArea(str(f.value), id=wid, classes="form-area", show_line_numbers=False))
+    return compact(
+        Input(
+            str(f.value),
+            placeholder=f.placeholder,
+            password=f.kind == "secret",
+            max_length=f.max_length,
+            id=wid,
         )
-    return Input(
-        str(f.value),
-        placeholder=f.placeholder,
-        password=f.kind == "secret",
-        max_length=f.max_length,
-        id=wid,
-        compact=True,
     )
 
 

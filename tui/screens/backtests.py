@@ -21,6 +21,7 @@ from core.services import backtest_runs, backtests, bots
 from core.services.backtests import BacktestRequest
 from core.strategies.registry import BACKTESTABLE
 from tui import format as fmt
+from tui.compact import compact
 from tui.screens.base import BaseScreen
 from tui.screens.trades import parse_day
 from tui.service_call import in_session
@@ -79,24 +80,22 @@ class BacktestsScreen(BaseScreen):
         self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="setup"):
             yield Label("Bot")
-            yield Select[str]((), prompt="none: a built-in strategy", id="bot", compact=True)
+            yield compact(Select[str]((), prompt="none: a built-in strategy", id="bot"))
             yield Label("Strategy")
-            yield Select[str]((), prompt="the bot's own", id="strategy", compact=True)
+            yield compact(Select[str]((), prompt="the bot's own", id="strategy"))
             yield Label("Dataset")
-            yield Select[str]((), prompt="choose a dataset", id="dataset", compact=True)
+            yield compact(Select[str]((), prompt="choose a dataset", id="dataset"))
             yield Label("From / to")
             with Horizontal(classes="pair"):
-                yield Input(
-                    placeholder="YYYY-MM-DD (start)", id="start", compact=True, max_length=10
-                )
-                yield Input(placeholder="YYYY-MM-DD (end)", id="end", compact=True, max_length=10)
+                yield compact(Input(placeholder="YYYY-MM-DD (start)", id="start", max_length=10))
+                yield compact(Input(placeholder="YYYY-MM-DD (end)", id="end", max_length=10))
             yield Label("Cash / fee")
             with Horizontal(classes="pair"):
-                yield Input("10000", id="cash", compact=True)
-                yield Input("0.001", id="fee", compact=True)
+                yield compact(Input("10000", id="cash"))
+                yield compact(Input("0.001", id="fee"))
         yield StrategyParams(id="params")
         with Horizontal(id="run-row"):
-            yield Button("Run (ctrl+r)", variant="primary", id="run", compact=True)
+            yield compact(Button("Run (ctrl+r)", variant="primary", id="run"))
             yield Static("", id="run-status")  # the progress bar goes before it, on a first run
         yield KeyedTable(HISTORY_COLUMNS, id="history")
 

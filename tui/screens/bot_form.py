@@ -22,6 +22,7 @@ from core.services.bot_views import BotSpec, BotUpdate, BotView
 from core.services.templates import TemplateView
 from core.strategies.registry import BOT_CONFIGS, get, list_strategies
 from core.strategies.risk import RiskSettings
+from tui.compact import compact
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.screens.base import BaseScreen
@@ -77,23 +78,23 @@ def _control(prefix: str, field: ConfigField, value: Any) -> Widget:
         rows = value if isinstance(value, list) else []
         return RowsField(columns, rows, noun=_noun(field), id=wid)
     if field.kind == "bool":
-        return Checkbox("yes", value=bool(value), id=wid, compact=True)
+        return compact(Checkbox("yes", value=bool(value), id=wid))
     if field.kind == "choice":
-        return Select[str](
-            ((c, c) for c in field.choices),
-            value=value if value in field.choices else Select.NULL,
-            allow_blank=not field.required,
-            prompt="default" if field.default is None else f"default: {field.default}",
-            id=wid,
-            compact=True,
+        return compact(
+            Select[str](
+                ((c, c) for c in field.choices),
+                value=value if value in field.choices else Select.NULL,
+                allow_blank=not field.required,
+                prompt="default" if field.default is None else f"default: {field.default}",
+                id=wid,
+            )
         )
     placeholder = (
         "required"
         if field.required
         else (f"default: {field.default}" if field.default not in (None, "") else "empty: none")
     )
-    return Input(value="" if value is None else str(value), placeholder=placeholder, id=wid,
-                 compact=True)  # fmt: skip
+    return compact(Input("" if value is None else str(value), placeholder=placeholder, id=wid))
 
 
 def say(target: Static, message: str) -> None:
@@ -191,23 +192,24 @@ class BotFormScreen(BaseScreen[str | None]):
             yield Static("", id="form-error", classes="field-error")
             yield Static("Bot", classes="section")
             name = bot.name if bot else f"{template.name}" if template else ""
-            yield self._row("name", "Name *", Input(name, id="name", max_length=100, compact=True))
+            yield self._row("name", "Name *", compact(Input(name, id="name", max_length=100)))
             description = (
                 bot.description if bot else template.description if template else ""
             ) or ""
             yield self._row(
-                "description", "Description", Input(description, id="description", compact=True)
+                "description", "Description", compact(Input(description, id="description"))
             )
             yield self._row(
                 "type",
                 "Type",
-                Select[str](
-                    ((t, t) for t in BOT_CONFIGS),
-                    value=self.bot_type,
-                    allow_blank=False,
-                    id="type",
-                    disabled=self.editing or template is not None,
-                    compact=True,
+                compact(
+                    Select[str](
+                        ((t, t) for t in BOT_CONFIGS),
+                        value=self.bot_type,
+                        allow_blank=False,
+                        id="type",
+                        disabled=self.editing or template is not None,
+                    )
                 ),
                 help_id="type-help",
                 help=TYPE_HELP.get(self.bot_type, ""),
@@ -215,21 +217,21 @@ class BotFormScreen(BaseScreen[str | None]):
             if not self.editing:
                 paper = template.paper_trading if template else True
                 yield self._row(
-                    "paper", "Paper trading", Checkbox("yes", value=paper, id="paper", compact=True),
+                    "paper", "Paper trading", compact(Checkbox("yes", value=paper, id="paper")),
                     help="On: the simulated market with a paper wallet. Off: a live exchange.",
                 )  # fmt: skip
                 yield self._row(
                     "market",
                     "Prices",
-                    Select[str](simulated_choice(), value=SIMULATED, allow_blank=False,
-                                id="market", compact=True),
+                    compact(Select[str](simulated_choice(), value=SIMULATED, allow_blank=False,
+                                        id="market")),
                     help="Paper bots trade on the simulated market or on an exchange's real "
                     "prices and candles (public data: no keys).",
                 )  # fmt: skip
                 yield self._row(
                     "balance",
                     "Starting balance",
-                    Input("10000", id="balance", compact=True),
+                    compact(Input("10000", id="balance")),
                     help="Quote currency (USDT) in the bot's paper (simulation) wallet.",
                 )
             yield Static(f"Settings of a {self.bot_type} bot", id="cfg-title", classes="section")
@@ -328,13 +330,15 @@ class BotFormScreen(BaseScreen[str | None]):
         self.fields["ind"] = fields
         box = self.query_one("#strategy-fields", Vertical)
         await box.remove_children()
-        choice = Select[str](
-            ((f"{n} · {s.source}" if s.source != "built-in" else n, n) for n, s in known.items()),
-            value=name,
-            allow_blank=False,
-            id="ind-name",
-            compact=True,
-        )
+        choice = compact(
+            Select[str](
+                ((f"{n} · {s.source}" if s.source != "built-in" else n, n)
+                 for n, s in known.items()),
+                value=name,
+                allow_blank=False,
+                id="ind-name",
+            )
+        )  # fmt: skip
         await box.mount(
             self._row("ind-name", "Strategy", choice, help=known[name].description),
             *(
@@ -377,8 +381,9 @@ class BotFormScreen(BaseScreen[str | None]):
         if row is not None:
             row.display = not paper
         elif not paper:
-            choice = Select[str](self._connections, prompt="choose a connection", id="connection",
-                                 compact=True)  # fmt: skip
+            choice = compact(
+                Select[str](self._connections, prompt="choose a connection", id="connection")
+            )
             help = "Live bots trade on one of your exchange connections."
             row = self._row("connection", "Exchange", choice, help=help)
             self.query_one("#form").mount(row, after="#row-market")

@@ -23,6 +23,7 @@ from core.market.simulated import DEFAULT_SYMBOLS
 from core.services import exchanges, trading
 from core.services.trading_views import OrderEstimate, OrderView
 from tui import format as fmt
+from tui.compact import compact
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
@@ -107,24 +108,24 @@ class OrderScreen(BaseScreen):
         self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="ticket"):
             yield Label("Venue")
-            yield Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
-                              allow_blank=False, id="venue", compact=True)  # fmt: skip
+            yield compact(Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
+                                      allow_blank=False, id="venue"))  # fmt: skip
             yield Label("Symbol")
-            yield Input("BTC/USDT", id="symbol", compact=True,
-                        suggester=SuggestFromList(SYMBOLS, case_sensitive=False))  # fmt: skip
+            yield compact(Input("BTC/USDT", id="symbol",
+                                suggester=SuggestFromList(SYMBOLS, case_sensitive=False)))  # fmt: skip
             yield Label("Side")
-            yield Select[str]([("buy", "buy"), ("sell", "sell")], value="buy",
-                              allow_blank=False, id="side", compact=True)  # fmt: skip
+            yield compact(Select[str]([("buy", "buy"), ("sell", "sell")], value="buy",
+                                      allow_blank=False, id="side"))  # fmt: skip
             yield Label("Type")
-            yield Select[str]([("market", "market"), ("limit", "limit")], value="market",
-                              allow_blank=False, id="type", compact=True)  # fmt: skip
+            yield compact(Select[str]([("market", "market"), ("limit", "limit")], value="market",
+                                      allow_blank=False, id="type"))  # fmt: skip
             yield Label("Quantity")
-            yield Input(placeholder="in the base asset, like 0.01", id="quantity", compact=True)
+            yield compact(Input(placeholder="in the base asset, like 0.01", id="quantity"))
             yield Label("Limit price")
-            yield Input(placeholder="limit orders only", id="price", compact=True, disabled=True)
+            yield compact(Input(placeholder="limit orders only", id="price", disabled=True))
         yield Static(id="quote", classes="summary")
         with Horizontal(id="order-buttons"):
-            yield Button("Review and place (enter)", variant="primary", id="review", compact=True)
+            yield compact(Button("Review and place (enter)", variant="primary", id="review"))
             yield Static("", id="order-error")
         yield KeyedTable(ORDER_COLUMNS, id="orders")
 
