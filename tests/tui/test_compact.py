@@ -4,8 +4,12 @@ and building an empty Input, a Select or a Checkbox inside ``compose`` styles no
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual.app import App, ComposeResult
 from textual.css.stylesheet import Stylesheet
+from textual.dom import DOMNode
 from textual.widgets import Button, Checkbox, Input, Select
 
 from tui.compact import COMPACT_CLASS, compact
@@ -32,19 +36,19 @@ class Pair(App[None]):
         yield Button("Go", id="theirs-button", compact=True)
 
 
-def count_applies():  # type: ignore[no-untyped-def]
+def count_applies() -> Callable[[], int]:
     """A counter of ``Stylesheet.apply`` calls from now on (read by calling it)."""
     calls = [0]
     original = Stylesheet.apply
 
-    def counted(self, node, **kwargs):  # type: ignore[no-untyped-def]
+    def counted(self: Stylesheet, node: DOMNode, **kwargs: Any) -> None:
         calls[0] += 1
-        return original(self, node, **kwargs)
+        original(self, node, **kwargs)
 
-    Stylesheet.apply = counted
+    Stylesheet.apply = counted  # type: ignore[method-assign]
 
     def read() -> int:
-        Stylesheet.apply = original
+        Stylesheet.apply = original  # type: ignore[method-assign]
         return calls[0]
 
     return read
