@@ -170,9 +170,11 @@ class BotFormScreen(BaseScreen[str | None]):
         }
         self.fields: dict[str, list[ConfigField]] = {}
         self.laid = False
-        self._rest: tuple[str, list[Widget]] = (self.bot_type, [])
-        self._connections: list[tuple[str, str]] = []
         """Every row mounted (the rows below the first screenful come a moment later)."""
+        self._rest: tuple[str, list[Widget]] = (self.bot_type, [])
+        """(the bot type, its setting rows below the first screenful), laid by ``_lay_rest``."""
+        self._connections: list[tuple[str, str]] = []
+        """The user's exchange connections, for the live bots' row when it is made."""
 
     @property
     def editing(self) -> bool:
