@@ -378,6 +378,11 @@ class BlockbotXApp(App[None]):
         except Exception:  # only an optimisation: a first visit imports what is missing
             log.warning("screens not preloaded", exc_info=True)
             return
+        # Dialogs a key opens from any screen (help) or from one (the new-bot form): their
+        # modules too, else the first opening imports (and compiles) them mid-visit.
+        for module in ("tui.screens.help", "tui.screens.bot_form"):
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
         gc.freeze()
         log.info("screens preloaded in %.0f ms", (time.perf_counter() - started) * 1000)
 

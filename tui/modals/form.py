@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from core.errors import ServiceError
+from tui.compact import compact
 from tui.service_call import call_service
 from tui.stylesheet import StyledOnMount
 from tui.widgets.footer import KeyFooter
@@ -125,26 +126,26 @@ def control(f: Field) -> Widget:
     wid = f"field-{f.name}"
     if f.kind == "select":
         value = f.value if any(v == f.value for _, v in f.options) else Select.NULL
-        return Select(
-            [(label, v) for label, v in f.options],
-            value=value,
-            allow_blank=value is Select.NULL,
-            id=wid,
-            compact=True,
+        return compact(
+            Select(
+                [(label, v) for label, v in f.options],
+                value=value,
+                allow_blank=value is Select.NULL,
+                id=wid,
+            )
         )
     if f.kind == "check":
-        return Checkbox("", bool(f.value), id=wid, compact=True)
+        return compact(Checkbox("", bool(f.value), id=wid))
     if f.kind == "area":
-        return TextArea(
-            str(f.value), id=wid, compact=True, classes="form-area", show_line_numbers=False
+        return compact(TextArea(str(f.value), id=wid, classes="form-area", show_line_numbers=False))
+    return compact(
+        Input(
+            str(f.value),
+            placeholder=f.placeholder,
+            password=f.kind == "secret",
+            max_length=f.max_length,
+            id=wid,
         )
-    return Input(
-        str(f.value),
-        placeholder=f.placeholder,
-        password=f.kind == "secret",
-        max_length=f.max_length,
-        id=wid,
-        compact=True,
     )
 
 
@@ -168,6 +169,7 @@ class FormModal(StyledOnMount, ModalScreen[R | None], Generic[R]):
         super().__init__(id=id)
         self._title, self._fields, self._submit = title, tuple(fields), submit
         self._intro, self._yes = intro, yes
+        self._help = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
@@ -178,7 +180,10 @@ class FormModal(StyledOnMount, ModalScreen[R | None], Generic[R]):
             # and moving it on to the first field restyled the whole body twice.
             with VerticalScroll(classes="form-body", can_focus=False):
                 yield FieldGrid(self._fields)
-            yield Static("", id="form-help", classes="form-help")
+            # The first field's help at once: it has the focus when the dialog shows (a change
+            # after the first frame would lay the dialog out again).
+            self._help = self._fields[0].help if self._fields else ""
+            yield Static(self._help, id="form-help", classes="form-help")
             yield Static("", id="form-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self._yes} (ctrl+s)", variant="primary", id="form-submit")
@@ -190,6 +195,7 @@ class FormModal(StyledOnMount, ModalScreen[R | None], Generic[R]):
         return self.query_one(FieldGrid)
 
     def on_mount(self) -> None:
+        self._fit_body()
         # Typing goes to the first field at once (the scrolling body took the focus before,
         # so keys went nowhere); the body scrolls to whichever field has the focus.
         first = self.grid.first_control()
@@ -197,13 +203,19 @@ class FormModal(StyledOnMount, ModalScreen[R | None], Generic[R]):
             first.focus()
 
     def on_resize(self) -> None:
-        # Keep the buttons on screen: the fields scroll when the terminal is short.
+        self._fit_body()
+
+    def _fit_body(self) -> None:
+        """Keep the buttons on screen: the fields scroll when the terminal is short. Set on
+        mount too, before the first layout (a change lays the dialog out again)."""
         chrome = 14 + (3 if self._intro else 0)
         self.query_one(".form-body").styles.max_height = max(4, self.app.size.height - chrome)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         help_text = self.grid.help.get(event.widget.id or "", "")
-        self.query_one("#form-help", Static).update(help_text)
+        if help_text != self._help:  # an update lays the dialog out again, even to the same
+            self._help = help_text
+            self.query_one("#form-help", Static).update(help_text)
 
     def values(self) -> Values:
         return self.grid.values()

@@ -5,6 +5,7 @@ past runs (stored under their bot), newest first."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,7 @@ from core.services import backtest_runs, backtests, bots
 from core.services.backtests import BacktestRequest
 from core.strategies.registry import BACKTESTABLE
 from tui import format as fmt
+from tui.compact import compact
 from tui.screens.base import BaseScreen
 from tui.screens.trades import parse_day
 from tui.service_call import in_session
@@ -39,6 +41,10 @@ HISTORY_COLUMNS = (
 )
 
 
+NARROW = 110
+"""Below this width the setup grid has two columns, not four."""
+
+
 def _number(text: str, field: str) -> Decimal:
     try:
         value = Decimal(text.strip().replace(",", ""))
@@ -51,6 +57,7 @@ def _number(text: str, field: str) -> Decimal:
 
 class BacktestsScreen(BaseScreen):
     CSS_PATH = "backtests.tcss"
+    LOAD_AFTER_FIRST_FRAME = True  # the choices and the history follow the first frame
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+r", "run", "Run", id="backtests.run", tooltip="Run the backtest"),
         Binding(
@@ -67,35 +74,29 @@ class BacktestsScreen(BaseScreen):
         super().__init__()
         self.bot_id = bot_id
         self.bot_names: dict[str, str] = {}
+        self._strategies_listed = False
 
     def compose_body(self) -> ComposeResult:
+        self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="setup"):
             yield Label("Bot")
-            yield Select[str]((), prompt="none: a built-in strategy", id="bot", compact=True)
+            yield compact(Select[str]((), prompt="none: a built-in strategy", id="bot"))
             yield Label("Strategy")
-            yield Select[str](
-                ((s.name, s.name) for s in backtest_runs.strategies()),
-                prompt="the bot's own",
-                id="strategy",
-                compact=True,
-            )
+            yield compact(Select[str]((), prompt="the bot's own", id="strategy"))
             yield Label("Dataset")
-            yield Select[str]((), prompt="choose a dataset", id="dataset", compact=True)
+            yield compact(Select[str]((), prompt="choose a dataset", id="dataset"))
             yield Label("From / to")
             with Horizontal(classes="pair"):
-                yield Input(
-                    placeholder="YYYY-MM-DD (start)", id="start", compact=True, max_length=10
-                )
-                yield Input(placeholder="YYYY-MM-DD (end)", id="end", compact=True, max_length=10)
+                yield compact(Input(placeholder="YYYY-MM-DD (start)", id="start", max_length=10))
+                yield compact(Input(placeholder="YYYY-MM-DD (end)", id="end", max_length=10))
             yield Label("Cash / fee")
             with Horizontal(classes="pair"):
-                yield Input("10000", id="cash", compact=True)
-                yield Input("0.001", id="fee", compact=True)
+                yield compact(Input("10000", id="cash"))
+                yield compact(Input("0.001", id="fee"))
         yield StrategyParams(id="params")
         with Horizontal(id="run-row"):
-            yield Button("Run (ctrl+r)", variant="primary", id="run", compact=True)
-            yield ProgressBar(id="progress", show_eta=False)
-            yield Static("", id="run-status")
+            yield compact(Button("Run (ctrl+r)", variant="primary", id="run"))
+            yield Static("", id="run-status")  # the progress bar goes before it, on a first run
         yield KeyedTable(HISTORY_COLUMNS, id="history")
 
     def on_mount(self) -> None:
@@ -103,8 +104,8 @@ class BacktestsScreen(BaseScreen):
         self.query_one("#history").focus()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 110, "-narrow")
-        self.query_one(StrategyParams).set_class(self.size.width < 110, "-narrow")
+        self.set_class(self.size.width < NARROW, "-narrow")
+        self.query_one(StrategyParams).set_class(self.size.width < NARROW, "-narrow")
 
     def load(self) -> None:
         self._load_choices()  # then the history, which names the bots
@@ -115,6 +116,12 @@ class BacktestsScreen(BaseScreen):
 
     @work(exclusive=True, group="backtests-choices")
     async def _load_choices(self) -> None:
+        if not self._strategies_listed:  # once: the choice made stands through reloads
+            # In a thread: the first lookup of the installed strategies reads entry points
+            # (~50 ms).
+            strategies = await asyncio.to_thread(backtest_runs.strategies)
+            self.query_one("#strategy", Select).set_options((s.name, s.name) for s in strategies)
+            self._strategies_listed = True
         found = await self.service(bots.list_bots, sort="name", descending=False, limit=500)
         sets = await self.service(backtests.datasets)
         if found is not None:
@@ -190,10 +197,19 @@ class BacktestsScreen(BaseScreen):
     def _run_pressed(self) -> None:
         self.action_run()
 
+    async def _progress_bar(self) -> ProgressBar:
+        """The run's progress bar, made on the first run (most visits never run one)."""
+        found = self.query("#progress").results(ProgressBar)
+        bar = next(found, None)
+        if bar is None:
+            bar = ProgressBar(id="progress", show_eta=False)
+            await self.query_one("#run-row").mount(bar, before="#run-status")
+        return bar
+
     @work(exclusive=True, group="backtests-run")
     async def action_run(self) -> None:
         status = self.query_one("#run-status", Static)
-        bar = self.query_one("#progress", ProgressBar)
+        bar = await self._progress_bar()
         try:
             request, span = self._request()
         except InvalidInput as exc:

@@ -22,6 +22,7 @@ from core.services.bot_views import BotSpec, BotUpdate, BotView
 from core.services.templates import TemplateView
 from core.strategies.registry import BOT_CONFIGS, get, list_strategies
 from core.strategies.risk import RiskSettings
+from tui.compact import compact
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.screens.base import BaseScreen
@@ -36,6 +37,10 @@ TYPE_HELP = {
     "pump_screener": "Watches pairs for sudden price and volume rises; may buy on them.",
 }
 SECTIONS = {"cfg": "config", "risk": "risk_settings", "ind": "config.indicator"}
+FIRST_ROWS = 4
+"""Settings rows on the first frame: with the bot's own rows they fill the first screenful at
+120×40; the rest are laid ``REST_AFTER`` seconds after it."""
+REST_AFTER = 0.05
 STRATEGY_KEY = "indicator"
 """A signal bot's strategy: a choice of strategy, then a field per parameter it declares."""
 
@@ -73,28 +78,39 @@ def _control(prefix: str, field: ConfigField, value: Any) -> Widget:
         rows = value if isinstance(value, list) else []
         return RowsField(columns, rows, noun=_noun(field), id=wid)
     if field.kind == "bool":
-        return Checkbox("yes", value=bool(value), id=wid, compact=True)
+        return compact(Checkbox("yes", value=bool(value), id=wid))
     if field.kind == "choice":
-        return Select[str](
-            ((c, c) for c in field.choices),
-            value=value if value in field.choices else Select.NULL,
-            allow_blank=not field.required,
-            prompt="default" if field.default is None else f"default: {field.default}",
-            id=wid,
-            compact=True,
+        return compact(
+            Select[str](
+                ((c, c) for c in field.choices),
+                value=value if value in field.choices else Select.NULL,
+                allow_blank=not field.required,
+                prompt="default" if field.default is None else f"default: {field.default}",
+                id=wid,
+            )
         )
     placeholder = (
         "required"
         if field.required
         else (f"default: {field.default}" if field.default not in (None, "") else "empty: none")
     )
-    return Input(value="" if value is None else str(value), placeholder=placeholder, id=wid,
-                 compact=True)  # fmt: skip
+    return compact(Input("" if value is None else str(value), placeholder=placeholder, id=wid))
 
 
 def say(target: Static, message: str) -> None:
     target.update(message)
     target.set_class(bool(message), "-shown")
+
+
+def say_under(row: Widget, message: str) -> None:
+    """``message`` under a row's control; its error line is made when first needed (most rows
+    never need one, and each widget more is paid for on the form's first frame)."""
+    lines = row.query(".field-error").results(Static)
+    line = next(lines, None)
+    if line is not None:
+        say(line, message)
+    elif message:
+        row.query_one(".field-body").mount(Static(message, classes="field-error -shown"))
 
 
 class FieldRow(Horizontal):
@@ -110,7 +126,6 @@ class FieldRow(Horizontal):
             yield _control(self.prefix, self.field, self.value)
             if _help(self.field):
                 yield Static(_help(self.field), classes="field-help", markup=False)
-            yield Static("", classes="field-error")
 
     def raw(self) -> Any:
         control = self.query_one(f"#{self.prefix}-{self.field.key}")
@@ -119,7 +134,7 @@ class FieldRow(Horizontal):
         return control.value  # type: ignore[attr-defined]
 
     def mark(self, message: str) -> None:
-        say(self.query_one(".field-error", Static), message)
+        say_under(self, message)
         self.set_class(bool(message), "-invalid")
 
     def point(self, row: int | None = None, column: str | None = None) -> None:
@@ -154,6 +169,12 @@ class BotFormScreen(BaseScreen[str | None]):
             "risk": dict(bot.risk_settings if bot else template.risk_settings if template else {}),
         }
         self.fields: dict[str, list[ConfigField]] = {}
+        self.laid = False
+        """Every row mounted (the rows below the first screenful come a moment later)."""
+        self._rest: tuple[str, list[Widget]] = (self.bot_type, [])
+        """(the bot type, its setting rows below the first screenful), laid by ``_lay_rest``."""
+        self._connections: list[tuple[str, str]] = []
+        """The user's exchange connections, for the live bots' row when it is made."""
 
     @property
     def editing(self) -> bool:
@@ -173,23 +194,24 @@ class BotFormScreen(BaseScreen[str | None]):
             yield Static("", id="form-error", classes="field-error")
             yield Static("Bot", classes="section")
             name = bot.name if bot else f"{template.name}" if template else ""
-            yield self._row("name", "Name *", Input(name, id="name", max_length=100, compact=True))
+            yield self._row("name", "Name *", compact(Input(name, id="name", max_length=100)))
             description = (
                 bot.description if bot else template.description if template else ""
             ) or ""
             yield self._row(
-                "description", "Description", Input(description, id="description", compact=True)
+                "description", "Description", compact(Input(description, id="description"))
             )
             yield self._row(
                 "type",
                 "Type",
-                Select[str](
-                    ((t, t) for t in BOT_CONFIGS),
-                    value=self.bot_type,
-                    allow_blank=False,
-                    id="type",
-                    disabled=self.editing or template is not None,
-                    compact=True,
+                compact(
+                    Select[str](
+                        ((t, t) for t in BOT_CONFIGS),
+                        value=self.bot_type,
+                        allow_blank=False,
+                        id="type",
+                        disabled=self.editing or template is not None,
+                    )
                 ),
                 help_id="type-help",
                 help=TYPE_HELP.get(self.bot_type, ""),
@@ -197,32 +219,28 @@ class BotFormScreen(BaseScreen[str | None]):
             if not self.editing:
                 paper = template.paper_trading if template else True
                 yield self._row(
-                    "paper", "Paper trading", Checkbox("yes", value=paper, id="paper", compact=True),
+                    "paper", "Paper trading", compact(Checkbox("yes", value=paper, id="paper")),
                     help="On: the simulated market with a paper wallet. Off: a live exchange.",
                 )  # fmt: skip
                 yield self._row(
                     "market",
                     "Prices",
-                    Select[str](simulated_choice(), value=SIMULATED, allow_blank=False,
-                                id="market", compact=True),
+                    compact(Select[str](simulated_choice(), value=SIMULATED, allow_blank=False,
+                                        id="market")),
                     help="Paper bots trade on the simulated market or on an exchange's real "
                     "prices and candles (public data: no keys).",
                 )  # fmt: skip
                 yield self._row(
-                    "connection",
-                    "Exchange",
-                    Select[str]((), prompt="choose a connection", id="connection", compact=True),
-                    help="Live bots trade on one of your exchange connections.",
-                )
-                yield self._row(
                     "balance",
                     "Starting balance",
-                    Input("10000", id="balance", compact=True),
+                    compact(Input("10000", id="balance")),
                     help="Quote currency (USDT) in the bot's paper (simulation) wallet.",
                 )
             yield Static(f"Settings of a {self.bot_type} bot", id="cfg-title", classes="section")
+            rows = self._setting_rows("cfg")
+            self._rest = (self.bot_type, rows[FIRST_ROWS:])
             with Vertical(id="cfg-fields"):
-                yield from self._setting_rows("cfg")
+                yield from rows[:FIRST_ROWS]
             yield Static("Risk and exits", classes="section")
             yield Vertical(id="risk-fields")
             with Horizontal(id="form-buttons"):
@@ -237,23 +255,19 @@ class BotFormScreen(BaseScreen[str | None]):
             body.append(Static(help, classes="field-help", id=help_id, markup=False))
         return Horizontal(
             Label(label, classes="field-label"),
-            Vertical(*body, Static("", classes="field-error"), classes="field-body"),
+            Vertical(*body, classes="field-body"),
             classes="field-row",
             id=f"row-{key}",
         )
 
-    # Textual runs every class's on_mount in turn (BaseScreen's first), so this async one adds
-    # to the base's rather than replacing it.
-    async def on_mount(self) -> None:  # type: ignore[override]
-        await self._lay_chosen_strategy()
+    def on_mount(self) -> None:
         self._connection_visible()
         self.query_one("#name", Input).focus()
-        # The risk settings are below the first screenful: laid after the first frame, which
-        # they would make half as fast again (13 rows of the new DCA bot's 28).
-        self.call_after_refresh(self.run_worker, self._lay_risk, group="bot-form-risk")
-        if not self.editing:
-            self._load_connections()
-            self._load_markets()
+        # Below the first screenful: laid just after the first frame, which they would make
+        # several times slower (the new DCA bot's first frame has 4 of its 28 setting rows).
+        # A moment after it, not at once: the frame is written and a key pressed meanwhile is
+        # handled first.
+        self.call_after_refresh(self.set_timer, REST_AFTER, self._start_rest)
 
     @work(exclusive=True, group="bot-form-markets")
     async def _load_markets(self) -> None:
@@ -277,8 +291,22 @@ class BotFormScreen(BaseScreen[str | None]):
         self.fields[prefix] = [f for f in fields if not _is_strategy(prefix, f, self)]
         return rows
 
-    async def _lay_risk(self) -> None:
+    def _start_rest(self) -> None:
+        self._lay_rest()
+        if not self.editing:  # their choices arrive when they arrive: the simulated one is shown
+            self._load_connections()
+            self._load_markets()
+
+    @work(group="bot-form-rest")
+    async def _lay_rest(self) -> None:
+        """The settings after the first screenful: the rest of the type's, the chosen
+        strategy's and the risk settings."""
+        bot_type, rest = self._rest
+        if rest and bot_type == self.bot_type:  # else another type's rows replaced them all
+            await self.query_one("#cfg-fields", Vertical).mount_all(rest)
+        await self._lay_chosen_strategy()
         await self.query_one("#risk-fields", Vertical).mount_all(self._setting_rows("risk"))
+        self.laid = True
 
     async def _lay_settings(self) -> None:
         """The settings of another bot type (the risk settings are the same for all)."""
@@ -304,13 +332,15 @@ class BotFormScreen(BaseScreen[str | None]):
         self.fields["ind"] = fields
         box = self.query_one("#strategy-fields", Vertical)
         await box.remove_children()
-        choice = Select[str](
-            ((f"{n} · {s.source}" if s.source != "built-in" else n, n) for n, s in known.items()),
-            value=name,
-            allow_blank=False,
-            id="ind-name",
-            compact=True,
-        )
+        choice = compact(
+            Select[str](
+                ((f"{n} · {s.source}" if s.source != "built-in" else n, n)
+                 for n, s in known.items()),
+                value=name,
+                allow_blank=False,
+                id="ind-name",
+            )
+        )  # fmt: skip
         await box.mount(
             self._row("ind-name", "Strategy", choice, help=known[name].description),
             *(
@@ -343,19 +373,32 @@ class BotFormScreen(BaseScreen[str | None]):
         self._connection_visible()
 
     def _connection_visible(self) -> None:
+        """Paper bots choose their prices; live bots an exchange connection (its row is made
+        the first time paper trading is switched off: a new bot starts on paper)."""
         if self.editing:
             return
         paper = self.query_one("#paper", Checkbox).value
-        self.query_one("#row-connection").display = not paper
         self.query_one("#row-market").display = paper
+        row = next(iter(self.query("#row-connection")), None)
+        if row is not None:
+            row.display = not paper
+        elif not paper:
+            choice = compact(
+                Select[str](self._connections, prompt="choose a connection", id="connection")
+            )
+            help = "Live bots trade on one of your exchange connections."
+            row = self._row("connection", "Exchange", choice, help=help)
+            self.query_one("#form").mount(row, after="#row-market")
 
     @work(exclusive=True, group="bot-form-connections")
     async def _load_connections(self) -> None:
         found = await self.call(exchanges.list_connections(self.bbx.db, self.actor))
         if found:
-            self.query_one("#connection", Select).set_options(
+            self._connections = [
                 (f"{c.venue}{' · ' + c.label if c.label else ''}", c.id) for c in found
-            )
+            ]
+            for choice in self.query("#connection").results(Select):
+                choice.set_options(self._connections)
 
     # -- saving -----------------------------------------------------------------------------------
 
@@ -368,7 +411,7 @@ class BotFormScreen(BaseScreen[str | None]):
         self.dismiss()
 
     def _settings(self) -> dict[str, dict[str, Any]] | None:
-        if "risk" not in self.fields:
+        if not self.laid:
             return None  # the form is still being laid out (a moment after it shows)
         out: dict[str, dict[str, Any]] = {}
         for prefix in [p for p in ("cfg", "risk", "ind") if p in self.fields]:
@@ -422,7 +465,7 @@ class BotFormScreen(BaseScreen[str | None]):
             target.point(at_row, column.split(".")[0] or None)
         elif section and self.query(f"#row-{section}"):
             row = self.query_one(f"#row-{section}")
-            say(row.query_one(".field-error", Static), message)
+            say_under(row, message)
             row.scroll_visible()
         else:
             say(self.query_one("#form-error", Static), message)
@@ -456,8 +499,12 @@ class BotFormScreen(BaseScreen[str | None]):
                 return (await bots.update_bot(session, actor, self.source.bot.id, changes,
                                               clock=clock)).id  # fmt: skip
             paper = self.query_one("#paper", Checkbox).value
-            connection = self.query_one("#connection", Select).value
-            connection_id = None if paper or connection is Select.NULL else str(connection)
+            connection = next(self.query("#connection").results(Select), None)
+            connection_id = (
+                None
+                if paper or connection is None or connection.value is Select.NULL
+                else str(connection.value)
+            )
             market = str(self.query_one("#market", Select).value)
             paper_market = market if paper and market != SIMULATED else None
             balance = self._balance()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+# The first quote's simulated market draws with numpy.random, which numpy imports on first use
+# (~30 ms): here it comes with this module, which loads in the warm-up thread.
+import numpy.random  # noqa: F401
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,12 +23,17 @@ from core.market.simulated import DEFAULT_SYMBOLS
 from core.services import exchanges, trading
 from core.services.trading_views import OrderEstimate, OrderView
 from tui import format as fmt
+from tui.compact import compact
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
 from tui.widgets.pnl import pnl_markup
 from tui.widgets.table import Column, KeyedTable
 
+FIRST_QUOTE = 0.1
+"""Seconds from the screen's mount to its first quote."""
+NARROW = 100
+"""Below this width the ticket has two columns, not four."""
 PAPER = "paper:"  # + the market paper orders are priced by (see ``tui.markets``)
 SYMBOLS = tuple(s.symbol for s in DEFAULT_SYMBOLS)
 ORDER_COLUMNS = (
@@ -86,6 +94,7 @@ def placed_text(order: OrderView) -> str:
 class OrderScreen(BaseScreen):
     CSS_PATH = "order.tcss"
     LIVE_KINDS = frozenset({"trade"})
+    LOAD_AFTER_FIRST_FRAME = True
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+b", "side('buy')", "Buy", id="order.buy", tooltip="Set the side to buy"),
         Binding("ctrl+s", "side('sell')", "Sell", id="order.sell", tooltip="Set the side to sell"),
@@ -96,40 +105,49 @@ class OrderScreen(BaseScreen):
     ]  # fmt: skip
 
     def compose_body(self) -> ComposeResult:
+        self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="ticket"):
             yield Label("Venue")
-            yield Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
-                              allow_blank=False, id="venue", compact=True)  # fmt: skip
+            yield compact(Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
+                                      allow_blank=False, id="venue"))  # fmt: skip
             yield Label("Symbol")
-            yield Input("BTC/USDT", id="symbol", compact=True,
-                        suggester=SuggestFromList(SYMBOLS, case_sensitive=False))  # fmt: skip
+            yield compact(Input("BTC/USDT", id="symbol",
+                                suggester=SuggestFromList(SYMBOLS, case_sensitive=False)))  # fmt: skip
             yield Label("Side")
-            yield Select[str]([("buy", "buy"), ("sell", "sell")], value="buy",
-                              allow_blank=False, id="side", compact=True)  # fmt: skip
+            yield compact(Select[str]([("buy", "buy"), ("sell", "sell")], value="buy",
+                                      allow_blank=False, id="side"))  # fmt: skip
             yield Label("Type")
-            yield Select[str]([("market", "market"), ("limit", "limit")], value="market",
-                              allow_blank=False, id="type", compact=True)  # fmt: skip
+            yield compact(Select[str]([("market", "market"), ("limit", "limit")], value="market",
+                                      allow_blank=False, id="type"))  # fmt: skip
             yield Label("Quantity")
-            yield Input(placeholder="in the base asset, like 0.01", id="quantity", compact=True)
+            yield compact(Input(placeholder="in the base asset, like 0.01", id="quantity"))
             yield Label("Limit price")
-            yield Input(placeholder="limit orders only", id="price", compact=True, disabled=True)
+            yield compact(Input(placeholder="limit orders only", id="price", disabled=True))
         yield Static(id="quote", classes="summary")
         with Horizontal(id="order-buttons"):
-            yield Button("Review and place (enter)", variant="primary", id="review", compact=True)
+            yield compact(Button("Review and place (enter)", variant="primary", id="review"))
             yield Static("", id="order-error")
         yield KeyedTable(ORDER_COLUMNS, id="orders")
 
     def on_mount(self) -> None:
         self.query_one("#orders").border_title = "Recent orders (yours and your bots')"
         self.query_one("#orders").focus()  # never an input: digits still switch screens
-        self._load_connections()
-        self.call_after_refresh(self._quote)  # the screen first: a market's first day is built
+        # The first quote a moment after the first frame (a market's first day is built then:
+        # the frame and a key pressed meanwhile come first), then one a second.
+        self.set_timer(FIRST_QUOTE, self._quote)
         self.set_interval(1.0, self._quote)
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.size.width < NARROW, "-narrow")
+
+    _venues_asked = False
 
     def load(self) -> None:
+        """The recent orders (after the first frame: ``LOAD_AFTER_FIRST_FRAME``); the first
+        time, the venues too."""
+        if not self._venues_asked:
+            self._venues_asked = True
+            self._load_connections()
         self._load_orders()
 
     # -- data ------------------------------------------------------------------------------------
@@ -178,7 +196,7 @@ class OrderScreen(BaseScreen):
         """The paper symbol's price once a second (from the shared hub's cache: no extra fetch
         when the engine already polls it)."""
         if not self.is_current or self._venue() is not None:
-            self.query_one("#quote", Static).update("")
+            self.query_one("#quote", Static).update("", layout=False)
             return
         symbol = self.query_one("#symbol", Input).value.strip().upper()
         market = self._market()
@@ -194,7 +212,8 @@ class OrderScreen(BaseScreen):
         change = t.change_24h_percent
         self.query_one("#quote", Static).update(
             f"{symbol}  last [b]{fmt.price(t.last)}[/]  bid {fmt.price(t.bid)}  ask "
-            f"{fmt.price(t.ask)}  24h {pnl_markup(change, percent=True)}"
+            f"{fmt.price(t.ask)}  24h {pnl_markup(change, percent=True)}",
+            layout=False,  # one line, its room kept (order.tcss): no layout of the screen
         )
 
     # -- the ticket ------------------------------------------------------------------------------

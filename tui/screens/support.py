@@ -43,6 +43,7 @@ def new_ticket_fields() -> list[Field]:
 class SupportScreen(BaseScreen):
     CSS_PATH = "support.tcss"
     LIVE_KINDS = frozenset({KIND})
+    LOAD_AFTER_FIRST_FRAME = True  # the tickets follow the first frame
     BINDINGS = [  # noqa: RUF012
         Binding("n", "new_ticket", "New ticket", id="support.new", tooltip="Open a support ticket"),
         Binding("enter", "open", "Open", id="support.open", tooltip="Read and reply to the ticket"),

@@ -12,6 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label
 
+from tui.compact import compact
+
 
 class RowLine(Horizontal):
     """One row: an input per column and its remove button."""
@@ -31,12 +33,13 @@ class RowLine(Horizontal):
         yield Label("", classes="row-number")
         for key, label in self.columns:
             value = self.cells.get(key)
-            yield Input(
-                "" if value is None else str(value),
-                placeholder=label.lower(),
-                name=key,
-                classes="cell",
-                compact=True,
+            yield compact(
+                Input(
+                    "" if value is None else str(value),
+                    placeholder=label.lower(),
+                    name=key,
+                    classes="cell",
+                )
             )
         yield Button("✕", classes="remove-row", compact=True, tooltip="Remove this row")
 

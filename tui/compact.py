@@ -1,0 +1,26 @@
+"""Compact controls styled once, as they mount.
+
+Textual's controls (Input, Select, Checkbox, Button...) take ``compact=True`` as a reactive that
+toggles a class from their constructor. Inside ``compose`` the app is known, so that class change
+restyles the control there and then, before it is in the DOM: a whole style application, with
+one more per component class (an Input has four), thrown away when it mounts and is styled
+again. ``compact(widget)`` sets the flag and the class without it (as ``KeyFooter`` does for its
+keys): about 1 ms less per control on a first visit."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from textual.widget import Widget
+
+W = TypeVar("W", bound=Widget)
+
+COMPACT_CLASS = "-textual-compact"
+"""The class Textual's controls toggle with their ``compact`` reactive."""
+
+
+def compact(widget: W) -> W:
+    """``widget`` (built without ``compact=True``), made compact before it mounts."""
+    widget.set_reactive(type(widget).compact, True)  # type: ignore[attr-defined]
+    widget.set_class(True, COMPACT_CLASS, update=False)
+    return widget
