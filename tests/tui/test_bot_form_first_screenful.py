@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, Select
 
 from core.db.engine import Database
@@ -28,6 +30,18 @@ def _rows(form: BotFormScreen, prefix: str) -> list[str]:
     return [r.field.key for r in form.query(FieldRow).results(FieldRow) if r.prefix == prefix]
 
 
+async def _open_form(pilot: Pilot[None], app: App[None]) -> BotFormScreen:
+    """From the overview to the new-bot form (Bots, then n)."""
+    await settle(pilot)
+    await pilot.press("2")
+    await wait_for(pilot, lambda: isinstance(app.screen, BotsScreen), what="bots")
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, BotFormScreen), what="the form")
+    form = app.screen
+    assert isinstance(form, BotFormScreen)
+    return form
+
+
 @SIZES
 async def test_the_rest_of_the_form_follows_and_every_field_takes_input(
     db: Database, migrated_url: str, tmp_path: Path, size: tuple[int, int]
@@ -35,13 +49,7 @@ async def test_the_rest_of_the_form_follows_and_every_field_takes_input(
     seeded = await trader(db, history=False)
     app = dashboard(migrated_url, tmp_path, seeded)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await wait_for(pilot, lambda: isinstance(app.screen, BotsScreen), what="bots")
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, BotFormScreen), what="the form")
-        form = app.screen
-        assert isinstance(form, BotFormScreen)
+        form = await _open_form(pilot, app)
         await wait_for(pilot, lambda: form.laid, what="the rest of the form")
         # Every row in its place, the first screenful's and the rest; no error line, no
         # exchange row (a new bot starts on paper).
@@ -87,12 +95,7 @@ async def test_a_live_bot_chooses_its_connection_on_the_row_made_for_it(
     )  # fmt: skip
     app = dashboard(migrated_url, tmp_path, seeded)
     async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await wait_for(pilot, lambda: isinstance(app.screen, BotsScreen), what="bots")
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, BotFormScreen), what="the form")
-        form = app.screen
+        form = await _open_form(pilot, app)
         await settle(pilot)
         form.query_one("#paper", Checkbox).value = False
         await settle(pilot)
