@@ -25,6 +25,7 @@ from core.errors import ServiceError
 from tui.compact import compact
 from tui.service_call import call_service
 from tui.stylesheet import StyledOnMount
+from tui.widgets.choice import Choice
 from tui.widgets.footer import KeyFooter
 
 R = TypeVar("R")
@@ -127,7 +128,7 @@ def control(f: Field) -> Widget:
     if f.kind == "select":
         value = f.value if any(v == f.value for _, v in f.options) else Select.NULL
         return compact(
-            Select(
+            Choice(
                 [(label, v) for label, v in f.options],
                 value=value,
                 allow_blank=value is Select.NULL,

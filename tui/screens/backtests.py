@@ -25,6 +25,7 @@ from tui.compact import compact
 from tui.screens.base import BaseScreen
 from tui.screens.trades import parse_day
 from tui.service_call import in_session
+from tui.widgets.choice import Choice
 from tui.widgets.pnl import pnl_text
 from tui.widgets.strategy_params import StrategyParams
 from tui.widgets.table import Column, KeyedTable
@@ -80,11 +81,11 @@ class BacktestsScreen(BaseScreen):
         self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="setup"):
             yield Label("Bot")
-            yield compact(Select[str]((), prompt="none: a built-in strategy", id="bot"))
+            yield compact(Choice[str]((), prompt="none: a built-in strategy", id="bot"))
             yield Label("Strategy")
-            yield compact(Select[str]((), prompt="the bot's own", id="strategy"))
+            yield compact(Choice[str]((), prompt="the bot's own", id="strategy"))
             yield Label("Dataset")
-            yield compact(Select[str]((), prompt="choose a dataset", id="dataset"))
+            yield compact(Choice[str]((), prompt="choose a dataset", id="dataset"))
             yield Label("From / to")
             with Horizontal(classes="pair"):
                 yield compact(Input(placeholder="YYYY-MM-DD (start)", id="start", max_length=10))

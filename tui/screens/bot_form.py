@@ -26,6 +26,7 @@ from tui.compact import compact
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.screens.base import BaseScreen
+from tui.widgets.choice import Choice
 from tui.widgets.rows_field import RowsField
 
 TYPE_HELP = {
@@ -81,7 +82,7 @@ def _control(prefix: str, field: ConfigField, value: Any) -> Widget:
         return compact(Checkbox("yes", value=bool(value), id=wid))
     if field.kind == "choice":
         return compact(
-            Select[str](
+            Choice[str](
                 ((c, c) for c in field.choices),
                 value=value if value in field.choices else Select.NULL,
                 allow_blank=not field.required,
@@ -205,7 +206,7 @@ class BotFormScreen(BaseScreen[str | None]):
                 "type",
                 "Type",
                 compact(
-                    Select[str](
+                    Choice[str](
                         ((t, t) for t in BOT_CONFIGS),
                         value=self.bot_type,
                         allow_blank=False,
@@ -225,7 +226,7 @@ class BotFormScreen(BaseScreen[str | None]):
                 yield self._row(
                     "market",
                     "Prices",
-                    compact(Select[str](simulated_choice(), value=SIMULATED, allow_blank=False,
+                    compact(Choice[str](simulated_choice(), value=SIMULATED, allow_blank=False,
                                         id="market")),
                     help="Paper bots trade on the simulated market or on an exchange's real "
                     "prices and candles (public data: no keys).",
@@ -333,7 +334,7 @@ class BotFormScreen(BaseScreen[str | None]):
         box = self.query_one("#strategy-fields", Vertical)
         await box.remove_children()
         choice = compact(
-            Select[str](
+            Choice[str](
                 ((f"{n} · {s.source}" if s.source != "built-in" else n, n)
                  for n, s in known.items()),
                 value=name,
@@ -384,7 +385,7 @@ class BotFormScreen(BaseScreen[str | None]):
             row.display = not paper
         elif not paper:
             choice = compact(
-                Select[str](self._connections, prompt="choose a connection", id="connection")
+                Choice[str](self._connections, prompt="choose a connection", id="connection")
             )
             help = "Live bots trade on one of your exchange connections."
             row = self._row("connection", "Exchange", choice, help=help)

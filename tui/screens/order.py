@@ -27,6 +27,7 @@ from tui.compact import compact
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
+from tui.widgets.choice import Choice
 from tui.widgets.pnl import pnl_markup
 from tui.widgets.table import Column, KeyedTable
 
@@ -108,16 +109,16 @@ class OrderScreen(BaseScreen):
         self.set_class(self.app.size.width < NARROW, "-narrow")  # before its widgets are styled
         with Grid(id="ticket"):
             yield Label("Venue")
-            yield compact(Select[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
+            yield compact(Choice[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
                                       allow_blank=False, id="venue"))  # fmt: skip
             yield Label("Symbol")
             yield compact(Input("BTC/USDT", id="symbol",
                                 suggester=SuggestFromList(SYMBOLS, case_sensitive=False)))  # fmt: skip
             yield Label("Side")
-            yield compact(Select[str]([("buy", "buy"), ("sell", "sell")], value="buy",
+            yield compact(Choice[str]([("buy", "buy"), ("sell", "sell")], value="buy",
                                       allow_blank=False, id="side"))  # fmt: skip
             yield Label("Type")
-            yield compact(Select[str]([("market", "market"), ("limit", "limit")], value="market",
+            yield compact(Choice[str]([("market", "market"), ("limit", "limit")], value="market",
                                       allow_blank=False, id="type"))  # fmt: skip
             yield Label("Quantity")
             yield compact(Input(placeholder="in the base asset, like 0.01", id="quantity"))

@@ -23,6 +23,7 @@ from core.errors import InvalidInput
 from core.strategies.api import Param
 from core.strategies.catalog import get
 from tui.modals.form import Field
+from tui.widgets.choice import Choice
 
 
 def help_line(key: str, param: Param) -> str:
@@ -137,7 +138,7 @@ class StrategyParams(Vertical):
             if param.choices or param.type is bool:
                 words = param.choices or ("yes", "no")
                 rows.append(
-                    Select[str](
+                    Choice[str](
                         ((w, w) for w in words),
                         prompt=f"default: {_shown(param.default)}",
                         value=_shown(value) if value is not None else Select.NULL,

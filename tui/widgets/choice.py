@@ -1,0 +1,99 @@
+"""``Choice``: Textual's ``Select`` whose list of options is made the first time it opens.
+
+A ``Select`` is six widgets: the line showing the choice (three of them) and, hidden until it
+opens, the option list, which is styled, composed and filled with every option as the form
+mounts. Most forms are filled in without opening most of their choices, and a screen's first
+visit paid for every list (about 7 ms each on a first visit here: the Order and Backtests screens
+have three, the new-bot form two on its first screenful). A ``Choice`` looks, reads and behaves
+as a ``Select`` — the same keys, the click, ``Changed`` messages, ``value``, ``set_options`` —
+and is one: ``query_one("#venue", Select)`` finds it.
+
+Its line is also composed showing the chosen value, so mounting doesn't restyle it (Textual's
+toggles a class once mounted, which restyles the line and its three parts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Select
+from textual.widgets._select import SelectCurrent, SelectOverlay
+
+T = TypeVar("T", bound=Hashable)
+
+HAS_VALUE = "-has-value"
+"""The class Textual's ``SelectCurrent`` toggles when a value is shown."""
+
+
+class Choice(Select[T]):
+    """A ``Select`` (same arguments) whose option list is mounted when it first opens."""
+
+    def compose(self) -> ComposeResult:
+        current = SelectCurrent(self.prompt)
+        if self._value is not Select.NULL:  # its label follows on mount: no class change then
+            current.set_reactive(SelectCurrent.has_value, True)
+            current.set_class(True, HAS_VALUE, update=False)
+        yield current
+
+    def _overlay(self) -> SelectOverlay | None:
+        found = self.query_children(SelectOverlay)
+        return found.first() if found else None
+
+    async def _make_overlay(self) -> SelectOverlay:
+        """The option list, mounted and filled (once), its highlight on the chosen value."""
+        overlay = self._overlay()
+        if overlay is None:
+            with self._context():  # binds to this Select, as in Textual's compose
+                overlay = SelectOverlay(type_to_search=self._type_to_search).data_bind(
+                    compact=Select.compact
+                )
+            await self.mount(overlay)
+            super()._setup_options_renderables()
+            chosen = [i for i, (_, value) in enumerate(self._options) if value == self.value]
+            if chosen:
+                overlay.highlighted = chosen[0]
+        return overlay
+
+    def _setup_options_renderables(self) -> None:
+        if self._overlay() is not None:  # else they are made with the list
+            super()._setup_options_renderables()
+
+    def _watch_value(self, value: T | Select.NULL.__class__) -> None:  # type: ignore[override]
+        if self._overlay() is not None:
+            super()._watch_value(value)
+            return
+        # Textual's, without the list: the line shows the choice, and Changed is posted.
+        self._value = value
+        currents = self.query_children(SelectCurrent)
+        if not currents:
+            return
+        if value == self.NULL:
+            currents.first().update(self.NULL)
+        else:
+            label = next((prompt for prompt, v in self._options if v == value), None)
+            if label is not None:
+                currents.first().update(label)
+        self.post_message(self.Changed(self, value))
+
+    def _watch_prompt(self, prompt: str) -> None:
+        if self._overlay() is not None:
+            super()._watch_prompt(prompt)
+        elif self.is_mounted:
+            current = self.query_one(SelectCurrent)
+            current.placeholder = prompt
+            if self._allow_blank and self.value == self.NULL:
+                current.update(self.NULL)
+
+    async def action_show_overlay(self) -> None:
+        await self._make_overlay()
+        super().action_show_overlay()
+
+    @on(SelectCurrent.Toggle)
+    async def _clicked(self, event: SelectCurrent.Toggle) -> None:
+        event.stop()
+        event.prevent_default()  # Textual's handler would look for the list before it exists
+        await self._make_overlay()
+        self.expanded = not self.expanded
