@@ -20,7 +20,7 @@ from core.db.models.bots import Bot, BotWallet
 from core.services import exchanges
 from tests.tui.auth_helpers import settle, type_into, wait_for
 from tests.tui.dash_helpers import NOW, SMALL, WIDE, dashboard, trader
-from tui.screens.bot_form import FIRST_ROWS, BotFormScreen, FieldRow
+from tui.screens.bot_form import BotFormScreen, FieldRow, first_rows
 from tui.screens.bots import BotsScreen
 
 SIZES = pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
@@ -57,7 +57,15 @@ async def test_the_rest_of_the_form_follows_and_every_field_takes_input(
             "symbol", "timeframe", "quote_amount", "interval_minutes",  # the first screenful
             "levels", "max_buys", "cooldown_minutes", "take_profit_percent",
         ]  # fmt: skip
-        assert FIRST_ROWS == 4 and len(_rows(form, "risk")) == 13
+        assert len(_rows(form, "risk")) == 13 and form.query("#form-buttons #save")
+        # The rows on the first frame are those the first screenful shows: the next one laid
+        # after it starts below the screen's last line of the form.
+        shown = first_rows(size[1], editing=False)
+        assert shown == (4 if size == WIDE else 0)
+        rows = list(form.query_one("#cfg-fields").query(FieldRow).results(FieldRow))
+        bottom = form.query_one("#form").region.bottom
+        assert all(r.region.y < bottom for r in rows[:shown])
+        assert rows[shown].region.y >= bottom
         assert not form.query(".field-row .field-error") and not form.query("#row-connection")
         # The last row laid takes keys; a wrong value gets an error line at its field.
         await type_into(pilot, "#risk-cooldown_after_loss_minutes", "15", keys=True)

@@ -21,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.services.exchanges import ExchangeSpec, available_exchanges
+from tui.compact import compact
 from tui.stylesheet import StyledOnMount
 from tui.widgets.footer import KeyFooter
 
@@ -80,25 +81,26 @@ class AddConnectionModal(StyledOnMount, ModalScreen[bool]):
                 "never withdrawal. Keys are encrypted before they are stored.",
                 classes="dialog-text",
             )
-            yield Input(
-                placeholder=f"Search {len(self.specs)} exchanges (name or id)",
-                id="exchange-search",
-                compact=True,
+            yield compact(
+                Input(
+                    placeholder=f"Search {len(self.specs)} exchanges (name or id)",
+                    id="exchange-search",
+                )
             )
-            yield OptionList(*self._options(""), id="exchange-list", compact=True)
+            yield compact(OptionList(*self._options(""), id="exchange-list"))
             with Grid(id="add-grid"):
                 yield Label("Exchange")
                 yield Static(self.chosen.name, id="exchange-chosen")
                 yield Label("API key")
-                yield Input(password=True, id="api-key", compact=True, max_length=512)
+                yield compact(Input(password=True, id="api-key", max_length=512))
                 yield Label("Secret", id="api-secret-label")
-                yield Input(password=True, id="api-secret", compact=True, max_length=512)
+                yield compact(Input(password=True, id="api-secret", max_length=512))
                 yield Label("Passphrase", id="passphrase-label")
-                yield Input(password=True, id="passphrase", compact=True, max_length=512)
+                yield compact(Input(password=True, id="passphrase", max_length=512))
                 yield Label("Label")
-                yield Input(id="label", compact=True, max_length=64, placeholder="optional")
-            yield Checkbox("Testnet (the exchange's sandbox)", id="testnet", compact=True)
-            yield Checkbox("Allow trading (else read-only)", value=True, id="trade", compact=True)
+                yield compact(Input(id="label", max_length=64, placeholder="optional"))
+            yield compact(Checkbox("Testnet (the exchange's sandbox)", id="testnet"))
+            yield compact(Checkbox("Allow trading (else read-only)", value=True, id="trade"))
             yield Static("", id="add-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add (ctrl+s)", variant="primary", id="add")

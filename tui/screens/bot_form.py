@@ -38,10 +38,27 @@ TYPE_HELP = {
     "pump_screener": "Watches pairs for sudden price and volume rises; may buy on them.",
 }
 SECTIONS = {"cfg": "config", "risk": "risk_settings", "ind": "config.indicator"}
-FIRST_ROWS = 4
-"""Settings rows on the first frame: with the bot's own rows they fill the first screenful at
-120×40; the rest are laid ``REST_AFTER`` seconds after it."""
+SETTINGS_TOP = 25
+"""The form's line of its first setting row's control on a new bot's form (the title, the bot's
+own rows and the section titles above it, laid out 120 wide); an edited bot has no paper,
+prices and balance rows (``EDIT_RISE`` lines fewer)."""
+EDIT_RISE = 10
+ROW_LINES = 3
+"""A setting row's height: its margin, its control and one line of help (more when it wraps)."""
+CHROME_LINES = 4
+"""The screen's lines that aren't the form: header, nav bar, footer, and the form's last line
+counted from 0."""
 REST_AFTER = 0.05
+"""Seconds after the first frame when the rest of the form is laid."""
+
+
+def first_rows(height: int, *, editing: bool) -> int:
+    """How many setting rows the first screenful of a terminal ``height`` lines tall shows
+    (none at 24 lines, 4 at 40 for a new bot): they are on the first frame; the rest, the risk
+    settings and the buttons below them are laid ``REST_AFTER`` seconds after it. Narrower
+    terminals wrap help onto more lines and show fewer, never more."""
+    top = SETTINGS_TOP - (EDIT_RISE if editing else 0)
+    return max(0, (height - CHROME_LINES - top) // ROW_LINES + 1)
 STRATEGY_KEY = "indicator"
 """A signal bot's strategy: a choice of strategy, then a field per parameter it declares."""
 
@@ -239,14 +256,11 @@ class BotFormScreen(BaseScreen[str | None]):
                 )
             yield Static(f"Settings of a {self.bot_type} bot", id="cfg-title", classes="section")
             rows = self._setting_rows("cfg")
-            self._rest = (self.bot_type, rows[FIRST_ROWS:])
+            shown = first_rows(self.app.size.height, editing=self.editing)
+            self._rest = (self.bot_type, rows[shown:])
             with Vertical(id="cfg-fields"):
-                yield from rows[:FIRST_ROWS]
-            yield Static("Risk and exits", classes="section")
-            yield Vertical(id="risk-fields")
-            with Horizontal(id="form-buttons"):
-                yield Button("Save (ctrl+s)", variant="primary", id="save")
-                yield Button("Cancel (esc)", id="cancel")
+                yield from rows[:shown]
+            # The risk settings and the buttons below them: laid by ``_lay_rest``.
 
     def _row(
         self, key: str, label: str, control: Widget, *, help: str = "", help_id: str | None = None
@@ -301,12 +315,22 @@ class BotFormScreen(BaseScreen[str | None]):
     @work(group="bot-form-rest")
     async def _lay_rest(self) -> None:
         """The settings after the first screenful: the rest of the type's, the chosen
-        strategy's and the risk settings."""
+        strategy's, then the risk settings and the buttons."""
         bot_type, rest = self._rest
         if rest and bot_type == self.bot_type:  # else another type's rows replaced them all
             await self.query_one("#cfg-fields", Vertical).mount_all(rest)
         await self._lay_chosen_strategy()
-        await self.query_one("#risk-fields", Vertical).mount_all(self._setting_rows("risk"))
+        await self.query_one("#form", VerticalScroll).mount_all(
+            (
+                Static("Risk and exits", classes="section"),
+                Vertical(*self._setting_rows("risk"), id="risk-fields"),
+                Horizontal(
+                    Button("Save (ctrl+s)", variant="primary", id="save"),
+                    Button("Cancel (esc)", id="cancel"),
+                    id="form-buttons",
+                ),
+            )
+        )
         self.laid = True
 
     async def _lay_settings(self) -> None:

@@ -83,6 +83,12 @@ class ExchangesScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#connections").focus()
+        # The add dialog lists ccxt's exchanges, read once per process from every exchange
+        # class (a second or more on a busy machine): read behind this screen's first frame,
+        # so ``n`` finds it ready.
+        self.call_after_refresh(
+            self.run_worker, exchanges.available_exchanges, thread=True, group="exchanges-warm"
+        )
 
     def load(self) -> None:
         self._load()

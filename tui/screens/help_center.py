@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from core.services import help as help_service
 from core.services.help import ArticleSummary, CategoryView, FaqView
+from tui.compact import compact
 from tui.screens.base import BaseScreen
 
 SEARCH_DELAY = 0.25
@@ -31,6 +32,7 @@ WELCOME = (
 
 class HelpCenterScreen(BaseScreen):
     CSS_PATH = "help_center.tcss"
+    LOAD_AFTER_FIRST_FRAME = True  # the index follows the first frame (the welcome shows)
     BINDINGS = [  # noqa: RUF012
         Binding("slash", "search", "Search", id="help-center.search",
                 tooltip="Search articles and FAQs"),
@@ -47,7 +49,7 @@ class HelpCenterScreen(BaseScreen):
         self.categories: dict[str, CategoryView] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="search help (/)", id="help-search", compact=True)
+        yield compact(Input(placeholder="search help (/)", id="help-search"))
         with Horizontal(id="help-body"):
             with Vertical(id="help-index"):
                 yield OptionList(id="help-list")

@@ -79,6 +79,7 @@ def exit_state(p: OpenPosition) -> str:
 class PositionsScreen(BaseScreen):
     CSS_PATH = "lists.tcss"
     LIVE_KINDS = frozenset({"position", "trade"})
+    LOAD_AFTER_FIRST_FRAME = True  # the rows follow the first frame
     BINDINGS = [  # noqa: RUF012
         Binding("c", "close_position", "Close", id="positions.close",
                 tooltip="Sell the selected position at market (asks first)"),
