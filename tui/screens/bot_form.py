@@ -59,6 +59,8 @@ def first_rows(height: int, *, editing: bool) -> int:
     terminals wrap help onto more lines and show fewer, never more."""
     top = SETTINGS_TOP - (EDIT_RISE if editing else 0)
     return max(0, (height - CHROME_LINES - top) // ROW_LINES + 1)
+
+
 STRATEGY_KEY = "indicator"
 """A signal bot's strategy: a choice of strategy, then a field per parameter it declares."""
 
