@@ -47,8 +47,10 @@ DEFAULT_EXCHANGE = "binance"
 
 
 def _option(spec: ExchangeSpec) -> Option:
+    """``Binance (binance · testnet)``, the part in brackets dim: built as ``Content``, not
+    parsed from markup (the dialog opens with every exchange listed)."""
     testnet = " · testnet" if spec.sandbox else ""
-    return Option(f"{spec.name} [dim]({spec.id}{testnet})[/]", id=spec.id)
+    return Option(Content.assemble(spec.name, " ", (f"({spec.id}{testnet})", "dim")), id=spec.id)
 
 
 class AddConnectionModal(StyledOnMount, ModalScreen[bool]):
