@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from core.errors import ServiceError
-from tui.compact import compact
+from tui.compact import compact, filled
 from tui.service_call import call_service
 from tui.stylesheet import StyledOnMount
 from tui.widgets.choice import Choice
@@ -139,14 +139,12 @@ def control(f: Field) -> Widget:
         return compact(Checkbox("", bool(f.value), id=wid))
     if f.kind == "area":
         return compact(TextArea(str(f.value), id=wid, classes="form-area", show_line_numbers=False))
-    return compact(
-        Input(
-            str(f.value),
-            placeholder=f.placeholder,
-            password=f.kind == "secret",
-            max_length=f.max_length,
-            id=wid,
-        )
+    return filled(
+        str(f.value),
+        placeholder=f.placeholder,
+        password=f.kind == "secret",
+        max_length=f.max_length,
+        id=wid,
     )
 
 

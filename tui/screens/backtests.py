@@ -21,7 +21,7 @@ from core.services import backtest_runs, backtests, bots
 from core.services.backtests import BacktestRequest
 from core.strategies.registry import BACKTESTABLE
 from tui import format as fmt
-from tui.compact import compact
+from tui.compact import compact, filled
 from tui.screens.base import BaseScreen
 from tui.screens.trades import parse_day
 from tui.service_call import in_session
@@ -92,8 +92,8 @@ class BacktestsScreen(BaseScreen):
                 yield compact(Input(placeholder="YYYY-MM-DD (end)", id="end", max_length=10))
             yield Label("Cash / fee")
             with Horizontal(classes="pair"):
-                yield compact(Input("10000", id="cash"))
-                yield compact(Input("0.001", id="fee"))
+                yield filled("10000", id="cash")
+                yield filled("0.001", id="fee")
         yield StrategyParams(id="params")
         with Horizontal(id="run-row"):
             yield compact(Button("Run (ctrl+r)", variant="primary", id="run"))

@@ -22,7 +22,7 @@ from core.services.bot_views import BotSpec, BotUpdate, BotView
 from core.services.templates import TemplateView
 from core.strategies.registry import BOT_CONFIGS, get, list_strategies
 from core.strategies.risk import RiskSettings
-from tui.compact import compact
+from tui.compact import compact, filled
 from tui.config_fields import ConfigField, FormValueError, as_form_value, fields_for, read
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.screens.base import BaseScreen
@@ -114,7 +114,7 @@ def _control(prefix: str, field: ConfigField, value: Any) -> Widget:
         if field.required
         else (f"default: {field.default}" if field.default not in (None, "") else "empty: none")
     )
-    return compact(Input("" if value is None else str(value), placeholder=placeholder, id=wid))
+    return filled("" if value is None else str(value), placeholder=placeholder, id=wid)
 
 
 def say(target: Static, message: str) -> None:
@@ -214,13 +214,11 @@ class BotFormScreen(BaseScreen[str | None]):
             yield Static("", id="form-error", classes="field-error")
             yield Static("Bot", classes="section")
             name = bot.name if bot else f"{template.name}" if template else ""
-            yield self._row("name", "Name *", compact(Input(name, id="name", max_length=100)))
+            yield self._row("name", "Name *", filled(name, id="name", max_length=100))
             description = (
                 bot.description if bot else template.description if template else ""
             ) or ""
-            yield self._row(
-                "description", "Description", compact(Input(description, id="description"))
-            )
+            yield self._row("description", "Description", filled(description, id="description"))
             yield self._row(
                 "type",
                 "Type",
@@ -253,7 +251,7 @@ class BotFormScreen(BaseScreen[str | None]):
                 yield self._row(
                     "balance",
                     "Starting balance",
-                    compact(Input("10000", id="balance")),
+                    filled("10000", id="balance"),
                     help="Quote currency (USDT) in the bot's paper (simulation) wallet.",
                 )
             yield Static(f"Settings of a {self.bot_type} bot", id="cfg-title", classes="section")

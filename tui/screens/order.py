@@ -23,7 +23,7 @@ from core.market.simulated import DEFAULT_SYMBOLS
 from core.services import exchanges, trading
 from core.services.trading_views import OrderEstimate, OrderView
 from tui import format as fmt
-from tui.compact import compact
+from tui.compact import compact, filled
 from tui.markets import SIMULATED, paper_market_choices, simulated_choice
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import BaseScreen
@@ -112,8 +112,8 @@ class OrderScreen(BaseScreen):
             yield compact(Choice[str](simulated_choice(PAPER), value=PAPER + SIMULATED,
                                       allow_blank=False, id="venue"))  # fmt: skip
             yield Label("Symbol")
-            yield compact(Input("BTC/USDT", id="symbol",
-                                suggester=SuggestFromList(SYMBOLS, case_sensitive=False)))  # fmt: skip
+            yield filled("BTC/USDT", id="symbol",
+                         suggester=SuggestFromList(SYMBOLS, case_sensitive=False))  # fmt: skip
             yield Label("Side")
             yield compact(Choice[str]([("buy", "buy"), ("sell", "sell")], value="buy",
                                       allow_blank=False, id="side"))  # fmt: skip

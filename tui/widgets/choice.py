@@ -20,7 +20,7 @@ from typing import TypeVar
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Select
-from textual.widgets._select import SelectCurrent, SelectOverlay
+from textual.widgets._select import NoSelection, SelectCurrent, SelectOverlay
 
 T = TypeVar("T", bound=Hashable)
 
@@ -61,7 +61,7 @@ class Choice(Select[T]):
         if self._overlay() is not None:  # else they are made with the list
             super()._setup_options_renderables()
 
-    def _watch_value(self, value: T | Select.NULL.__class__) -> None:  # type: ignore[override]
+    def _watch_value(self, value: T | NoSelection) -> None:
         if self._overlay() is not None:
             super()._watch_value(value)
             return
@@ -87,7 +87,7 @@ class Choice(Select[T]):
             if self._allow_blank and self.value == self.NULL:
                 current.update(self.NULL)
 
-    async def action_show_overlay(self) -> None:
+    async def action_show_overlay(self) -> None:  # type: ignore[override]  # awaited as an action
         await self._make_overlay()
         super().action_show_overlay()
 
