@@ -162,6 +162,14 @@ def test_bot_form(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type:
     )
 
 
+def test_bot_form_small(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """At 80×24 the first frame has none of the settings rows (they are below the fold): once
+    laid, the form is the same."""
+    assert snap_compare(
+        signed_in(demo_url, tmp_path), terminal_size=SMALL, run_before=keys("2", "n")
+    )
+
+
 def test_stop_bot_dialog(demo_url: str, tmp_path: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(
         signed_in(demo_url, tmp_path), terminal_size=WIDE, run_before=keys("2", "x")
