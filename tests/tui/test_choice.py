@@ -62,12 +62,13 @@ async def test_a_choice_opens_with_enter_and_is_chosen_from_with_the_keys() -> N
         ours.focus()
         await pilot.press("enter")
         await pilot.pause()
-        assert ours.expanded
+        assert ours.expanded and "▲" in line(app, "#ours") and "▼" not in line(app, "#ours")
         overlay = ours.query_one(SelectOverlay)
         assert overlay.option_count == len(OPTIONS) and overlay.highlighted == 0
         await pilot.press("down", "enter")
         await pilot.pause()
-        assert ours.value == "limit" and not ours.expanded
+        assert ours.value == "limit" and not ours.expanded and "▼" in line(app, "#ours")
+        assert "▲" not in line(app, "#ours")
         assert ("ours", "limit") in app.changes
         assert "limit" in line(app, "#ours")
         # Opened again, the list is the same one, highlighting the choice.
