@@ -45,9 +45,8 @@ prices and balance rows (``EDIT_RISE`` lines fewer)."""
 EDIT_RISE = 10
 ROW_LINES = 3
 """A setting row's height: its margin, its control and one line of help (more when it wraps)."""
-CHROME_LINES = 4
-"""The screen's lines that aren't the form: header, nav bar, footer, and the form's last line
-counted from 0."""
+CHROME_LINES = 3
+"""The screen's lines around the form: header, nav bar, footer."""
 REST_AFTER = 0.05
 """Seconds after the first frame when the rest of the form is laid."""
 
@@ -58,7 +57,8 @@ def first_rows(height: int, *, editing: bool) -> int:
     settings and the buttons below them are laid ``REST_AFTER`` seconds after it. Narrower
     terminals wrap help onto more lines and show fewer, never more."""
     top = SETTINGS_TOP - (EDIT_RISE if editing else 0)
-    return max(0, (height - CHROME_LINES - top) // ROW_LINES + 1)
+    last = height - CHROME_LINES - 1  # the form's last line on screen
+    return max(0, (last - top) // ROW_LINES + 1)
 
 
 STRATEGY_KEY = "indicator"

@@ -87,7 +87,11 @@ class ExchangesScreen(BaseScreen):
         # class (a second or more on a busy machine): read behind this screen's first frame,
         # so ``n`` finds it ready.
         self.call_after_refresh(
-            self.run_worker, exchanges.available_exchanges, thread=True, group="exchanges-warm"
+            self.run_worker,
+            exchanges.available_exchanges,
+            thread=True,
+            group="exchanges-warm",
+            exit_on_error=False,  # only a head start: ``n`` reads the list itself
         )
 
     def load(self) -> None:
