@@ -5,6 +5,8 @@ after it opened. No database: a tiny app with the two side by side."""
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.app import App, ComposeResult
 from textual.widgets import Select
 from textual.widgets._select import SelectOverlay
@@ -119,3 +121,20 @@ async def test_options_and_value_set_before_and_after_the_list_exists() -> None:
         blank.value = "sol"
         await pilot.pause()
         assert overlay.option_count == 2 and "SOL/USDT" in line(app, "#blank")
+
+
+async def test_a_key_and_a_click_at_once_make_one_list() -> None:
+    app = Pair()
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        ours = app.query_one("#ours", Choice)
+        ours.focus()
+        await pilot.pause()
+
+        async def opened() -> tuple[SelectOverlay, int]:  # the list as each caller gets it
+            overlay = await ours._make_overlay()
+            return overlay, overlay.option_count
+
+        (first, count), (second, second_count) = await asyncio.gather(opened(), opened())
+        assert first is second and len(ours.query(SelectOverlay)) == 1
+        assert count == second_count == len(OPTIONS)

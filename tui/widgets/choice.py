@@ -15,6 +15,7 @@ arrow with the list.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable
 from typing import TypeVar
 
@@ -61,21 +62,27 @@ class Choice(Select[T]):
         found = self.query_children(SelectOverlay)
         return found.first() if found else None
 
+    _making: asyncio.Lock | None = None
+
     async def _make_overlay(self) -> SelectOverlay:
-        """The option list, mounted and filled (once), its highlight on the chosen value."""
-        overlay = self._overlay()
-        if overlay is None:
-            with self._context():  # binds to this Select, as in Textual's compose
-                overlay = SelectOverlay(type_to_search=self._type_to_search).data_bind(
-                    compact=Select.compact
-                )
-            await self.mount(overlay)
-            await self.query_one(ChoiceLine).mount(up_arrow())
-            super()._setup_options_renderables()
-            chosen = [i for i, (_, value) in enumerate(self._options) if value == self.value]
-            if chosen:
-                overlay.highlighted = chosen[0]
-        return overlay
+        """The option list, mounted and filled (once: a key and a click at once wait for the
+        same list), its highlight on the chosen value."""
+        if self._making is None:
+            self._making = asyncio.Lock()
+        async with self._making:
+            overlay = self._overlay()
+            if overlay is None:
+                with self._context():  # binds to this Select, as in Textual's compose
+                    overlay = SelectOverlay(type_to_search=self._type_to_search).data_bind(
+                        compact=Select.compact
+                    )
+                await self.mount(overlay)
+                await self.query_one(ChoiceLine).mount(up_arrow())
+                super()._setup_options_renderables()
+                chosen = [i for i, (_, value) in enumerate(self._options) if value == self.value]
+                if chosen:
+                    overlay.highlighted = chosen[0]
+            return overlay
 
     def _setup_options_renderables(self) -> None:
         if self._overlay() is not None:  # else they are made with the list
