@@ -128,8 +128,6 @@ async def test_a_key_and_a_click_at_once_make_one_list() -> None:
     async with app.run_test(size=(60, 12)) as pilot:
         await pilot.pause()
         ours = app.query_one("#ours", Choice)
-        ours.focus()
-        await pilot.pause()
 
         async def opened() -> tuple[SelectOverlay, int]:  # the list as each caller gets it
             overlay = await ours._make_overlay()
