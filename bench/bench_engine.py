@@ -18,7 +18,9 @@
    loop. The holders' BTC is pinned far under the simulated market's, so the spawned engine
    (which prices BTC there) never closes one itself. The CPU time of each batch of exits in the
    exits-only role is printed too (and the longest garbage collection): unlike wall time it
-   hardly depends on what else the machine runs.
+   hardly depends on what else the machine runs. For the exits-only runs the median and the
+   slowest single exits are broken down (to the batch, BEGIN + read, in memory, write, COMMIT,
+   CPU) with the reloads and garbage collections on the exits' loop around them.
 
 Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
 dropped by the script.
@@ -54,6 +56,7 @@ from core.db.models.bots import Bot, Execution
 from core.db.models.engine import EngineProcess
 from core.db.models.trading import Position
 from core.engine.exit_state import start_state
+from core.engine.exits import BatchTiming
 from core.engine.orders import market, submit
 from core.engine.runner import EngineRunner, settle_heap
 from core.engine.settings import EngineSettings
@@ -86,6 +89,10 @@ QUANTITY = Decimal("0.1")
 STATEMENTS: dict[str, tuple[int, int, int]] = {}  # tag -> (batched statements, batches, exits)
 BATCH_CPU: dict[str, list[tuple[int, float]]] = {}  # tag -> (positions, CPU ms) of each batch
 GC_PAUSES: dict[str, float] = {}  # tag -> this process's longest garbage collection (ms)
+TRACES: dict[
+    str, tuple[list[BatchTiming], list[tuple[float, float, int]], list[tuple[float, float]]]
+]
+TRACES = {}  # tag -> the exits' batch timings, reloads and garbage collections (perf_counter)
 STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
 
 
@@ -94,13 +101,16 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.ms: list[float] = []
+        self.spans: list[tuple[float, float]] = []
         self._start = 0.0
 
     def timed(self, phase: str, _info: dict) -> None:
         if phase == "start":
             self._start = time.perf_counter()
         else:
-            self.ms.append((time.perf_counter() - self._start) * 1000)
+            end = time.perf_counter()
+            self.ms.append((end - self._start) * 1000)
+            self.spans.append((self._start, end))
 
 
 def fleet_specs(n: int) -> list[BotSpec]:
@@ -341,6 +351,7 @@ async def latency(
             BATCH_CPU[tag] = list(runner.watcher.batch_cpu_ms)
         STATEMENTS[tag] = (runner.watcher.statements, runner.watcher.batches, runner.watcher.exits)
         GC_PAUSES[tag] = max(pauses.ms, default=0.0)
+        TRACES[tag] = (list(runner.watcher.timings), list(runner.watcher.reloads), pauses.spans)
     finally:
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(pauses.timed)
@@ -436,6 +447,45 @@ async def burst_ab(db: Database, n: int, rounds: int) -> None:
             f"{statements[name]} statements "
             f"({statements[name] / n:.1f} per exit)"
         )
+
+
+def overlap_ms(spans: list[tuple[float, float]], start: float, end: float) -> float:
+    """How much of ``start``–``end`` the spans cover (they don't overlap each other)."""
+    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in spans) * 1000
+
+
+def print_trace(
+    tag: str,
+    timings: list[BatchTiming],
+    reloads: list[tuple[float, float, int]],
+    collections: list[tuple[float, float]],
+) -> None:
+    """Where the median and the slowest single exits' time went, and what else ran on the
+    exits' event loop from 20 ms before the prices came in to the commit (reloads, garbage
+    collections). The rest of a phase beyond its CPU is waiting: for PostgreSQL, or for a CPU
+    the other processes hold."""
+    singles = sorted(
+        (t for t in timings if t.positions == 1), key=lambda t: t.committed - t.arrived
+    )
+    if not singles:
+        return
+    picked = [("p50", singles[len(singles) // 2])] + [("slowest", t) for t in singles[-3:]]
+    print(f"single exits in the exits-only process ({tag}), ms:")
+    for name, t in picked:
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in t.phases_ms().items())
+        since = t.arrived - 0.020
+        ran = overlap_ms([(a, b) for a, b, _ in reloads], since, t.committed)
+        gc_ms = overlap_ms(collections, since, t.committed)
+        print(
+            f"  {name:<8}{(t.committed - t.arrived) * 1000:6.1f}: {phases}; CPU {t.cpu_ms:.1f}; "
+            f"reloads {ran:.1f}, GC {gc_ms:.1f} in the 20 ms before and during"
+        )
+    rows = [float(r) for _a, _b, r in reloads]
+    longest = max((b - a for a, b, _ in reloads), default=0.0) * 1000
+    print(
+        f"  reloads: {len(reloads)}, rows read p50 {pct(rows, 0.5):.0f}, "
+        f"max {max(rows, default=0):.0f}; the longest took {longest:.1f} ms"
+    )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -539,6 +589,9 @@ async def main(
                 f"{pct(ones, 0.5):.1f} ms, p99 {pct(ones, 0.99):.1f} ms ({len(ones)} batches); "
                 f"the largest batch, {largest[0]} exits: {largest[1]:.1f} ms"
             )
+        for tag, trace in TRACES.items():
+            if tag in BATCH_CPU:  # the exits-only runs
+                print_trace(tag, *trace)
     finally:
         await db.dispose()
         await pg.drop_database(url)

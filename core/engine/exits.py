@@ -92,6 +92,35 @@ class Watched:
         return self.deadline is not None and now >= self.deadline
 
 
+@dataclass(frozen=True, slots=True)
+class BatchTiming:
+    """Where one batch's time went, as ``time.perf_counter()`` stamps: the prices came in, the
+    batch started, its read came back, its write was ready (the rules and the ledger ran in
+    memory), the write came back, it was committed."""
+
+    positions: int
+    arrived: float
+    started: float
+    read: float
+    computed: float
+    written: float
+    committed: float
+    cpu_ms: float
+    """This thread's CPU time from the start to the commit."""
+
+    def phases_ms(self) -> dict[str, float]:
+        read = self.read or self.started  # (no read: nothing for the batch)
+        computed = self.computed or read
+        written = self.written or computed
+        return {
+            "to the batch": (self.started - self.arrived) * 1000,
+            "BEGIN + read": (read - self.started) * 1000,
+            "in memory": (computed - read) * 1000,
+            "write": (written - computed) * 1000,
+            "COMMIT": (self.committed - written) * 1000,
+        }
+
+
 def watch(position: Any, feed: str, rules: RiskSettings) -> Watched | None:
     """A position's quiet band, or None when no exit rule applies to it."""
     lower, upper, deadline = band_of(position, rules)
@@ -156,6 +185,10 @@ class ExitWatcher:
         self.batch_cpu_ms: deque[tuple[int, float]] = deque(maxlen=10_000)
         """(positions, this thread's CPU ms) of each batch, to its commit. In an exits-only
         process that is the batch's own cost (nothing else runs); elsewhere cycles add theirs."""
+        self.timings: deque[BatchTiming] = deque(maxlen=10_000)
+        """Each timed batch's phases (``handle_all`` with ``arrived``)."""
+        self.reloads: deque[tuple[float, float, int]] = deque(maxlen=10_000)
+        """(start, end, rows read) of each reload, ``time.perf_counter()``."""
 
     @property
     def symbols(self) -> dict[str, set[str]]:
@@ -185,6 +218,7 @@ class ExitWatcher:
         ``watch_full_reload_seconds`` everything; the rows come in chunks of ``YIELD_ROWS``
         through a server-side cursor, the event loop handed back after each."""
         async with self._loading:
+            began = time.perf_counter()
             now = self.ctx.clock.now()
             full = (
                 self.full_at is None
@@ -211,6 +245,7 @@ class ExitWatcher:
                     self._forget(position_id)
                 self.full_at = now
             self.reloaded_rows = read
+            self.reloads.append((began, time.perf_counter(), read))
             self.dirty = False
             self.loaded_at = now
             return sum(len(v) for v in self.by_symbol.values())
@@ -330,6 +365,7 @@ class ExitWatcher:
         if deferred:
             gc.disable()
         try:
+            started = time.perf_counter()
             for attempt in (1, 2):
                 try:
                     cpu = time.thread_time()
@@ -345,7 +381,21 @@ class ExitWatcher:
                     # The locks went with the connection: the batch starts over from the rows.
                     log.warning("batched exits: the database connection broke; again on a new one")
             done = time.perf_counter()
-            self.batch_cpu_ms.append((len(found), (time.thread_time() - cpu) * 1000))
+            cpu_ms = (time.thread_time() - cpu) * 1000
+            self.batch_cpu_ms.append((len(found), cpu_ms))
+            if arrived is not None:
+                self.timings.append(
+                    BatchTiming(
+                        len(found),
+                        arrived,
+                        started,
+                        batch.read_at,
+                        batch.computed_at,
+                        batch.written_at,
+                        done,
+                        cpu_ms,
+                    )
+                )
         finally:
             if deferred:
                 gc.enable()
