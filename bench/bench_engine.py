@@ -56,7 +56,7 @@ from core.db.models.bots import Bot, Execution
 from core.db.models.engine import EngineProcess
 from core.db.models.trading import Position
 from core.engine.exit_state import start_state
-from core.engine.exits import BatchTiming
+from core.engine.exits import YIELD_ROWS, BatchTiming, Reload
 from core.engine.orders import market, submit
 from core.engine.runner import EngineRunner, settle_heap
 from core.engine.settings import EngineSettings
@@ -457,7 +457,7 @@ def overlap_ms(spans: list[tuple[float, float]], start: float, end: float) -> fl
 def print_trace(
     tag: str,
     timings: list[BatchTiming],
-    reloads: list[tuple[float, float, int]],
+    reloads: list[Reload],
     collections: list[tuple[float, float]],
 ) -> None:
     """Where the median and the slowest single exits' time went, and what else ran on the
@@ -474,17 +474,19 @@ def print_trace(
     for name, t in picked:
         phases = ", ".join(f"{k} {v:.1f}" for k, v in t.phases_ms().items())
         since = t.arrived - 0.020
-        ran = overlap_ms([(a, b) for a, b, _ in reloads], since, t.committed)
+        ran = overlap_ms([(r.began, r.ended) for r in reloads], since, t.committed)
         gc_ms = overlap_ms(collections, since, t.committed)
         print(
             f"  {name:<8}{(t.committed - t.arrived) * 1000:6.1f}: {phases}; CPU {t.cpu_ms:.1f}; "
             f"reloads {ran:.1f}, GC {gc_ms:.1f} in the 20 ms before and during"
         )
-    rows = [float(r) for _a, _b, r in reloads]
-    longest = max((b - a for a, b, _ in reloads), default=0.0) * 1000
+    rows = [float(r.rows) for r in reloads]
+    longest = max((r.ended - r.began for r in reloads), default=0.0) * 1000
+    held = max((r.longest_chunk_ms for r in reloads), default=0.0)
     print(
         f"  reloads: {len(reloads)}, rows read p50 {pct(rows, 0.5):.0f}, "
-        f"max {max(rows, default=0):.0f}; the longest took {longest:.1f} ms"
+        f"max {max(rows, default=0):.0f}; the longest took {longest:.1f} ms; the longest chunk "
+        f"({YIELD_ROWS} rows fetched and placed, the loop handed back after each) {held:.1f} ms"
     )
 
 

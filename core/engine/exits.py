@@ -121,6 +121,17 @@ class BatchTiming:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """One reload of the bands: its span (``time.perf_counter()``), the rows it read and its
+    longest chunk (fetched and placed between two hand-backs of the event loop)."""
+
+    began: float
+    ended: float
+    rows: int
+    longest_chunk_ms: float
+
+
 def watch(position: Any, feed: str, rules: RiskSettings) -> Watched | None:
     """A position's quiet band, or None when no exit rule applies to it."""
     lower, upper, deadline = band_of(position, rules)
@@ -187,8 +198,7 @@ class ExitWatcher:
         process that is the batch's own cost (nothing else runs); elsewhere cycles add theirs."""
         self.timings: deque[BatchTiming] = deque(maxlen=10_000)
         """Each timed batch's phases (``handle_all`` with ``arrived``)."""
-        self.reloads: deque[tuple[float, float, int]] = deque(maxlen=10_000)
-        """(start, end, rows read) of each reload, ``time.perf_counter()``."""
+        self.reloads: deque[Reload] = deque(maxlen=10_000)
 
     @property
     def symbols(self) -> dict[str, set[str]]:
@@ -231,6 +241,8 @@ class ExitWatcher:
             )
             seen: set[str] = set()
             read = 0
+            longest = 0.0  # the longest chunk: fetched (and waited for) and placed
+            resumed = time.perf_counter()
             async for chunk in rows.partitions(YIELD_ROWS):
                 for row in chunk:
                     if row.id is None:
@@ -239,13 +251,15 @@ class ExitWatcher:
                     read += 1
                     seen.add(row.id)
                     self._place(row)
+                longest = max(longest, time.perf_counter() - resumed)
                 await asyncio.sleep(0)
+                resumed = time.perf_counter()
             if full:
                 for position_id in set(self._placed) - seen:
                     self._forget(position_id)
                 self.full_at = now
             self.reloaded_rows = read
-            self.reloads.append((began, time.perf_counter(), read))
+            self.reloads.append(Reload(began, time.perf_counter(), read, longest * 1000))
             self.dirty = False
             self.loaded_at = now
             return sum(len(v) for v in self.by_symbol.values())
