@@ -193,9 +193,12 @@ async def create(db: Database, specs: list[BotSpec], email: str) -> list[str]:
 # -- 1. throughput of real engine processes ------------------------------------------------------
 
 
-def spawn(url: str, n: int, *, cycle_seconds: str = "0.05") -> list[subprocess.Popen]:
+def spawn(
+    url: str, n: int, *, cycle_seconds: str = "0.05", nice: int = 0
+) -> list[subprocess.Popen]:
     env = {
         **os.environ,
+        "BLOCKBOTX_ENGINE_NICE": str(nice),
         "DATABASE_URL": url,
         "BLOCKBOTX_ENGINE_CYCLE_SECONDS": cycle_seconds,
         "BLOCKBOTX_ENGINE_HEARTBEAT_SECONDS": "1",
@@ -283,6 +286,7 @@ async def latency(
     *,
     fleet: str,
     batch: bool = True,
+    fleet_nice: int = 0,
 ) -> tuple[list[float], list[float]]:
     """Walk the holders' stops, one per tick, then one tick hitting ``burst`` stops; returns
     the tick-to-commit times (ms) of the walk and of the burst. ``fleet``: "none" (it rests),
@@ -329,7 +333,7 @@ async def latency(
     # The holders only hold: no cycle of theirs (in any process) sells on a signal mid-walk.
     async with db.sessions.begin() as s:
         await s.execute(update(Bot).where(Bot.id.in_(ids)).values(status="paused"))
-    engines = spawn(url, 1, cycle_seconds="5") if fleet == "spawned" else []
+    engines = spawn(url, 1, cycle_seconds="5", nice=fleet_nice) if fleet == "spawned" else []
     try:
         if engines:
             await started(db, 1)
@@ -502,6 +506,7 @@ async def main(
     throughput_too: bool,
     batch: bool,
     burst: int = 0,
+    fleet_nice: int = 0,
 ) -> None:
     url = await pg.create_database("bbx_bench_engine")
     db = Database(url, pool_size=10)
@@ -530,7 +535,14 @@ async def main(
         async with db.sessions.begin() as s:
             await s.execute(update(Bot).where(fleet).values(status="active"))
         singles, bursts = await latency(
-            db, url, 100, 30, "fleet in its own process", fleet="spawned", batch=batch
+            db,
+            url,
+            100,
+            30,
+            "fleet in its own process",
+            fleet="spawned",
+            batch=batch,
+            fleet_nice=fleet_nice,
         )
         loads["spawned"] = os.getloadavg()[0]
         old_singles, old_bursts = await latency(
@@ -555,7 +567,7 @@ async def main(
             ("peak RSS of an engine process (MB), 2 processes", f"{max(two_mem):,.0f}", "<= 300"),
             ("tick to stop-loss close p50 (ms), holders only", f"{pct(alone, 0.5):.1f}", ""),
             ("tick to stop-loss close p99 (ms), holders only", f"{pct(alone, 0.99):.1f}", "<= 50"),
-            ("exits-only process, 1,000 bots cycling in an engine", "", ""),
+            (f"exits-only process, 1,000 bots cycling in an engine (nice {fleet_nice})", "", ""),
             ("  tick to stop-loss close: p50", f"{pct(singles, 0.5):.1f}", ""),
             ("  tick to stop-loss close: p99", f"{pct(singles, 0.99):.1f}", "<= 20"),
             (f"  {len(bursts)} stops hit by one tick: p50", f"{pct(bursts, 0.5):.1f}", ""),
@@ -618,6 +630,14 @@ if __name__ == "__main__":
         metavar="N",
         help="only: N stops on one tick, closed together vs one by one, alternating",
     )
+    parser.add_argument(
+        "--fleet-nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the spawned fleet engine's BLOCKBOTX_ENGINE_NICE (docs/engine.md: 5 beside an "
+        "exits process)",
+    )
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -626,5 +646,6 @@ if __name__ == "__main__":
             throughput_too=not args.latency_only,
             batch=not args.one_by_one,
             burst=args.burst_ab,
+            fleet_nice=args.fleet_nice,
         )
     )
