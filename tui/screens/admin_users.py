@@ -19,7 +19,7 @@ from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.base import BaseScreen
-from tui.widgets.late_row import LateRow, late_value
+from tui.widgets.late import LateRow, late_value
 from tui.widgets.table import Column, KeyedTable, fill_table
 
 PAGE = 100

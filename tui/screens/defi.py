@@ -28,7 +28,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.base import BaseScreen
 from tui.service_call import succeeded
-from tui.widgets.late_row import LateRow, late_value
+from tui.widgets.late import LateRow, late_value
 from tui.widgets.lazy_pane import LazyPane, build_pane
 from tui.widgets.table import Cell, Column, KeyedTable, fill_table
 

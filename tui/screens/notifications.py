@@ -27,7 +27,7 @@ from core.services import notifications as inbox
 from core.services.notifications import NotificationView
 from tui.modals.notification_detail import NotificationDetailModal
 from tui.screens.base import BaseScreen
-from tui.widgets.late_row import LateRow, late_value
+from tui.widgets.late import LateRow, late_value
 from tui.widgets.table import Column, KeyedTable, fill_table
 
 PAGE = 100

@@ -1,25 +1,26 @@
-"""A row of controls made once the screen's first frame is drawn.
+"""Controls made once the screen's first frame is drawn: a filter row, a form.
 
 A filter row's controls are a good share of a first visit though nobody can use them before
 the screen shows: a compact ``Select`` is a current-value row of three statics and a hidden
-option list to compose, style and lay out (~8 ms of CPU each; Admin's users filters, an input
-and two Selects, were ~20 of its ~65 ms). The row itself is composed with the screen and keeps
-its place (give it a fixed height in CSS), so the controls appear a moment later without
-moving anything. Code that reads or focuses a control awaits ``build`` first, or treats a
-missing control as "no filter" (the screen's first load may start before they are made).
+option list to compose, style and lay out (~8 ms of CPU each: Admin's users filters, an input
+and two Selects, were ~20 of its ~65 ms; Security's password form ~15 of ~70). The container
+is composed with the screen and keeps its place (a filter row's height is fixed in CSS), so
+the controls appear a moment later without moving anything. Code that reads or focuses a
+control awaits ``build`` first, or treats a missing control as "no filter" (the screen's first
+load may start before they are made).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widget import AwaitMount, Widget
 
 
-class LateRow(Horizontal):
-    """A ``Horizontal`` whose leading children ``make()`` yields are mounted after the
-    screen's first frame, before the ``children`` given now (a summary the first load fills)."""
+class LateChildren(Widget):
+    """A container whose leading children ``make()`` yields are mounted after the screen's
+    first frame, before the ``children`` given now (a summary the first load fills)."""
 
     def __init__(
         self, make: Callable[[], Iterable[Widget]], *children: Widget, id: str | None = None,
@@ -47,6 +48,14 @@ class LateRow(Horizontal):
             self._mounting = self.mount_all(list(make()), before=0 if self.children else None)
         if self._mounting is not None:
             await self._mounting
+
+
+class LateRow(LateChildren, Horizontal):
+    """A row of controls made after the first frame (a filter row: give it a fixed height)."""
+
+
+class LateColumn(LateChildren, Vertical):
+    """A column of controls made after the first frame (a form: give it ``height: auto``)."""
 
 
 def late_value(row: Widget, selector: str) -> object:

@@ -1,4 +1,4 @@
-"""Filter rows made after the first frame (``tui.widgets.late_row``): the screen is laid out and
+"""Filter rows made after the first frame (``tui.widgets.late``): the screen is laid out and
 drawn without the controls, which then come before what the row already held; a first load
 reads "no filter" from controls not made yet; ``/`` reaches the filter whenever it is pressed,
 and a filter chosen or typed still narrows the list (Admin's users, DeFi, Notifications)."""
@@ -21,7 +21,8 @@ from tests.tui.screen_helpers import NOW, WIDE, ScreenApp, settle
 from tui.screens.admin import AdminScreen
 from tui.screens.defi import DeFiScreen
 from tui.screens.notifications import NotificationsScreen
-from tui.widgets.late_row import LateRow, late_value
+from tui.screens.security import SecurityScreen
+from tui.widgets.late import LateRow, late_value
 from tui.widgets.table import KeyedTable
 
 
@@ -110,3 +111,18 @@ async def test_defi_and_notifications_filters_take_slash(
             assert app.focused is app.screen.query_one(field, Select)
             filters = app.screen.query_one("#filters", LateRow)
             assert [type(w).__name__ for w in filters.children][-1] == "Static"  # the summary last
+
+
+async def test_security_password_form_takes_its_key_and_typing_at_once(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    seeded = await trader(db, history=False)
+    async with signed_in(migrated_url, tmp_path, seeded) as (app, pilot):
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, SecurityScreen), what="security")
+        await pilot.press("1", *"old secret")  # no wait for the form
+        await settle(pilot)
+        current = app.screen.query_one("#current", Input)
+        assert app.focused is current and current.value == "old secret"
+        await pilot.press("tab", *"new")
+        assert app.screen.query_one("#new", Input).value == "new"
