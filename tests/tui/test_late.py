@@ -62,6 +62,9 @@ async def test_the_controls_come_after_the_first_layout_before_what_the_row_held
         await wait_for(pilot, lambda: bool(screen.query("#kind")), what="the controls")
         assert screen.at_first_layout == ["counts"]  # drawn first without them
         assert [w.id or type(w).__name__ for w in row.children] == ["Label", "kind", "counts"]
+        label, kind, counts = row.children
+        assert label.region.y == kind.region.y == counts.region.y  # a row: one line
+        assert label.region.right <= kind.region.x < kind.region.right <= counts.region.x
         assert late_value(row, "#kind") is Select.NULL
         screen.query_one("#kind", Select).value = "margin"
         assert late_value(row, "#kind") == "margin"

@@ -50,11 +50,13 @@ class LateChildren(Widget):
             await self._mounting
 
 
-class LateRow(LateChildren, Horizontal):
+# The container class first: Textual takes a widget's default CSS (a Horizontal's layout) from
+# its first base only.
+class LateRow(Horizontal, LateChildren):
     """A row of controls made after the first frame (a filter row: give it a fixed height)."""
 
 
-class LateColumn(LateChildren, Vertical):
+class LateColumn(Vertical, LateChildren):
     """A column of controls made after the first frame (a form: give it ``height: auto``)."""
 
 
