@@ -25,12 +25,13 @@ async def test_first_visits_parse_no_screen_css_and_restyle_only_their_own(
     db: Database, migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded = await trader(db, history=False)
+    monkeypatch.setattr(stylesheet, "_parsed", {})  # nothing parsed by the process's other apps
     async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         assert isinstance(app.screen, OverviewScreen)
         sheet = app.stylesheet
         assert isinstance(sheet, stylesheet.AppStylesheet)
         # Every screen's file was parsed behind the first screen (into the cache only).
-        cached = {key[1][0] for key in sheet._parse_cache.keys()}  # noqa: SIM118 - an LRUCache
+        cached = {key[1][0] for key in sheet._parse_cache}
         assert {str(p) for p in stylesheet.screen_css_paths()} <= cached
         assert not sheet.has_source(str(stylesheet.TUI / "screens" / "trades.tcss"), "")
 

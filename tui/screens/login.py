@@ -82,7 +82,9 @@ class LoginScreen(AuthFormScreen):
     async def _load_registration(self) -> None:
         accounts = await services()
         status = await self.call(accounts.registration_status(await self.bbx.database()))
-        if status is not None:
+        # A remembered session may have signed in meanwhile and popped this screen: its
+        # widgets are gone (a failed worker would end the app).
+        if status is not None and self.query("#register"):
             self._registration_open, self._first_account = status.open, status.first_account
             self.query_one("#register", Button).disabled = not status.open
             if status.first_account:
