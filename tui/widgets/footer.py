@@ -115,7 +115,7 @@ class KeyFooter(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen) -> None:
-        if screen is self.screen and self.is_attached:
+        if self.is_attached and screen is self.screen:
             keys = shown(screen)
             if keys != self._keys:
                 self._keys = keys
