@@ -48,6 +48,9 @@ async def test_a_screens_first_frame_shows_its_keys_and_they_follow_the_focus(
         screen.query_one("#trades").focus()
         await settle(pilot)
         assert "Leave field" not in descriptions(footer)
+        screen.maximize(screen.query_one("#trades"))  # a maximized list keeps the keys shown
+        await settle(pilot)
+        assert footer in screen._compositor.visible_widgets
 
 
 async def test_a_click_on_a_key_presses_it_and_hovering_lights_it_with_its_tooltip(
