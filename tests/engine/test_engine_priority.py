@@ -3,7 +3,6 @@ start; a value outside Unix's range is refused with the setting's name, and noth
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
