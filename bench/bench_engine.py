@@ -18,7 +18,9 @@
    loop. The holders' BTC is pinned far under the simulated market's, so the spawned engine
    (which prices BTC there) never closes one itself. The CPU time of each batch of exits in the
    exits-only role is printed too (and the longest garbage collection): unlike wall time it
-   hardly depends on what else the machine runs.
+   hardly depends on what else the machine runs. For the exits-only runs the median and the
+   slowest single exits are broken down (to the batch, BEGIN + read, in memory, write, COMMIT,
+   CPU) with the reloads and garbage collections on the exits' loop around them.
 
 Runs against a scratch database on ``DATABASE_URL`` or the embedded PostgreSQL, created and
 dropped by the script.
@@ -54,6 +56,7 @@ from core.db.models.bots import Bot, Execution
 from core.db.models.engine import EngineProcess
 from core.db.models.trading import Position
 from core.engine.exit_state import start_state
+from core.engine.exits import YIELD_ROWS, BatchTiming, Reload
 from core.engine.orders import market, submit
 from core.engine.runner import EngineRunner, settle_heap
 from core.engine.settings import EngineSettings
@@ -86,6 +89,10 @@ QUANTITY = Decimal("0.1")
 STATEMENTS: dict[str, tuple[int, int, int]] = {}  # tag -> (batched statements, batches, exits)
 BATCH_CPU: dict[str, list[tuple[int, float]]] = {}  # tag -> (positions, CPU ms) of each batch
 GC_PAUSES: dict[str, float] = {}  # tag -> this process's longest garbage collection (ms)
+TRACES: dict[
+    str, tuple[list[BatchTiming], list[tuple[float, float, int]], list[tuple[float, float]]]
+]
+TRACES = {}  # tag -> the exits' batch timings, reloads and garbage collections (perf_counter)
 STEP = Decimal("0.001")  # % between two holders' stops: one BTC price tick (0.01) at P0
 
 
@@ -94,13 +101,16 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.ms: list[float] = []
+        self.spans: list[tuple[float, float]] = []
         self._start = 0.0
 
     def timed(self, phase: str, _info: dict) -> None:
         if phase == "start":
             self._start = time.perf_counter()
         else:
-            self.ms.append((time.perf_counter() - self._start) * 1000)
+            end = time.perf_counter()
+            self.ms.append((end - self._start) * 1000)
+            self.spans.append((self._start, end))
 
 
 def fleet_specs(n: int) -> list[BotSpec]:
@@ -183,9 +193,12 @@ async def create(db: Database, specs: list[BotSpec], email: str) -> list[str]:
 # -- 1. throughput of real engine processes ------------------------------------------------------
 
 
-def spawn(url: str, n: int, *, cycle_seconds: str = "0.05") -> list[subprocess.Popen]:
+def spawn(
+    url: str, n: int, *, cycle_seconds: str = "0.05", nice: int = 0
+) -> list[subprocess.Popen]:
     env = {
         **os.environ,
+        "BLOCKBOTX_ENGINE_NICE": str(nice),
         "DATABASE_URL": url,
         "BLOCKBOTX_ENGINE_CYCLE_SECONDS": cycle_seconds,
         "BLOCKBOTX_ENGINE_HEARTBEAT_SECONDS": "1",
@@ -273,6 +286,7 @@ async def latency(
     *,
     fleet: str,
     batch: bool = True,
+    fleet_nice: int = 0,
 ) -> tuple[list[float], list[float]]:
     """Walk the holders' stops, one per tick, then one tick hitting ``burst`` stops; returns
     the tick-to-commit times (ms) of the walk and of the burst. ``fleet``: "none" (it rests),
@@ -319,7 +333,7 @@ async def latency(
     # The holders only hold: no cycle of theirs (in any process) sells on a signal mid-walk.
     async with db.sessions.begin() as s:
         await s.execute(update(Bot).where(Bot.id.in_(ids)).values(status="paused"))
-    engines = spawn(url, 1, cycle_seconds="5") if fleet == "spawned" else []
+    engines = spawn(url, 1, cycle_seconds="5", nice=fleet_nice) if fleet == "spawned" else []
     try:
         if engines:
             await started(db, 1)
@@ -341,6 +355,7 @@ async def latency(
             BATCH_CPU[tag] = list(runner.watcher.batch_cpu_ms)
         STATEMENTS[tag] = (runner.watcher.statements, runner.watcher.batches, runner.watcher.exits)
         GC_PAUSES[tag] = max(pauses.ms, default=0.0)
+        TRACES[tag] = (list(runner.watcher.timings), list(runner.watcher.reloads), pauses.spans)
     finally:
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(pauses.timed)
@@ -438,6 +453,47 @@ async def burst_ab(db: Database, n: int, rounds: int) -> None:
         )
 
 
+def overlap_ms(spans: list[tuple[float, float]], start: float, end: float) -> float:
+    """How much of ``start``–``end`` the spans cover (they don't overlap each other)."""
+    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in spans) * 1000
+
+
+def print_trace(
+    tag: str,
+    timings: list[BatchTiming],
+    reloads: list[Reload],
+    collections: list[tuple[float, float]],
+) -> None:
+    """Where the median and the slowest single exits' time went, and what else ran on the
+    exits' event loop from 20 ms before the prices came in to the commit (reloads, garbage
+    collections). The rest of a phase beyond its CPU is waiting: for PostgreSQL, or for a CPU
+    the other processes hold."""
+    singles = sorted(
+        (t for t in timings if t.positions == 1), key=lambda t: t.committed - t.arrived
+    )
+    if not singles:
+        return
+    picked = [("p50", singles[len(singles) // 2])] + [("slowest", t) for t in singles[-3:]]
+    print(f"single exits in the exits-only process ({tag}), ms:")
+    for name, t in picked:
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in t.phases_ms().items())
+        since = t.arrived - 0.020
+        ran = overlap_ms([(r.began, r.ended) for r in reloads], since, t.committed)
+        gc_ms = overlap_ms(collections, since, t.committed)
+        print(
+            f"  {name:<8}{(t.committed - t.arrived) * 1000:6.1f}: {phases}; CPU {t.cpu_ms:.1f}; "
+            f"reloads {ran:.1f}, GC {gc_ms:.1f} in the 20 ms before and during"
+        )
+    rows = [float(r.rows) for r in reloads]
+    longest = max((r.ended - r.began for r in reloads), default=0.0) * 1000
+    held = max((r.longest_chunk_ms for r in reloads), default=0.0)
+    print(
+        f"  reloads: {len(reloads)}, rows read p50 {pct(rows, 0.5):.0f}, "
+        f"max {max(rows, default=0):.0f}; the longest took {longest:.1f} ms; the longest chunk "
+        f"({YIELD_ROWS} rows fetched and placed, the loop handed back after each) {held:.1f} ms"
+    )
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
@@ -450,6 +506,7 @@ async def main(
     throughput_too: bool,
     batch: bool,
     burst: int = 0,
+    fleet_nice: int = 0,
 ) -> None:
     url = await pg.create_database("bbx_bench_engine")
     db = Database(url, pool_size=10)
@@ -478,7 +535,14 @@ async def main(
         async with db.sessions.begin() as s:
             await s.execute(update(Bot).where(fleet).values(status="active"))
         singles, bursts = await latency(
-            db, url, 100, 30, "fleet in its own process", fleet="spawned", batch=batch
+            db,
+            url,
+            100,
+            30,
+            "fleet in its own process",
+            fleet="spawned",
+            batch=batch,
+            fleet_nice=fleet_nice,
         )
         loads["spawned"] = os.getloadavg()[0]
         old_singles, old_bursts = await latency(
@@ -503,7 +567,7 @@ async def main(
             ("peak RSS of an engine process (MB), 2 processes", f"{max(two_mem):,.0f}", "<= 300"),
             ("tick to stop-loss close p50 (ms), holders only", f"{pct(alone, 0.5):.1f}", ""),
             ("tick to stop-loss close p99 (ms), holders only", f"{pct(alone, 0.99):.1f}", "<= 50"),
-            ("exits-only process, 1,000 bots cycling in an engine", "", ""),
+            (f"exits-only process, 1,000 bots cycling in an engine (nice {fleet_nice})", "", ""),
             ("  tick to stop-loss close: p50", f"{pct(singles, 0.5):.1f}", ""),
             ("  tick to stop-loss close: p99", f"{pct(singles, 0.99):.1f}", "<= 20"),
             (f"  {len(bursts)} stops hit by one tick: p50", f"{pct(bursts, 0.5):.1f}", ""),
@@ -539,6 +603,9 @@ async def main(
                 f"{pct(ones, 0.5):.1f} ms, p99 {pct(ones, 0.99):.1f} ms ({len(ones)} batches); "
                 f"the largest batch, {largest[0]} exits: {largest[1]:.1f} ms"
             )
+        for tag, trace in TRACES.items():
+            if tag in BATCH_CPU:  # the exits-only runs
+                print_trace(tag, *trace)
     finally:
         await db.dispose()
         await pg.drop_database(url)
@@ -563,6 +630,14 @@ if __name__ == "__main__":
         metavar="N",
         help="only: N stops on one tick, closed together vs one by one, alternating",
     )
+    parser.add_argument(
+        "--fleet-nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the spawned fleet engine's BLOCKBOTX_ENGINE_NICE (docs/engine.md: 5 beside an "
+        "exits process)",
+    )
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -571,5 +646,6 @@ if __name__ == "__main__":
             throughput_too=not args.latency_only,
             batch=not args.one_by_one,
             burst=args.burst_ab,
+            fleet_nice=args.fleet_nice,
         )
     )

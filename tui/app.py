@@ -106,6 +106,7 @@ class BlockbotXApp(App[None]):
     TITLE = "BlockbotX"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | set(PROVIDERS)
+    ALLOW_IN_MAXIMIZED_VIEW = "KeyFooter"  # as Textual keeps its Footer: the keys stay shown
     BINDINGS = [  # noqa: RUF012 - Textual reads this class attribute
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave BlockbotX"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, here and everywhere"),

@@ -4,8 +4,8 @@ Textual's controls (Input, Select, Checkbox, Button...) take ``compact=True`` as
 toggles a class from their constructor. Inside ``compose`` the app is known, so that class change
 restyles the control there and then, before it is in the DOM: a whole style application, with
 one more per component class (an Input has four), thrown away when it mounts and is styled
-again. ``compact(widget)`` sets the flag and the class without it (as ``KeyFooter`` does for its
-keys): about 1 ms less per control on a first visit."""
+again. ``compact(widget)`` sets the flag and the class without it: about 1 ms less per control on a
+first visit."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ Textual, as shipped, makes a screen's first visit pay for the whole stylesheet:
   is full each new widget type (its default CSS is one more source) re-parses them all.
 
 Here parsed rules are kept for every source and re-used by a re-parse while the variables are
-unchanged (a theme change still re-parses everything, as it must); a new screen starts up to
+unchanged (a theme change still re-parses everything, as it must), and by every app of the process
+under the same variables (a test worker starts hundreds of apps); a new screen starts up to
 date (its nodes are styled when they mount); a screen's CSS file, added on its first visit as
 in Textual (screens' files share class names: loading them all at once would change how
 screens look), restyles the other screens only when they are shown again; and every screen's
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events
-from textual.cache import LRUCache
 from textual.css.model import RuleSet
 from textual.css.stylesheet import Stylesheet
 
@@ -48,8 +48,28 @@ if TYPE_CHECKING:
 RuleSet.__hash__ = object.__hash__  # type: ignore[method-assign]
 
 TUI = Path(os.path.abspath(__file__)).parent  # as Textual names screens' files
-SOURCES = 4096
-"""Parsed sources kept: far more than the app's widget types and CSS files."""
+VARIABLE_SETS = 8
+"""Sets of variables (themes) whose parsed rules the process keeps, the oldest dropped first."""
+
+Parsed = list[tuple[tuple[str, str], str, list[RuleSet]]]
+ParseCache = dict[tuple[Any, ...], list[RuleSet]]
+"""Textual's parse-cache key (the source's text, location, defaults flag, tie-breaker and scope)
+-> its rules. A plain dict: the screens' files are parsed into it from a thread (``preload``)."""
+
+_parsed: dict[frozenset[tuple[str, str]], ParseCache] = {}
+
+
+def parsed_under(variables: dict[str, str]) -> ParseCache:
+    """The process's parsed rules under ``variables``: the rules depend on nothing else, and
+    Textual doesn't change a rule set once parsed, so any app with these variables may share
+    them (the next app of the process parses nothing again)."""
+    key = frozenset(variables.items())
+    cache = _parsed.get(key)
+    if cache is None:
+        for oldest in list(_parsed)[: max(0, len(_parsed) + 1 - VARIABLE_SETS)]:
+            _parsed.pop(oldest, None)
+        cache = _parsed.setdefault(key, {})
+    return cache
 
 
 def screen_css_paths() -> list[Path]:
@@ -59,16 +79,21 @@ def screen_css_paths() -> list[Path]:
 
 
 class AppStylesheet(Stylesheet):
-    """A Textual ``Stylesheet`` that parses each source once per set of variables."""
+    """A Textual ``Stylesheet`` that parses each source once per set of variables, for every
+    app of the process (``parsed_under``)."""
+
+    _parse_cache: ParseCache  # type: ignore[assignment]  # Textual's is an LRU of 64 sources
 
     def __init__(self, *, variables: dict[str, str] | None = None) -> None:
         super().__init__(variables=variables)
-        self._parse_cache = LRUCache(SOURCES)
+        self._parse_cache = parsed_under(self._variables)
 
     def set_variables(self, variables: dict[str, str]) -> None:
         if variables == self._variables:
             return  # nothing to substitute again: the parsed rules stand
+        self._parse_cache = {}  # Textual clears the cache it holds: not the shared one
         super().set_variables(variables)
+        self._parse_cache = parsed_under(variables)
 
     def reparse(self) -> None:
         """As Textual's (a fresh stylesheet, so an error leaves this one as it was), with the
@@ -95,9 +120,6 @@ class AppStylesheet(Stylesheet):
 def install(app: App[Any]) -> None:
     """Give ``app`` this stylesheet (from its ``__init__``, once its theme is set)."""
     app.stylesheet = AppStylesheet(variables=app.get_css_variables())
-
-
-Parsed = list[tuple[tuple[str, str], str, list[RuleSet]]]
 
 
 def _parse_files(paths: list[Path], variables: dict[str, str]) -> Parsed:

@@ -15,12 +15,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import ccxt.async_support as ccxt
-
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import InvalidInput
 from core.market.ccxt_client import ExchangeFactory
 from core.market.errors import UnknownSymbol, translate, venue_name
+from core.market.lazy_ccxt import ccxt
 from core.strategies.candles import Candles, datetime_to_ms, ms_to_datetime, timeframe_seconds
 
 PAGE_LIMITS = {"binance": 1000, "okx": 100}

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import ccxt.async_support as ccxt
-
 from core.brokers.types import (
     BrokerOrder,
     Fill,
@@ -41,6 +39,7 @@ from core.market.errors import (
     translate,
 )
 from core.market.hub import Backoff
+from core.market.lazy_ccxt import ccxt
 from core.market.types import MarketInfo
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,14 @@ _STATUS = {
     "expired": OrderStatus.CANCELLED,
     "rejected": OrderStatus.FAILED,
 }
-_UNKNOWN_OUTCOME = (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable, ccxt.NetworkError)
-_RATE_LIMITED = (ccxt.RateLimitExceeded, ccxt.DDoSProtection)
+
+
+def _unknown_outcome() -> tuple[type[Exception], ...]:
+    return (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable, ccxt.NetworkError)
+
+
+def _rate_limited() -> tuple[type[Exception], ...]:
+    return (ccxt.RateLimitExceeded, ccxt.DDoSProtection)
 
 
 @dataclass
@@ -77,7 +82,7 @@ class CcxtBroker:
         for attempt in range(1, self.attempts + 1):
             if attempt > 1:
                 await self.sleep(
-                    self.backoff.delay(attempt - 1, rate_limited=isinstance(last, _RATE_LIMITED))
+                    self.backoff.delay(attempt - 1, rate_limited=isinstance(last, _rate_limited()))
                 )
             if must_look:
                 try:
@@ -92,9 +97,9 @@ class CcxtBroker:
                     request.symbol, kind, request.side.value, amount, price, dict(params)
                 )
                 return await self._answer(raw, request)
-            except _RATE_LIMITED as exc:
+            except _rate_limited() as exc:
                 last = exc  # refused before processing: resend after the back-off
-            except _UNKNOWN_OUTCOME as exc:
+            except _unknown_outcome() as exc:
                 last, must_look = exc, True
             except ccxt.InvalidOrder as exc:
                 if "Duplicate order" not in str(exc):

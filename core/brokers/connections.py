@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import ccxt.async_support as ccxt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +18,7 @@ from core.db.models.trading import ExchangeConnection
 from core.errors import Conflict, Forbidden, NotFound
 from core.market.ccxt_client import Credentials, ExchangeFactory
 from core.market.errors import venue_name
+from core.market.lazy_ccxt import ccxt
 from core.security.vault import get_vault
 
 TABLE = "exchange_connections"

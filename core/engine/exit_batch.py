@@ -21,6 +21,7 @@ as it always did).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -111,6 +112,11 @@ class Batched:
     one_by_one: list[tuple[Watched, Ticker]] = field(default_factory=list)
     """For ``apply_exit``: live positions, other wallets, refusals."""
     statements: int = 0
+    read_at: float = 0.0
+    computed_at: float = 0.0
+    written_at: float = 0.0
+    """``time.perf_counter()`` when the read came back, the write was ready to go and it came
+    back (where a slow exit's time went: ``exits.BatchTiming``)."""
 
 
 class _MemoryFunds:
@@ -180,6 +186,7 @@ async def close_together(
 
     rows = (await session.execute(_ROWS_FOR_UPDATE, {"ids": ids})).all()
     out.statements += 1
+    out.read_at = time.perf_counter()
     balances: dict[str, dict[str, BotBalance]] = {}
     found_rows: dict[str, Any] = {}
     for balance, position_row, *entities in rows:
@@ -324,6 +331,7 @@ async def close_together(
             )
             events.extend(told_events)
     executions = [e.execution for _p, e, *_ in exits if e.execution is not None]
+    out.computed_at = time.perf_counter()
     out.statements += await write(
         conn,
         Written(
@@ -340,6 +348,7 @@ async def close_together(
             payloads=payloads_on_commit(session, events),
         ),
     )
+    out.written_at = time.perf_counter()
     for _position, this, bot, _user, _prefs in exits:
         if this.daily_loss is not None and this.execution is not None:
             tx = Tx(ctx, session, bot, this.execution.execution_id, now, Decided(), {})

@@ -12,8 +12,10 @@ whose band is left is handled, in a transaction of its own:
   fills are sold at market through the broker and the ledger, the new exit state is written in
   the position row, and a SELL execution (``<bot>-exit-<position>-<rule>-<level>``) records it.
 
-The bands are rebuilt from the database every ``watch_refresh_seconds`` (positions another
-process opened) and at once after a trade of this process.
+The bands follow the database: every ``watch_refresh_seconds``, and at once after a trade of
+this process, a reload reads the positions whose band may have changed since the last one
+(another process opened, closed or moved them, their bot was stopped or its settings changed:
+``exit_reload``); every ``watch_full_reload_seconds`` it reads them all.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models.bots import Bot, BotWallet, Execution
-from core.db.models.trading import ExchangeConnection, Position
+from core.db.models.trading import Position
 from core.engine.context import EngineContext
 from core.engine.exit_line import ExitLine, broken
+from core.engine.exit_reload import CHANGES, PROTECTED, WATCHED_TYPES
 from core.engine.exit_state import can_ratchet, exit_state, write_state
 from core.engine.trades import Decided, Tx, lock_position, sell
 from core.engine.venues import PAPER_FEED
@@ -54,13 +57,10 @@ from core.strategies.risk import (
 
 log = logging.getLogger(__name__)
 
-WATCHED_TYPES = ("signal", "ai", "dca", "pump_screener")
-"""Grid and arbitrage bots leave positions through their own orders, not the exit rules."""
-PROTECTED = ("active", "paused", "error")
-YIELD_ROWS = 25
-"""A reload of the bands hands the event loop back after this many positions (each costs tens
-of microseconds): a streamed tick that comes meanwhile waits a millisecond or two, not the ~15
-ms that 200 took."""
+YIELD_ROWS = 10
+"""A reload takes the changed positions from the database this many at a time and hands the
+event loop back after each chunk (a position costs up to ~0.1 ms): a streamed tick that comes
+meanwhile waits for one chunk at most (2 ms on a quiet machine, ``bench/bench_engine.py``)."""
 
 
 def effective_rules(bot_type: str, config: dict, risk: RiskSettings) -> RiskSettings:
@@ -90,6 +90,46 @@ class Watched:
         if self.upper is not None and price >= self.upper:
             return True
         return self.deadline is not None and now >= self.deadline
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTiming:
+    """Where one batch's time went, as ``time.perf_counter()`` stamps: the prices came in, the
+    batch started, its read came back, its write was ready (the rules and the ledger ran in
+    memory), the write came back, it was committed."""
+
+    positions: int
+    arrived: float
+    started: float
+    read: float
+    computed: float
+    written: float
+    committed: float
+    cpu_ms: float
+    """This thread's CPU time from the start to the commit."""
+
+    def phases_ms(self) -> dict[str, float]:
+        read = self.read or self.started  # (no read: nothing for the batch)
+        computed = self.computed or read
+        written = self.written or computed
+        return {
+            "to the batch": (self.started - self.arrived) * 1000,
+            "BEGIN + read": (read - self.started) * 1000,
+            "in memory": (computed - read) * 1000,
+            "write": (written - computed) * 1000,
+            "COMMIT": (self.committed - written) * 1000,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """One reload of the bands: its span (``time.perf_counter()``), the rows it read and its
+    longest chunk (fetched and placed between two hand-backs of the event loop)."""
+
+    began: float
+    ended: float
+    rows: int
+    longest_chunk_ms: float
 
 
 def watch(position: Any, feed: str, rules: RiskSettings) -> Watched | None:
@@ -130,13 +170,24 @@ class ExitWatcher:
         self.ctx = ctx
         self.line = ExitLine(ctx.db, held=ctx.settings.exits_only)
         """The batches' connection: held in an exits-only process (nothing else needs it)."""
-        self.by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
-        self.by_bot: dict[str, list[Position]] = defaultdict(list)
+        self.by_symbol: dict[tuple[str, str], dict[str, Watched]] = {}
+        """(feed, symbol) -> position id -> its band."""
+        self.by_bot: dict[str, list[Any]] = defaultdict(list)
         self.sources: dict[str, tuple[str | None, bool]] = {}
         """Each watched feed's exchange and whether it is a testnet (None: the simulated
         market), so a process that opens no venues (``exits_only``) can follow its prices."""
+        self.versions: dict[str, int | None] = {}
+        """Each loaded position's band version (``exit_reload``) as last read (None: to be
+        read again)."""
+        self._placed: dict[str, tuple[str, tuple[str, str] | None]] = {}
+        """Each loaded position's bot and the ``by_symbol`` key its band is under (None: none)."""
+        self._loading = asyncio.Lock()
         self.dirty = True
         self.loaded_at: datetime | None = None
+        self.full_at: datetime | None = None
+        """When every position was last read afresh (``watch_full_reload_seconds``)."""
+        self.reloaded_rows = 0
+        """Rows the last reload read: the positions that changed, not every one watched."""
         self.exits = 0
         self.batches = 0
         self.statements = 0
@@ -145,6 +196,9 @@ class ExitWatcher:
         self.batch_cpu_ms: deque[tuple[int, float]] = deque(maxlen=10_000)
         """(positions, this thread's CPU ms) of each batch, to its commit. In an exits-only
         process that is the batch's own cost (nothing else runs); elsewhere cycles add theirs."""
+        self.timings: deque[BatchTiming] = deque(maxlen=10_000)
+        """Each timed batch's phases (``handle_all`` with ``arrived``)."""
+        self.reloads: deque[Reload] = deque(maxlen=10_000)
 
     @property
     def symbols(self) -> dict[str, set[str]]:
@@ -167,105 +221,133 @@ class ExitWatcher:
         self.dirty = True
 
     async def load(self, session: AsyncSession) -> int:
-        """Rebuild the bands from the open positions of running, paused and errored bots.
+        """Bring the bands up to date with the open positions of running, paused and errored
+        bots; returns how many positions are watched.
 
-        Plain rows, not ORM objects, handed back to the event loop every ``YIELD_ROWS``
-        positions so price updates are not held up."""
-        p = Position
-        rows = await session.execute(
-            select(
-                p.id,
-                p.bot_id,
-                p.symbol,
-                p.is_paper_trade,
-                p.quantity,
-                p.remaining_quantity,
-                p.entry_price,
-                p.stop_loss,
-                p.created_at,
-                p.peak_price,
-                p.lowest_price,
-                p.take_profit_levels_hit,
-                p.moon_bag_quantity,
-                p.moon_bag_activated,
-                p.last_stop_loss_update,
-                p.last_take_profit_time,
-                p.dca_count,
-                p.last_dca_time,
-                Bot.type.label("bot_type"),
-                Bot.config,
-                Bot.risk_settings,
-                Bot.updated_at.label("bot_updated_at"),
-                BotWallet.wallet_type,
-                BotWallet.paper_market,
-                ExchangeConnection.exchange,
-                ExchangeConnection.is_testnet,
+        Only what changed since the last load is read (``exit_reload``), every
+        ``watch_full_reload_seconds`` everything; the rows come in chunks of ``YIELD_ROWS``
+        through a server-side cursor, the event loop handed back after each."""
+        async with self._loading:
+            began = time.perf_counter()
+            now = self.ctx.clock.now()
+            full = (
+                self.full_at is None
+                or (now - self.full_at).total_seconds()
+                >= self.ctx.settings.watch_full_reload_seconds
             )
-            .join(Bot, Bot.id == p.bot_id)
-            .join(BotWallet, BotWallet.id == p.wallet_id)
-            .outerjoin(
-                ExchangeConnection, ExchangeConnection.id == BotWallet.exchange_connection_id
+            known = {} if full else dict(self.versions)
+            rows = await session.stream(
+                CHANGES, {"ids": list(known), "versions": list(known.values())}
             )
-            .where(p.status == "open", Bot.status.in_(PROTECTED), Bot.type.in_(WATCHED_TYPES))
-        )
-        by_symbol: dict[tuple[str, str], list[Watched]] = defaultdict(list)
-        by_bot: dict[str, list[Any]] = defaultdict(list)
-        sources: dict[str, tuple[str | None, bool]] = {}
-        for index, row in enumerate(rows):
-            if index % YIELD_ROWS == YIELD_ROWS - 1:
+            seen: set[str] = set()
+            read = 0
+            longest = 0.0  # the longest chunk: fetched (and waited for) and placed
+            resumed = time.perf_counter()
+            async for chunk in rows.partitions(YIELD_ROWS):
+                for row in chunk:
+                    if row.id is None:
+                        self._forget(row.known_id)  # closed, or its bot stopped or deleted
+                        continue
+                    read += 1
+                    seen.add(row.id)
+                    self._place(row)
+                longest = max(longest, time.perf_counter() - resumed)
                 await asyncio.sleep(0)
-            by_bot[row.bot_id].append(row)
-            try:
-                parsed = self.ctx.parsed(
-                    row.bot_id,
-                    row.bot_type,
-                    row.bot_updated_at,
-                    row.config,
-                    row.risk_settings,
-                    row.paper_market,
-                )
-            except ServiceError:
-                continue  # settings no longer valid: the bot's cycle reports it
-            if row.wallet_type == "simulation":
-                feed = row.paper_market or PAPER_FEED
-                sources[feed] = (row.paper_market, False)
-            else:
-                feed = f"{row.exchange}-testnet" if row.is_testnet else str(row.exchange)
-                sources[feed] = (row.exchange, bool(row.is_testnet))
-            watched = watch(row, feed, effective_rules(row.bot_type, row.config or {}, parsed.risk))
-            if watched is not None:
-                by_symbol[(feed, row.symbol)].append(watched)
-        self.by_symbol, self.by_bot, self.sources = by_symbol, by_bot, sources
-        self.dirty = False
-        self.loaded_at = self.ctx.clock.now()
-        return sum(len(v) for v in by_symbol.values())
+                resumed = time.perf_counter()
+            if full:
+                for position_id in set(self._placed) - seen:
+                    self._forget(position_id)
+                self.full_at = now
+            self.reloaded_rows = read
+            self.reloads.append(Reload(began, time.perf_counter(), read, longest * 1000))
+            self.dirty = False
+            self.loaded_at = now
+            return sum(len(v) for v in self.by_symbol.values())
+
+    def _place(self, row: Any) -> None:
+        """A position read by ``load``: its band (if it has one) replaces the one held."""
+        self._forget(row.id)
+        self.by_bot[row.bot_id].append(row)
+        self.versions[row.id] = row.version
+        self._placed[row.id] = (row.bot_id, None)
+        try:
+            parsed = self.ctx.parsed(
+                row.bot_id,
+                row.bot_type,
+                row.bot_updated_at,
+                row.config,
+                row.risk_settings,
+                row.paper_market,
+            )
+        except ServiceError:
+            return  # settings no longer valid: the bot's cycle reports it
+        if row.wallet_type == "simulation":
+            feed = row.paper_market or PAPER_FEED
+            self.sources[feed] = (row.paper_market, False)
+        else:
+            feed = f"{row.exchange}-testnet" if row.is_testnet else str(row.exchange)
+            self.sources[feed] = (row.exchange, bool(row.is_testnet))
+        watched = watch(row, feed, effective_rules(row.bot_type, row.config or {}, parsed.risk))
+        if watched is not None:
+            self._watch(watched)
+
+    def _watch(self, watched: Watched) -> None:
+        key = (watched.feed, watched.symbol)
+        self.by_symbol.setdefault(key, {})[watched.position_id] = watched
+        self._placed[watched.position_id] = (watched.bot_id, key)
+
+    def _unwatch(self, position_id: str) -> None:
+        bot_id, key = self._placed.get(position_id, ("", None))
+        if key is None:
+            return
+        self._placed[position_id] = (bot_id, None)
+        bands = self.by_symbol.get(key)
+        if bands is not None:
+            bands.pop(position_id, None)
+            if not bands:
+                del self.by_symbol[key]  # a symbol no position is on any more isn't followed
+
+    def _forget(self, position_id: str) -> None:
+        """No band and no row of this position any more (the next reload reads it again)."""
+        self._unwatch(position_id)
+        self.versions.pop(position_id, None)
+        placed = self._placed.pop(position_id, None)
+        if placed is None:
+            return
+        held = [p for p in self.by_bot.get(placed[0], ()) if p.id != position_id]
+        if held:
+            self.by_bot[placed[0]] = held
+        else:
+            self.by_bot.pop(placed[0], None)
 
     def drop(self, watched: Watched) -> None:
-        key = (watched.feed, watched.symbol)
-        self.by_symbol[key] = [
-            w for w in self.by_symbol.get(key, ()) if w.position_id != watched.position_id
-        ]
+        """Another process has it, or it is gone: unwatched until the next reload reads it
+        again (a version of None never matches)."""
+        self._unwatch(watched.position_id)
+        if watched.position_id in self._placed:
+            self.versions[watched.position_id] = None
 
     def update(self, watched: Watched, position: Position) -> None:
-        """After an exit, this position's band (or its absence) without reloading everything."""
-        key = (watched.feed, watched.symbol)
-        self.by_symbol[key] = [
-            w for w in self.by_symbol.get(key, ()) if w.position_id != watched.position_id
-        ]
+        """After an exit, this position's band (or its absence) without waiting for a reload
+        (which reads the row again, if it is still open)."""
+        self._forget(watched.position_id)
         held = [p for p in self.by_bot.get(watched.bot_id, ()) if p.id != watched.position_id]
         if position.status == "open":
             held.append(position)
+            self._placed[watched.position_id] = (watched.bot_id, None)
+            self.versions[watched.position_id] = None
             renewed = watch(position, watched.feed, watched.rules)
             if renewed is not None:
-                self.by_symbol[key].append(renewed)
-        self.by_bot[watched.bot_id] = held
+                self._watch(renewed)
+        if held:
+            self.by_bot[watched.bot_id] = held
 
     def breaches(
         self, feed: str, tickers: dict[str, Ticker], now: datetime
     ) -> list[tuple[Watched, Ticker]]:
         out = []
         for symbol, ticker in tickers.items():
-            for watched in self.by_symbol.get((feed, symbol), ()):
+            for watched in self.by_symbol.get((feed, symbol), {}).values():
                 if watched.breached(ticker.last, now):
                     out.append((watched, ticker))
         return out
@@ -297,6 +379,7 @@ class ExitWatcher:
         if deferred:
             gc.disable()
         try:
+            started = time.perf_counter()
             for attempt in (1, 2):
                 try:
                     cpu = time.thread_time()
@@ -312,7 +395,21 @@ class ExitWatcher:
                     # The locks went with the connection: the batch starts over from the rows.
                     log.warning("batched exits: the database connection broke; again on a new one")
             done = time.perf_counter()
-            self.batch_cpu_ms.append((len(found), (time.thread_time() - cpu) * 1000))
+            cpu_ms = (time.thread_time() - cpu) * 1000
+            self.batch_cpu_ms.append((len(found), cpu_ms))
+            if arrived is not None:
+                self.timings.append(
+                    BatchTiming(
+                        len(found),
+                        arrived,
+                        started,
+                        batch.read_at,
+                        batch.computed_at,
+                        batch.written_at,
+                        done,
+                        cpu_ms,
+                    )
+                )
         finally:
             if deferred:
                 gc.enable()

@@ -45,8 +45,16 @@ class EngineSettings(BaseSettings):
     runs no cycles, housekeeping or deliveries, and follows the prices of every watched symbol
     so a breached stop is closed without waiting for a cycle to let go of the event loop and the
     GIL. Cycling engines keep watching too; the position's advisory lock decides who closes."""
+    nice: int = Field(default=0, ge=-20, le=19)
+    """The process's CPU priority (Unix nice, as systemd's ``Nice=``), taken at start. Cycling
+    engines beside an exits process do well at 5: a breached stop then doesn't queue behind a
+    cycle for the CPU. Below 0 needs the privilege to raise priority."""
     watch_refresh_seconds: float = Field(default=2.0, gt=0, le=600)
-    """How often the exit watcher reloads the open positions other processes opened."""
+    """How often the exit watcher reads what changed in the open positions (opened, closed or
+    moved by other processes, their bots stopped or their settings changed)."""
+    watch_full_reload_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    """How often it reads every open position afresh instead (a reload only reads the changed
+    ones; this is the safety net)."""
     housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)
     snapshot_minutes: float = Field(default=60.0, gt=0, le=10_080)
     """Performance snapshot interval per bot."""

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import ccxt.async_support as ccxt
-
 from core.errors import InvalidInput
 from core.market.exchange_list import exchange_spec
+from core.market.lazy_ccxt import ccxt
 
 _OPTIONS: dict[str, dict[str, Any]] = {
     # Exchanges whose market list spans every product type unless asked for spot alone.

@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import ccxt.async_support as ccxt
-
 from core.errors import InvalidInput
 from core.market.errors import translate, venue_name
 from core.market.feed import MAX_CANDLES
+from core.market.lazy_ccxt import ccxt
 from core.market.types import Candle, MarketInfo, Ticker, Timeframe
 
 DEFAULT_FEE = Decimal("0.001")

@@ -6,10 +6,9 @@
 
 from __future__ import annotations
 
-import ccxt.async_support as ccxt
-
 from core.errors import InvalidInput, ServiceError
 from core.market.exchange_list import display_name
+from core.market.lazy_ccxt import ccxt, loaded
 
 SIMULATED = "simulated"
 
@@ -74,6 +73,8 @@ def translate(exc: Exception, venue: str) -> ServiceError:
     """A clear, typed error for a ccxt exception raised while talking to ``venue``."""
     if isinstance(exc, ServiceError):
         return exc
+    if not loaded():
+        raise exc  # no ccxt error exists before ccxt is imported
     if isinstance(exc, ccxt.InsufficientFunds):
         return InsufficientFunds(f"{venue} says the balance is insufficient for this order.")
     if isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied | ccxt.AccountSuspended):

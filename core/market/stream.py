@@ -18,11 +18,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import ccxt.async_support as ccxt
-import ccxt.pro as ccxtpro
-
 from core.market.ccxt_feed import parse_ticker
 from core.market.hub import Backoff, PriceHub, Sleep
+from core.market.lazy_ccxt import ccxt, ccxtpro
 
 log = logging.getLogger(__name__)
 

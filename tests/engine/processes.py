@@ -53,12 +53,28 @@ class Engine:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def imported(self) -> set[str]:
+        """The modules an engine spawned with ``modules=True`` had imported when it exited."""
+        return set(self.output().rsplit("modules: ", 1)[1].strip().split(","))
 
-def spawn(url: str, log: Path, *args: str, **env: str) -> Engine:
+
+# ``python -m tui.cli`` that prints, as it exits, every module the process imported.
+MODULES_AT_EXIT = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('modules:', ','.join(sorted(sys.modules)), flush=True))\n"
+    "from tui.cli import main\n"
+    "main()\n"
+)
+
+
+def spawn(url: str, log: Path, *args: str, modules: bool = False, **env: str) -> Engine:
+    """``blockbotx engine *args`` logging to ``log``; with ``modules``, its last line lists the
+    modules it imported (``imported``)."""
     environment = {**os.environ, **FAST, **env, "DATABASE_URL": url}
     handle = log.open("w")
+    command = ["-c", MODULES_AT_EXIT] if modules else ["-m", "tui.cli"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "engine", *args],
+        [sys.executable, *command, "engine", *args],
         env=environment,
         stdout=handle,
         stderr=subprocess.STDOUT,

@@ -170,10 +170,12 @@ async def test_sigterm_stops_a_busy_engine_cleanly_leaving_nothing_held(
 
 async def test_once_runs_every_due_bot_and_exits(db, migrated_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bots = await fleet(db, 6)
-    engine = spawn(migrated_url, tmp_path / "once.log", "--once")
+    engine = spawn(migrated_url, tmp_path / "once.log", "--once", modules=True)
     assert engine.wait(240) == 0, engine.output()
     assert "6 cycle(s) run" in engine.output()
     assert set(await slots_by_bot(db)) == set(bots)
+    # paper bots on the simulated market: ccxt (1-2 s of CPU to import) is never loaded
+    assert not {m for m in engine.imported() if m.split(".")[0] == "ccxt"}
 
 
 # -- PostgreSQL restarted under a running engine ------------------------------------------------

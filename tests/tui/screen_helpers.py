@@ -20,6 +20,7 @@ from core.db.engine import Database
 from core.services.actor import Actor
 from tests.tui.auth_helpers import make_auth
 from themes import DEFAULT_THEME, THEMES
+from tui import stylesheet
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 WIDE = (120, 40)
@@ -51,6 +52,7 @@ class ScreenApp(App[None]):
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
+        stylesheet.install(self)  # the app's stylesheet: sources parsed once per process
 
     def on_mount(self) -> None:
         self.push_screen(self._make_screen())

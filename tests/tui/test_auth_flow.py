@@ -3,12 +3,16 @@ the real test database."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import update
 from textual.widgets import Input
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.clock import FrozenClock
 from core.db.engine import Database
@@ -128,6 +132,39 @@ async def test_remembered_session_skips_the_login(
         await settle(pilot)
         assert isinstance(third.screen, LoginScreen)
     assert third.remembered.load() is None
+
+
+async def test_a_remembered_session_signing_in_before_registration_is_known_keeps_the_app(
+    db: Database, migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-in screen asks whether registration is open once it is drawn; a remembered
+    session can sign in and pop the screen before the answer comes. An answer that comes as the
+    screen's widgets are removed is dropped (it failed its worker, which ended the app: a
+    flaky first step of many dashboard tests)."""
+    auth = make_auth()
+    await accounts.register(db, email="bo@example.com", password=PASSWORD, device=DEVICE, auth=auth)
+    step = await accounts.login(
+        db, email="bo@example.com", password=PASSWORD, device=DEVICE, auth=auth
+    )
+    asking: list[Worker[Any]] = []
+    real = accounts.registration_status
+
+    async def late(*args: Any, **kwargs: Any) -> Any:
+        worker = get_current_worker()
+        asking.append(worker)
+        status = await real(*args, **kwargs)
+        while worker.node.query("#register"):  # until the popped screen's widgets are gone
+            await asyncio.sleep(0)
+        return status
+
+    monkeypatch.setattr(accounts, "registration_status", late)
+    app = make_app(migrated_url, tmp_path, auth)
+    app.remembered.save(step.session.refresh_token)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), what="signed in")
+        await wait_for(pilot, lambda: bool(asking) and asking[0].is_finished, what="the answer")
+        assert asking[0].state == WorkerState.SUCCESS
+        assert app.is_running and isinstance(app.screen, OverviewScreen)
 
 
 async def test_two_factor_modal_takes_a_code_or_a_backup_code(

@@ -30,6 +30,7 @@ from tests.tui.auth_helpers import DEVICE, PASSWORD, make_auth, settle, wait_for
 from tests.tui.dash_helpers import NOW, SMALL, WIDE, no_blink
 from tui.app import BlockbotXApp
 from tui.cli.demo import build_demo
+from tui.screens.positions import PositionsScreen
 
 EMAIL = "demo@blockbotx.local"
 
@@ -178,7 +179,10 @@ def test_stop_bot_dialog(demo_url: str, tmp_path: Path, snap_compare) -> None:  
 
 @pytest.mark.parametrize("size", [WIDE, SMALL], ids=["120x40", "80x24"])
 def test_positions(demo_url: str, tmp_path: Path, snap_compare, size) -> None:  # type: ignore[no-untyped-def]
-    run = keys("3", until=lambda app: bool(app.screen.prices))  # one live tick
+    def ticked(app: BlockbotXApp) -> bool:  # the screen is up (it may come after "3" settles)
+        return isinstance(app.screen, PositionsScreen) and bool(app.screen.prices)
+
+    run = keys("3", until=ticked)  # one live tick
     assert snap_compare(signed_in(demo_url, tmp_path), terminal_size=size, run_before=run)
 
 

@@ -25,12 +25,13 @@ async def test_first_visits_parse_no_screen_css_and_restyle_only_their_own(
     db: Database, migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded = await trader(db, history=False)
+    monkeypatch.setattr(stylesheet, "_parsed", {})  # nothing parsed by the process's other apps
     async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
         assert isinstance(app.screen, OverviewScreen)
         sheet = app.stylesheet
         assert isinstance(sheet, stylesheet.AppStylesheet)
         # Every screen's file was parsed behind the first screen (into the cache only).
-        cached = {key[1][0] for key in sheet._parse_cache.keys()}  # noqa: SIM118 - an LRUCache
+        cached = {key[1][0] for key in sheet._parse_cache}
         assert {str(p) for p in stylesheet.screen_css_paths()} <= cached
         assert not sheet.has_source(str(stylesheet.TUI / "screens" / "trades.tcss"), "")
 
@@ -103,30 +104,3 @@ async def test_a_new_screen_is_styled_as_it_mounts_not_again_when_first_shown(
         await settle(pilot)
         again = [n for screen, n in whole if screen is trades][1:]
         assert len(again) == 1 and again[0] > 20  # shown again: Textual's restyle, every node
-
-
-async def test_the_footer_is_drawn_again_only_when_the_keys_it_shows_change(
-    db: Database, migrated_url: str, tmp_path: Path
-) -> None:
-    """Every focus change changes the screen's bindings (an input brings its hidden typing
-    keys); the footer keeps its keys while the ones it shows are the same."""
-    from textual.widgets import Input
-    from textual.widgets._footer import FooterKey
-
-    from tui.widgets.footer import KeyFooter
-
-    seeded = await trader(db, history=False)
-    async with signed_in(migrated_url, tmp_path, seeded, size=(120, 40)) as (app, pilot):
-        await pilot.press("4")
-        await settle(pilot)
-        footer = app.screen.query_one(KeyFooter)
-        app.screen.query_one("#f-symbol", Input).focus()
-        await settle(pilot)
-        keys = list(footer.query(FooterKey))
-        assert "leave_field" in [k.action for k in keys]  # Esc leaves a text field
-        app.screen.query_one("#f-since", Input).focus()
-        await settle(pilot)
-        assert list(footer.query(FooterKey)) == keys  # the same keys, the same widgets
-        app.screen.query_one("#trades").focus()
-        await settle(pilot)
-        assert "leave_field" not in [k.action for k in footer.query(FooterKey)]

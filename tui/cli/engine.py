@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 import click
@@ -10,6 +11,20 @@ import click
 from core.db.engine import Database
 from tui.cli.output import emit_json, out
 from tui.cli.runtime import console, headless_logging, log_format_option, run_with_db
+
+
+def take_priority(nice: int) -> None:
+    """Set this process's nice value (before any thread starts: Linux keeps it per thread and
+    new threads inherit it)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except PermissionError:
+        console.print(
+            f"[bold red]error:[/] BLOCKBOTX_ENGINE_NICE={nice}: raising a process's priority "
+            "(a value below its current one) needs root or CAP_SYS_NICE.",
+            highlight=False,
+        )
+        raise SystemExit(1) from None
 
 
 @click.command("engine")
@@ -49,6 +64,8 @@ def engine(once: bool, log_format: str, as_json: bool, exits_only: bool) -> None
         settings = settings.model_copy(update={"exits_only": True})
     if once and settings.exits_only:
         raise click.UsageError("--once runs cycles; an exits-only process runs until stopped.")
+    if settings.nice:
+        take_priority(settings.nice)
 
     async def _go(db: Database) -> None:
         runner = EngineRunner(db, settings=settings, jobs=engine_jobs(db))

@@ -9,7 +9,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -19,6 +19,7 @@ from tui.modals.choice import ChoiceModal
 from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.base import BaseScreen
+from tui.widgets.late import LateRow, late_value
 from tui.widgets.table import Column, KeyedTable, fill_table
 
 PAGE = 100
@@ -67,11 +68,14 @@ class UsersPane(Vertical):
         self.rows: list[UserSummary] = []
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="filters"):
-            yield Input(placeholder="search email, name or id", id="user-search", compact=True)
-            yield Select(STATUS_OPTIONS, prompt="Any status", id="user-status", compact=True)
-            yield Select(ROLE_OPTIONS, prompt="Any role", id="user-role", compact=True)
+        yield LateRow(self._filter_fields, classes="filters")  # after the first frame
         yield KeyedTable((), id="users-table")
+
+    @staticmethod
+    def _filter_fields() -> ComposeResult:
+        yield Input(placeholder="search email, name or id", id="user-search", compact=True)
+        yield Select(STATUS_OPTIONS, prompt="Any status", id="user-status", compact=True)
+        yield Select(ROLE_OPTIONS, prompt="Any role", id="user-role", compact=True)
 
     @property
     def data(self) -> BaseScreen:
@@ -79,12 +83,13 @@ class UsersPane(Vertical):
 
     @work(exclusive=True, group="admin-users")
     async def load(self) -> None:
-        query = self.query_one("#user-search", Input).value
-        status = self.query_one("#user-status", Select).value
-        role = self.query_one("#user-role", Select).value
+        # The filters are made after the first frame: none yet means no filter.
+        query = late_value(self, "#user-search")
+        status = late_value(self, "#user-status")
+        role = late_value(self, "#user-role")
         rows = await self.data.service(
             admin.search_users,
-            query or None,
+            query if isinstance(query, str) and query else None,
             status=status if isinstance(status, str) else None,
             role=role if isinstance(role, str) else None,
             limit=PAGE,
@@ -135,7 +140,8 @@ class UsersPane(Vertical):
     def _reload_after(self, _result: object) -> None:
         self.load()
 
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
+        await self.query_one(LateRow).build()
         self.query_one("#user-search", Input).focus()
 
 

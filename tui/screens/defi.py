@@ -16,7 +16,6 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.widgets import Label, Select, Static, TabbedContent, TabPane
 
 from core.defi.address import EVM_CHAINS
@@ -29,6 +28,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.form import Field, FormModal
 from tui.screens.base import BaseScreen
 from tui.service_call import succeeded
+from tui.widgets.late import LateRow, late_value
 from tui.widgets.lazy_pane import LazyPane, build_pane
 from tui.widgets.table import Cell, Column, KeyedTable, fill_table
 
@@ -139,10 +139,9 @@ class DeFiScreen(BaseScreen):
         self.portfolio: Portfolio | None = None
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal(id="filters"):
-            yield Label("Chain", classes="filter-label")
-            yield Select(CHAIN_OPTIONS, prompt="All chains", id="chain-filter", compact=True)
-            yield Static("", id="summary")
+        # The chain filter is made after the first frame; the summary, filled by the first
+        # load, now.
+        yield LateRow(self._filter_fields, Static("", id="summary"), id="filters")
         with TabbedContent(id="tabs"):
             with TabPane("Wallets", id="wallets"):
                 yield KeyedTable((), id="wallets-table")
@@ -153,6 +152,11 @@ class DeFiScreen(BaseScreen):
                 "Liquidity", partial(KeyedTable, (), id="liquidity-table"), id="liquidity"
             )
         yield Static("", id="status", classes="hint")
+
+    @staticmethod
+    def _filter_fields() -> ComposeResult:
+        yield Label("Chain", classes="filter-label")
+        yield Select(CHAIN_OPTIONS, prompt="All chains", id="chain-filter", compact=True)
 
     @property
     def tab(self) -> str:
@@ -192,7 +196,7 @@ class DeFiScreen(BaseScreen):
         self._show()
 
     def _chain(self) -> str | None:
-        value = self.query_one("#chain-filter", Select).value
+        value = late_value(self, "#chain-filter")
         return value if isinstance(value, str) else None
 
     def _show(self) -> None:
@@ -334,7 +338,8 @@ class DeFiScreen(BaseScreen):
         await build_pane(tabs.get_pane(tab))
         self.table(tab).focus()
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
+        await self.query_one(LateRow).build()
         self.query_one("#chain-filter", Select).focus()
 
     def _known_prices(self) -> dict[str, Decimal]:

@@ -82,6 +82,8 @@ class LoginScreen(AuthFormScreen):
     async def _load_registration(self) -> None:
         accounts = await services()
         status = await self.call(accounts.registration_status(await self.bbx.database()))
+        if not self.query("#register"):
+            return  # a remembered session was resumed meanwhile: the screen is gone
         if status is not None:
             self._registration_open, self._first_account = status.open, status.first_account
             self.query_one("#register", Button).disabled = not status.open

@@ -14,7 +14,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Label, Select, Static
 from textual.worker import Worker
@@ -27,6 +27,7 @@ from core.services import notifications as inbox
 from core.services.notifications import NotificationView
 from tui.modals.notification_detail import NotificationDetailModal
 from tui.screens.base import BaseScreen
+from tui.widgets.late import LateRow, late_value
 from tui.widgets.table import Column, KeyedTable, fill_table
 
 PAGE = 100
@@ -107,24 +108,26 @@ class NotificationsScreen(BaseScreen):
         self._unread: int | None = None
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal(id="filters"):
-            yield Label("Type", classes="filter-label")
-            yield Select(TYPE_OPTIONS, prompt="All types", id="type-filter", compact=True)
-            yield Label("Priority", classes="filter-label")
-            yield Select(
-                PRIORITY_OPTIONS, prompt="Any priority", id="priority-filter", compact=True
-            )
-            yield Static("", id="counts")
+        # The filters are made after the first frame; the counts, filled by the first load,
+        # now.
+        yield LateRow(self._filter_fields, Static("", id="counts"), id="filters")
         yield KeyedTable((), id="inbox")
         with Vertical(id="detail"):
             yield Static("", id="detail-title")
             yield Static("", id="detail-message")
 
+    @staticmethod
+    def _filter_fields() -> ComposeResult:
+        yield Label("Type", classes="filter-label")
+        yield Select(TYPE_OPTIONS, prompt="All types", id="type-filter", compact=True)
+        yield Label("Priority", classes="filter-label")
+        yield Select(PRIORITY_OPTIONS, prompt="Any priority", id="priority-filter", compact=True)
+
     # --- data ------------------------------------------------------------------------------
 
     def _filters(self) -> dict[str, Any]:
-        type_choice = self.query_one("#type-filter", Select).value
-        priority = self.query_one("#priority-filter", Select).value
+        type_choice = late_value(self, "#type-filter")  # None: not made yet, no filter
+        priority = late_value(self, "#priority-filter")
         return {
             "unread_only": self._unread_only,
             "types": types_for(type_choice),
@@ -244,7 +247,8 @@ class NotificationsScreen(BaseScreen):
         self._offset = 0
         self.load()
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
+        await self.query_one(LateRow).build()
         self.query_one("#type-filter", Select).focus()
 
     def action_page(self, step: int) -> None:

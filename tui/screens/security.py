@@ -26,6 +26,7 @@ from tui.screens.base import BaseScreen
 from tui.service_call import call_service, succeeded
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import AppHeader
+from tui.widgets.late import LateColumn
 from tui.widgets.lazy_pane import LazyPane, build_pane
 from tui.widgets.table import Column, KeyedTable
 
@@ -116,7 +117,12 @@ class PasswordPane(Pane):
             "a passphrase of a few random words is best.",
             classes="pane-help",
         )
-        yield Label("Current password")
+        # The screen's first frame shows the tabs and this help; the fields follow it.
+        yield LateColumn(self._fields, id="password-form")
+
+    @staticmethod
+    def _fields() -> ComposeResult:
+        yield Label("Current password", id="current-label")
         yield Input(password=True, id="current", max_length=4096)
         yield Label("New password")
         yield Input(password=True, id="new", max_length=256)
@@ -124,6 +130,15 @@ class PasswordPane(Pane):
         yield Input(password=True, id="repeat", max_length=256)
         yield Static("", id="password-error", classes="error pane-status")
         yield Button("Change password", variant="primary", id="change-password")
+
+    def load(self) -> Worker[Any] | None:
+        # Chosen by its tab key: its first field focused, made first if it isn't yet.
+        return self._focus_first() if self.want_focus else None
+
+    @work(exclusive=True, group="password-form")
+    async def _focus_first(self) -> None:
+        await self.query_one(LateColumn).build()
+        self.loaded()
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:

@@ -2,8 +2,8 @@
 bot's lifecycle), positions (close one), trades, manual orders, backtests and exchanges. Each
 command goes to its screen and runs that screen's own action: same checks, same dialogs.
 
-The trading services (and ccxt behind them) are imported when the palette first opens, not when
-the app starts."""
+The trading services are imported when the palette first opens, not when the app starts (ccxt
+only when an exchange is first used: ``core.market.lazy_ccxt``)."""
 
 from __future__ import annotations
 

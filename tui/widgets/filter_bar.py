@@ -45,6 +45,12 @@ class FilterBar(Input):
     def __init__(self, placeholder: str = "filter…", **kwargs) -> None:
         super().__init__(placeholder=placeholder, **kwargs)
 
+    def allow_focus(self) -> bool:
+        # Only while open: a screen's first focus (Textual's AUTO_FOCUS takes the first
+        # focusable widget, shown or not) went to the hidden bar, then to the list the screen
+        # meant: a restyle and a change of the footer's keys more on every first visit.
+        return self.has_class("-open")
+
     def open(self) -> None:
         self.add_class("-open")
         self.focus()
