@@ -6,15 +6,21 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from textual.geometry import Spacing
 from textual.widgets import Static
 
 from core.db.engine import Database
 from core.services import analytics
 from core.services.bots import BotSpec, create_bot
-from tests.tui.auth_helpers import wait_for
+from tests.tui.auth_helpers import open_screen, wait_for
 from tests.tui.dash_helpers import NOW, bulk_trades, signed_in, trader
 from tui import format as fmt
+from tui.screens.bots import BotsScreen
+from tui.screens.defi import DeFiScreen
+from tui.screens.notifications import NotificationsScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.support import SupportScreen
+from tui.screens.trades import TradesScreen
 
 
 async def test_analytics_follow_the_period(db: Database, migrated_url: str, tmp_path: Path) -> None:
@@ -67,3 +73,28 @@ async def test_funding_a_bot_leaves_the_return_unchanged(
         after = await analytics.compute(s, seeded.actor.user_id, "portfolio", "24h", NOW)
     assert Decimal(after["value"]) == Decimal(before["value"]) + 10000
     assert Decimal(after["net_flows"]) == 10000
+
+
+async def test_the_cards_keep_their_look_after_other_screens_css_is_loaded(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    """Inbox, Support, DeFi, Trades and Bots style their own ``#status``, ``#trades`` and
+    ``#next-steps``; once visited, their CSS stays in the app: the overview's must still win."""
+    seeded = await trader(db, history=False)
+    async with signed_in(migrated_url, tmp_path, seeded, size=(80, 24)) as (_app, pilot):
+        for key, kind in (
+            ("9", NotificationsScreen),
+            ("0", SupportScreen),
+            ("8", DeFiScreen),
+            ("4", TradesScreen),
+            ("2", BotsScreen),
+        ):
+            await open_screen(pilot, key, kind)
+        screen = await open_screen(pilot, "1", OverviewScreen)
+        cards = [screen.query_one(f"#{card}") for card in ("portfolio", "today", "status")]
+        assert [card.region.height for card in cards] == [6, 6, 6]
+        assert cards[0].region.right == cards[1].region.x
+        assert cards[1].region.right == cards[2].region.x
+        assert cards[2].region.right == 80
+        assert screen.query_one("#trades").styles.border_bottom[0] in ("", "none")
+        assert screen.query_one("#next-steps").styles.margin == Spacing(0, 0, 0, 0)
